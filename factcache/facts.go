@@ -1,0 +1,185 @@
+package factcache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Facts is one host's facts, as ansible's jsonfile cache plugin stores them: the
+// top-level JSON object of the host's cache file. Numbers read from disk are
+// json.Number so that they are written back exactly as ansible wrote them.
+type Facts = map[string]any
+
+// Record is one host's facts as a Store holds them.
+type Record struct {
+	Facts Facts
+	// Modified is when the Store last saved these facts, by the Store's clock.
+	// Restore compares it with Options.MaxAge; ansible's own mtime check never
+	// sees it, because Restore writes fresh files.
+	Modified time.Time
+}
+
+// maxHostLen is the longest file name Linux file systems accept (NAME_MAX).
+const maxHostLen = 255
+
+// tmpPrefix starts the names of half-written files. The leading dot hides them
+// from ansible's jsonfile plugin (its keys() skips dot files) and from Collect.
+const tmpPrefix = ".factcache-"
+
+// ValidateHost returns a *HostError if host cannot be a jsonfile cache file
+// name. ansible joins the directory and the host name with "/" unchecked, so a
+// name containing "/" or NUL, or "." and "..", would read or write outside the
+// directory. Names starting with "." are refused too: ansible's jsonfile plugin
+// skips dot files when it lists the cache, so such a host's facts would be
+// half-visible to ansible. Anything else (spaces, ":", non-ASCII) is a valid
+// file name and is what ansible itself writes.
+func ValidateHost(host string) error {
+	var reason string
+	switch {
+	case host == "":
+		reason = "empty name"
+	case strings.ContainsRune(host, '/'):
+		reason = `contains "/" (path traversal)`
+	case strings.ContainsRune(host, 0):
+		reason = "contains a NUL byte"
+	case host == "." || host == "..":
+		reason = "is a directory reference (path traversal)"
+	case host[0] == '.':
+		reason = `starts with "." (ansible's jsonfile cache ignores hidden files)`
+	case len(host) > maxHostLen:
+		reason = fmt.Sprintf("longer than %d bytes", maxHostLen)
+	default:
+		return nil
+	}
+	return &HostError{Host: host, Reason: reason}
+}
+
+// Get returns host's facts from the fact_cache directory dir, like
+// ansible-runner's Runner.get_fact_cache: an empty, non-nil map when the host
+// has no cache file. A file that is not a JSON object gives a *CorruptError.
+func Get(dir, host string) (Facts, error) {
+	if err := ValidateHost(host); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, host)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Facts{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("factcache: read facts of host %q: %w", host, err)
+	}
+	facts, err := decodeFacts(data)
+	if err != nil {
+		return nil, &CorruptError{Path: path, Host: host, Err: err}
+	}
+	return facts, nil
+}
+
+// Set replaces host's facts in the fact_cache directory dir, like
+// ansible-runner's Runner.set_fact_cache, creating dir (0700) if needed. The
+// file (0600) is replaced atomically, so a concurrent ansible never reads half
+// of it, and is formatted as ansible's jsonfile plugin formats it.
+func Set(dir, host string, facts Facts) error {
+	if err := ValidateHost(host); err != nil {
+		return err
+	}
+	data, err := encodeFacts(facts)
+	if err != nil {
+		return fmt.Errorf("factcache: encode facts of host %q: %w", host, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("factcache: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(dir, host), data)
+}
+
+// decodeFacts parses a cache file: exactly one JSON object. Truncated files and
+// trailing garbage are errors; ansible would fail on them too.
+func decodeFacts(data []byte) (Facts, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var facts Facts
+	if err := dec.Decode(&facts); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("truncated JSON after %d bytes", len(data))
+		}
+		return nil, err
+	}
+	if facts == nil {
+		return nil, errors.New("not a JSON object (null)")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("trailing data after the JSON object at byte %d", dec.InputOffset())
+	}
+	return facts, nil
+}
+
+// encodeFacts writes facts the way ansible's jsonfile plugin does
+// (json.dumps(sort_keys=True, indent=4)), so restored files look like the ones
+// ansible leaves behind. Go sorts map keys; HTML escaping is off because
+// Python does not do it.
+func encodeFacts(facts Facts) ([]byte, error) {
+	if facts == nil {
+		facts = Facts{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "    ")
+	if err := enc.Encode(facts); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// contentHash identifies facts by meaning, not by bytes: ansible re-serialises
+// a host's facts whenever it sets them, and may format them differently from
+// how Restore did, so raw bytes would report unchanged facts as updated.
+func contentHash(facts Facts) ([sha256.Size]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(facts); err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(buf.Bytes()), nil
+}
+
+// writeFileAtomic replaces path with data through a synced temporary file in
+// the same directory and a rename, so readers see the old or the new content,
+// never a mix, and a crash leaves only a hidden temporary file behind.
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("factcache: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("factcache: write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("factcache: sync %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("factcache: close %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("factcache: %w", err)
+	}
+	return nil
+}
