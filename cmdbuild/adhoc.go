@@ -8,7 +8,8 @@ package cmdbuild
 // --user, --timeout, --ask-pass, --ask-become-pass, then
 // "-m module [-a args] host_pattern" as ansible-runner does.
 type AdHoc struct {
-	// Binary is argv[0]; "" means "ansible".
+	// Binary is argv[0]; "" means "ansible". As in Playbook, it only
+	// replaces argv[0].
 	Binary                   string
 	Cmdline                  []string
 	Inventory                []string

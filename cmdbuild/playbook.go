@@ -11,7 +11,10 @@ package cmdbuild
 // --ask-become-pass, --ask-vault-pass, --vault-id…, --start-at-task,
 // --force-handlers; and last the playbook.
 type Playbook struct {
-	// Binary is argv[0]; "" means "ansible-playbook".
+	// Binary is argv[0]; "" means "ansible-playbook". Unlike
+	// ansible-runner's binary parameter it only replaces argv[0]: the
+	// playbook is still appended (ansible-runner switches to raw mode and
+	// drops it).
 	Binary string
 	// Cmdline holds already split free-form tokens inserted right after
 	// Binary, as ansible-runner does with env/cmdline (see Split).
