@@ -1,0 +1,253 @@
+package credentials
+
+import (
+	"crypto/x509"
+	"errors"
+	"regexp"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+const (
+	kindMachine = "ssh"
+	kindVault   = "vault"
+	kindSCM     = "scm"
+	kindNet     = "net"
+)
+
+// becomeMethods are the escalation methods AWX lists prompts for. The prompt
+// text depends on the method actually used, which inventory can change, so
+// all of them are answered whenever a become password is known.
+var becomeMethods = []string{"sudo", "su", "pbrun", "pfexec", "dzdo", "pmrun", "runas", "enable", "doas", "ksu", "machinectl", "sesu"}
+
+// Prompt patterns, translated from AWX's pexpect table.
+const (
+	promptKeyUnlock  = `Enter passphrase for .*:\s*?$`
+	promptSSHPass    = `SSH password:\s*?$`
+	promptPassword   = `Password:\s*?$`
+	promptBecome     = `BECOME password.*:\s*?$`
+	promptVault      = `Vault password:\s*?$`
+	promptSCMUser    = `Username for.*:\s*?$`
+	promptSCMPass    = `Password for.*:\s*?$`
+	promptSCMUserAt  = `\S+?@\S+?'s\s+?password:\s*?$`
+	promptAcceptHost = `Are you sure you want to continue connecting \(yes/no(/\[fingerprint\])?\)\?\s*?$`
+)
+
+// Machine is AWX's "Machine" credential (namespace ssh): how to log in to the
+// managed hosts and escalate privileges there.
+type Machine struct {
+	Username       string // -u
+	Password       string // answered at "SSH password:" (--ask-pass)
+	SSHKeyData     string // private key, handed to the ssh-agent
+	SSHKeyUnlock   string // passphrase of SSHKeyData
+	BecomeMethod   string // --become-method
+	BecomeUsername string // --become-user
+	BecomePassword string // answered at "<METHOD> password:" (--ask-become-pass)
+}
+
+// Kind returns "ssh".
+func (Machine) Kind() string { return kindMachine }
+
+func (m Machine) inject(b *builder) error {
+	for _, f := range []struct{ name, v string }{
+		{"username", m.Username}, {"become_method", m.BecomeMethod}, {"become_username", m.BecomeUsername},
+	} {
+		if err := noTemplate(kindMachine, f.name, f.v); err != nil {
+			return err
+		}
+	}
+	b.secret(m.Password, m.SSHKeyData, m.SSHKeyUnlock, m.BecomePassword)
+	b.in.Flags.User = m.Username
+	b.in.Flags.BecomeMethod = m.BecomeMethod
+	b.in.Flags.BecomeUser = m.BecomeUsername
+	if m.SSHKeyData != "" {
+		key, err := checkKey(kindMachine, m.SSHKeyData, m.SSHKeyUnlock)
+		if err != nil {
+			return err
+		}
+		b.in.SSHKeys = append(b.in.SSHKeys, SSHKey{Kind: kindMachine, PEM: key, Passphrase: []byte(m.SSHKeyUnlock)})
+	}
+	if m.SSHKeyUnlock != "" {
+		// The agent already holds the decrypted key; this answers ssh if a
+		// key file from inventory asks for the same passphrase, as AWX does.
+		b.prompt(promptKeyUnlock, m.SSHKeyUnlock)
+	}
+	if m.BecomePassword != "" {
+		b.in.Flags.AskBecomePass = true
+		for _, meth := range becomeMethods {
+			b.prompt(meth+` password.*:\s*?$`, m.BecomePassword)
+			b.prompt(strings.ToUpper(meth)+` password.*:\s*?$`, m.BecomePassword)
+		}
+		b.prompt(promptBecome, m.BecomePassword)
+	}
+	if m.Password != "" {
+		b.in.Flags.AskPass = true
+		b.prompt(promptSSHPass, m.Password)
+		b.prompt(promptPassword, m.Password)
+	}
+	return nil
+}
+
+// checkKey parses a private key so that a bad key fails before the run,
+// with an error that names the field but not the key. It returns the key
+// with a trailing newline, which OpenSSH requires.
+func checkKey(kind, data, passphrase string) ([]byte, error) {
+	var err error
+	if passphrase != "" {
+		_, err = ssh.ParseRawPrivateKeyWithPassphrase([]byte(data), []byte(passphrase))
+		if errors.Is(err, x509.IncorrectPasswordError) {
+			return nil, fieldErr(kind, "ssh_key_unlock", ErrInvalid, "passphrase does not decrypt ssh_key_data")
+		}
+	} else {
+		_, err = ssh.ParseRawPrivateKey([]byte(data))
+		var missing *ssh.PassphraseMissingError
+		if errors.As(err, &missing) {
+			return nil, fieldErr(kind, "ssh_key_unlock", ErrRequired, "ssh_key_data is encrypted")
+		}
+	}
+	if err != nil {
+		return nil, fieldErr(kind, "ssh_key_data", ErrInvalid, "not a PEM or OpenSSH private key")
+	}
+	if !strings.HasSuffix(data, "\n") {
+		data += "\n"
+	}
+	return []byte(data), nil
+}
+
+// Vault is an ansible-vault password, optionally for one vault id.
+type Vault struct {
+	VaultPassword string // required
+	VaultID       string // empty: --ask-vault-pass; else --vault-id <id>@prompt
+}
+
+// Kind returns "vault".
+func (Vault) Kind() string { return kindVault }
+
+var vaultIDRe = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+
+func (v Vault) inject(b *builder) error {
+	if v.VaultPassword == "" {
+		return fieldErr(kindVault, "vault_password", ErrRequired, "")
+	}
+	if v.VaultID != "" && !vaultIDRe.MatchString(v.VaultID) {
+		return fieldErr(kindVault, "vault_id", ErrInvalid, "only letters, digits, '.', '_' and '-' are allowed")
+	}
+	if b.vaultIDs[v.VaultID] {
+		return fieldErr(kindVault, "vault_id", ErrDuplicate, "two vault credentials with vault id "+quoteOrDefault(v.VaultID))
+	}
+	b.vaultIDs[v.VaultID] = true
+	b.secret(v.VaultPassword)
+	if v.VaultID == "" {
+		b.in.Flags.AskVaultPass = true
+		b.prompt(promptVault, v.VaultPassword)
+		return nil
+	}
+	b.in.Flags.VaultIDs = append(b.in.Flags.VaultIDs, v.VaultID+"@prompt")
+	b.prompt(`Vault password \(`+regexp.QuoteMeta(v.VaultID)+`\):\s*?$`, v.VaultPassword)
+	return nil
+}
+
+func quoteOrDefault(id string) string {
+	if id == "" {
+		return "(none)"
+	}
+	return `"` + id + `"`
+}
+
+// SCM is a source-control credential, used when a run checks out a project
+// with git: the key goes to the ssh-agent, the username and password answer
+// git's prompts on the terminal.
+type SCM struct {
+	Username     string
+	Password     string
+	SSHKeyData   string
+	SSHKeyUnlock string
+	// AcceptHostKey answers ssh's unknown-host question with "yes" and sets
+	// GIT_SSH_COMMAND to accept new host keys (AWX's scm_accept_hostkey).
+	AcceptHostKey bool
+}
+
+// Kind returns "scm".
+func (SCM) Kind() string { return kindSCM }
+
+func (s SCM) inject(b *builder) error {
+	b.secret(s.Password, s.SSHKeyData, s.SSHKeyUnlock)
+	if s.SSHKeyData != "" {
+		key, err := checkKey(kindSCM, s.SSHKeyData, s.SSHKeyUnlock)
+		if err != nil {
+			return err
+		}
+		b.in.SSHKeys = append(b.in.SSHKeys, SSHKey{Kind: kindSCM, PEM: key, Passphrase: []byte(s.SSHKeyUnlock)})
+	}
+	if s.Username != "" {
+		b.prompt(promptSCMUser, s.Username)
+	}
+	if s.Password != "" {
+		b.prompt(promptSCMPass, s.Password)
+		b.prompt(promptPassword, s.Password)
+		b.prompt(promptSCMUserAt, s.Password)
+	}
+	if s.SSHKeyUnlock != "" {
+		b.prompt(promptKeyUnlock, s.SSHKeyUnlock)
+	}
+	if s.AcceptHostKey {
+		b.prompt(promptAcceptHost, "yes")
+		return b.setEnv(kindSCM, "GIT_SSH_COMMAND", "ssh -o StrictHostKeyChecking=accept-new")
+	}
+	return nil
+}
+
+// Net is AWX's "Network" credential for network_cli/netconf connections,
+// passed through ANSIBLE_NET_* variables.
+type Net struct {
+	Username          string // required
+	Password          string
+	SSHKeyData        string // written to a 0600 file named by ANSIBLE_NET_SSH_KEYFILE
+	SSHKeyUnlock      string
+	Authorize         bool // enable mode
+	AuthorizePassword string
+}
+
+// Kind returns "net".
+func (Net) Kind() string { return kindNet }
+
+func (n Net) inject(b *builder) error {
+	if n.Username == "" {
+		return fieldErr(kindNet, "username", ErrRequired, "")
+	}
+	b.secret(n.Password, n.SSHKeyData, n.SSHKeyUnlock, n.AuthorizePassword)
+	env := [][2]string{{"ANSIBLE_NET_USERNAME", n.Username}, {"ANSIBLE_NET_PASSWORD", n.Password}}
+	if n.SSHKeyData != "" {
+		key, err := checkKey(kindNet, n.SSHKeyData, n.SSHKeyUnlock)
+		if err != nil {
+			return err
+		}
+		env = append(env, [2]string{"ANSIBLE_NET_SSH_KEYFILE", b.addFile(key, 0o600)})
+	}
+	if n.Authorize {
+		env = append(env, [2]string{"ANSIBLE_NET_AUTHORIZE", "1"}, [2]string{"ANSIBLE_NET_AUTH_PASS", n.AuthorizePassword})
+	} else {
+		env = append(env, [2]string{"ANSIBLE_NET_AUTHORIZE", "0"})
+	}
+	for _, e := range env {
+		if err := b.setEnv(kindNet, e[0], e[1]); err != nil {
+			return err
+		}
+	}
+	// AWX answers a key passphrase prompt with the network key's passphrase
+	// only when the machine credential has none.
+	if n.SSHKeyUnlock != "" && !b.hasPrompt(promptKeyUnlock) {
+		b.prompt(promptKeyUnlock, n.SSHKeyUnlock)
+	}
+	return nil
+}
+
+func (b *builder) hasPrompt(pattern string) bool {
+	for _, p := range b.in.Prompts {
+		if p.Pattern == pattern {
+			return true
+		}
+	}
+	return false
+}
