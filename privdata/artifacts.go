@@ -1,0 +1,342 @@
+package privdata
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Artifacts is one run's artifacts dir, <root>/<ident>, laid out as
+// ansible-runner 2.3.1 does. Observed from `ansible-runner run pdd -p
+// test.yml --ident x`: <ident>/ and job_events/ are 0700; command, status,
+// rc, stdout and job_events/*.json are 0600; status and rc carry no
+// trailing newline ("successful", "0"); fact_cache/ is created by ansible
+// itself, not by the runner. The reference leaves stderr at the umask
+// default (0644); arunner makes it 0600 like stdout.
+type Artifacts struct {
+	// Dir is <root>/<ident>, absolute.
+	Dir string
+	// FactCache is the fact cache subdirectory name (Settings.FactCache);
+	// "" means "fact_cache".
+	FactCache string
+}
+
+// NewArtifacts creates <root>/<ident> (0700) and its job_events/ (0700);
+// root itself is created 0700 if missing. An existing <root>/<ident>
+// directory is reused, as the reference does on a repeated ident, but a
+// symlink there is refused. fact_cache/ is left to ansible, which creates it
+// on first write.
+func NewArtifacts(root, ident string) (*Artifacts, error) {
+	if err := ValidateIdent(ident); err != nil {
+		return nil, err
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("privdata: artifacts root %s: %w", root, err)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("privdata: %w", err)
+	}
+	a := &Artifacts{Dir: filepath.Join(root, ident)}
+	for _, d := range []string{a.Dir, a.JobEventsDir()} {
+		if err := mkdirPrivate(d); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// mkdirPrivate creates d with mode 0700, accepting an existing real
+// directory but not a symlink or a file.
+func mkdirPrivate(d string) error {
+	err := os.Mkdir(d, 0o700)
+	if err == nil || !errors.Is(err, fs.ErrExist) {
+		if err != nil {
+			return fmt.Errorf("privdata: %w", err)
+		}
+		return nil
+	}
+	st, err := os.Lstat(d)
+	if err != nil {
+		return fmt.Errorf("privdata: %w", err)
+	}
+	if !st.IsDir() {
+		return &FileError{Path: d, Err: errors.New("exists and is not a directory")}
+	}
+	return nil
+}
+
+// JobEventsDir returns <Dir>/job_events.
+func (a *Artifacts) JobEventsDir() string { return filepath.Join(a.Dir, "job_events") }
+
+// FactCacheDir returns the jsonfile fact cache dir, <Dir>/<FactCache>. It
+// may not exist yet.
+func (a *Artifacts) FactCacheDir() string {
+	return filepath.Join(a.Dir, cmp.Or(a.FactCache, defaultFactCache))
+}
+
+// WriteCommand writes the "command" file, {"command": argv, "cwd": cwd,
+// "env": env}, in the reference's Python json.dump layout (", " and ": "
+// separators, non-ASCII kept as UTF-8; env keys sorted). env must already be
+// redacted: unlike the reference, arunner never writes secrets there.
+func (a *Artifacts) WriteCommand(argv []string, cwd string, env map[string]string) error {
+	var b bytes.Buffer
+	b.WriteString(`{"command": [`)
+	for i, s := range argv {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeJSONString(&b, s)
+	}
+	b.WriteString(`], "cwd": `)
+	writeJSONString(&b, cwd)
+	b.WriteString(`, "env": {`)
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeJSONString(&b, k)
+		b.WriteString(": ")
+		writeJSONString(&b, env[k])
+	}
+	b.WriteString("}}")
+	return writePrivate(filepath.Join(a.Dir, "command"), b.Bytes())
+}
+
+func writeJSONString(b *bytes.Buffer, s string) {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false) // Python does not escape <, > and &
+	_ = enc.Encode(s)        // a string always encodes
+	b.Truncate(b.Len() - 1)  // Encode appends '\n'
+}
+
+// WriteStatus writes the "status" file (successful, failed, timeout,
+// canceled), without a trailing newline.
+func (a *Artifacts) WriteStatus(status string) error {
+	return writePrivate(filepath.Join(a.Dir, "status"), []byte(status))
+}
+
+// WriteRC writes the "rc" file as decimal text without a trailing newline.
+func (a *Artifacts) WriteRC(rc int) error {
+	return writePrivate(filepath.Join(a.Dir, "rc"), strconv.AppendInt(nil, int64(rc), 10))
+}
+
+// CreateStdout creates (truncating) the "stdout" file, 0600, for the
+// runner to stream into. The caller closes it.
+func (a *Artifacts) CreateStdout() (*os.File, error) {
+	return createPrivate(filepath.Join(a.Dir, "stdout"))
+}
+
+// CreateStderr creates (truncating) the "stderr" file, 0600. Under a pty it
+// stays empty, as in the reference. The caller closes it.
+func (a *Artifacts) CreateStderr() (*os.File, error) {
+	return createPrivate(filepath.Join(a.Dir, "stderr"))
+}
+
+// createPrivate opens path for writing with mode exactly 0600, refusing to
+// follow a symlink planted in its place.
+func createPrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("privdata: %w", err)
+	}
+	// An existing file keeps its old mode, and the umask may have cleared
+	// bits: force 0600, as the reference's chmod does.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("privdata: %w", err)
+	}
+	return f, nil
+}
+
+func writePrivate(path string, data []byte) error {
+	f, err := createPrivate(path)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("privdata: %w", err)
+	}
+	return nil
+}
+
+// WriteEvent writes job_events/<counter>-<uuid>.json (0600) atomically:
+// data goes to a ".tmp" sibling that is then renamed, so a reader never
+// sees a half-written event. uuid must be a single path element.
+func (a *Artifacts) WriteEvent(counter int, uuid string, data []byte) error {
+	if counter < 0 {
+		return fmt.Errorf("privdata: event counter %d: %w", counter, ErrBadValue)
+	}
+	if err := ValidateIdent(uuid); err != nil {
+		return fmt.Errorf("privdata: event uuid: %w", err)
+	}
+	// Raw syscalls: this is the hot path (one call per ansible event), and
+	// os.File's poller registration and finalizer cost more than the write.
+	buf := make([]byte, 0, len(a.Dir)+len(uuid)+48)
+	buf = append(buf, a.Dir...)
+	buf = append(buf, "/job_events/"...)
+	buf = strconv.AppendInt(buf, int64(counter), 10)
+	buf = append(buf, '-')
+	buf = append(buf, uuid...)
+	buf = append(buf, ".json.tmp"...)
+	tmp := string(buf)
+	final := tmp[:len(tmp)-len(".tmp")]
+	if err := writeFileRaw(tmp, data); err != nil {
+		return fmt.Errorf("privdata: write %s: %w", tmp, err)
+	}
+	if err := syscall.Rename(tmp, final); err != nil {
+		_ = syscall.Unlink(tmp)
+		return fmt.Errorf("privdata: rename %s: %w", tmp, err)
+	}
+	return nil
+}
+
+func writeFileRaw(path string, data []byte) error {
+	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	for len(data) > 0 {
+		n, err := syscall.Write(fd, data)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			syscall.Close(fd)
+			return err
+		}
+		data = data[n:]
+	}
+	return syscall.Close(fd)
+}
+
+// ReadEvents yields the content of each job event file in dir (a
+// job_events directory) in counter order, numerically (2 before 10), as
+// the reference's events property does. It skips "*-partial.json" files
+// left by the callback and ".tmp" files being written. A failure yields a
+// nil slice with the error; iteration continues with the next file.
+func ReadEvents(dir string) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			yield(nil, fmt.Errorf("privdata: %w", err))
+			return
+		}
+		type ev struct {
+			n    int
+			name string
+		}
+		var evs []ev
+		for _, e := range ents {
+			n, ok := eventCounter(e.Name())
+			if ok {
+				evs = append(evs, ev{n, e.Name()})
+			}
+		}
+		slices.SortFunc(evs, func(x, y ev) int {
+			return cmp.Or(cmp.Compare(x.n, y.n), strings.Compare(x.name, y.name))
+		})
+		for _, e := range evs {
+			data, err := os.ReadFile(filepath.Join(dir, e.name))
+			if err != nil {
+				err = fmt.Errorf("privdata: %w", err)
+			}
+			if !yield(data, err) {
+				return
+			}
+		}
+	}
+}
+
+// eventCounter parses "<counter>-<uuid>.json", the names the reference
+// matches with ^[0-9]+-.+json$ minus "-partial".
+func eventCounter(name string) (int, bool) {
+	digits, rest, ok := strings.Cut(name, "-")
+	if !ok || digits == "" || len(rest) <= len(".json") || !strings.HasSuffix(rest, ".json") || strings.Contains(rest, "-partial") {
+		return 0, false
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 0 || digits[0] == '+' {
+		return 0, false
+	}
+	return n, true
+}
+
+// Rotate keeps the newest keep entries of root (an artifacts dir holding
+// one directory per ident) by modification time and removes the others, as
+// ansible-runner's rotate_artifacts does at the start of a run: the current
+// run's directory, already created, counts towards keep. keep <= 0 disables
+// rotation.
+func Rotate(root string, keep int) error {
+	if keep <= 0 {
+		return nil
+	}
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("privdata: rotate: %w", err)
+	}
+	type item struct {
+		name string
+		mt   int64
+	}
+	items := make([]item, 0, len(ents))
+	for _, e := range ents {
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed concurrently
+		}
+		if err != nil {
+			return fmt.Errorf("privdata: rotate: %w", err)
+		}
+		items = append(items, item{e.Name(), info.ModTime().UnixNano()})
+	}
+	if len(items) <= keep {
+		return nil
+	}
+	slices.SortFunc(items, func(x, y item) int {
+		return cmp.Or(cmp.Compare(x.mt, y.mt), strings.Compare(x.name, y.name))
+	})
+	var errs []error
+	for _, it := range items[:len(items)-keep] {
+		if err := os.RemoveAll(filepath.Join(root, it.name)); err != nil {
+			errs = append(errs, fmt.Errorf("privdata: rotate: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateIdent reports whether ident can name an artifacts directory: a
+// single path element that is not empty, ".", or "..", with no "/" or NUL,
+// and at most 255 bytes. The error wraps ErrBadIdent.
+func ValidateIdent(ident string) error {
+	switch {
+	case ident == "":
+		return fmt.Errorf("privdata: %w: empty", ErrBadIdent)
+	case ident == "." || ident == "..":
+		return fmt.Errorf("privdata: %w: %q", ErrBadIdent, ident)
+	case strings.ContainsAny(ident, "/\x00"):
+		return fmt.Errorf("privdata: %w: %q contains '/' or NUL", ErrBadIdent, ident)
+	case len(ident) > 255:
+		return fmt.Errorf("privdata: %w: longer than 255 bytes", ErrBadIdent)
+	}
+	return nil
+}

@@ -1,0 +1,341 @@
+package privdata
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Dir is what Load read from an ansible-runner private data dir.
+type Dir struct {
+	// Path is the absolute path of the private data dir.
+	Path string
+	// EnvVars is env/envvars with every value passed through Python's str(),
+	// as ansible-runner does: true -> "True", 1 -> "1", null -> "None",
+	// 1.0 -> "1.0"; lists and maps become their Python repr ("['a', 1]",
+	// "{'k': 'v'}" with keys sorted). Nil if the file is absent.
+	EnvVars map[string]string
+	// ExtraVars is env/extravars parsed (nil if absent). Informational: the
+	// runner passes the file itself with -e @ExtraVarsPath.
+	ExtraVars map[string]any
+	// ExtraVarsPath is the absolute path of env/extravars when it is a
+	// regular file, else "". As in the reference (os.path.isfile), an
+	// extravars named pipe is not passed to ansible: its content is read
+	// into ExtraVars instead.
+	ExtraVarsPath string
+	// Passwords is env/passwords in file order, which is the order prompt
+	// patterns are tried in.
+	Passwords []Password
+	// Cmdline is the raw text of env/cmdline ("" if absent); the caller
+	// shlex-splits it.
+	Cmdline string
+	// Settings is env/settings, typed.
+	Settings Settings
+	// SSHKey is the content of env/ssh_key (secret; nil if absent).
+	SSHKey []byte
+	// Inventory is the absolute path of <pdd>/inventory if it exists, else "".
+	Inventory string
+	// ProjectDir is the absolute path of <pdd>/project if it exists, else "".
+	ProjectDir string
+	// Args is the raw text of <pdd>/args ("" if absent): a full command line
+	// that replaces the generated one.
+	Args string
+}
+
+// Password is one env/passwords entry: when output matches the regular
+// expression Pattern (Python re, multiline), Response is sent.
+type Password struct{ Pattern, Response string }
+
+// Settings is env/settings. Timeouts of 0 mean "off".
+type Settings struct {
+	IdleTimeout time.Duration
+	JobTimeout  time.Duration
+	// PexpectTimeout is read for completeness (default 5s); arunner does not poll.
+	PexpectTimeout        time.Duration
+	SuppressOutputFile    bool
+	SuppressAnsibleOutput bool
+	// FactCache is the fact cache subdirectory of artifacts/<ident>,
+	// default "fact_cache". It must be a single path element.
+	FactCache string
+	// Raw holds every key of the file, including the ones not interpreted
+	// here (process_isolation, container_*, ...). Nil if the file is absent.
+	Raw map[string]any
+}
+
+// Names of the files under <pdd>/env.
+const (
+	EnvVarsFile   = "envvars"
+	ExtraVarsFile = "extravars"
+	PasswordsFile = "passwords"
+	CmdlineFile   = "cmdline"
+	SettingsFile  = "settings"
+	SSHKeyFile    = "ssh_key"
+)
+
+const (
+	defaultPexpectTimeout = 5 * time.Second
+	defaultFactCache      = "fact_cache"
+)
+
+// Load reads the private data dir at dir. Absent files leave their fields
+// zero; a file that exists but cannot be read or parsed is a *FileError.
+// Files may be named pipes: each is opened and read to EOF, in the order the
+// reference reads them (settings, passwords, envvars, ssh_key, args,
+// cmdline, then extravars), so a writer feeding them in that order never
+// deadlocks.
+func Load(dir string) (*Dir, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("privdata: %s: %w", dir, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("privdata: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, &FileError{Path: abs, Err: errors.New("not a directory")}
+	}
+	d := &Dir{Path: abs, Settings: Settings{PexpectTimeout: defaultPexpectTimeout, FactCache: defaultFactCache}}
+	env := func(name string) string { return filepath.Join(abs, "env", name) }
+
+	if err := d.loadSettings(env(SettingsFile)); err != nil {
+		return nil, err
+	}
+	if err := d.loadPasswords(env(PasswordsFile)); err != nil {
+		return nil, err
+	}
+	if err := d.loadEnvVars(env(EnvVarsFile)); err != nil {
+		return nil, err
+	}
+	if d.SSHKey, err = readOptional(env(SSHKeyFile)); err != nil {
+		return nil, err
+	}
+	args, err := readOptional(filepath.Join(abs, "args"))
+	if err != nil {
+		return nil, err
+	}
+	d.Args = string(args)
+	cmdline, err := readOptional(env(CmdlineFile))
+	if err != nil {
+		return nil, err
+	}
+	d.Cmdline = string(cmdline)
+	if err := d.loadExtraVars(env(ExtraVarsFile)); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"inventory", &d.Inventory}, {"project", &d.ProjectDir}} {
+		path := filepath.Join(abs, p.name)
+		if _, err := os.Stat(path); err == nil {
+			*p.dst = path
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, &FileError{Path: path, Err: err}
+		}
+	}
+	return d, nil
+}
+
+// readOptional reads path to EOF, returning nil, nil if it does not exist.
+// It never trusts the size from stat, so named pipes work.
+func readOptional(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &FileError{Path: path, Err: unwrapPathError(err)}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, &FileError{Path: path, Err: unwrapPathError(err)}
+	}
+	return data, nil
+}
+
+// unwrapPathError drops *fs.PathError's copy of the path, which FileError
+// already prints.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// loadMapping reads and parses an optional mapping file; present reports
+// whether the file exists.
+func loadMapping(path string) (entries []entry, present bool, err error) {
+	data, err := readOptional(path)
+	if err != nil || data == nil {
+		return nil, false, err
+	}
+	entries, err = parseMapping(path, data)
+	return entries, true, err
+}
+
+func (d *Dir) loadSettings(path string) error {
+	entries, present, err := loadMapping(path)
+	if err != nil || !present {
+		return err
+	}
+	s := &d.Settings
+	s.Raw = make(map[string]any, len(entries))
+	for _, e := range entries {
+		s.Raw[e.key] = e.val
+		fail := func(format string, args ...any) error {
+			return &FileError{Path: path, Line: e.line, Key: e.key, Err: badValue(format, args...)}
+		}
+		switch e.key {
+		case "idle_timeout", "job_timeout", "pexpect_timeout":
+			dur, err := seconds(e.val)
+			if err != nil {
+				return fail("%v", err)
+			}
+			switch e.key {
+			case "idle_timeout":
+				s.IdleTimeout = dur
+			case "job_timeout":
+				s.JobTimeout = dur
+			default:
+				if e.val != nil {
+					s.PexpectTimeout = dur
+				}
+			}
+		case "suppress_output_file", "suppress_ansible_output":
+			b, ok := e.val.(bool)
+			if !ok && e.val != nil {
+				return fail("want true or false, got %s", typeName(e.val))
+			}
+			if e.key == "suppress_output_file" {
+				s.SuppressOutputFile = b
+			} else {
+				s.SuppressAnsibleOutput = b
+			}
+		case "fact_cache":
+			name, ok := e.val.(string)
+			if !ok {
+				return fail("want a directory name, got %s", typeName(e.val))
+			}
+			if err := ValidateIdent(name); err != nil {
+				return fail("want a single directory name, got %q", name)
+			}
+			s.FactCache = name
+		}
+	}
+	return nil
+}
+
+// seconds converts a settings timeout (int or float seconds, null = off).
+func seconds(v any) (time.Duration, error) {
+	var f float64
+	switch t := v.(type) {
+	case nil:
+		return 0, nil
+	case int:
+		f = float64(t)
+	case float64:
+		f = t
+	case *big.Int:
+		f = math.Inf(t.Sign())
+	default:
+		return 0, fmt.Errorf("want a number of seconds, got %s", typeName(v))
+	}
+	const maxSeconds = math.MaxInt64 / int64(time.Second)
+	if math.IsNaN(f) || f < 0 || f > float64(maxSeconds) {
+		return 0, fmt.Errorf("want a number of seconds in [0, %d]", maxSeconds)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int, *big.Int, float64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func (d *Dir) loadPasswords(path string) error {
+	entries, present, err := loadMapping(path)
+	if err != nil || !present {
+		return err
+	}
+	d.Passwords = make([]Password, 0, len(entries))
+	for _, e := range entries {
+		var resp string
+		switch v := e.val.(type) {
+		case []any, map[string]any:
+			// The line, not the key: a prompt pattern is not secret, but
+			// keep this file's error free of any of its text.
+			return &FileError{Path: path, Line: e.line, Err: badValue("a response must be a scalar, got %s", typeName(v))}
+		case nil:
+			resp = "" // pexpect's sendline() default
+		default:
+			resp = pyStr(v)
+		}
+		d.Passwords = append(d.Passwords, Password{Pattern: e.key, Response: resp})
+	}
+	return nil
+}
+
+func (d *Dir) loadEnvVars(path string) error {
+	entries, present, err := loadMapping(path)
+	if err != nil || !present {
+		return err
+	}
+	d.EnvVars = make(map[string]string, len(entries))
+	for _, e := range entries {
+		// exec cannot pass these; refusing here beats a confusing failure later.
+		if e.key == "" || strings.ContainsAny(e.key, "=\x00") {
+			return &FileError{Path: path, Line: e.line, Key: e.key, Err: badValue("not a valid environment variable name")}
+		}
+		v := pyStr(e.val)
+		if strings.ContainsRune(v, 0) {
+			return &FileError{Path: path, Line: e.line, Key: e.key, Err: badValue("value contains a NUL byte")}
+		}
+		d.EnvVars[e.key] = v
+	}
+	return nil
+}
+
+func (d *Dir) loadExtraVars(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return &FileError{Path: path, Err: unwrapPathError(err)}
+	}
+	entries, present, err := loadMapping(path)
+	if err != nil || !present {
+		return err
+	}
+	if st.Mode().IsRegular() {
+		d.ExtraVarsPath = path
+	}
+	d.ExtraVars = make(map[string]any, len(entries))
+	for _, e := range entries {
+		d.ExtraVars[e.key] = e.val
+	}
+	return nil
+}
