@@ -1,0 +1,38 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel causes of a FrameError, for errors.Is.
+var (
+	// ErrGarbageFrame: the framing was intact but its payload was not
+	// base64-encoded JSON object; the frame is treated as an end token, as
+	// ansible-runner treats it.
+	ErrGarbageFrame = errors.New("undecodable event frame")
+	// ErrTruncatedFrame: the stream ended inside a token, or inside an event
+	// whose end token never came.
+	ErrTruncatedFrame = errors.New("truncated event frame")
+	// ErrFrameTooLarge: a token grew beyond FilterConfig.MaxFrame; its
+	// payload is discarded and the text after it is kept as verbose lines.
+	ErrFrameTooLarge = errors.New("event frame too large")
+)
+
+// FrameError describes one bad event frame. The Filter reports it through
+// FilterConfig.OnError and carries on.
+type FrameError struct {
+	// Offset is the byte offset in the stream written to the Filter where
+	// the frame starts.
+	Offset int64
+	// Size is how many bytes of the frame were seen.
+	Size int
+	// Err wraps one of ErrGarbageFrame, ErrTruncatedFrame, ErrFrameTooLarge.
+	Err error
+}
+
+func (e *FrameError) Error() string {
+	return fmt.Sprintf("events: frame at byte %d (%d bytes): %v", e.Offset, e.Size, e.Err)
+}
+
+func (e *FrameError) Unwrap() error { return e.Err }
