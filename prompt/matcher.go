@@ -24,7 +24,9 @@ type Matcher struct {
 
 type matcher struct {
 	rules []Rule
-	strip stripper
+	// filters[i] is the prefilter of rules[i].
+	filters []filter
+	strip   stripper
 	// win is the visible text since the last answer, at most windowSize bytes
 	// between calls to Feed.
 	win []byte
@@ -39,7 +41,39 @@ func NewMatcher(rules []Rule) *Matcher {
 			rs = append(rs, r)
 		}
 	}
-	return &Matcher{&matcher{rules: rs, win: make([]byte, 0, 2*windowSize)}}
+	fs := make([]filter, len(rs))
+	for i, r := range rs {
+		fs[i].lit = []byte(requiredLiteral(r.Pattern.String()))
+	}
+	return &Matcher{&matcher{rules: rs, filters: fs, win: make([]byte, 0, 2*windowSize)}}
+}
+
+// filter skips a rule's regexp while the window lacks the literal that every
+// match needs. from is the window offset before which the literal is known
+// not to start, so each Feed only scans the bytes it added.
+type filter struct {
+	lit  []byte
+	from int
+}
+
+// mayMatch reports whether win may hold a match.
+func (f *filter) mayMatch(win []byte) bool {
+	if len(f.lit) == 0 {
+		return true
+	}
+	if i := bytes.Index(win[f.from:], f.lit); i >= 0 {
+		f.from += i
+		return true
+	}
+	f.from = max(f.from, len(win)-len(f.lit)+1)
+	return false
+}
+
+// shift tells the filters that the first n bytes of the window were dropped.
+func (m *matcher) shift(n int) {
+	for i := range m.filters {
+		m.filters[i].from = max(0, m.filters[i].from-n)
+	}
 }
 
 // String implements fmt.Stringer without revealing responses.
@@ -81,6 +115,9 @@ func (m *Matcher) match() [][]byte {
 	for len(m.win) > 0 {
 		best, start, end := -1, 0, 0
 		for i, r := range m.rules {
+			if !m.filters[i].mayMatch(m.win) {
+				continue
+			}
 			loc := r.Pattern.FindIndex(m.win)
 			if loc != nil && loc[0] == loc[1] {
 				loc = firstNonEmpty(r, m.win)
@@ -97,6 +134,7 @@ func (m *Matcher) match() [][]byte {
 		answers = append(answers, append(append(answer, resp...), '\n'))
 		n := copy(m.win, m.win[end:])
 		m.win = m.win[:n]
+		m.shift(end)
 	}
 	return answers
 }
@@ -125,6 +163,7 @@ func (m *Matcher) trim() {
 	}
 	n := copy(m.win, m.win[cut:])
 	m.win = m.win[:n]
+	m.shift(cut)
 }
 
 // Pending returns the visible text of the current unterminated line, trimmed

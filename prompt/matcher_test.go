@@ -306,3 +306,25 @@ func TestErrorsIsSentinel(t *testing.T) {
 	assert.True(t, errors.Is(err, ErrEmptyPattern))
 	assert.False(t, errors.Is(err, ErrBadPattern))
 }
+
+func TestFeedPrefilterAcrossReads(t *testing.T) {
+	// The literal a rule needs ("BECOME password") arrives before the rest of
+	// the match; every split must still answer exactly once, with the rule
+	// that matches, after unrelated text mentioning the literal.
+	rules := mustRules(t,
+		Pair{`SSH password:\s*?$`, "ssh"},
+		Pair{`BECOME password.*:\s*?$`, "become"},
+	)
+	stream := "msg: BECOME password is needed\r\n" + beginTok(1) +
+		"\x1b[0;31mBECOME password[defaults to SSH password]: \x1b[0m"
+	for i := 0; i <= len(stream); i++ {
+		for j := i; j <= len(stream); j += 5 {
+			m := NewMatcher(rules)
+			var got [][]byte
+			for _, c := range []string{stream[:i], stream[i:j], stream[j:]} {
+				got = append(got, m.Feed([]byte(c))...)
+			}
+			require.Equal(t, [][]byte{[]byte("become\n")}, got, "split at %d,%d", i, j)
+		}
+	}
+}
