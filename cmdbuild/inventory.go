@@ -16,8 +16,9 @@ type Inventory struct {
 	// otherwise.
 	Host      string
 	Inventory []string
-	// Limit is passed as --limit. ansible-inventory accepts it only from
-	// ansible-core 2.15 on; leave it empty for older versions.
+	// Limit is passed as --limit. The ansible-inventory of ansible-core
+	// 2.14 has no such option and exits with a usage error (later releases
+	// accept it); leave it empty for those versions.
 	Limit string
 	// Export adds --export.
 	Export bool
