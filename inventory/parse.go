@@ -35,8 +35,9 @@ func Parse(data []byte) (*Inventory, error) {
 	if err := dec.Decode(&root); err != nil {
 		return nil, syntaxErr(data, err)
 	}
+	end := int(dec.InputOffset())
 	if _, err := dec.Token(); err == nil {
-		off := int(dec.InputOffset())
+		off := end + len(data[end:]) - len(bytes.TrimLeft(data[end:], " \t\r\n"))
 		line, col := position(data, off)
 		return nil, &Error{Line: line, Column: col, Kind: ErrSyntax, Err: errors.New("unexpected data after the top-level value")}
 	}
