@@ -2,6 +2,7 @@ package sshagent
 
 import (
 	"crypto/ed25519"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -137,7 +138,7 @@ func parseKey(i int, k Key) (any, error) {
 			return nil, &KeyError{Index: i, Comment: k.Comment, Err: ErrPassphraseRequired}
 		}
 		raw, err = ssh.ParseRawPrivateKeyWithPassphrase(k.PEM, k.Passphrase)
-		if errors.Is(err, x509IncorrectPassword) {
+		if errors.Is(err, x509.IncorrectPasswordError) {
 			return nil, &KeyError{Index: i, Comment: k.Comment, Err: ErrWrongPassphrase}
 		}
 	}

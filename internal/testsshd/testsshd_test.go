@@ -1,0 +1,69 @@
+package testsshd
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sshWithKey runs `ssh ... true` authenticating with the private key only.
+func sshWithKey(t *testing.T, srv *Server, private []byte) (string, error) {
+	t.Helper()
+	home := t.TempDir()
+	keyFile := filepath.Join(home, "id")
+	require.NoError(t, os.WriteFile(keyFile, private, 0o600))
+	known := filepath.Join(home, "known_hosts")
+	require.NoError(t, os.WriteFile(known, []byte(srv.KnownHostsLine()+"\n"), 0o600))
+	cmd := exec.Command("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+		"-o", "UserKnownHostsFile="+known, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+		"-i", keyFile, "-p", strconv.Itoa(srv.Port), srv.User+"@"+srv.Host, "echo", "hello")
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestStartKeyOnlyAuth(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("ssh client not installed")
+	}
+	priv, pub := GenerateKey(t, "")
+	other, _ := GenerateKey(t, "")
+	srv := Start(t, pub)
+
+	assert.Equal(t, "127.0.0.1:"+strconv.Itoa(srv.Port), srv.Addr)
+	assert.True(t, strings.HasPrefix(string(srv.HostKeyPub), "ssh-ed25519 "))
+
+	out, err := sshWithKey(t, srv, priv)
+	require.NoError(t, err, "authorized key must log in (host key checked): %s\n%s", out, srv.Log())
+	assert.Contains(t, out, "hello")
+
+	out, err = sshWithKey(t, srv, other)
+	require.Error(t, err, "unauthorized key must be refused")
+	assert.Contains(t, out, "Permission denied")
+
+	srv.Authorize(t, pub, []byte("# comment\n"))
+	srv.Authorize(t) // no key at all
+	_, err = sshWithKey(t, srv, priv)
+	assert.Error(t, err, "emptied authorized_keys must refuse the key")
+}
+
+func TestGenerateKeyEncrypted(t *testing.T) {
+	priv, pub := GenerateKey(t, "fixture-pass")
+	assert.Contains(t, string(priv), "BEGIN OPENSSH PRIVATE KEY")
+	assert.True(t, strings.HasPrefix(string(pub), "ssh-ed25519 "))
+	// ssh-keygen -y proves the passphrase is required and correct.
+	dir := t.TempDir()
+	f := filepath.Join(dir, "k")
+	require.NoError(t, os.WriteFile(f, priv, 0o600))
+	_, err := exec.Command("ssh-keygen", "-y", "-P", "wrong", "-f", f).Output()
+	assert.Error(t, err)
+	got, err := exec.Command("ssh-keygen", "-y", "-P", "fixture-pass", "-f", f).Output()
+	require.NoError(t, err)
+	assert.Equal(t, strings.Fields(string(pub))[1], strings.Fields(string(got))[1])
+}
