@@ -203,7 +203,7 @@ func (e *Event) decodeTop(b []byte) error {
 		case keyIs(k, "uuid"):
 			e.UUID, err = decodeStr(v)
 		case keyIs(k, "event"):
-			e.Event, err = decodeStr(v)
+			e.Event, err = decodeEventName(v)
 		case keyIs(k, "created"):
 			e.Created, err = decodeStr(v)
 		case keyIs(k, "parent_uuid"):
@@ -373,4 +373,26 @@ func (e *Event) Stats() (*Stats, bool) {
 		return nil, false
 	}
 	return &s, true
+}
+
+// eventNames interns the event names so decoding one allocates nothing.
+var eventNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"playbook_on_start", "playbook_on_play_start", "playbook_on_task_start",
+		"playbook_on_handler_task_start", "playbook_on_include", "playbook_on_no_hosts_matched",
+		"playbook_on_no_hosts_remaining", "playbook_on_notify", "playbook_on_stats", "playbook_on_vars_prompt",
+		"runner_on_start", "runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable",
+		"runner_item_on_ok", "runner_item_on_failed", "runner_item_on_skipped", "runner_retry",
+		"runner_on_async_poll", "runner_on_async_ok", "runner_on_async_failed", "runner_on_file_diff",
+		"runner_on_no_hosts", "verbose", "warning", "deprecated", "debug", "error", "system_warning"} {
+		m[`"`+n+`"`] = n
+	}
+	return m
+}()
+
+func decodeEventName(v []byte) (string, error) {
+	if n, ok := eventNames[string(v)]; ok {
+		return n, nil
+	}
+	return decodeStr(v)
 }

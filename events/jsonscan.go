@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -158,6 +159,10 @@ func skipString(b []byte, i int) (int, error) {
 	i++
 	for i < len(b) {
 		c := b[i]
+		if !strSpecial[c] {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
 			return i + 1, nil
@@ -184,6 +189,15 @@ func skipString(b []byte, i int) (int, error) {
 	}
 	return start, &scanError{start, "unterminated string"}
 }
+
+// strSpecial marks the bytes that end the fast path inside a JSON string.
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return
+}()
 
 func isHex4(b []byte) bool {
 	for _, c := range b[:4] {
@@ -270,7 +284,7 @@ func keyIs(tok []byte, name string) bool {
 	if len(tok) == len(name)+2 && string(tok[1:len(tok)-1]) == name {
 		return true
 	}
-	if len(tok) > len(name)+2 {
+	if len(tok) > len(name)+2 && bytes.IndexByte(tok, '\\') >= 0 {
 		s, err := unquote(tok)
 		return err == nil && s == name
 	}
