@@ -191,7 +191,7 @@ func (d *Dir) loadSettings(path string) error {
 	s := &d.Settings
 	s.Raw = make(map[string]any, len(entries))
 	for _, e := range entries {
-		s.Raw[e.key] = e.val
+		s.Raw[e.key] = plain(e.val)
 		fail := func(format string, args ...any) error {
 			return &FileError{Path: path, Line: e.line, Key: e.key, Err: badValue(format, args...)}
 		}
@@ -269,7 +269,7 @@ func typeName(v any) string {
 		return "a number"
 	case []any:
 		return "a list"
-	case map[string]any:
+	case omap, map[string]any:
 		return "a mapping"
 	}
 	return fmt.Sprintf("%T", v)
@@ -284,7 +284,7 @@ func (d *Dir) loadPasswords(path string) error {
 	for _, e := range entries {
 		var resp string
 		switch v := e.val.(type) {
-		case []any, map[string]any:
+		case []any, omap:
 			// The line, not the key: a prompt pattern is not secret, but
 			// keep this file's error free of any of its text.
 			return &FileError{Path: path, Line: e.line, Err: badValue("a response must be a scalar, got %s", typeName(v))}
@@ -335,7 +335,7 @@ func (d *Dir) loadExtraVars(path string) error {
 	}
 	d.ExtraVars = make(map[string]any, len(entries))
 	for _, e := range entries {
-		d.ExtraVars[e.key] = e.val
+		d.ExtraVars[e.key] = plain(e.val)
 	}
 	return nil
 }

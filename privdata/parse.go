@@ -72,10 +72,15 @@ func parseMapping(path string, data []byte) ([]entry, error) {
 	return nil, yamlErr
 }
 
+// grammarQuoteRe matches a quoted single punctuation character, which
+// parser messages use to name grammar tokens (expected ',' or ']').
+var grammarQuoteRe = regexp.MustCompile(`'[^\pL\pN\s'\\]'`)
+
 // syntaxErr wraps ErrSyntax with the parser's message unless that message
 // quotes input (json: "invalid character 'x'", yaml: "unknown anchor 'a'").
+// A quoted punctuation character reveals nothing and is kept.
 func syntaxErr(format, msg string) error {
-	if strings.ContainsAny(msg, "'\"`") {
+	if strings.ContainsAny(grammarQuoteRe.ReplaceAllString(msg, ""), "'\"`") {
 		return fmt.Errorf("%w (%s; details withheld, they quote the file)", ErrSyntax, format)
 	}
 	return fmt.Errorf("%w (%s): %s", ErrSyntax, format, msg)
@@ -100,75 +105,125 @@ func lineAt(data []byte, off int) int {
 	return 1 + bytes.Count(data[:off], []byte{'\n'})
 }
 
-// parseJSONObject walks a valid JSON object token by token to keep key order
-// and each key's line. Duplicate keys keep their first position and last
-// value, as a Python dict built by json.loads does.
+// omap is a decoded mapping in file order. It exists so that str() of a
+// nested mapping lists keys in the order Python's dict would; plain turns it
+// into a map[string]any for the public fields.
+type omap []entry
+
+// set adds or replaces key, keeping the first position and the last value,
+// as a Python dict built from a document does.
+func (m *omap) set(index map[string]int, e entry) {
+	if i, ok := index[e.key]; ok {
+		(*m)[i].val, (*m)[i].line = e.val, e.line
+		return
+	}
+	index[e.key] = len(*m)
+	*m = append(*m, e)
+}
+
+// plain replaces every omap in v by a map[string]any.
+func plain(v any) any {
+	switch t := v.(type) {
+	case omap:
+		out := make(map[string]any, len(t))
+		for _, e := range t {
+			out[e.key] = plain(e.val)
+		}
+		return out
+	case []any:
+		for i := range t {
+			t[i] = plain(t[i])
+		}
+		return t
+	}
+	return v
+}
+
+// parseJSONObject walks a valid JSON object token by token to keep key
+// order and each key's line.
 func parseJSONObject(path string, data []byte) ([]entry, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if _, err := dec.Token(); err != nil { // the opening '{'
-		return nil, &FileError{Path: path, Err: fmt.Errorf("%w: %v", ErrSyntax, err)}
+	v, err := jsonValue(dec, data)
+	if err != nil {
+		return nil, &FileError{Path: path, Line: lineAt(data, int(dec.InputOffset())), Err: syntaxErr("JSON", err.Error())}
 	}
-	var out []entry
-	index := map[string]int{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, &FileError{Path: path, Err: syntaxErr("JSON", err.Error())}
-		}
-		key, _ := tok.(string)
-		line := lineAt(data, int(dec.InputOffset()))
-		var raw any
-		if err := dec.Decode(&raw); err != nil {
-			return nil, &FileError{Path: path, Line: line, Err: syntaxErr("JSON", err.Error())}
-		}
-		e := entry{key: key, val: fromJSON(raw), line: line}
-		if i, ok := index[key]; ok {
-			out[i].val, out[i].line = e.val, e.line
-			continue
-		}
-		index[key] = len(out)
-		out = append(out, e)
-	}
-	return out, nil
+	return v.(omap), nil
 }
 
-// fromJSON turns json.Number into int (integer literals), float64 (others),
-// or *big.Int (integers beyond int64), mirroring Python's int/float split.
-func fromJSON(v any) any {
-	switch t := v.(type) {
-	case json.Number:
-		s := string(t)
-		if !strings.ContainsAny(s, ".eE") {
-			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return int(i)
-			}
-			if b, ok := new(big.Int).SetString(s, 10); ok {
-				return b
-			}
-		}
-		f, _ := strconv.ParseFloat(s, 64) // a valid JSON number; ±Inf on overflow like Python
-		return f
-	case []any:
-		for i := range t {
-			t[i] = fromJSON(t[i])
-		}
-		return t
-	case map[string]any:
-		for k := range t {
-			t[k] = fromJSON(t[k])
-		}
-		return t
-	default:
-		return v
+// jsonValue decodes the next value of dec; data is dec's whole input, used
+// to compute key lines.
+func jsonValue(dec *json.Decoder, data []byte) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
 	}
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '[' {
+			list := []any{}
+			for dec.More() {
+				v, err := jsonValue(dec, data)
+				if err != nil {
+					return nil, err
+				}
+				list = append(list, v)
+			}
+			_, err := dec.Token()
+			return list, err
+		}
+		m := omap{}
+		index := map[string]int{}
+		for dec.More() {
+			ktok, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			key, _ := ktok.(string)
+			line := lineAt(data, int(dec.InputOffset()))
+			v, err := jsonValue(dec, data)
+			if err != nil {
+				return nil, err
+			}
+			m.set(index, entry{key: key, val: v, line: line})
+		}
+		_, err := dec.Token()
+		return m, err
+	case json.Number:
+		return jsonNumber(t), nil
+	default:
+		return tok, nil // string, bool or nil
+	}
+}
+
+// jsonNumber mirrors Python's int/float split: integer literals become int
+// (or *big.Int beyond int64), others float64.
+func jsonNumber(n json.Number) any {
+	s := string(n)
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return int(i)
+		}
+		if b, ok := new(big.Int).SetString(s, 10); ok {
+			return b
+		}
+	}
+	f, _ := strconv.ParseFloat(s, 64) // valid JSON; ±Inf on overflow, like Python
+	return f
 }
 
 var yamlLineRe = regexp.MustCompile(`line (\d+)`)
 
 // parseYAMLMapping decodes data as a single YAML document with PyYAML's
 // safe_load typing (YAML 1.1: yes/no/on/off are booleans, 0777 is octal).
-func parseYAMLMapping(path string, data []byte) ([]entry, error) {
+func parseYAMLMapping(path string, data []byte) (_ []entry, err error) {
+	// yaml.v3 has panicked on hostile input before (CVE-2022-28948); bad
+	// input must be an error here, never a crash of the embedding program.
+	defer func() {
+		if r := recover(); r != nil {
+			err = &FileError{Path: path, Err: fmt.Errorf("%w (YAML parser failure)", ErrSyntax)}
+		}
+	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -209,14 +264,42 @@ func parseYAMLMapping(path string, data []byte) ([]entry, error) {
 	}
 }
 
-// yamlSyntax wraps a yaml.v3 error, lifting its "line N" into FileError.Line.
+// yamlParserProblems are yaml.v3's parser (not scanner) messages. For
+// those, yaml.v3 v3.0.1 prints the mark's 0-based line, and no line at all
+// for the first line; scanner messages carry a 1-based line.
+var yamlParserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"found undefined tag handle":             true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+var yamlErrRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// yamlSyntax wraps a yaml.v3 error, lifting its line into FileError.Line.
+// The line of a parser error is that of the enclosing collection's start
+// (yaml.v3 reports the context mark), which still points the reader to
+// the right place.
 func yamlSyntax(path string, err error) error {
-	line := 0
-	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
+	m := yamlErrRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &FileError{Path: path, Err: syntaxErr("YAML", err.Error())}
 	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "line "+strconv.Itoa(line)+": ")
+	msg := m[2]
+	line, _ := strconv.Atoi(m[1])
+	switch {
+	case yamlParserProblems[msg]:
+		line++ // 0-based, and absent for line 0
+	case line == 0 && !strings.Contains(msg, "anchor"): // not yaml.v3's own alias errors
+		line = 1 // a libyaml problem on the first line, printed without a line
+	}
 	return &FileError{Path: path, Line: line, Err: syntaxErr("YAML", msg)}
 }
 
@@ -254,14 +337,7 @@ func (c *converter) node(n *yaml.Node, depth int) (any, error) {
 		return out, nil
 	case yaml.MappingNode:
 		entries, err := c.mapping(n, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[string]any, len(entries))
-		for _, e := range entries {
-			out[e.key] = e.val
-		}
-		return out, nil
+		return omap(entries), err
 	default:
 		return nil, c.errf(n, "unexpected YAML node")
 	}
@@ -296,7 +372,7 @@ func (c *converter) mapping(n *yaml.Node, depth int) ([]entry, error) {
 			return nil, err
 		}
 		switch kv.(type) {
-		case []any, map[string]any:
+		case []any, omap:
 			return nil, c.errf(k, "a mapping key must be a scalar")
 		}
 		vv, err := c.node(v, depth+1)
@@ -305,15 +381,10 @@ func (c *converter) mapping(n *yaml.Node, depth int) ([]entry, error) {
 		}
 		explicit = append(explicit, entry{key: pyStr(kv), val: vv, line: k.Line})
 	}
-	var out []entry
+	var out omap
 	index := map[string]int{}
 	for _, e := range append(merged, explicit...) {
-		if i, ok := index[e.key]; ok {
-			out[i].val, out[i].line = e.val, e.line
-			continue
-		}
-		index[e.key] = len(out)
-		out = append(out, e)
+		out.set(index, e)
 	}
 	return out, nil
 }
@@ -351,8 +422,9 @@ func (c *converter) scalar(n *yaml.Node) (any, error) {
 		}
 		return v, nil
 	}
-	// safe_load refuses application tags (!!python/object, !foo).
-	return nil, c.errf(n, "unsupported YAML tag %s", tag)
+	// safe_load refuses application tags (!!python/object, !foo). The tag
+	// is not quoted: it is file text, and the file may be a secret one.
+	return nil, c.errf(n, "unsupported YAML tag")
 }
 
 func yamlTagOf(v any) string {

@@ -12,9 +12,9 @@ import (
 // pyStr renders a decoded value as Python's str() does, because
 // ansible-runner str()s every env/envvars value before handing it to the
 // child: True -> "True", None -> "None", 1.0 -> "1.0". Lists and maps get
-// Python's repr ("['a', 1]", "{'k': 'v'}"); map keys are sorted because Go
-// maps have no order, so nested maps may differ from the reference in key
-// order only.
+// Python's repr ("['a', 1]", "{'k': 'v'}") with keys in file order; keys
+// that were not strings in the file (1, true) are quoted, where Python
+// would not quote them.
 func pyStr(v any) string {
 	if s, ok := v.(string); ok {
 		return s
@@ -47,7 +47,13 @@ func pyRepr(v any) string {
 			parts[i] = pyRepr(e)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
+	case omap:
+		parts := make([]string, len(t))
+		for i, e := range t {
+			parts[i] = pyQuote(e.key) + ": " + pyRepr(e.val)
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case map[string]any: // not produced by the parsers; sorted for determinism
 		keys := make([]string, 0, len(t))
 		for k := range t {
 			keys = append(keys, k)
