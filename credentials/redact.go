@@ -115,7 +115,11 @@ func (in *Injection) Redacted() *Injection {
 		out.Prompts = append(out.Prompts, Prompt{Pattern: p.Pattern, Response: r.String(p.Response)})
 	}
 	for _, k := range in.SSHKeys {
-		out.SSHKeys = append(out.SSHKeys, SSHKey{Kind: k.Kind, PEM: []byte(Hidden), Passphrase: []byte(Hidden)})
+		red := SSHKey{Kind: k.Kind, PEM: []byte(Hidden)}
+		if len(k.Passphrase) > 0 {
+			red.Passphrase = []byte(Hidden)
+		}
+		out.SSHKeys = append(out.SSHKeys, red)
 	}
 	return out
 }
