@@ -62,7 +62,7 @@ type Agent struct {
 	closeErr  error
 }
 
-// Start parses keys and serves them on a unix socket at
+// Start parses keys and serves them (a key given twice is served once) on a unix socket at
 // filepath.Join(dir, SocketName). dir is created with mode 0700 if missing
 // (and then removed by Close); an existing dir is used as is and should be
 // private, since anyone who can reach the socket can use the keys. The socket

@@ -30,18 +30,9 @@ import (
 const pass = "c0rrect-h0rse-passphrase"
 
 var (
-	rsaOnce sync.Once
-	rsaKey  *rsa.PrivateKey
+	kindsOnce sync.Once
+	kinds     []testKey
 )
-
-func testRSA(t *testing.T) *rsa.PrivateKey {
-	rsaOnce.Do(func() {
-		var err error
-		rsaKey, err = rsa.GenerateKey(rand.Reader, 2048)
-		require.NoError(t, err)
-	})
-	return rsaKey
-}
 
 func pemOf(t *testing.T, blk *pem.Block, err error) []byte {
 	t.Helper()
@@ -63,21 +54,31 @@ type testKey struct {
 	pub  crypto.PublicKey
 }
 
+// allKinds returns one key per supported format, each with its own key
+// material (the keyring serves a key given twice only once). Generated once:
+// RSA key generation dominates this package's test time.
 func allKinds(t *testing.T) []testKey {
-	rk := testRSA(t)
-	_, ek, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	ck, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	ck384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	require.NoError(t, err)
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(ek)
-	require.NoError(t, err)
-	sec1, err := x509.MarshalECPrivateKey(ck)
-	require.NoError(t, err)
-	sec1b, err := x509.MarshalECPrivateKey(ck384)
-	require.NoError(t, err)
+	kindsOnce.Do(func() { kinds = makeKinds(t) })
+	require.NotEmpty(t, kinds)
+	return kinds
+}
 
+func makeKinds(t *testing.T) []testKey {
+	newRSA := func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		require.NoError(t, err)
+		return k
+	}
+	newEd := func() ed25519.PrivateKey {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		return k
+	}
+	newEC := func(c elliptic.Curve) *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(c, rand.Reader)
+		require.NoError(t, err)
+		return k
+	}
 	blk := func(k crypto.PrivateKey) []byte {
 		b, err := ssh.MarshalPrivateKey(k, "")
 		return pemOf(t, b, err)
@@ -86,17 +87,30 @@ func allKinds(t *testing.T) []testKey {
 		b, err := ssh.MarshalPrivateKeyWithPassphrase(k, "", []byte(pass))
 		return pemOf(t, b, err)
 	}
+	sec1 := func(k *ecdsa.PrivateKey) []byte {
+		der, err := x509.MarshalECPrivateKey(k)
+		require.NoError(t, err)
+		return der
+	}
+	pkcs8 := func(k crypto.PrivateKey) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		require.NoError(t, err)
+		return der
+	}
+	r1, r2, r3 := newRSA(), newRSA(), newRSA()
+	e1, e2, e3 := newEd(), newEd(), newEd()
+	c1, c2, c3, c4 := newEC(elliptic.P256()), newEC(elliptic.P384()), newEC(elliptic.P521()), newEC(elliptic.P256())
 	return []testKey{
-		{"rsa pkcs1", Key{PEM: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)})}, rk.Public()},
-		{"rsa pkcs1 legacy encrypted", Key{PEM: legacyEncrypted(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rk)), Passphrase: []byte(pass)}, rk.Public()},
-		{"rsa openssh encrypted", Key{PEM: enc(rk), Passphrase: []byte(pass)}, rk.Public()},
-		{"ed25519 openssh", Key{PEM: blk(ek)}, ek.Public()},
-		{"ed25519 openssh encrypted", Key{PEM: enc(ek), Passphrase: []byte(pass)}, ek.Public()},
-		{"ed25519 pkcs8", Key{PEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})}, ek.Public()},
-		{"ecdsa sec1", Key{PEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})}, ck.Public()},
-		{"ecdsa p384 legacy encrypted", Key{PEM: legacyEncrypted(t, "EC PRIVATE KEY", sec1b), Passphrase: []byte(pass)}, ck384.Public()},
-		{"ecdsa openssh encrypted", Key{PEM: enc(ck), Passphrase: []byte(pass)}, ck.Public()},
-		{"plain key with a needless passphrase", Key{PEM: blk(ck), Passphrase: []byte(pass)}, ck.Public()},
+		{"rsa pkcs1", Key{PEM: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(r1)})}, r1.Public()},
+		{"rsa pkcs1 legacy encrypted", Key{PEM: legacyEncrypted(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(r2)), Passphrase: []byte(pass)}, r2.Public()},
+		{"rsa openssh encrypted", Key{PEM: enc(r3), Passphrase: []byte(pass)}, r3.Public()},
+		{"ed25519 openssh", Key{PEM: blk(e1)}, e1.Public()},
+		{"ed25519 openssh encrypted", Key{PEM: enc(e2), Passphrase: []byte(pass)}, e2.Public()},
+		{"ed25519 pkcs8", Key{PEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8(e3)})}, e3.Public()},
+		{"ecdsa p256 sec1", Key{PEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1(c1)})}, c1.Public()},
+		{"ecdsa p384 legacy encrypted", Key{PEM: legacyEncrypted(t, "EC PRIVATE KEY", sec1(c2)), Passphrase: []byte(pass)}, c2.Public()},
+		{"ecdsa p521 openssh encrypted", Key{PEM: enc(c3), Passphrase: []byte(pass)}, c3.Public()},
+		{"plain key with a needless passphrase", Key{PEM: blk(c4), Passphrase: []byte(pass)}, c4.Public()},
 	}
 }
 
@@ -136,6 +150,18 @@ func TestStartServesEveryKind(t *testing.T) {
 			assert.NoError(t, pub.Verify(data, sig))
 		})
 	}
+}
+
+func TestDuplicateKeyServedOnce(t *testing.T) {
+	k := allKinds(t)[3].key
+	a, err := Start(filepath.Join(t.TempDir(), "agent"), k, k)
+	require.NoError(t, err)
+	defer a.Close()
+	client, hangup := dial(t, a)
+	defer hangup()
+	list, err := client.List()
+	require.NoError(t, err)
+	assert.Len(t, list, 1)
 }
 
 func TestStartKeyErrors(t *testing.T) {
