@@ -381,7 +381,8 @@ func (t *CredentialType) Validate(inputs map[string]any) error {
 	return nil
 }
 
-// Custom is a credential of a custom (or AWX-managed template) type.
+// Custom is a credential of a custom type. Its kind is the type's Name, so
+// give each custom type a distinct Name to use several in one run.
 type Custom struct {
 	Type   *CredentialType
 	Inputs map[string]any // string or bool per field

@@ -271,3 +271,17 @@ func TestSecretsSortedLongestFirst(t *testing.T) {
 	assert.Equal(t, []string{"abcd", "abc", "ab"}, in.Secrets)
 	assert.True(t, sort.SliceIsSorted(in.Secrets, func(i, j int) bool { return len(in.Secrets[i]) > len(in.Secrets[j]) }))
 }
+
+func TestFileNamesRandomAndUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 20; i++ {
+		in, err := Inject(testDir, Terraform{Configuration: "c", GCECredentials: "g"})
+		require.NoError(t, err)
+		require.Len(t, in.Files, 2)
+		for p := range in.Files {
+			assert.Regexp(t, `^/pdd/env/tmp[a-z0-9_]{8}$`, p)
+			assert.False(t, seen[p], "name reused: %s", p)
+			seen[p] = true
+		}
+	}
+}
