@@ -1,0 +1,126 @@
+package runner
+
+import (
+	"io"
+	"time"
+
+	"github.com/arunner/arunner/events"
+)
+
+// Config describes one run. Zero values mean "ansible's default" or "as the
+// private data dir says"; fields that override the private data dir say so.
+type Config struct {
+	// PrivateDataDir is the ansible-runner private data dir (env/, project/,
+	// inventory/, artifacts/). Required.
+	PrivateDataDir string
+	// Ident names the run's artifacts dir; default a random UUID.
+	Ident string
+	// ArtifactDir is where artifacts/<Ident> is created; default
+	// <PrivateDataDir>/artifacts.
+	ArtifactDir string
+	// ProjectDir is the working directory of ansible-playbook; default
+	// <PrivateDataDir>/project.
+	ProjectDir string
+	// RotateArtifacts keeps only the newest N runs' artifacts (0 = keep all).
+	RotateArtifacts int
+
+	// Playbook is the playbook to run, relative to ProjectDir or absolute.
+	Playbook string
+	// Module, ModuleArgs and HostPattern run an ad hoc `ansible` command
+	// instead of a playbook.
+	Module, ModuleArgs, HostPattern string
+	// Binary replaces ansible-playbook (or ansible); tests point it at a
+	// fake.
+	Binary string
+
+	// Inventory lists -i sources; nil means <PrivateDataDir>/inventory when
+	// it exists. NoInventory passes no -i at all.
+	Inventory   []string
+	NoInventory bool
+	Limit       string
+	// Cmdline replaces env/cmdline: extra arguments, shell-quoted, placed
+	// right after the binary.
+	Cmdline string
+	// ExtraVars are written to a 0600 file for the run and passed as
+	// -e @file after env/extravars, so they win over it; they never reach
+	// argv and the file is removed when the run ends.
+	ExtraVars map[string]any
+	// EnvVars are added to the environment, over env/envvars.
+	EnvVars map[string]string
+	// Verbosity is -v..-vvvvv (0-5).
+	Verbosity int
+	// Forks is --forks; 0 leaves ansible's default.
+	Forks    int
+	Tags     []string
+	SkipTags []string
+	// Flags holds the remaining ansible-playbook switches.
+	Flags Flags
+
+	// Passwords answer prompts on the terminal, in order: each Pattern is a
+	// regular expression, answered with Response. Added after env/passwords.
+	Passwords []Password
+	// PromptTimeout ends a run that sits on a prompt nobody answers; 0 means
+	// the default of 120 s, negative disables it.
+	PromptTimeout time.Duration
+
+	// JobTimeout and IdleTimeout end the run with StatusTimeout; zero takes
+	// env/settings' job_timeout and idle_timeout. IdleTimeout counts time
+	// without any output.
+	JobTimeout, IdleTimeout time.Duration
+	// CancelGrace is how long a canceled run gets between SIGINT and
+	// SIGKILL; default 5 s.
+	CancelGrace time.Duration
+
+	// Output receives ansible's human output live, as the terminal would
+	// show it (tokens stripped). With JSONOutput it receives one JSON event
+	// per line instead.
+	Output     io.Writer
+	JSONOutput bool
+
+	// OmitEventData and OnlyFailedEventData have ansible-runner's meaning.
+	OmitEventData, OnlyFailedEventData bool
+
+	// EventHandler is called for every event, in order; returning false
+	// keeps the event out of job_events/ (it still reaches stdout).
+	EventHandler func(*events.Event) bool
+	// StatusHandler is called on every status transition.
+	StatusHandler func(StatusUpdate)
+	// CancelCallback is polled while the run goes on; true cancels it.
+	CancelCallback func() bool
+	// FinishedCallback is called exactly once, after the artifacts are
+	// complete and the last event was delivered.
+	FinishedCallback func(*Result)
+
+	// Wrap, when set, may rewrite the command before it starts: a sandbox
+	// or container runtime puts its own argv in front.
+	Wrap func(*Command) error
+}
+
+// Flags are ansible-playbook switches that have no field of their own.
+type Flags struct {
+	Check, Diff   bool
+	Become        bool
+	BecomeMethod  string
+	BecomeUser    string
+	User          string
+	StartAtTask   string
+	ConnTimeout   int
+	ForceHandlers bool
+	AskPass       bool
+	AskBecomePass bool
+	AskVaultPass  bool
+	VaultIDs      []string
+}
+
+// Password is one prompt answer.
+type Password struct {
+	Pattern  string
+	Response string
+}
+
+// Command is the process a run starts, as Wrap sees it.
+type Command struct {
+	Argv []string
+	Dir  string
+	Env  map[string]string
+}

@@ -1,0 +1,121 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/arunner/arunner/privdata"
+)
+
+// runnerManaged are the variables the runner itself sets; a caller's value
+// for one of them is refused. The callback variables come from the events
+// package; ANSIBLE_STDOUT_CALLBACK and ANSIBLE_CALLBACK_PLUGINS are not
+// refused: a caller's stdout callback is honoured for the human text and a
+// caller's callback plugin path is kept in front of ours.
+var runnerManaged = []string{
+	"PYTHONUNBUFFERED",
+	"AWX_ISOLATED_DATA_DIR",
+	"ANSIBLE_CACHE_PLUGIN",
+	"ANSIBLE_CACHE_PLUGIN_CONNECTION",
+}
+
+func isManaged(name string) bool {
+	if name == "ANSIBLE_STDOUT_CALLBACK" || name == "ANSIBLE_CALLBACK_PLUGINS" {
+		return false
+	}
+	for _, m := range runnerManaged {
+		if m == name {
+			return true
+		}
+	}
+	for _, m := range pluginManagedKeys() {
+		if m == name {
+			return true
+		}
+	}
+	return false
+}
+
+// buildEnv builds the child's environment as ansible-runner does: this
+// process's environment, then env/envvars, then Config.EnvVars, then the
+// variables the runner manages.
+func (r *run) buildEnv(d *privdata.Dir) (map[string]string, error) {
+	env := make(map[string]string, 64)
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	for _, k := range sortedKeys(d.EnvVars) {
+		if isManaged(k) {
+			return nil, &ManagedEnvError{Name: k, Source: filepath.Join(r.pdd, "env", "envvars")}
+		}
+		env[k] = d.EnvVars[k]
+	}
+	for _, k := range sortedKeys(r.cfg.EnvVars) {
+		if isManaged(k) {
+			return nil, &ManagedEnvError{Name: k, Source: "Config.EnvVars"}
+		}
+		env[k] = r.cfg.EnvVars[k]
+	}
+
+	pluginDir, err := installPlugin(filepath.Join(r.runtime, "callback"))
+	if err != nil {
+		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
+	}
+	userCallback := env["ANSIBLE_STDOUT_CALLBACK"]
+	userPlugins := env["ANSIBLE_CALLBACK_PLUGINS"]
+	for k, v := range pluginEnv(pluginOptions{
+		PluginDir:           pluginDir,
+		UserStdoutCallback:  userCallback,
+		OmitEventData:       r.cfg.OmitEventData,
+		OnlyFailedEventData: r.cfg.OnlyFailedEventData,
+	}) {
+		env[k] = v
+	}
+	if userPlugins != "" {
+		env["ANSIBLE_CALLBACK_PLUGINS"] = userPlugins + ":" + env["ANSIBLE_CALLBACK_PLUGINS"]
+	}
+
+	env["PYTHONUNBUFFERED"] = "1"
+	env["ANSIBLE_RETRY_FILES_ENABLED"] = "False"
+	if _, ok := env["ANSIBLE_HOST_KEY_CHECKING"]; !ok {
+		env["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+	}
+	env["AWX_ISOLATED_DATA_DIR"] = r.art.Dir
+	env["ANSIBLE_CACHE_PLUGIN"] = "jsonfile"
+	env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = r.art.FactCacheDir()
+	if r.cfg.Module != "" {
+		env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
+		if _, ok := env["AD_HOC_COMMAND_ID"]; !ok {
+			env["AD_HOC_COMMAND_ID"] = "1"
+		}
+	}
+	return env, nil
+}
+
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for _, k := range sortedKeys(env) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// lookPath finds name on the PATH the child will have, not on ours.
+func lookPath(name string, env map[string]string) string {
+	if strings.Contains(name, "/") {
+		return name
+	}
+	for _, dir := range filepath.SplitList(env["PATH"]) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return name
+}

@@ -1,0 +1,84 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrCanceled is matched (errors.Is) by the error of a run that was canceled,
+// whichever way: CancelCallback, Job.Cancel or the context. A run canceled
+// through its context also matches the context's error.
+var ErrCanceled = errors.New("run canceled")
+
+// ErrTimeout is matched by the error of a run ended by a job, idle or prompt
+// timeout; errors.As with *TimeoutError tells which.
+var ErrTimeout = errors.New("run timed out")
+
+// ErrBinaryNotFound is matched by the error of a run whose command could not
+// be found or executed.
+var ErrBinaryNotFound = errors.New("command not found or not executable")
+
+// ExitError is returned when ansible ran and exited with a non-zero code.
+type ExitError struct {
+	RC     int
+	Status Status
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("ansible exited with rc %d (status %s)", e.RC, e.Status)
+}
+
+// TimeoutError says which limit ended the run. It matches ErrTimeout.
+type TimeoutError struct {
+	Kind  TimeoutKind
+	Limit string // the limit as configured, e.g. "30s"
+	// Prompt is the unanswered prompt text when Kind is PromptTimeout.
+	Prompt string
+}
+
+func (e *TimeoutError) Error() string {
+	if e.Kind == PromptTimeout {
+		return fmt.Sprintf("run timed out: no answer for prompt %q within %s", e.Prompt, e.Limit)
+	}
+	return fmt.Sprintf("run timed out: %s timeout of %s reached", e.Kind, e.Limit)
+}
+
+// Is makes a *TimeoutError match ErrTimeout.
+func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
+
+// cancelError is the error of a canceled run; it matches ErrCanceled and,
+// when the context was the cause, the context's error.
+type cancelError struct{ cause error }
+
+func (e *cancelError) Error() string {
+	if e.cause != nil {
+		return "run canceled: " + e.cause.Error()
+	}
+	return "run canceled"
+}
+
+func (e *cancelError) Is(target error) bool { return target == ErrCanceled }
+func (e *cancelError) Unwrap() error        { return e.cause }
+
+// ManagedEnvError is returned when a caller tries to set an environment
+// variable that arunner manages itself (the callback plugin, fact cache and
+// event settings); such a value would silently break the run.
+type ManagedEnvError struct {
+	Name   string // the variable
+	Source string // where the attempt came from: "Config.EnvVars" or the env/envvars path
+}
+
+func (e *ManagedEnvError) Error() string {
+	return fmt.Sprintf("%s sets %s, which arunner manages", e.Source, e.Name)
+}
+
+// ConfigError is returned before anything is started when the run cannot be
+// prepared: a missing playbook, project dir or inventory, a malformed
+// private data dir, conflicting settings.
+type ConfigError struct {
+	Field string // the Config field or private data dir path at fault
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }

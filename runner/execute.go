@@ -1,0 +1,289 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/arunner/arunner/credentials"
+	"github.com/arunner/arunner/events"
+)
+
+// rcStopped is what ansible-runner reports as rc for a canceled or timed-out
+// run.
+const rcStopped = 254
+
+// maxFrameErrors bounds how many garbage frames a Result keeps.
+const maxFrameErrors = 100
+
+type atomicTime struct{ v atomic.Int64 }
+
+func (t *atomicTime) Store(x time.Time) { t.v.Store(x.UnixNano()) }
+func (t *atomicTime) Load() time.Time  { return time.Unix(0, t.v.Load()) }
+
+// stop records why a run is being stopped; the first reason wins.
+type stop struct {
+	status Status
+	err    error
+	kind   TimeoutKind
+}
+
+func (r *run) execute() (*Result, error) {
+	res := &Result{Ident: r.ident, ArtifactDir: r.art.Dir, Status: StatusUnstarted, Started: time.Now()}
+	defer func() {
+		if r.runtime != "" {
+			os.RemoveAll(r.runtime)
+		}
+	}()
+
+	stdoutF, err := r.art.CreateStdout()
+	if err != nil {
+		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
+	}
+	defer stdoutF.Close()
+	stdout := bufio.NewWriterSize(stdoutF, 64*1024)
+	if f, err := r.art.CreateStderr(); err == nil {
+		f.Close()
+	}
+
+	missing, err := r.prepare()
+	if err != nil {
+		msg, status := err.Error(), StatusError
+		if missing {
+			// ansible-playbook's own words, so the stdout artifact reads as
+			// ansible-runner's does.
+			msg, status = fmt.Sprintf("ERROR! the playbook: %s could not be found", r.cfg.Playbook), StatusFailed
+		}
+		fmt.Fprintln(stdout, msg)
+		stdout.Flush()
+		r.echo(msg + "\n")
+		return r.finish(res, status, 1, err)
+	}
+
+	redactor := credentials.NewRedactor(r.secrets...)
+	safeEnv := credentials.SafeEnv(r.cmd.Env, r.secrets)
+	res.Command, res.Cwd = redactor.Strings(r.cmd.Argv), r.cmd.Dir
+	if err := r.art.WriteCommand(res.Command, r.cmd.Dir, safeEnv); err != nil {
+		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
+	}
+	r.status(StatusUpdate{Status: StatusStarting, RunnerIdent: r.ident, Command: res.Command, Cwd: r.cmd.Dir, Env: safeEnv})
+
+	var text io.Writer = stdout
+	if r.cfg.Output != nil && !r.cfg.JSONOutput {
+		text = io.MultiWriter(stdout, r.cfg.Output)
+	}
+	filter := events.NewFilter(events.FilterConfig{
+		RunnerIdent: r.ident,
+		Text:        text,
+		Handle:      func(ev *events.Event) error { return r.onEvent(res, ev) },
+		OnError: func(err error) {
+			if len(res.FrameErrors) < maxFrameErrors {
+				res.FrameErrors = append(res.FrameErrors, err)
+			}
+		},
+	})
+
+	r.start = time.Now()
+	p, err := startProc(r.cmd)
+	if err != nil {
+		if isNotFound(err) {
+			// ansible-runner's words, as one verbose event.
+			filter.Write([]byte(fmt.Sprintf("The command was not found or was not executable: %s.\n", r.cmd.Argv[0])))
+			filter.Close()
+			stdout.Flush()
+			return r.finish(res, StatusError, 127, fmt.Errorf("%s: %w", r.cmd.Argv[0], ErrBinaryNotFound))
+		}
+		filter.Close()
+		stdout.Flush()
+		return r.finish(res, StatusError, 1, fmt.Errorf("starting %s: %w", r.cmd.Argv[0], err))
+	}
+	r.status(StatusUpdate{Status: StatusRunning, RunnerIdent: r.ident})
+
+	answers := newAnswerer(r.rules)
+	var lastOutput atomicTime
+	lastOutput.Store(r.start)
+	readDone := make(chan error, 1)
+	go func() {
+		readDone <- readPty(p.ptmx, func(b []byte) {
+			for _, a := range answers.feed(b) {
+				p.ptmx.Write(a)
+			}
+			filter.Write(b)
+			stdout.Flush()
+		}, &lastOutput)
+	}()
+	waitDone := make(chan error, 1)
+	go func() { waitDone <- p.cmd.Wait() }()
+
+	st := r.monitor(p, waitDone, &lastOutput, answers)
+
+	// ansible is gone; whatever it left in its process group (a forked
+	// worker, an ssh control master) goes too, then the pty is drained to
+	// EOF so that nothing ansible wrote before exiting is lost.
+	p.signal(syscall.SIGKILL)
+	select {
+	case <-readDone:
+	case <-time.After(2 * time.Second):
+		// A process that left our session still holds the pty open.
+		p.ptmx.Close()
+		<-readDone
+	}
+	p.ptmx.Close()
+	filter.Close()
+	stdout.Flush()
+	res.FinalCounter = filter.Counter()
+
+	rc := exitCode(p.cmd.ProcessState)
+	if st != nil {
+		res.Timeout = st.kind
+		return r.finish(res, st.status, rcStopped, st.err)
+	}
+	if rc == 0 {
+		return r.finish(res, StatusSuccessful, 0, nil)
+	}
+	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed})
+}
+
+// monitor waits for ansible to exit, stopping it on cancel or timeout: SIGINT
+// to the group first, SIGKILL after the grace period. Limits are checked
+// every 200 ms.
+func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, answers *answerer) *stop {
+	grace := r.cfg.CancelGrace
+	if grace <= 0 {
+		grace = defaultCancelGrace
+	}
+	promptLimit := r.cfg.PromptTimeout
+	if promptLimit == 0 {
+		promptLimit = defaultPromptTimeout
+	}
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+
+	var st *stop
+	var kill <-chan time.Time
+	stopWith := func(s stop) {
+		if st != nil {
+			return
+		}
+		st = &s
+		p.signal(syscall.SIGINT)
+		kill = time.After(grace)
+	}
+	ctxDone, jobCancel := r.ctx.Done(), r.job.cancel
+	for {
+		select {
+		case <-waitDone:
+			return st
+		case <-ctxDone:
+			ctxDone = nil
+			stopWith(stop{status: StatusCanceled, err: &cancelError{cause: r.ctx.Err()}})
+		case <-jobCancel:
+			jobCancel = nil
+			stopWith(stop{status: StatusCanceled, err: &cancelError{}})
+		case <-kill:
+			kill = nil
+			p.signal(syscall.SIGKILL)
+		case now := <-ticker.C:
+			if st != nil {
+				continue
+			}
+			if r.cfg.CancelCallback != nil && r.cfg.CancelCallback() {
+				stopWith(stop{status: StatusCanceled, err: &cancelError{}})
+				continue
+			}
+			if r.jobLimit > 0 && now.Sub(r.start) >= r.jobLimit {
+				stopWith(stop{status: StatusTimeout, kind: JobTimeout,
+					err: &TimeoutError{Kind: JobTimeout, Limit: r.jobLimit.String()}})
+				continue
+			}
+			silent := now.Sub(lastOutput.Load())
+			if r.idle > 0 && silent >= r.idle {
+				stopWith(stop{status: StatusTimeout, kind: IdleTimeout,
+					err: &TimeoutError{Kind: IdleTimeout, Limit: r.idle.String()}})
+				continue
+			}
+			if promptLimit > 0 && silent >= promptLimit {
+				if text := answers.pending(); text != "" {
+					stopWith(stop{status: StatusTimeout, kind: PromptTimeout,
+						err: &TimeoutError{Kind: PromptTimeout, Limit: promptLimit.String(), Prompt: text}})
+				}
+			}
+		}
+	}
+}
+
+// onEvent runs in the pty reader goroutine, once per event, in order.
+func (r *run) onEvent(res *Result, ev *events.Event) error {
+	if ev.Event == "playbook_on_stats" && res.stats == nil {
+		if s, ok := ev.Stats(); ok {
+			res.stats = s
+		}
+	}
+	keep := true
+	if r.cfg.EventHandler != nil {
+		keep = r.cfg.EventHandler(ev)
+	}
+	if !keep && !(r.cfg.JSONOutput && r.cfg.Output != nil) {
+		return nil
+	}
+	data, err := ev.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if keep {
+		if err := r.art.WriteEvent(ev.Counter, ev.UUID, data); err != nil && res.ArtifactErr == nil {
+			res.ArtifactErr = err
+		}
+	}
+	if r.cfg.JSONOutput && r.cfg.Output != nil {
+		r.cfg.Output.Write(append(data, '\n'))
+	}
+	return nil
+}
+
+// echo copies runner-made text to Output, as ansible's text would be.
+func (r *run) echo(s string) {
+	if r.cfg.Output != nil && !r.cfg.JSONOutput {
+		io.WriteString(r.cfg.Output, s)
+	}
+}
+
+func (r *run) status(u StatusUpdate) {
+	r.job.status.Store(u.Status)
+	if r.cfg.StatusHandler != nil {
+		r.cfg.StatusHandler(u)
+	}
+}
+
+// finish records the final status and rc, then calls the hooks: status
+// handler, then FinishedCallback, exactly once.
+func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, error) {
+	res.Status, res.RC, res.Ended = status, rc, time.Now()
+	if r.runtime != "" {
+		os.RemoveAll(r.runtime)
+		r.runtime = ""
+	}
+	if werr := r.art.WriteRC(rc); werr != nil && err == nil {
+		err = werr
+	}
+	if werr := r.art.WriteStatus(string(status)); werr != nil && err == nil {
+		err = werr
+	}
+	r.status(StatusUpdate{Status: status, RunnerIdent: r.ident})
+	res.Err = err
+	if r.cfg.FinishedCallback != nil {
+		r.cfg.FinishedCallback(res)
+	}
+	return res, err
+}
+
+var _ = context.Canceled
+var _ = errors.New
+var _ = filepath.Join

@@ -1,0 +1,182 @@
+package runner
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as a fake ansible-playbook: run with ARUNNER_FAKE
+// set, TestMain plays the part named there instead of running tests (the
+// pattern of Go's os/exec tests).
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("ARUNNER_FAKE"); mode != "" {
+		os.Exit(fake(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// fakeConfig is a Config whose binary is the fake playing mode.
+func fakeConfig(t testing.TB, mode string) Config {
+	t.Helper()
+	return Config{
+		PrivateDataDir: fakePDD(t),
+		Playbook:       "site.yml",
+		Binary:         os.Args[0],
+		EnvVars:        map[string]string{"ARUNNER_FAKE": mode},
+		CancelGrace:    500 * time.Millisecond,
+	}
+}
+
+// fakePDD lays out the smallest private data dir a playbook run accepts.
+func fakePDD(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	must(t, os.MkdirAll(dir+"/project", 0o700))
+	must(t, os.MkdirAll(dir+"/inventory", 0o700))
+	must(t, os.WriteFile(dir+"/project/site.yml", []byte("- hosts: all\n  tasks: []\n"), 0o600))
+	must(t, os.WriteFile(dir+"/inventory/hosts", []byte("localhost ansible_connection=local\n"), 0o600))
+	return dir
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// token frames payload the way arunner's callback plugin does: ESC[K, then
+// base64 in slices of at most 78 characters each followed by ESC[<n>D, then
+// ESC[K.
+func token(payload any) string {
+	data, _ := json.Marshal(payload)
+	b64 := base64.StdEncoding.EncodeToString(data)
+	var sb strings.Builder
+	sb.WriteString("\x1b[K")
+	for len(b64) > 0 {
+		n := min(78, len(b64))
+		fmt.Fprintf(&sb, "%s\x1b[%dD", b64[:n], n)
+		b64 = b64[n:]
+	}
+	sb.WriteString("\x1b[K")
+	return sb.String()
+}
+
+func fakeEvent(name, uuid, text string) string {
+	begin := token(map[string]any{
+		"uuid": uuid, "event": name, "pid": os.Getpid(), "created": "2026-11-27T00:00:00.000000",
+		"event_data": map[string]any{"host": "localhost", "task": "t", "uuid": uuid},
+	})
+	return begin + text + token(map[string]any{})
+}
+
+// fake plays one part; its return value is the exit code.
+func fake(mode string) int {
+	out := os.Stdout
+	switch mode {
+	case "ok":
+		fmt.Fprint(out, "PLAY [all] ***\n\nTASK [ping] ***\nok: [localhost]\n")
+		return 0
+	case "events":
+		n, _ := strconv.Atoi(os.Getenv("FAKE_EVENTS"))
+		fmt.Fprint(out, fakeEvent("playbook_on_start", "00000000-0000-0000-0000-000000000000", ""))
+		for i := 1; i <= n; i++ {
+			fmt.Fprint(out, fakeEvent("runner_on_ok", fmt.Sprintf("00000000-0000-0000-0000-%012d", i), fmt.Sprintf("ok: [localhost] %d\n", i)))
+		}
+		stats := token(map[string]any{
+			"uuid": "ffffffff-0000-0000-0000-000000000000", "event": "playbook_on_stats",
+			"event_data": map[string]any{"ok": map[string]int{"localhost": n}, "changed": map[string]int{},
+				"dark": map[string]int{}, "failures": map[string]int{}, "ignored": map[string]int{},
+				"processed": map[string]int{"localhost": 1}, "rescued": map[string]int{}, "skipped": map[string]int{}},
+		})
+		fmt.Fprint(out, stats+"\nPLAY RECAP ***\n"+token(map[string]any{}))
+		return 0
+	case "exit2":
+		fmt.Fprint(out, "fatal: [localhost]: FAILED!\n")
+		return 2
+	case "env":
+		data, _ := json.Marshal(map[string]any{"env": os.Environ(), "args": os.Args, "stdin_tty": isTTY(0)})
+		os.WriteFile(os.Getenv("FAKE_OUT"), data, 0o600)
+		return 0
+	case "sleep":
+		fmt.Fprint(out, "sleeping\n")
+		time.Sleep(60 * time.Second)
+		return 0
+	case "ignoreint":
+		signal.Ignore(syscall.SIGINT)
+		fmt.Fprint(out, "ignoring SIGINT\n")
+		time.Sleep(60 * time.Second)
+		return 0
+	case "tree":
+		// A child in the same process group, as ansible's forked workers
+		// and ssh are; its pid goes to FAKE_OUT for the test to check.
+		c := exec.Command(os.Args[0])
+		c.Env = append(os.Environ(), "ARUNNER_FAKE=sleep")
+		c.Stdout = os.Stdout
+		if err := c.Start(); err != nil {
+			return 3
+		}
+		os.WriteFile(os.Getenv("FAKE_OUT"), []byte(fmt.Sprintf("%d %d", os.Getpid(), c.Process.Pid)), 0o600)
+		fmt.Fprint(out, "tree started\n")
+		time.Sleep(60 * time.Second)
+		return 0
+	case "chatty":
+		// Output every 100 ms: never idle, so only a job timeout ends it.
+		for i := 0; ; i++ {
+			fmt.Fprintf(out, "tick %d\n", i)
+			time.Sleep(100 * time.Millisecond)
+		}
+	case "burst":
+		// A lot of output right before exit: all of it must reach stdout.
+		line := strings.Repeat("x", 99) + "\n"
+		w := bufio.NewWriterSize(out, 1<<16)
+		for i := 0; i < 20000; i++ {
+			w.WriteString(line)
+		}
+		w.WriteString("LAST LINE\n")
+		w.Flush()
+		return 0
+	case "prompt":
+		fmt.Fprint(out, "Vault password: ")
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		fmt.Fprintf(out, "\ngot %d bytes, ok=%v\n", len(strings.TrimRight(line, "\n")), strings.TrimRight(line, "\n") == "s3cret-vault")
+		return 0
+	case "vars_prompt":
+		fmt.Fprint(out, "Enter the secret: ")
+		bufio.NewReader(os.Stdin).ReadString('\n')
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "unknown fake mode %q\n", mode)
+	return 99
+}
+
+func isTTY(fd int) bool {
+	_, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		return false
+	}
+	target, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	return strings.HasPrefix(target, "/dev/pts/")
+}
+
+// gone reports whether pid no longer runs: absent, or a zombie that is not
+// ours to reap (this machine's PID 1 may not reap re-parented orphans).
+func gone(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	return fields[0] == "Z" && fields[1] != strconv.Itoa(os.Getpid())
+}

@@ -1,0 +1,325 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/arunner/arunner/cmdbuild"
+	"github.com/arunner/arunner/privdata"
+	"github.com/arunner/arunner/prompt"
+)
+
+const (
+	defaultCancelGrace   = 5 * time.Second
+	defaultPromptTimeout = 120 * time.Second
+)
+
+// run is one run's state from preparation to the end.
+type run struct {
+	ctx  context.Context
+	cfg  Config
+	job  *Job
+	pdd  string
+	art  *privdata.Artifacts
+	dir  *privdata.Dir // nil when Load failed
+	prep error         // a preparation failure, reported once artifacts exist
+
+	ident    string
+	runtime  string // per-run private dir, removed at the end
+	cmd      Command
+	secrets  []string
+	start    time.Time
+	passwds  []Password
+	rules    []prompt.Rule
+	jobLimit time.Duration
+	idle     time.Duration
+}
+
+// newRun validates what must be right before any artifact can be written,
+// and creates the artifacts dir. Everything else is checked in prepare, so
+// that its failures are recorded in the artifacts.
+func newRun(ctx context.Context, cfg Config) (*run, error) {
+	if cfg.PrivateDataDir == "" {
+		return nil, &ConfigError{Field: "PrivateDataDir", Err: errors.New("required")}
+	}
+	pdd, err := filepath.Abs(cfg.PrivateDataDir)
+	if err != nil {
+		return nil, &ConfigError{Field: "PrivateDataDir", Err: err}
+	}
+	if fi, err := os.Stat(pdd); err != nil {
+		return nil, &ConfigError{Field: "PrivateDataDir", Err: err}
+	} else if !fi.IsDir() {
+		return nil, &ConfigError{Field: "PrivateDataDir", Err: fmt.Errorf("%s is not a directory", pdd)}
+	}
+	ident := cfg.Ident
+	if ident == "" {
+		ident = uuid.NewString()
+	}
+	if err := privdata.ValidateIdent(ident); err != nil {
+		return nil, &ConfigError{Field: "Ident", Err: err}
+	}
+	root := cfg.ArtifactDir
+	if root == "" {
+		root = filepath.Join(pdd, "artifacts")
+	}
+	art, err := privdata.NewArtifacts(root, ident)
+	if err != nil {
+		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
+	}
+	if cfg.RotateArtifacts > 0 {
+		if err := privdata.Rotate(root, cfg.RotateArtifacts); err != nil {
+			return nil, &ConfigError{Field: "RotateArtifacts", Err: err}
+		}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return &run{ctx: ctx, cfg: cfg, pdd: pdd, art: art, ident: ident}, nil
+}
+
+// prepare reads the private data dir and builds the command. A returned
+// error is a *ConfigError; missing is set when the playbook is missing,
+// which ansible-runner reports as a failed run rather than an error.
+func (r *run) prepare() (missing bool, err error) {
+	cfg := &r.cfg
+	d, err := privdata.Load(r.pdd)
+	if err != nil {
+		return false, &ConfigError{Field: "PrivateDataDir", Err: err}
+	}
+	r.dir = d
+
+	r.jobLimit, r.idle = cfg.JobTimeout, cfg.IdleTimeout
+	if r.jobLimit == 0 {
+		r.jobLimit = d.Settings.JobTimeout
+	}
+	if r.idle == 0 {
+		r.idle = d.Settings.IdleTimeout
+	}
+	for _, p := range d.Passwords {
+		r.passwds = append(r.passwds, Password{Pattern: p.Pattern, Response: p.Response})
+	}
+	r.passwds = append(r.passwds, cfg.Passwords...)
+	pairs := make([]prompt.Pair, 0, len(r.passwds))
+	for _, p := range r.passwds {
+		r.addSecret(p.Response)
+		pairs = append(pairs, prompt.Pair{Pattern: p.Pattern, Response: p.Response})
+	}
+	if r.rules, err = prompt.Compile(pairs); err != nil {
+		return false, &ConfigError{Field: "Passwords", Err: err}
+	}
+
+	cwd := cfg.ProjectDir
+	switch {
+	case cwd != "":
+		if cwd, err = filepath.Abs(cwd); err != nil {
+			return false, &ConfigError{Field: "ProjectDir", Err: err}
+		}
+		if err := checkDir(cwd); err != nil {
+			return false, &ConfigError{Field: "ProjectDir", Err: err}
+		}
+	case d.ProjectDir != "":
+		cwd = d.ProjectDir
+		if err := checkDir(cwd); err != nil {
+			return false, &ConfigError{Field: "ProjectDir", Err: err}
+		}
+	default:
+		cwd = r.pdd // as ansible-runner: no project/ means the private data dir
+	}
+
+	if err := os.Mkdir(filepath.Join(r.art.Dir, ".arunner"), 0o700); err != nil {
+		return false, &ConfigError{Field: "ArtifactDir", Err: err}
+	}
+	r.runtime = filepath.Join(r.art.Dir, ".arunner")
+
+	argv, err := r.buildArgv(d, cwd)
+	if err != nil {
+		var missingErr *missingPlaybookError
+		return errors.As(err, &missingErr), err
+	}
+	env, err := r.buildEnv(d)
+	if err != nil {
+		return false, err
+	}
+	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
+	if cfg.Wrap != nil {
+		if err := cfg.Wrap(&r.cmd); err != nil {
+			return false, &ConfigError{Field: "Wrap", Err: err}
+		}
+	}
+	return false, nil
+}
+
+func checkDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	// Reading one entry proves the directory is readable, not only present.
+	if _, err := f.ReadDir(1); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s is not readable: %w", dir, err)
+	}
+	return nil
+}
+
+type missingPlaybookError struct{ playbook string }
+
+func (e *missingPlaybookError) Error() string {
+	return fmt.Sprintf("the playbook %s could not be found", e.playbook)
+}
+func (e *missingPlaybookError) Unwrap() error { return fs.ErrNotExist }
+
+// buildArgv builds the command line the way ansible-runner does: a top-level
+// args file replaces everything; otherwise ansible-playbook or ansible with
+// env/cmdline (or Config.Cmdline), inventory, limit, extra vars files,
+// verbosity, tags and forks.
+func (r *run) buildArgv(d *privdata.Dir, cwd string) ([]string, error) {
+	cfg := &r.cfg
+	if d.Args != "" && cfg.Playbook == "" && cfg.Module == "" {
+		argv, err := cmdbuild.Split(d.Args)
+		if err != nil {
+			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: err}
+		}
+		if len(argv) == 0 {
+			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: errors.New("empty command")}
+		}
+		return argv, nil
+	}
+	cmdline := d.Cmdline
+	if cfg.Cmdline != "" {
+		cmdline = cfg.Cmdline
+	}
+	tokens, err := cmdbuild.Split(cmdline)
+	if err != nil {
+		field := "Cmdline"
+		if cfg.Cmdline == "" {
+			field = filepath.Join(r.pdd, "env", "cmdline")
+		}
+		return nil, &ConfigError{Field: field, Err: err}
+	}
+
+	var inv []string
+	switch {
+	case cfg.NoInventory:
+	case cfg.Inventory != nil:
+		for _, i := range cfg.Inventory {
+			p := i
+			if !filepath.IsAbs(p) && !strings.Contains(p, ",") {
+				p = filepath.Join(r.pdd, "inventory", i)
+				if _, err := os.Stat(p); err != nil {
+					p = i
+				}
+			}
+			// "host1,host2," is an inline host list, not a path.
+			if !strings.Contains(p, ",") {
+				if _, err := os.Stat(p); err != nil {
+					return nil, &ConfigError{Field: "Inventory", Err: err}
+				}
+			}
+			inv = append(inv, p)
+		}
+	case d.Inventory != "":
+		inv = []string{d.Inventory}
+	}
+
+	var extra []string
+	if d.ExtraVarsPath != "" {
+		extra = append(extra, d.ExtraVarsPath)
+	}
+	if len(cfg.ExtraVars) > 0 {
+		p, err := r.writeExtraVars(cfg.ExtraVars)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, p)
+	}
+
+	f := cfg.Flags
+	if cfg.Module != "" {
+		hosts := cfg.HostPattern
+		if hosts == "" {
+			hosts = "all"
+		}
+		a := cmdbuild.AdHoc{
+			Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, Limit: cfg.Limit,
+			ExtraVarsFiles: extra, Verbosity: cfg.Verbosity, Forks: cfg.Forks,
+			Check: f.Check, Diff: f.Diff, Become: f.Become, BecomeMethod: f.BecomeMethod,
+			BecomeUser: f.BecomeUser, User: f.User, Timeout: f.ConnTimeout,
+			AskPass: f.AskPass, AskBecomePass: f.AskBecomePass,
+			Module: cfg.Module, ModuleArgs: cfg.ModuleArgs, HostPattern: hosts,
+		}
+		argv, err := a.Args()
+		if err != nil {
+			return nil, &ConfigError{Field: "Module", Err: err}
+		}
+		return argv, nil
+	}
+	if cfg.Playbook == "" {
+		return nil, &ConfigError{Field: "Playbook", Err: errors.New("one of Playbook, Module or a private data dir args file is required")}
+	}
+	pb := cfg.Playbook
+	if !filepath.IsAbs(pb) {
+		pb = filepath.Join(cwd, pb)
+	}
+	if _, err := os.Stat(pb); err != nil {
+		return nil, &ConfigError{Field: "Playbook", Err: &missingPlaybookError{playbook: cfg.Playbook}}
+	}
+	p := cmdbuild.Playbook{
+		Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, Limit: cfg.Limit,
+		ExtraVarsFiles: extra, Verbosity: cfg.Verbosity, Tags: cfg.Tags, SkipTags: cfg.SkipTags,
+		Forks: cfg.Forks, StartAtTask: f.StartAtTask, Check: f.Check, Diff: f.Diff,
+		Become: f.Become, BecomeMethod: f.BecomeMethod, BecomeUser: f.BecomeUser,
+		User: f.User, Timeout: f.ConnTimeout, AskPass: f.AskPass, AskBecomePass: f.AskBecomePass,
+		AskVaultPass: f.AskVaultPass, VaultIDs: f.VaultIDs, ForceHandlers: f.ForceHandlers,
+		Playbook: cfg.Playbook,
+	}
+	argv, err := p.Args()
+	if err != nil {
+		return nil, &ConfigError{Field: "Playbook", Err: err}
+	}
+	return argv, nil
+}
+
+// writeExtraVars puts Config.ExtraVars in a 0600 JSON file in the run's
+// private dir, so that no value reaches argv.
+func (r *run) writeExtraVars(vars map[string]any) (string, error) {
+	data, err := json.Marshal(vars)
+	if err != nil {
+		return "", &ConfigError{Field: "ExtraVars", Err: err}
+	}
+	p := filepath.Join(r.runtime, "extravars.json")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		return "", &ConfigError{Field: "ExtraVars", Err: err}
+	}
+	return p, nil
+}
+
+func (r *run) addSecret(s string) {
+	if s != "" && !slices.Contains(r.secrets, s) {
+		r.secrets = append(r.secrets, s)
+	}
+}
+
+// sortedKeys is used where map order would make output unstable.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}

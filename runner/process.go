@@ -1,0 +1,113 @@
+package runner
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// proc is ansible running under a pty in a session of its own.
+type proc struct {
+	cmd  *exec.Cmd
+	ptmx *os.File
+	pgid int
+}
+
+// startProc starts argv under a new pty. The child leads a new session, so
+// its process group holds the whole tree and signals to -pgid reach it all.
+// The pty does not echo, so answers to prompts never reach the output, and it
+// is 80x24 as pexpect's, so ansible's banners are as wide as the reference's.
+func startProc(c Command) (*proc, error) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer tty.Close()
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
+		ptmx.Close()
+		return nil, err
+	}
+	if err := noEcho(tty); err != nil {
+		ptmx.Close()
+		return nil, err
+	}
+	cmd := exec.Command(lookPath(c.Argv[0], c.Env), c.Argv[1:]...)
+	cmd.Args[0] = c.Argv[0]
+	cmd.Dir = c.Dir
+	cmd.Env = envList(c.Env)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setsid:  true,
+		Setctty: true,
+		Ctty:    0,
+		// A runner that dies takes ansible with it instead of orphaning it.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		ptmx.Close()
+		return nil, err
+	}
+	return &proc{cmd: cmd, ptmx: ptmx, pgid: cmd.Process.Pid}, nil
+}
+
+func noEcho(tty *os.File) error {
+	fd := int(tty.Fd())
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Lflag &^= unix.ECHO | unix.ECHONL
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+}
+
+// signal sends sig to the whole process group; a group already gone is not
+// an error.
+func (p *proc) signal(sig syscall.Signal) {
+	if err := syscall.Kill(-p.pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		// Fall back to the leader alone; EPERM here would mean the group
+		// is no longer ours.
+		_ = p.cmd.Process.Signal(sig)
+	}
+}
+
+// isNotFound tells a command that could not be executed from other start
+// failures.
+func isNotFound(err error) bool {
+	return errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) ||
+		errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.ENOEXEC) ||
+		errors.Is(err, syscall.EISDIR)
+}
+
+// readPty copies the pty into w until EOF. EIO is how Linux reports that the
+// last slave fd was closed: it is the pty's EOF.
+func readPty(ptmx *os.File, w func([]byte), lastOutput *atomicTime) error {
+	buf := make([]byte, 64*1024)
+	for {
+		n, err := ptmx.Read(buf)
+		if n > 0 {
+			lastOutput.Store(time.Now())
+			w(buf[:n])
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, syscall.EIO) || errors.Is(err, os.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// exitCode turns the wait status into ansible-runner's rc: the exit code, or
+// 128+signal when the process was killed by a signal.
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}

@@ -1,0 +1,81 @@
+package runner
+
+import (
+	"iter"
+	"path/filepath"
+	"time"
+
+	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/privdata"
+)
+
+// Result is what a run left: its final status and rc, its artifacts, and
+// access to its events.
+type Result struct {
+	Ident       string
+	Status      Status
+	RC          int
+	ArtifactDir string // artifacts/<ident>
+	// Command and Cwd are what was run, secrets redacted.
+	Command []string
+	Cwd     string
+	// Timeout tells which limit ended a run with StatusTimeout.
+	Timeout TimeoutKind
+	Started time.Time
+	Ended   time.Time
+	// FinalCounter is the counter of the last event delivered: AWX's EOF
+	// final_counter.
+	FinalCounter int
+	// FrameErrors are garbled event frames met in ansible's output (at most
+	// 100); their text was kept in stdout.
+	FrameErrors []error
+	// ArtifactErr is the first error writing a job_events file, if any.
+	ArtifactErr error
+	// Err is the error Run returned.
+	Err error
+
+	stats *events.Stats
+}
+
+// Stats is the recap of the run's playbook_on_stats event, or nil when the
+// run had none (an ad hoc command, a syntax error, a canceled run).
+func (r *Result) Stats() *events.Stats { return r.stats }
+
+// StdoutPath is the stdout artifact.
+func (r *Result) StdoutPath() string { return filepath.Join(r.ArtifactDir, "stdout") }
+
+// Events yields the run's events in counter order, read back from the
+// job_events artifacts (events an EventHandler dropped are not there).
+func (r *Result) Events() iter.Seq2[*events.Event, error] {
+	return func(yield func(*events.Event, error) bool) {
+		for data, err := range privdata.ReadEvents(filepath.Join(r.ArtifactDir, "job_events")) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			ev := new(events.Event)
+			if err := ev.UnmarshalJSON(data); err != nil {
+				if !yield(nil, err) {
+					return
+				}
+				continue
+			}
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+// HostEvents yields the events whose event_data.host is host.
+func (r *Result) HostEvents(host string) iter.Seq2[*events.Event, error] {
+	return func(yield func(*events.Event, error) bool) {
+		for ev, err := range r.Events() {
+			if err != nil || ev.Host() == host {
+				if !yield(ev, err) {
+					return
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,415 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func readArtifact(t *testing.T, res *Result, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(res.ArtifactDir, name))
+	require.NoError(t, err)
+	return string(data)
+}
+
+func TestRunSuccessful(t *testing.T) {
+	cfg := fakeConfig(t, "ok")
+	cfg.Ident = "run1"
+	var mu sync.Mutex
+	var statuses []Status
+	var starting StatusUpdate
+	finished := 0
+	cfg.StatusHandler = func(u StatusUpdate) {
+		mu.Lock()
+		defer mu.Unlock()
+		statuses = append(statuses, u.Status)
+		if u.Status == StatusStarting {
+			starting = u
+		}
+	}
+	cfg.FinishedCallback = func(res *Result) {
+		finished++
+		// Artifacts are complete before the callback runs.
+		data, err := os.ReadFile(filepath.Join(res.ArtifactDir, "status"))
+		assert.NoError(t, err)
+		assert.Equal(t, "successful", string(data))
+	}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, StatusSuccessful, res.Status)
+	assert.Equal(t, 0, res.RC)
+	assert.Equal(t, []Status{StatusStarting, StatusRunning, StatusSuccessful}, statuses)
+	assert.Equal(t, 1, finished)
+	assert.Equal(t, filepath.Join(cfg.PrivateDataDir, "artifacts", "run1"), res.ArtifactDir)
+
+	assert.Equal(t, "0", readArtifact(t, res, "rc"))
+	assert.Equal(t, "successful", readArtifact(t, res, "status"))
+	assert.Contains(t, readArtifact(t, res, "stdout"), "ok: [localhost]")
+	assert.Equal(t, "", readArtifact(t, res, "stderr"))
+
+	var command struct {
+		Command []string          `json:"command"`
+		Cwd     string            `json:"cwd"`
+		Env     map[string]string `json:"env"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(readArtifact(t, res, "command")), &command))
+	assert.Equal(t, filepath.Join(cfg.PrivateDataDir, "project"), command.Cwd)
+	assert.Equal(t, []string{os.Args[0], "-i", filepath.Join(cfg.PrivateDataDir, "inventory"), "site.yml"}, command.Command)
+	assert.Equal(t, "1", command.Env["PYTHONUNBUFFERED"])
+	assert.Equal(t, command.Command, starting.Command)
+	assert.Equal(t, command.Cwd, starting.Cwd)
+
+	// The run's private dir (callback plugin, extra vars) is gone.
+	_, err = os.Stat(filepath.Join(res.ArtifactDir, ".arunner"))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+func TestRunNonZeroExit(t *testing.T) {
+	res, err := Run(context.Background(), fakeConfig(t, "exit2"))
+	var exitErr *ExitError
+	require.ErrorAs(t, err, &exitErr)
+	assert.Equal(t, 2, exitErr.RC)
+	assert.Equal(t, StatusFailed, exitErr.Status)
+	assert.Equal(t, StatusFailed, res.Status)
+	assert.Equal(t, "2", readArtifact(t, res, "rc"))
+	assert.Equal(t, "failed", readArtifact(t, res, "status"))
+}
+
+// treeConfig runs a fake that starts a child in its process group and
+// reports both pids once it is up.
+func treeConfig(t *testing.T) (Config, func() []int) {
+	cfg := fakeConfig(t, "tree")
+	out := filepath.Join(t.TempDir(), "pids")
+	cfg.EnvVars["FAKE_OUT"] = out
+	pids := func() []int {
+		data, err := os.ReadFile(out)
+		if err != nil {
+			return nil
+		}
+		var ps []int
+		for _, f := range strings.Fields(string(data)) {
+			n, _ := strconv.Atoi(f)
+			ps = append(ps, n)
+		}
+		return ps
+	}
+	return cfg, pids
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func assertTreeGone(t *testing.T, pids []int) {
+	t.Helper()
+	require.Len(t, pids, 2)
+	for _, pid := range pids {
+		waitFor(t, "pid "+strconv.Itoa(pid)+" to be gone", func() bool { return gone(pid) })
+	}
+}
+
+func TestCancel(t *testing.T) {
+	cases := map[string]func(t *testing.T, cfg *Config, pids func() []int) (*Result, error){
+		"callback": func(t *testing.T, cfg *Config, pids func() []int) (*Result, error) {
+			cfg.CancelCallback = func() bool { return len(pids()) == 2 }
+			return Run(context.Background(), *cfg)
+		},
+		"context": func(t *testing.T, cfg *Config, pids func() []int) (*Result, error) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			job, err := Start(ctx, *cfg)
+			require.NoError(t, err)
+			waitFor(t, "the tree", func() bool { return len(pids()) == 2 })
+			cancel()
+			res, err := job.Wait()
+			assert.ErrorIs(t, err, context.Canceled)
+			return res, err
+		},
+		"handle": func(t *testing.T, cfg *Config, pids func() []int) (*Result, error) {
+			job, err := Start(context.Background(), *cfg)
+			require.NoError(t, err)
+			waitFor(t, "the tree", func() bool { return len(pids()) == 2 })
+			job.Cancel()
+			job.Cancel() // idempotent
+			return job.Wait()
+		},
+	}
+	for name, cancel := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg, pids := treeConfig(t)
+			res, err := cancel(t, &cfg, pids)
+			require.ErrorIs(t, err, ErrCanceled)
+			assert.Equal(t, StatusCanceled, res.Status)
+			assert.Equal(t, 254, res.RC)
+			assert.Equal(t, "canceled", readArtifact(t, res, "status"))
+			assert.Equal(t, "254", readArtifact(t, res, "rc"))
+			assertTreeGone(t, pids())
+		})
+	}
+}
+
+func TestCancelEscalatesToSIGKILL(t *testing.T) {
+	cfg := fakeConfig(t, "ignoreint")
+	cfg.CancelGrace = 300 * time.Millisecond
+	job, err := Start(context.Background(), cfg)
+	require.NoError(t, err)
+	waitFor(t, "running", func() bool { return job.Status() == StatusRunning })
+	time.Sleep(300 * time.Millisecond) // let it install its SIGINT handler
+	job.Cancel()
+	res, err := job.Wait()
+	require.ErrorIs(t, err, ErrCanceled)
+	assert.Equal(t, StatusCanceled, res.Status)
+	assert.Contains(t, readArtifact(t, res, "stdout"), "ignoring SIGINT")
+}
+
+func TestTimeouts(t *testing.T) {
+	t.Run("job", func(t *testing.T) {
+		t.Parallel()
+		cfg := fakeConfig(t, "chatty")
+		cfg.JobTimeout = time.Second
+		res, err := Run(context.Background(), cfg)
+		var te *TimeoutError
+		require.ErrorAs(t, err, &te)
+		assert.ErrorIs(t, err, ErrTimeout)
+		assert.Equal(t, JobTimeout, te.Kind)
+		assert.Equal(t, JobTimeout, res.Timeout)
+		assert.Equal(t, StatusTimeout, res.Status)
+		assert.Equal(t, 254, res.RC)
+		assert.Equal(t, "timeout", readArtifact(t, res, "status"))
+	})
+	t.Run("idle", func(t *testing.T) {
+		t.Parallel()
+		cfg := fakeConfig(t, "sleep")
+		cfg.IdleTimeout = time.Second
+		res, err := Run(context.Background(), cfg)
+		var te *TimeoutError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, IdleTimeout, te.Kind)
+		assert.Equal(t, IdleTimeout, res.Timeout)
+		assert.Equal(t, StatusTimeout, res.Status)
+	})
+	t.Run("settings", func(t *testing.T) {
+		t.Parallel()
+		cfg := fakeConfig(t, "sleep")
+		must(t, os.MkdirAll(filepath.Join(cfg.PrivateDataDir, "env"), 0o700))
+		must(t, os.WriteFile(filepath.Join(cfg.PrivateDataDir, "env", "settings"), []byte("job_timeout: 1\n"), 0o600))
+		res, err := Run(context.Background(), cfg)
+		require.ErrorIs(t, err, ErrTimeout)
+		assert.Equal(t, JobTimeout, res.Timeout)
+	})
+}
+
+func TestMissingBinary(t *testing.T) {
+	cfg := fakeConfig(t, "ok")
+	cfg.Binary = "/nonexistent/ansible-playbook"
+	res, err := Run(context.Background(), cfg)
+	require.ErrorIs(t, err, ErrBinaryNotFound)
+	assert.Equal(t, StatusError, res.Status)
+	assert.Equal(t, 127, res.RC)
+	assert.Equal(t, "error", readArtifact(t, res, "status"))
+	assert.Contains(t, readArtifact(t, res, "stdout"), "The command was not found or was not executable: /nonexistent/ansible-playbook.")
+}
+
+func TestOutputBeforeExitIsKept(t *testing.T) {
+	res, err := Run(context.Background(), fakeConfig(t, "burst"))
+	require.NoError(t, err)
+	stdout := readArtifact(t, res, "stdout")
+	assert.Equal(t, 20001, strings.Count(stdout, "\n"))
+	// Lines outside events keep the pty's \r\n, as in ansible-runner's artifact.
+	assert.True(t, strings.HasSuffix(stdout, "LAST LINE\r\n"), "stdout ends with %q", stdout[max(0, len(stdout)-40):])
+}
+
+func TestEnvironment(t *testing.T) {
+	cfg := fakeConfig(t, "env")
+	out := filepath.Join(t.TempDir(), "env.json")
+	cfg.EnvVars["FAKE_OUT"] = out
+	cfg.EnvVars["FROM_CONFIG"] = "config"
+	cfg.EnvVars["BOTH"] = "config"
+	must(t, os.MkdirAll(filepath.Join(cfg.PrivateDataDir, "env"), 0o700))
+	must(t, os.WriteFile(filepath.Join(cfg.PrivateDataDir, "env", "envvars"), []byte("FROM_FILE: file\nBOTH: file\nNUM: 3\n"), 0o600))
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+
+	var got struct {
+		Env      []string `json:"env"`
+		StdinTTY bool     `json:"stdin_tty"`
+	}
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &got))
+	env := map[string]string{}
+	for _, kv := range got.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	assert.True(t, got.StdinTTY, "ansible's stdin is the pty, never the caller's stdin")
+	assert.Equal(t, "file", env["FROM_FILE"])
+	assert.Equal(t, "config", env["FROM_CONFIG"])
+	assert.Equal(t, "config", env["BOTH"], "Config.EnvVars win over env/envvars")
+	assert.Equal(t, "3", env["NUM"])
+	assert.Equal(t, "1", env["PYTHONUNBUFFERED"])
+	assert.Equal(t, "False", env["ANSIBLE_HOST_KEY_CHECKING"])
+	assert.Equal(t, "False", env["ANSIBLE_RETRY_FILES_ENABLED"])
+	assert.Equal(t, "jsonfile", env["ANSIBLE_CACHE_PLUGIN"])
+	assert.Equal(t, filepath.Join(res.ArtifactDir, "fact_cache"), env["ANSIBLE_CACHE_PLUGIN_CONNECTION"])
+	assert.Equal(t, res.ArtifactDir, env["AWX_ISOLATED_DATA_DIR"])
+	assert.NotEmpty(t, env["ANSIBLE_STDOUT_CALLBACK"])
+	assert.NotEmpty(t, env["ANSIBLE_CALLBACK_PLUGINS"])
+}
+
+func TestManagedEnvRefused(t *testing.T) {
+	cfg := fakeConfig(t, "ok")
+	cfg.EnvVars["ANSIBLE_CACHE_PLUGIN"] = "redis"
+	res, err := Run(context.Background(), cfg)
+	var me *ManagedEnvError
+	require.ErrorAs(t, err, &me)
+	assert.Equal(t, "ANSIBLE_CACHE_PLUGIN", me.Name)
+	assert.Equal(t, "Config.EnvVars", me.Source)
+	assert.Equal(t, StatusError, res.Status)
+	assert.Equal(t, "error", readArtifact(t, res, "status"))
+}
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name   string
+		setup  func(t *testing.T, cfg *Config)
+		status Status
+		want   string // in the error and the stdout artifact
+	}{
+		{"missing playbook", func(t *testing.T, cfg *Config) { cfg.Playbook = "nope.yml" },
+			StatusFailed, "nope.yml could not be found"},
+		{"missing inventory", func(t *testing.T, cfg *Config) { cfg.Inventory = []string{"/nonexistent/hosts"} },
+			StatusError, "/nonexistent/hosts"},
+		{"project dir is a file", func(t *testing.T, cfg *Config) {
+			p := filepath.Join(t.TempDir(), "file")
+			must(t, os.WriteFile(p, nil, 0o600))
+			cfg.ProjectDir = p
+		}, StatusError, "is not a directory"},
+		{"no playbook at all", func(t *testing.T, cfg *Config) { cfg.Playbook = "" },
+			StatusError, "Playbook"},
+		{"malformed cmdline", func(t *testing.T, cfg *Config) { cfg.Cmdline = `--limit 'web` },
+			StatusError, "Cmdline"},
+	}
+	for _, file := range []struct{ name, content string }{
+		{"envvars", "FOO: [unclosed\n"},
+		{"extravars", "{\"a\": [1,\n"},
+		{"settings", "job_timeout: abc\n"},
+		{"passwords", "- not\n- a mapping\n"},
+		{"cmdline", "--limit 'unterminated\n"},
+	} {
+		cases = append(cases, struct {
+			name   string
+			setup  func(t *testing.T, cfg *Config)
+			status Status
+			want   string
+		}{"malformed env/" + file.name, func(t *testing.T, cfg *Config) {
+			must(t, os.MkdirAll(filepath.Join(cfg.PrivateDataDir, "env"), 0o700))
+			must(t, os.WriteFile(filepath.Join(cfg.PrivateDataDir, "env", file.name), []byte(file.content), 0o600))
+		}, StatusError, filepath.Join("env", file.name)})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := fakeConfig(t, "ok")
+			tc.setup(t, &cfg)
+			started := false
+			cfg.StatusHandler = func(u StatusUpdate) { started = started || u.Status == StatusRunning }
+			res, err := Run(context.Background(), cfg)
+			require.Error(t, err)
+			var ce *ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.False(t, started, "nothing is started on bad input")
+			assert.Equal(t, tc.status, res.Status)
+			assert.Equal(t, string(tc.status), readArtifact(t, res, "status"))
+			assert.Contains(t, readArtifact(t, res, "stdout"), tc.want)
+		})
+	}
+}
+
+func TestPromptAnswered(t *testing.T) {
+	cfg := fakeConfig(t, "prompt")
+	cfg.Passwords = []Password{{Pattern: `Vault password:\s*?$`, Response: "s3cret-vault"}}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	stdout := readArtifact(t, res, "stdout")
+	assert.Contains(t, stdout, "got 12 bytes, ok=true")
+	assert.NotContains(t, stdout, "s3cret-vault", "the answer is never echoed")
+	assert.NotContains(t, readArtifact(t, res, "command"), "s3cret-vault")
+}
+
+func TestUnansweredPromptTimesOut(t *testing.T) {
+	cfg := fakeConfig(t, "vars_prompt")
+	cfg.PromptTimeout = time.Second
+	res, err := Run(context.Background(), cfg)
+	var te *TimeoutError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, PromptTimeout, te.Kind)
+	assert.Contains(t, te.Prompt, "Enter the secret:")
+	assert.Contains(t, err.Error(), "Enter the secret:")
+	assert.Equal(t, StatusTimeout, res.Status)
+}
+
+// Many runs in one process: no global state. Run with -race.
+func TestConcurrentRuns(t *testing.T) {
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	results := make([]*Result, n)
+	cfgs := make([]Config, n)
+	for i := range n {
+		cfgs[i] = fakeConfig(t, "events")
+		cfgs[i].EnvVars["FAKE_EVENTS"] = strconv.Itoa(i % 7)
+	}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = Run(context.Background(), cfgs[i])
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i], "run %d", i)
+		assert.Equal(t, StatusSuccessful, results[i].Status)
+		assert.Equal(t, 2+i%7, results[i].FinalCounter, "run %d", i)
+		stats := results[i].Stats()
+		require.NotNil(t, stats, "run %d", i)
+		assert.Equal(t, i%7, stats.OK["localhost"])
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	_, err := Start(context.Background(), Config{})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "PrivateDataDir", ce.Field)
+
+	_, err = Start(context.Background(), Config{PrivateDataDir: t.TempDir(), Ident: "../escape"})
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "Ident", ce.Field)
+
+	_, err = Start(context.Background(), Config{PrivateDataDir: "/nonexistent/pdd"})
+	require.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+var _ = errors.Is
