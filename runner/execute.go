@@ -2,12 +2,9 @@ package runner
 
 import (
 	"bufio"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,7 +23,7 @@ const maxFrameErrors = 100
 type atomicTime struct{ v atomic.Int64 }
 
 func (t *atomicTime) Store(x time.Time) { t.v.Store(x.UnixNano()) }
-func (t *atomicTime) Load() time.Time  { return time.Unix(0, t.v.Load()) }
+func (t *atomicTime) Load() time.Time   { return time.Unix(0, t.v.Load()) }
 
 // stop records why a run is being stopped; the first reason wins.
 type stop struct {
@@ -283,7 +280,3 @@ func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, er
 	}
 	return res, err
 }
-
-var _ = context.Canceled
-var _ = errors.New
-var _ = filepath.Join

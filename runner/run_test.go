@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -411,5 +410,3 @@ func TestStartErrors(t *testing.T) {
 	_, err = Start(context.Background(), Config{PrivateDataDir: "/nonexistent/pdd"})
 	require.ErrorIs(t, err, fs.ErrNotExist)
 }
-
-var _ = errors.Is
