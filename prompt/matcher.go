@@ -92,7 +92,10 @@ func (m Matcher) GoString() string { return m.String() }
 // least one character; zero-length matches are ignored, since they would
 // consume nothing. As with pexpect, a pattern ending in $ can match a line
 // that the next read extends ("ok:" then " [host]"); anchor patterns on text
-// that only a prompt contains.
+// that only a prompt contains. Base64-looking text right after an ESC[K could
+// still be the start of an event token, so it is held back until a byte that
+// cannot belong to a token arrives; prompts end in ':' or a space, so this
+// never delays one.
 func (m *Matcher) Feed(p []byte) [][]byte {
 	if m.matcher == nil {
 		// The zero Matcher has no rules but still tracks Pending.
