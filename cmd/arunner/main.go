@@ -1,0 +1,65 @@
+// Command arunner runs ansible the way `ansible-runner run` does, with the
+// same private data dir, flags, artifacts and exit code.
+//
+//	arunner run PRIVATE_DATA_DIR -p site.yml [--limit web] [-vvv] [-j]
+//	arunner run PRIVATE_DATA_DIR -m ping --hosts all
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/arunner/arunner/runner"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// realMain returns the process exit code: ansible's rc, as ansible-runner's
+// CLI does, or 1 (usage: 2) when arunner itself could not run it.
+func realMain(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "arunner: %v\n\n%s", err, usage)
+		return 2
+	}
+	switch {
+	case opts.help:
+		fmt.Fprint(stdout, usage)
+		return 0
+	case opts.version:
+		fmt.Fprintln(stdout, "arunner", version)
+		return 0
+	}
+	cfg := opts.config()
+	if !opts.quiet {
+		cfg.Output = stdout
+	}
+
+	// The library installs no signal handlers; the CLI turns ^C and SIGTERM
+	// into a cancel, which ends ansible's whole process group.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := runner.Run(ctx, cfg)
+	if res == nil {
+		fmt.Fprintf(stderr, "arunner: %v\n", err)
+		return 1
+	}
+	var exitErr *runner.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		fmt.Fprintf(stderr, "arunner: %v\n", err)
+	}
+	if res.RC == 0 && err != nil && exitErr == nil {
+		return 1
+	}
+	return res.RC
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseArgs(t *testing.T) {
+	o, err := parseArgs(strings.Fields("run /pdd -p site.yml -i id1 --inventory a --inventory=b --limit web --forks 7 -vvv -v --rotate-artifacts 3 --artifact-dir /art --project-dir /proj -b /bin/fake -q -j --cmdline --check --job-timeout 30"))
+	require.NoError(t, err)
+	c := o.config()
+	assert.Equal(t, "/pdd", c.PrivateDataDir)
+	assert.Equal(t, "site.yml", c.Playbook)
+	assert.Equal(t, "id1", c.Ident)
+	assert.Equal(t, []string{"a", "b"}, c.Inventory)
+	assert.Equal(t, "web", c.Limit)
+	assert.Equal(t, 7, c.Forks)
+	assert.Equal(t, 4, c.Verbosity)
+	assert.Equal(t, 3, c.RotateArtifacts)
+	assert.Equal(t, "/art", c.ArtifactDir)
+	assert.Equal(t, "/proj", c.ProjectDir)
+	assert.Equal(t, "/bin/fake", c.Binary)
+	assert.Equal(t, "--check", c.Cmdline)
+	assert.Equal(t, "30s", c.JobTimeout.String())
+	assert.True(t, o.quiet)
+	assert.True(t, c.JSONOutput)
+
+	o, err = parseArgs([]string{"run", "/pdd", "-m", "shell", "-a", "uptime -p", "--hosts", "web"})
+	require.NoError(t, err)
+	c = o.config()
+	assert.Equal(t, "shell", c.Module)
+	assert.Equal(t, "uptime -p", c.ModuleArgs)
+	assert.Equal(t, "web", c.HostPattern)
+}
+
+func TestParseArgsErrors(t *testing.T) {
+	for args, want := range map[string]string{
+		"run /pdd":                       "-p PLAYBOOK or -m MODULE is required",
+		"/pdd -p x.yml":                  "expected `run PRIVATE_DATA_DIR`",
+		"run /pdd -p x.yml --forks many": `--forks needs a whole number, got "many"`,
+		"run /pdd -p x.yml --bogus":      "unknown flag --bogus",
+		"run /pdd -p x.yml --limit":      "--limit needs a value",
+		"run /pdd -p x.yml -m ping":      "-p and -m exclude each other",
+		"run /pdd -p x.yml --hosts web":  "-a and --hosts go with -m",
+		"run /pdd -p x.yml -vvvvvv":      "verbosity is at most 5",
+	} {
+		_, err := parseArgs(strings.Fields(args))
+		require.Error(t, err, args)
+		assert.Contains(t, err.Error(), want, args)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	assert.Equal(t, 0, realMain([]string{"--version"}, &out, &out))
+	assert.Contains(t, out.String(), "arunner ")
+}
+
+func TestUsageErrorExitCode(t *testing.T) {
+	var out bytes.Buffer
+	assert.Equal(t, 2, realMain([]string{"run"}, &out, &out))
+	assert.Contains(t, out.String(), "usage: arunner run")
+}
+
+// The exit code is ansible's rc: a fake binary that exits 3 makes arunner
+// exit 3, and its output reaches stdout.
+func TestExitCodeIsRC(t *testing.T) {
+	pdd := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "project"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("[]\n"), 0o600))
+	fake := filepath.Join(t.TempDir(), "fake-ansible-playbook")
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\necho fake says hello\nexit 3\n"), 0o700))
+	var stdout, stderr bytes.Buffer
+	rc := realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--ident", "cli"}, &stdout, &stderr)
+	assert.Equal(t, 3, rc)
+	assert.Contains(t, stdout.String(), "fake says hello")
+	data, err := os.ReadFile(filepath.Join(pdd, "artifacts", "cli", "rc"))
+	require.NoError(t, err)
+	assert.Equal(t, "3", string(data))
+
+	// -q prints nothing.
+	stdout.Reset()
+	rc = realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "-q"}, &stdout, &stderr)
+	assert.Equal(t, 3, rc)
+	assert.Empty(t, stdout.String())
+}
+
+func TestMissingPlaybookExitCode(t *testing.T) {
+	pdd := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	rc := realMain([]string{"run", pdd, "-p", "nope.yml"}, &stdout, &stderr)
+	assert.Equal(t, 1, rc)
+	assert.Contains(t, stdout.String(), "ERROR! the playbook: nope.yml could not be found")
+}
