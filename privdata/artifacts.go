@@ -210,8 +210,17 @@ func (a *Artifacts) WriteEvent(counter int, uuid string, data []byte) error {
 	return nil
 }
 
+// writeFileRaw creates path exclusively, so its mode is 0600 (minus the
+// umask) even when a stale file from a crash sits there: that one is
+// removed and the create retried, costing nothing in the common case.
 func writeFileRaw(path string, data []byte) error {
-	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	const flags = syscall.O_WRONLY | syscall.O_CREAT | syscall.O_EXCL | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
+	fd, err := syscall.Open(path, flags, 0o600)
+	if err == syscall.EEXIST {
+		if err = syscall.Unlink(path); err == nil {
+			fd, err = syscall.Open(path, flags, 0o600)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,286 @@
+package privdata
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func mode(t *testing.T, path string) fs.FileMode {
+	t.Helper()
+	st, err := os.Lstat(path)
+	require.NoError(t, err)
+	return st.Mode()
+}
+
+func TestNewArtifacts(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	a, err := NewArtifacts(root, "x")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(root, "x"), a.Dir)
+	assert.Equal(t, fs.ModeDir|0o700, mode(t, root))
+	assert.Equal(t, fs.ModeDir|0o700, mode(t, a.Dir))
+	assert.Equal(t, fs.ModeDir|0o700, mode(t, a.JobEventsDir()))
+	assert.Equal(t, filepath.Join(a.Dir, "job_events"), a.JobEventsDir())
+	assert.Equal(t, filepath.Join(a.Dir, "fact_cache"), a.FactCacheDir())
+	assert.NoDirExists(t, a.FactCacheDir(), "ansible creates it, as with the reference")
+	a.FactCache = "facts"
+	assert.Equal(t, filepath.Join(a.Dir, "facts"), a.FactCacheDir())
+
+	// A repeated ident reuses the directory, as the reference does.
+	require.NoError(t, a.WriteRC(1))
+	b, err := NewArtifacts(root, "x")
+	require.NoError(t, err)
+	assert.FileExists(t, filepath.Join(b.Dir, "rc"))
+
+	// A symlink planted at <root>/<ident> is refused.
+	require.NoError(t, os.Symlink(t.TempDir(), filepath.Join(root, "link")))
+	_, err = NewArtifacts(root, "link")
+	var fe *FileError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, filepath.Join(root, "link"), fe.Path)
+
+	_, err = NewArtifacts(root, "../escape")
+	assert.ErrorIs(t, err, ErrBadIdent)
+}
+
+// TestArtifactFiles checks the files against what ansible-runner 2.3.1
+// wrote for `ansible-runner run pdd -p test.yml --ident x`: rc "0" and
+// status "successful" without newline, command as Python's json.dump, all 0600.
+func TestArtifactFiles(t *testing.T) {
+	a, err := NewArtifacts(t.TempDir(), "x")
+	require.NoError(t, err)
+
+	require.NoError(t, a.WriteRC(0))
+	require.NoError(t, a.WriteStatus("successful"))
+	require.NoError(t, a.WriteCommand(
+		[]string{"ansible-playbook", "-i", "/tmp/refpdd/inventory", "test.yml"},
+		"/tmp/refpdd/project",
+		map[string]string{"PYTHONUNBUFFERED": "1", "A": "<é&\"\n>"},
+	))
+	stdout, err := a.CreateStdout()
+	require.NoError(t, err)
+	_, err = stdout.WriteString("PLAY [all]\r\n")
+	require.NoError(t, err)
+	require.NoError(t, stdout.Close())
+	stderr, err := a.CreateStderr()
+	require.NoError(t, err)
+	require.NoError(t, stderr.Close())
+
+	want := map[string]string{
+		"rc":      "0",
+		"status":  "successful",
+		"command": `{"command": ["ansible-playbook", "-i", "/tmp/refpdd/inventory", "test.yml"], "cwd": "/tmp/refpdd/project", "env": {"A": "<é&\"\n>", "PYTHONUNBUFFERED": "1"}}`,
+		"stdout":  "PLAY [all]\r\n",
+		"stderr":  "",
+	}
+	for name, content := range want {
+		path := filepath.Join(a.Dir, name)
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, content, string(got), name)
+		assert.Equal(t, fs.FileMode(0o600), mode(t, path), name)
+	}
+
+	// Rewrites truncate and restore 0600 on a file whose mode drifted.
+	require.NoError(t, os.Chmod(filepath.Join(a.Dir, "rc"), 0o644))
+	require.NoError(t, a.WriteRC(-1))
+	got, err := os.ReadFile(filepath.Join(a.Dir, "rc"))
+	require.NoError(t, err)
+	assert.Equal(t, "-1", string(got))
+	assert.Equal(t, fs.FileMode(0o600), mode(t, filepath.Join(a.Dir, "rc")))
+
+	// A symlink planted in place of an artifact is not followed.
+	outside := filepath.Join(t.TempDir(), "victim")
+	require.NoError(t, os.WriteFile(outside, []byte("keep"), 0o600))
+	require.NoError(t, os.Remove(filepath.Join(a.Dir, "status")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(a.Dir, "status")))
+	assert.Error(t, a.WriteStatus("failed"))
+	got, err = os.ReadFile(outside)
+	require.NoError(t, err)
+	assert.Equal(t, "keep", string(got))
+}
+
+func TestWriteEvent(t *testing.T) {
+	a, err := NewArtifacts(t.TempDir(), "x")
+	require.NoError(t, err)
+	data := []byte(`{"uuid": "u1", "counter": 7}`)
+	// A stale temporary file from a crash must not block the write.
+	stale := filepath.Join(a.JobEventsDir(), "7-u1.json.tmp")
+	require.NoError(t, os.WriteFile(stale, []byte("garbage, longer than the event itself"), 0o644))
+
+	require.NoError(t, a.WriteEvent(7, "u1", data))
+	path := filepath.Join(a.JobEventsDir(), "7-u1.json")
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	assert.Equal(t, fs.FileMode(0o600), mode(t, path))
+	assert.NoFileExists(t, stale)
+
+	for _, bad := range []struct {
+		counter int
+		uuid    string
+	}{{-1, "u"}, {1, ""}, {1, "../../x"}, {1, "a/b"}, {1, ".."}} {
+		assert.Error(t, a.WriteEvent(bad.counter, bad.uuid, data), "%d %q", bad.counter, bad.uuid)
+	}
+	ents, err := os.ReadDir(a.JobEventsDir())
+	require.NoError(t, err)
+	assert.Len(t, ents, 1)
+}
+
+// TestWriteEventAtomic has a reader race a writer that keeps replacing one
+// large event: every read must see a complete event, never a prefix.
+func TestWriteEventAtomic(t *testing.T) {
+	a, err := NewArtifacts(t.TempDir(), "x")
+	require.NoError(t, err)
+	events := make([][]byte, 4)
+	for i := range events {
+		events[i] = bytes.Repeat([]byte{byte('a' + i)}, 1<<20)
+	}
+	require.NoError(t, a.WriteEvent(1, "u", events[0]))
+	path := filepath.Join(a.JobEventsDir(), "1-u.json")
+
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 40; i++ {
+			assert.NoError(t, a.WriteEvent(1, "u", events[i%len(events)]))
+		}
+		close(done)
+	}()
+	reads := 0
+	for {
+		select {
+		case <-done:
+			wg.Wait()
+			assert.Positive(t, reads)
+			return
+		default:
+		}
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Len(t, got, 1<<20, "a reader saw a partial event")
+		require.Equal(t, bytes.Repeat(got[:1], len(got)), got)
+		reads++
+	}
+}
+
+func BenchmarkWriteEvent(b *testing.B) {
+	a, err := NewArtifacts(b.TempDir(), "bench")
+	require.NoError(b, err)
+	data := []byte(`{"uuid": "0e8bd9a4-4d8e-4f1c-9c4c-3a3a5b0e2f11", "counter": 1, "stdout": "ok: [localhost]", "event": "runner_on_ok", "event_data": {"host": "localhost", "task": "debug", "res": {"msg": "hi"}}}`)
+	uuid := "0e8bd9a4-4d8e-4f1c-9c4c-3a3a5b0e2f11"
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := a.WriteEvent(i, uuid, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func TestReadEvents(t *testing.T) {
+	a, err := NewArtifacts(t.TempDir(), "x")
+	require.NoError(t, err)
+	for _, c := range []int{10, 2, 1, 100, 9} {
+		require.NoError(t, a.WriteEvent(c, fmt.Sprintf("u%d", c), []byte(fmt.Sprint(c))))
+	}
+	dir := a.JobEventsDir()
+	for _, junk := range []string{"u5-partial.json", "3-u3.json.tmp", "README", "x-y.json", "-u.json", "4-.json", "+5-u.json"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, junk), []byte("junk"), 0o600))
+	}
+	var got []string
+	for data, err := range ReadEvents(dir) {
+		require.NoError(t, err)
+		got = append(got, string(data))
+	}
+	assert.Equal(t, []string{"1", "2", "9", "10", "100"}, got)
+
+	// Stopping early is honoured.
+	n := 0
+	for range ReadEvents(dir) {
+		n++
+		break
+	}
+	assert.Equal(t, 1, n)
+
+	var errs []error
+	for _, err := range ReadEvents(filepath.Join(dir, "missing")) {
+		errs = append(errs, err)
+	}
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], fs.ErrNotExist)
+}
+
+func TestRotate(t *testing.T) {
+	root := t.TempDir()
+	base := time.Now().Add(-time.Hour)
+	// Created in name order, but mtimes say r2 < a1 < r3 < r1.
+	mtimes := map[string]time.Duration{"a1": 2, "r1": 4, "r2": 1, "r3": 3}
+	for name, m := range mtimes {
+		a, err := NewArtifacts(root, name)
+		require.NoError(t, err)
+		require.NoError(t, a.WriteRC(0))
+		require.NoError(t, os.Chtimes(a.Dir, base, base.Add(m*time.Minute)))
+	}
+	list := func() []string {
+		ents, err := os.ReadDir(root)
+		require.NoError(t, err)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+
+	require.NoError(t, Rotate(root, 0), "0 disables rotation")
+	assert.Len(t, list(), 4)
+	require.NoError(t, Rotate(root, 10))
+	assert.Len(t, list(), 4)
+	require.NoError(t, Rotate(root, 2))
+	assert.Equal(t, []string{"r1", "r3"}, list())
+	require.NoError(t, Rotate(root, 1))
+	assert.Equal(t, []string{"r1"}, list())
+
+	assert.ErrorIs(t, Rotate(filepath.Join(root, "missing"), 1), fs.ErrNotExist)
+}
+
+func TestValidateIdent(t *testing.T) {
+	for _, tt := range []struct {
+		ident string
+		ok    bool
+	}{
+		{"x", true},
+		{"6e3b0d48-1b7e-4b8e-9d5e-1f0c2a9b7f10", true},
+		{"run.1", true},
+		{"..x", true},
+		{"", false},
+		{".", false},
+		{"..", false},
+		{"a/b", false},
+		{"/abs", false},
+		{"../up", false},
+		{"nul\x00", false},
+		{strings.Repeat("a", 255), true},
+		{strings.Repeat("a", 256), false},
+	} {
+		err := ValidateIdent(tt.ident)
+		if tt.ok {
+			assert.NoError(t, err, "%q", tt.ident)
+		} else {
+			assert.ErrorIs(t, err, ErrBadIdent, "%q", tt.ident)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package privdata_test
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/arunner/arunner/privdata"
+)
+
+func ExampleLoad() {
+	d, err := privdata.Load("testdata/full")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(d.EnvVars["FLAG"], d.EnvVars["OCT"])
+	fmt.Println(d.Passwords[0].Pattern, "->", len(d.Passwords), "prompts")
+	fmt.Println(d.Settings.IdleTimeout, d.Settings.JobTimeout, d.Settings.FactCache)
+	fmt.Println(filepath.Base(d.ExtraVarsPath), d.ExtraVars["greeting"])
+	// Output:
+	// True 511
+	// Enter passphrase for .* -> 3 prompts
+	// 30s 1.5s facts
+	// extravars hello
+}
+
+func ExampleLoad_error() {
+	dir, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(dir)
+	_ = os.Mkdir(filepath.Join(dir, "env"), 0o700)
+	_ = os.WriteFile(filepath.Join(dir, "env", "settings"), []byte("idle_timeout: 5\njob_timeout: soon\n"), 0o600)
+
+	_, err := privdata.Load(dir)
+	var fe *privdata.FileError
+	if errors.As(err, &fe) {
+		fmt.Println(filepath.Base(fe.Path), fe.Line, fe.Key)
+	}
+	// Output:
+	// settings 2 job_timeout
+}
+
+func ExampleWrite() {
+	dir, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(dir)
+
+	d, err := privdata.Write(dir, privdata.Layout{
+		ExtraVars: map[string]any{"who": "world"},
+		Passwords: []privdata.Password{{Pattern: "Vault password:", Response: "s3cret"}},
+		Inventory: privdata.Inventory{Content: "localhost ansible_connection=local\n"},
+		ProjectFiles: map[string][]byte{
+			"site.yml": []byte("- hosts: all\n  tasks:\n    - debug: msg={{ who }}\n"),
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+		info, _ := e.Info()
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Println(info.Mode(), rel)
+		return nil
+	})
+	fmt.Println(d.Inventory == filepath.Join(dir, "inventory"), d.ExtraVarsPath == filepath.Join(dir, "env", "extravars"))
+	// Output:
+	// drwx------ .
+	// drwx------ env
+	// -rw------- env/extravars
+	// -rw------- env/passwords
+	// drwx------ inventory
+	// -rw------- inventory/hosts
+	// drwx------ project
+	// -rw------- project/site.yml
+	// true true
+}
+
+func ExampleNewArtifacts() {
+	pdd, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(pdd)
+
+	a, err := privdata.NewArtifacts(filepath.Join(pdd, "artifacts"), "run1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = a.WriteCommand([]string{"ansible-playbook", "site.yml"}, filepath.Join(pdd, "project"), map[string]string{"LANG": "C"})
+	_ = a.WriteEvent(2, "b", []byte(`{"counter": 2}`))
+	_ = a.WriteEvent(10, "c", []byte(`{"counter": 10}`))
+	_ = a.WriteEvent(1, "a", []byte(`{"counter": 1}`))
+	_ = a.WriteRC(0)
+	_ = a.WriteStatus("successful")
+
+	for data, err := range privdata.ReadEvents(a.JobEventsDir()) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(string(data))
+	}
+	rc, _ := os.ReadFile(filepath.Join(a.Dir, "rc"))
+	fmt.Printf("rc=%q\n", rc)
+	// Output:
+	// {"counter": 1}
+	// {"counter": 2}
+	// {"counter": 10}
+	// rc="0"
+}
+
+func ExampleRotate() {
+	root, _ := os.MkdirTemp("", "artifacts")
+	defer os.RemoveAll(root)
+	for _, id := range []string{"old", "new"} {
+		if _, err := privdata.NewArtifacts(root, id); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Make "old" older, then keep one entry: the current run counts.
+	_ = os.Chtimes(filepath.Join(root, "old"), time.Unix(0, 0), time.Unix(0, 0))
+	if err := privdata.Rotate(root, 1); err != nil {
+		log.Fatal(err)
+	}
+	ents, _ := os.ReadDir(root)
+	for _, e := range ents {
+		fmt.Println(e.Name())
+	}
+	// Output:
+	// new
+}
+
+func ExampleValidateIdent() {
+	fmt.Println(privdata.ValidateIdent("6e3b0d48-run"))
+	fmt.Println(privdata.ValidateIdent("../etc"))
+	// Output:
+	// <nil>
+	// privdata: invalid ident: "../etc" contains '/' or NUL
+}

@@ -1,0 +1,200 @@
+package privdata
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWriteRoundTrip(t *testing.T) {
+	src := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "roles", "r", "tasks"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "site.yml"), []byte("- hosts: all\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "roles", "r", "tasks", "main.yml"), []byte("- ping:\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "script.sh"), []byte("#!/bin/sh\n"), 0o755))
+	require.NoError(t, os.Symlink("site.yml", filepath.Join(src, "link.yml")))
+
+	pdd := filepath.Join(t.TempDir(), "pdd")
+	l := Layout{
+		EnvVars:   map[string]string{"A": "1", "B": "two words"},
+		ExtraVars: map[string]any{"x": 1, "nested": map[string]any{"l": []any{"a", true}}},
+		Passwords: []Password{{"z-first", "r1"}, {"a-second", "r2"}, {`^SSH password:\s*?$`, "pw"}},
+		Cmdline:   "--diff -e 'a b=c'",
+		Settings:  map[string]any{"idle_timeout": 30, "job_timeout": 2.5, "suppress_ansible_output": true, "container_image": "img"},
+		SSHKey:    []byte("-----BEGIN KEY-----\nabc\n-----END KEY-----\n"),
+		Inventory: Inventory{Content: "localhost ansible_connection=local\n"},
+		Project:   src,
+		ProjectFiles: map[string][]byte{
+			"extra/vars.yml": []byte("a: 1\n"),
+			"site.yml":       []byte("- hosts: localhost\n"), // overrides the copied one
+		},
+	}
+	d, err := Write(pdd, l)
+	require.NoError(t, err)
+
+	loaded, err := Load(pdd)
+	require.NoError(t, err)
+	assert.Equal(t, loaded, d, "Write returns what Load reads back")
+
+	assert.Equal(t, pdd, d.Path)
+	assert.Equal(t, l.EnvVars, d.EnvVars)
+	assert.Equal(t, map[string]any{"x": 1, "nested": map[string]any{"l": []any{"a", true}}}, d.ExtraVars)
+	assert.Equal(t, filepath.Join(pdd, "env", "extravars"), d.ExtraVarsPath)
+	assert.Equal(t, l.Passwords, d.Passwords, "order kept")
+	assert.Equal(t, l.Cmdline, d.Cmdline)
+	assert.Equal(t, l.SSHKey, d.SSHKey)
+	assert.Equal(t, 30*time.Second, d.Settings.IdleTimeout)
+	assert.Equal(t, 2500*time.Millisecond, d.Settings.JobTimeout)
+	assert.True(t, d.Settings.SuppressAnsibleOutput)
+	assert.Equal(t, "img", d.Settings.Raw["container_image"])
+	assert.Equal(t, filepath.Join(pdd, "inventory"), d.Inventory)
+	assert.Equal(t, filepath.Join(pdd, "project"), d.ProjectDir)
+
+	read := func(rel string) string {
+		b, err := os.ReadFile(filepath.Join(pdd, rel))
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Equal(t, "localhost ansible_connection=local\n", read("inventory/hosts"))
+	assert.Equal(t, "- hosts: localhost\n", read("project/site.yml"))
+	assert.Equal(t, "- ping:\n", read("project/roles/r/tasks/main.yml"))
+	assert.Equal(t, "a: 1\n", read("project/extra/vars.yml"))
+	link, err := os.Readlink(filepath.Join(pdd, "project", "link.yml"))
+	require.NoError(t, err)
+	assert.Equal(t, "site.yml", link)
+
+	// Permissions: 0700 directories, 0600 files (owner exec bit kept).
+	for rel, want := range map[string]fs.FileMode{
+		".":                              fs.ModeDir | 0o700,
+		"env":                            fs.ModeDir | 0o700,
+		"inventory":                      fs.ModeDir | 0o700,
+		"project":                        fs.ModeDir | 0o700,
+		"project/roles/r":                fs.ModeDir | 0o700,
+		"project/extra":                  fs.ModeDir | 0o700,
+		"env/envvars":                    0o600,
+		"env/extravars":                  0o600,
+		"env/passwords":                  0o600,
+		"env/cmdline":                    0o600,
+		"env/settings":                   0o600,
+		"env/ssh_key":                    0o600,
+		"inventory/hosts":                0o600,
+		"project/site.yml":               0o600,
+		"project/extra/vars.yml":         0o600,
+		"project/roles/r/tasks/main.yml": 0o600,
+		"project/script.sh":              0o700,
+	} {
+		assert.Equal(t, want, mode(t, filepath.Join(pdd, rel)), rel)
+	}
+	// No temporary files left behind.
+	ents, err := os.ReadDir(filepath.Join(pdd, "env"))
+	require.NoError(t, err)
+	assert.Len(t, ents, 6)
+}
+
+func TestWriteEmptyLayout(t *testing.T) {
+	pdd := t.TempDir()
+	d, err := Write(pdd, Layout{})
+	require.NoError(t, err)
+	assert.Nil(t, d.EnvVars)
+	assert.Empty(t, d.Inventory)
+	assert.Empty(t, d.ProjectDir, "no project/ unless asked: the reference then runs in the PDD")
+	assert.DirExists(t, filepath.Join(pdd, "env"))
+}
+
+func TestWriteInventory(t *testing.T) {
+	existing := filepath.Join(t.TempDir(), "hosts.ini")
+	require.NoError(t, os.WriteFile(existing, []byte("[web]\nh1\n"), 0o644))
+	tests := []struct {
+		name     string
+		inv      Inventory
+		file     string // written under inventory/, "" for none
+		content  string
+		wantPath string // Dir.Inventory; "pdd" means <pdd>/inventory
+		wantErr  error
+	}{
+		{"content", Inventory{Content: "h1\n"}, "hosts", "h1\n", "pdd", nil},
+		{"data", Inventory{Data: map[string]any{"all": map[string]any{"hosts": map[string]any{"h1": nil}}}}, "hosts.json", `{"all":{"hosts":{"h1":null}}}`, "pdd", nil},
+		{"path used in place", Inventory{Path: existing}, "", "", existing, nil},
+		{"none", Inventory{}, "", "", "", nil},
+		{"missing path", Inventory{Path: "/nonexistent/inv"}, "", "", "", ErrLayout},
+		{"two set", Inventory{Path: existing, Content: "h1"}, "", "", "", ErrLayout},
+		{"unmarshalable data", Inventory{Data: make(chan int)}, "", "", "", ErrLayout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pdd := t.TempDir()
+			d, err := Write(pdd, Layout{Inventory: tt.inv})
+			if tt.wantErr != nil {
+				assert.ErrorIs(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			want := tt.wantPath
+			if want == "pdd" {
+				want = filepath.Join(pdd, "inventory")
+			}
+			assert.Equal(t, want, d.Inventory)
+			if tt.file != "" {
+				path := filepath.Join(pdd, "inventory", tt.file)
+				got, err := os.ReadFile(path)
+				require.NoError(t, err)
+				assert.Equal(t, tt.content, string(got))
+				assert.Equal(t, fs.FileMode(0o600), mode(t, path))
+			} else {
+				assert.NoDirExists(t, filepath.Join(pdd, "inventory"))
+			}
+		})
+	}
+}
+
+func TestWriteErrors(t *testing.T) {
+	pdd := t.TempDir()
+	_, err := Write(pdd, Layout{ProjectFiles: map[string][]byte{"../evil.yml": nil}})
+	assert.ErrorIs(t, err, ErrLayout)
+	assert.NoFileExists(t, filepath.Join(pdd, "evil.yml"))
+
+	_, err = Write(t.TempDir(), Layout{ExtraVars: map[string]any{"f": func() {}}})
+	assert.ErrorIs(t, err, ErrLayout)
+
+	// A project that is a file, or holds a FIFO, is refused.
+	f := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(f, nil, 0o600))
+	_, err = Write(t.TempDir(), Layout{Project: f})
+	assert.ErrorIs(t, err, ErrLayout)
+	src := t.TempDir()
+	require.NoError(t, syscall.Mkfifo(filepath.Join(src, "pipe"), 0o600))
+	_, err = Write(t.TempDir(), Layout{Project: src})
+	var fe *FileError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, filepath.Join(src, "pipe"), fe.Path)
+
+	// Write's env files must read back: a bad env name is caught by Load.
+	_, err = Write(t.TempDir(), Layout{EnvVars: map[string]string{"A=B": "x"}})
+	assert.ErrorIs(t, err, ErrBadValue)
+}
+
+// TestWriteReplacesFIFO checks that Write replaces a named pipe left at an
+// env path instead of blocking on it.
+func TestWriteReplacesFIFO(t *testing.T) {
+	pdd := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(pdd, "env"), 0o700))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(pdd, "env", "passwords"), 0o600))
+	done := make(chan error, 1)
+	go func() {
+		_, err := Write(pdd, Layout{Passwords: []Password{{"p", "r"}}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write blocked on a FIFO")
+	}
+	assert.True(t, mode(t, filepath.Join(pdd, "env", "passwords")).IsRegular())
+}
