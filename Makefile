@@ -1,0 +1,42 @@
+# Two entry points: `make demo` runs arunner on the bundled example, `make
+# test` runs the test suite. Each installs what it needs from Debian when it
+# can (as root with apt-get) and otherwise says what is missing.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+
+# Packages whose tests start goroutines of their own run under -race.
+RACE_PKGS := ./runner/... ./events/... ./factcache/... ./prompt/... ./credentials/sshagent/...
+
+.PHONY: demo test deps-demo deps-test build vet bench
+
+build:
+	$(GO) build -o bin/arunner ./cmd/arunner
+
+demo: deps-demo build
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cp -r examples/demo "$$tmp/pdd" && \
+	echo "== arunner run $$tmp/pdd -p site.yml" && \
+	DEMO_WORKDIR="$$tmp" ./bin/arunner run "$$tmp/pdd" -p site.yml --ident demo && \
+	echo && echo "== artifacts left by the run (status: $$(cat $$tmp/pdd/artifacts/demo/status), rc: $$(cat $$tmp/pdd/artifacts/demo/rc))" && \
+	ls -l "$$tmp/pdd/artifacts/demo" && \
+	echo "== $$(ls $$tmp/pdd/artifacts/demo/job_events | wc -l) job events, for example the play recap:" && \
+	grep -l '"playbook_on_stats"' $$tmp/pdd/artifacts/demo/job_events/*.json | head -1 | xargs cat | head -c 600; echo
+
+test: deps-test vet
+	$(GO) test -race -count=1 -timeout 12m $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v -E '/(runner|events|factcache|prompt|credentials/sshagent)($$|/)')
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+bench: build
+	bench/run.sh
+
+deps-demo:
+	@./scripts/need.sh go ansible-core
+
+deps-test:
+	@./scripts/need.sh go ansible-core python3-ansible-runner openssh-server git
