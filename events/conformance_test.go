@@ -1,0 +1,315 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// requireAnsible skips t when ansible-playbook (or, for the reference side,
+// ansible-runner) is not installed.
+func requireAnsible(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range append([]string{"ansible-playbook"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not on PATH", tool)
+		}
+	}
+}
+
+// newPDD lays out a private data dir with the named playbook of
+// testdata/playbooks and testdata/inventory, and returns it.
+func newPDD(t *testing.T, playbook string) string {
+	t.Helper()
+	pdd := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "project"), 0o700))
+	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "inventory"), 0o700))
+	data, err := os.ReadFile(filepath.Join("testdata", "playbooks", playbook))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", playbook), data, 0o600))
+	inv, err := os.ReadFile(filepath.Join("testdata", "inventory"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "inventory", "hosts"), inv, 0o600))
+	return pdd
+}
+
+// cleanEnv returns the environment without the variables that would change
+// ansible's behaviour between our run and the reference run.
+func cleanEnv(extra map[string]string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "ANSIBLE_") || k == "ORIGINAL_STDOUT_CALLBACK" || strings.HasPrefix(k, "RUNNER_") ||
+			k == "MAX_EVENT_RES" || k == "JOB_ID" || k == "AD_HOC_COMMAND_ID" || k == "PROJECT_UPDATE_ID" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+extra[k])
+	}
+	return env
+}
+
+// runOurs runs ansible-playbook on pdd's playbook with our plugin under a
+// 24x80 pty (as pexpect does for ansible-runner) and returns the events and
+// the stdout artifact text.
+func runOurs(t *testing.T, pdd, playbook string, args []string, opts EnvOptions, env map[string]string) ([]Event, string) {
+	t.Helper()
+	dir, err := InstallPlugin(filepath.Join(t.TempDir(), "callback"))
+	require.NoError(t, err)
+	opts.PluginDir = dir
+	all := map[string]string{"ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_HOST_KEY_CHECKING": "False"}
+	for k, v := range env {
+		all[k] = v
+	}
+	for k, v := range Env(opts) {
+		all[k] = v
+	}
+	argv := append([]string{"-i", filepath.Join(pdd, "inventory"), playbook}, args...)
+	cmd := exec.Command("ansible-playbook", argv...)
+	cmd.Dir = filepath.Join(pdd, "project")
+	cmd.Env = cleanEnv(all)
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	require.NoError(t, err)
+	defer ptmx.Close()
+
+	var evs []Event
+	var text bytes.Buffer
+	f := NewFilter(FilterConfig{
+		RunnerIdent: "ours",
+		Handle:      func(e *Event) error { evs = append(evs, *e); return nil },
+		Text:        &text,
+		OnError:     func(err error) { t.Errorf("frame error: %v", err) },
+	})
+	_, _ = io.Copy(f, ptmx) // EIO at the end of a pty is EOF
+	require.NoError(t, f.Close())
+	_ = cmd.Wait()
+	return evs, text.String()
+}
+
+// runRef runs ansible-runner 2.x on pdd and returns its job events in
+// counter order and its stdout artifact.
+func runRef(t *testing.T, pdd, playbook string, args []string, env map[string]string) ([]Event, string) {
+	t.Helper()
+	argv := []string{"run", pdd, "-p", playbook, "--ident", "ref"}
+	if len(args) > 0 {
+		argv = append(argv, "--cmdline", strings.Join(args, " "))
+	}
+	cmd := exec.Command("ansible-runner", argv...)
+	cmd.Env = cleanEnv(env)
+	out, err := cmd.CombinedOutput()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("ansible-runner: %v\n%s", err, out)
+	}
+	art := filepath.Join(pdd, "artifacts", "ref")
+	files, err := filepath.Glob(filepath.Join(art, "job_events", "*.json"))
+	require.NoError(t, err)
+	var evs []Event
+	for _, fn := range files {
+		data, err := os.ReadFile(fn)
+		require.NoError(t, err)
+		var e Event
+		require.NoError(t, json.Unmarshal(data, &e), fn)
+		evs = append(evs, e)
+	}
+	sort.Slice(evs, func(i, j int) bool { return evs[i].Counter < evs[j].Counter })
+	stdout, err := os.ReadFile(filepath.Join(art, "stdout"))
+	require.NoError(t, err)
+	return evs, string(stdout)
+}
+
+// evKey identifies an event across runs.
+type evKey struct{ Event, Host, Task string }
+
+func keyOf(e *Event) evKey { return evKey{e.Event, e.Host(), e.Task()} }
+
+// comparable drops the events that legitimately differ between runs: empty
+// verbose events that ansible-runner's plugin emits from forked workers
+// (their text arrives through the parent, which frames it again).
+func comparableEvents(evs []Event) []Event {
+	var out []Event
+	for _, e := range evs {
+		if e.Event == "verbose" && e.Stdout == "" && e.PID != 0 {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+var normalizers = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	{regexp.MustCompile(`\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?`), "TIMESTAMP"},
+	{regexp.MustCompile(`"delta": "[^"]*"`), `"delta": "DELTA"`},
+	{regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(_\d+)?`), "UUID"},
+	{regexp.MustCompile(`ansible-tmp-[0-9.\-]+`), "ansible-tmp-X"},
+	{regexp.MustCompile(`"(ansible_facts|ansible_local)": \{.*`), `"$1": FACTS`},
+}
+
+// normalizeText removes what differs between two runs of one playbook.
+func normalizeText(s string) string {
+	for _, n := range normalizers {
+		s = n.re.ReplaceAllString(s, n.repl)
+	}
+	return s
+}
+
+// compareRuns is the conformance check between our events and
+// ansible-runner's for the same playbook: the same multiset of
+// (event, host, task), every top-level and event_data key the reference
+// sets present in ours, equal playbook_on_stats, counters 1..N, parents that
+// exist, and the same stdout text modulo timing and uuids.
+func compareRuns(t *testing.T, ours, ref []Event, ourStdout, refStdout string) {
+	t.Helper()
+	for i, e := range ours {
+		require.Equal(t, i+1, e.Counter, "our counters must be 1..N without gaps")
+	}
+	ours, ref = comparableEvents(ours), comparableEvents(ref)
+
+	count := func(evs []Event) map[evKey]int {
+		m := map[evKey]int{}
+		for i := range evs {
+			m[keyOf(&evs[i])]++
+		}
+		return m
+	}
+	assert.Equal(t, count(ref), count(ours), "multiset of (event, host, task)")
+
+	// Pair events by key and occurrence to compare field names.
+	byKey := map[evKey][]*Event{}
+	for i := range ours {
+		k := keyOf(&ours[i])
+		byKey[k] = append(byKey[k], &ours[i])
+	}
+	seen := map[evKey]int{}
+	for i := range ref {
+		r := &ref[i]
+		k := keyOf(r)
+		n := seen[k]
+		seen[k]++
+		if n >= len(byKey[k]) {
+			continue // reported by the multiset check
+		}
+		o := byKey[k][n]
+		assert.Subset(t, topKeys(o), topKeys(r), "top-level keys of %v #%d", k, n)
+		assert.Subset(t, dataKeys(t, o), dataKeys(t, r), "event_data keys of %v #%d", k, n)
+		assert.Equal(t, r.ParentUUID != "", o.ParentUUID != "", "parent_uuid presence of %v", k)
+		if r.Event != "verbose" {
+			assert.Equal(t, normalizeText(r.Stdout), normalizeText(o.Stdout), "stdout of %v #%d", k, n)
+		}
+	}
+
+	// Parents must be events of the run (or the playbook/play/task uuids).
+	uuids := map[string]bool{}
+	for _, e := range ours {
+		uuids[e.UUID] = true
+		for _, key := range []string{"playbook_uuid", "play_uuid", "task_uuid"} {
+			if v, ok := lookup(e.EventData, key); ok {
+				s, _ := decodeStr(v)
+				uuids[s] = true
+			}
+		}
+	}
+	for _, e := range ours {
+		if e.ParentUUID != "" {
+			assert.True(t, uuids[e.ParentUUID], "parent %s of %s #%d unknown", e.ParentUUID, e.Event, e.Counter)
+		}
+	}
+
+	rs, rok := findStats(ref)
+	os, ook := findStats(ours)
+	assert.Equal(t, rok, ook, "playbook_on_stats present")
+	if rok && ook {
+		assert.Equal(t, rs, os, "playbook_on_stats")
+	}
+	assert.Equal(t, normalizeText(refStdout), normalizeText(ourStdout), "stdout artifact")
+}
+
+func topKeys(e *Event) []string {
+	b, _ := e.MarshalJSON()
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	return sortedKeys(m)
+}
+
+func dataKeys(t *testing.T, e *Event) []string {
+	if e.EventData == nil {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(e.EventData, &m))
+	return sortedKeys(m)
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func findStats(evs []Event) (*Stats, bool) {
+	for i := range evs {
+		if s, ok := evs[i].Stats(); ok {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+func TestConformance(t *testing.T) {
+	requireAnsible(t, "ansible-runner")
+	tests := []struct {
+		name     string
+		playbook string
+		args     []string
+		env      map[string]string
+	}{
+		{name: "basic", playbook: "basic.yml"},
+		{name: "failed and facts", playbook: "failed.yml"},
+		{name: "vvv", playbook: "basic.yml", args: []string{"-vvv"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pdd := newPDD(t, tt.playbook)
+			ref, refOut := runRef(t, pdd, tt.playbook, tt.args, tt.env)
+			ours, ourOut := runOurs(t, pdd, tt.playbook, tt.args, EnvOptions{}, tt.env)
+			if testing.Verbose() {
+				dump := func(name string, evs []Event) {
+					var sb strings.Builder
+					for _, e := range evs {
+						fmt.Fprintf(&sb, "%d %s %q %q %q\n", e.Counter, e.Event, e.Host(), e.Task(), e.Stdout)
+					}
+					t.Logf("%s:\n%s", name, sb.String())
+				}
+				if t.Failed() {
+					dump("ref", ref)
+					dump("ours", ours)
+				}
+			}
+			compareRuns(t, ours, ref, ourOut, refOut)
+		})
+	}
+}

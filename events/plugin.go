@@ -1,0 +1,142 @@
+package events
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// StdoutCallback is the name of arunner's stdout callback plugin, the value
+// of ANSIBLE_STDOUT_CALLBACK.
+const StdoutCallback = "arunner"
+
+// DefaultMaxEventRes is ansible-runner's default MAX_EVENT_RES: a result
+// whose Python str() is longer is replaced by {} in event_data.
+const DefaultMaxEventRes = 700000
+
+//go:embed plugin/arunner.py
+var pluginFS embed.FS
+
+// InstallPlugin writes the embedded callback plugin into dir, creating dir
+// with mode 0700 and the files with 0600, and returns the directory to put
+// on ANSIBLE_CALLBACK_PLUGINS. It refuses a dir that is a symlink or not a
+// directory, and replaces the files atomically so a concurrent run never
+// reads half a plugin.
+func InstallPlugin(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("events: installing callback plugin: %w", err)
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("events: installing callback plugin: %w", err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("events: installing callback plugin: %s is not a directory", dir)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", fmt.Errorf("events: installing callback plugin: %w", err)
+	}
+	err = fs.WalkDir(pluginFS, "plugin", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := pluginFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return writeFileAtomic(filepath.Join(dir, d.Name()), data)
+	})
+	if err != nil {
+		return "", fmt.Errorf("events: installing callback plugin: %w", err)
+	}
+	return dir, nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := firstErr(werr, cerr, os.Chmod(tmp, 0o600)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// EnvOptions selects how the callback plugin behaves.
+type EnvOptions struct {
+	// PluginDir is the directory InstallPlugin returned.
+	PluginDir string
+	// UserStdoutCallback is the stdout callback the user chose (from the
+	// caller's ANSIBLE_STDOUT_CALLBACK); it prints the human text. Empty
+	// means ansible.cfg's stdout_callback, else "default" ("minimal" when
+	// AD_HOC_COMMAND_ID is set).
+	UserStdoutCallback string
+	// OmitEventData drops event_data from every event (RUNNER_OMIT_EVENTS).
+	OmitEventData bool
+	// OnlyFailedEventData keeps event_data only on failure events
+	// (RUNNER_ONLY_FAILED_EVENTS): runner_on_failed, runner_on_async_failed
+	// and runner_item_on_failed. ansible-runner 2.3 names the last one
+	// runner_on_item_failed, so it drops item failures' data; we keep it.
+	OnlyFailedEventData bool
+	// MaxEventRes bounds the length of a result's str() kept in
+	// event_data.res; 0 means DefaultMaxEventRes.
+	MaxEventRes int
+}
+
+// Env returns the environment variables the runner must set for ansible
+// so that the plugin is loaded and configured. ANSIBLE_CALLBACK_PLUGINS
+// holds only PluginDir: if the caller has its own value, the runner must
+// append it after ours, PluginDir + ":" + theirs, so that our plugin is
+// the one found under its name.
+func Env(o EnvOptions) map[string]string {
+	maxRes := o.MaxEventRes
+	if maxRes <= 0 {
+		maxRes = DefaultMaxEventRes
+	}
+	return map[string]string{
+		"ANSIBLE_CALLBACK_PLUGINS":  o.PluginDir,
+		"ANSIBLE_STDOUT_CALLBACK":   StdoutCallback,
+		"ORIGINAL_STDOUT_CALLBACK":  o.UserStdoutCallback,
+		"RUNNER_OMIT_EVENTS":        pyBool(o.OmitEventData),
+		"RUNNER_ONLY_FAILED_EVENTS": pyBool(o.OnlyFailedEventData),
+		"MAX_EVENT_RES":             strconv.Itoa(maxRes),
+	}
+}
+
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// ManagedEnvKeys returns the names Env sets. A caller may not override
+// them, except ANSIBLE_CALLBACK_PLUGINS, which is merged as Env describes,
+// and ANSIBLE_STDOUT_CALLBACK, which becomes EnvOptions.UserStdoutCallback.
+func ManagedEnvKeys() []string {
+	return []string{
+		"ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "ORIGINAL_STDOUT_CALLBACK",
+		"RUNNER_OMIT_EVENTS", "RUNNER_ONLY_FAILED_EVENTS", "MAX_EVENT_RES",
+	}
+}

@@ -1,0 +1,640 @@
+# -*- coding: utf-8 -*-
+# arunner stdout callback: ansible-runner 2.x compatible job events, carried
+# in-band on the terminal stream. Part of arunner (Apache-2.0).
+#
+# How it works, in short: every callback hook runs inside an "event". The
+# event's full JSON is written as an invisible begin token (ESC[K, base64
+# slices each followed by ESC[<n>D, ESC[K), then the human text that the
+# user's chosen stdout callback prints, then an end token carrying {}. The
+# Go side (arunner/events.Filter) cuts the stream at the tokens, so each
+# event's stdout is exactly the text printed between its two tokens. Text
+# written through Display outside any hook becomes its own event the same
+# way. No file is written per event.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = '''
+    name: arunner
+    type: stdout
+    short_description: ansible-runner compatible job events for arunner
+    description:
+      - Emits ansible-runner 2.x job events in-band on stdout and delegates
+        the human output to the stdout callback named by
+        ORIGINAL_STDOUT_CALLBACK (or ansible.cfg's stdout_callback, else
+        default; minimal for ad-hoc commands).
+    requirements:
+      - set as the stdout callback by arunner
+'''
+
+import base64
+import contextlib
+import datetime
+import functools
+import inspect
+import json
+import os
+import sys
+import threading
+import uuid
+
+from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.plugins.callback import CallbackBase
+from ansible.plugins.loader import callback_loader
+from ansible.utils.display import Display
+
+OUR_NAME = 'arunner'
+CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+SLICE = 78  # base64 chars per slice: keeps a token invisible on an 80-column terminal
+
+# Events that never carry a play, or a task (same lists as ansible-runner).
+EVENTS_WITHOUT_PLAY = ('playbook_on_start', 'playbook_on_stats')
+EVENTS_WITHOUT_TASK = EVENTS_WITHOUT_PLAY + (
+    'playbook_on_setup', 'playbook_on_notify', 'playbook_on_import_for_host',
+    'playbook_on_not_import_for_host', 'playbook_on_no_hosts_matched',
+    'playbook_on_no_hosts_remaining',
+)
+# Display method flags that name the event of text printed outside a hook.
+FLAG_EVENTS = ('debug', 'verbose', 'deprecated', 'warning', 'system_warning', 'error')
+
+
+def _env_true(name):
+    return os.environ.get(name, 'False').lower() == 'true'
+
+
+def _env_int(name, default):
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _utcnow():
+    # Naive UTC isoformat, as ansible-runner 2.3 writes "created".
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class _Encoder(json.JSONEncoder):
+    """Serialises what ansible results may hold; never fails on odd types."""
+
+    def default(self, o):
+        if getattr(o, 'yaml_tag', None) == '!vault':
+            text = o._ciphertext
+            if isinstance(text, bytes):
+                text = text.decode('utf-8', 'replace')
+            return {'__ansible_vault': text}
+        if isinstance(o, (datetime.date, datetime.datetime)):
+            return o.isoformat()
+        if isinstance(o, bytes):
+            return o.decode('utf-8', 'replace')
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        return str(o)
+
+
+class _State:
+    """Event context shared by the whole process (one per interpreter)."""
+
+    def __init__(self):
+        # A thread lock is enough: since ansible-core 2.14 forked workers
+        # never write to the terminal, they proxy display to the parent.
+        self.lock = threading.RLock()
+        self.glob = {}
+        self.tls = threading.local()
+        self.omit = _env_true('RUNNER_OMIT_EVENTS')
+        self.only_failed = _env_true('RUNNER_ONLY_FAILED_EVENTS')
+        self.max_res = _env_int('MAX_EVENT_RES', 700000)
+        self.ids = []
+        for env, key in (('JOB_ID', 'job_id'), ('AD_HOC_COMMAND_ID', 'ad_hoc_command_id'),
+                         ('PROJECT_UPDATE_ID', 'project_update_id')):
+            val = os.environ.get(env, '')
+            if val:
+                try:
+                    val = int(val)
+                except ValueError:
+                    pass
+                self.ids.append((key, val))
+
+    def local(self):
+        ctx = getattr(self.tls, 'ctx', None)
+        if ctx is None:
+            ctx = self.tls.ctx = {}
+        return ctx
+
+    @contextlib.contextmanager
+    def scoped(self, **kw):
+        """Adds kw to this thread's context for the duration of the block."""
+        ctx = self.local()
+        saved = dict(ctx)
+        ctx.update(kw)
+        try:
+            yield
+        finally:
+            ctx.clear()
+            ctx.update(saved)
+
+    def context(self):
+        ctx = dict(self.glob)
+        ctx.update(self.local())
+        return ctx
+
+    def begin_dict(self):
+        data = self.context()
+        event = data.pop('event', None)
+        if not event:
+            event = 'verbose'
+            for key in FLAG_EVENTS:
+                if data.get(key, False):
+                    event = key
+                    break
+        out = {'event': event}
+        for key, val in self.ids:
+            out[key] = val
+        out['pid'] = os.getpid()
+        own = data.get('uuid') or str(uuid.uuid4())
+        out['uuid'] = own
+        out['created'] = _utcnow().isoformat()
+        parent = data.get('parent_uuid')
+        if not parent:
+            for key in ('task_uuid', 'play_uuid', 'playbook_uuid'):
+                val = data.get(key)
+                if val and val != own:
+                    parent = val
+                    break
+        if parent:
+            out['parent_uuid'] = parent
+        if 'verbosity' in data:
+            out['verbosity'] = data.pop('verbosity')
+        failed_kinds = ('runner_on_failed', 'runner_on_async_failed', 'runner_item_on_failed',
+                        'runner_on_item_failed')
+        if self.omit or (self.only_failed and event not in failed_kinds):
+            data = {}
+        elif event != 'playbook_on_stats' and 'res' in data and len(str(data['res'])) > self.max_res:
+            data['res'] = {}
+        out['event_data'] = data
+        return out
+
+    def write_token(self, fileobj, payload):
+        b64 = base64.b64encode(json.dumps(payload, cls=_Encoder).encode('utf-8')).decode('ascii')
+        parts = ['\x1b[K']
+        for i in range(0, len(b64), SLICE):
+            piece = b64[i:i + SLICE]
+            parts.append(piece)
+            parts.append('\x1b[%dD' % len(piece))
+        parts.append('\x1b[K')
+        fileobj.write(''.join(parts))
+
+    def begin(self, fileobj):
+        self.write_token(fileobj, self.begin_dict())
+
+    def end(self, fileobj):
+        fileobj.write('\x1b[Ke30=\x1b[4D\x1b[K')  # base64 of "{}"
+        fileobj.flush()
+
+
+def _arg_getter(func, name, default):
+    """Returns a function reading argument `name` of func from (args, kwargs)."""
+    try:
+        params = list(inspect.signature(func).parameters)
+        idx = params.index(name)
+    except (TypeError, ValueError):
+        idx = -1
+
+    def get(args, kwargs):
+        if 0 <= idx < len(args):
+            return args[idx]
+        return kwargs.get(name, default)
+    return get
+
+
+def _install(state):
+    """Hooks Display so text printed outside callback hooks is framed too."""
+    for attr in dir(Display):
+        if attr.startswith('_') or 'cow' in attr or 'prompt' in attr:
+            continue
+        if attr in ('display', 'v', 'vv', 'vvv', 'vvvv', 'vvvvv', 'vvvvvv', 'verbose'):
+            continue
+        func = getattr(Display, attr)
+        if not inspect.isfunction(func):
+            continue
+        setattr(Display, attr, _flagged(state, attr, func))
+
+    verbose = Display.verbose
+    get_host = _arg_getter(verbose, 'host', None)
+    get_cap = _arg_getter(verbose, 'caplevel', 2)
+
+    @functools.wraps(verbose)
+    def verbose_wrapper(*args, **kwargs):
+        ctx = {'verbose': True, 'verbosity': get_cap(args, kwargs) + 1}
+        host = get_host(args, kwargs)
+        if host is not None:
+            ctx['remote_addr'] = host
+        with state.scoped(**ctx):
+            return verbose(*args, **kwargs)
+    Display.verbose = verbose_wrapper
+
+    display = Display.display
+    get_stderr = _arg_getter(display, 'stderr', False)
+    get_log_only = _arg_getter(display, 'log_only', False)
+
+    @functools.wraps(display)
+    def display_wrapper(*args, **kwargs):
+        if args and getattr(args[0], '_final_q', None):
+            # In a forked worker: the text travels to the parent, which
+            # frames it there.
+            return display(*args, **kwargs)
+        stderr = get_stderr(args, kwargs)
+        with state.lock:
+            if get_log_only(args, kwargs):
+                return display(*args, **kwargs)
+            if state.context().get('uuid'):
+                if stderr:
+                    sys.stdout.flush()  # the begin token must reach the pty first
+                return display(*args, **kwargs)
+            fileobj = sys.stderr if stderr else sys.stdout
+            if stderr:
+                sys.stdout.flush()
+            with state.scoped(uuid=str(uuid.uuid4())):
+                state.begin(fileobj)
+                try:
+                    return display(*args, **kwargs)
+                finally:
+                    state.end(fileobj)
+    Display.display = display_wrapper
+
+
+def _flagged(state, attr, func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with state.scoped(**{attr: True}):
+            return func(*args, **kwargs)
+    return wrapper
+
+
+def _shared_state():
+    # The module may be imported more than once; Display must be hooked once
+    # and every copy must share one context.
+    state = getattr(Display, '_arunner_state', None)
+    if state is None:
+        state = _State()
+        _install(state)
+        Display._arunner_state = state
+    return state
+
+
+STATE = _shared_state()
+
+
+def _original_callback():
+    name = os.environ.get('ORIGINAL_STDOUT_CALLBACK', '')
+    if not name:
+        name = _ini_stdout_callback()
+    if not name or name == OUR_NAME:
+        name = 'minimal' if os.environ.get('AD_HOC_COMMAND_ID') else 'default'
+    return name
+
+
+def _ini_stdout_callback():
+    """stdout_callback from ansible.cfg, which our env setting shadows."""
+    try:
+        path = C.config._config_file
+        parser = C.config._parsers.get(path) if path else None
+        if parser is not None and parser.has_option('defaults', 'stdout_callback'):
+            return parser.get('defaults', 'stdout_callback').strip()
+    except Exception:
+        pass
+    return ''
+
+
+def _censor(res):
+    if not isinstance(res, dict):
+        return res
+    if res.get('_ansible_no_log', False):
+        return {'censored': CENSORED}
+    results = res.get('results')
+    if isinstance(results, list) and any(isinstance(i, dict) and i.get('_ansible_no_log', False) for i in results):
+        res = dict(res)
+        res['results'] = [{'censored': CENSORED} if isinstance(i, dict) and i.get('_ansible_no_log', False) else i
+                          for i in results]
+    return res
+
+
+def _task_context(task):
+    ctx = {
+        'task': task.name or task.action,
+        'task_uuid': str(task._uuid),
+        'task_action': task.action,
+        'resolved_action': getattr(task, 'resolved_action', task.action),
+        'task_args': '',
+    }
+    try:
+        ctx['task_path'] = task.get_path()
+    except AttributeError:
+        pass
+    if C.DISPLAY_ARGS_TO_STDOUT:
+        if task.no_log:
+            ctx['task_args'] = CENSORED
+        else:
+            ctx['task_args'] = ', '.join('%s=%s' % a for a in task.args.items())
+    role = getattr(task, '_role', None)
+    if role:
+        name = role._role_name
+        if hasattr(role, 'get_name'):
+            resolved = role.get_name()
+            if resolved != name:
+                ctx['resolved_role'] = resolved
+    else:
+        name = getattr(task, 'role_name', '')
+    if name:
+        ctx['role'] = name
+    return ctx
+
+
+TASK_KEYS = ('task', 'task_path', 'task_uuid', 'task_action', 'task_args', 'resolved_action', 'role', 'resolved_role')
+
+
+def _loop(task):
+    return getattr(task, 'loop_with', None)
+
+
+class CallbackModule(CallbackBase):
+    """Frames every hook as an ansible-runner event around the user's callback."""
+
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'stdout'
+    CALLBACK_NAME = OUR_NAME
+
+    def __init__(self, *args, **kwargs):
+        super(CallbackModule, self).__init__(*args, **kwargs)
+        name = _original_callback()
+        inner = callback_loader.get(name)
+        if inner is None:
+            raise AnsibleError('Invalid callback for stdout specified: %s' % name)
+        self._inner = inner
+        self.wants_implicit_tasks = getattr(inner, 'wants_implicit_tasks', False)
+        self._host_start = {}
+        self._task_uuids = {}
+        self._play_uuids = {}
+        self._adhoc = bool(os.environ.get('AD_HOC_COMMAND_ID'))
+
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        super(CallbackModule, self).set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        self._inner.set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+
+    def set_play_context(self, play_context):
+        fn = getattr(self._inner, 'set_play_context', None)
+        if fn:
+            fn(play_context)
+
+    def _call(self, name, *args, **kwargs):
+        fn = getattr(self._inner, name, None)
+        if fn is None and name.startswith('v2_'):
+            fn = getattr(self._inner, name[3:], None)
+        if fn is not None:
+            return fn(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def _event(self, event, task=None, **data):
+        data.setdefault('uuid', str(uuid.uuid4()))
+        if data.get('res'):
+            data['res'] = _censor(data['res'])
+        with STATE.lock:
+            ctx = {'event': event}
+            ctx.update(data)
+            if task is not None and event not in EVENTS_WITHOUT_TASK:
+                # The hook's own task wins over the shared one (they differ
+                # under the free strategy).
+                ctx.update(_task_context(task))
+            with STATE.scoped(**ctx):
+                STATE.begin(sys.stdout)
+                try:
+                    yield
+                finally:
+                    STATE.end(sys.stdout)
+
+    # context setters -----------------------------------------------------
+
+    def _set_task_global(self, task):
+        for key in TASK_KEYS:
+            STATE.glob.pop(key, None)
+        STATE.glob.update(_task_context(task))
+
+    def _clear_play(self):
+        for key in ('play', 'play_uuid', 'play_pattern') + TASK_KEYS:
+            STATE.glob.pop(key, None)
+
+    @staticmethod
+    def _pattern(play):
+        hosts = getattr(play, 'hosts', '')
+        if isinstance(hosts, list):
+            return ','.join(hosts)
+        return hosts or ''
+
+    def _timing(self, result):
+        start = self._host_start.get(result._host.get_name())
+        if start:
+            end = _utcnow()
+            return start, end, (end - start).total_seconds()
+        return None, None, None
+
+    @staticmethod
+    def _dedupe(seen, uid):
+        # Free strategy and serial repeat a play or task uuid; ansible-runner
+        # suffixes repeats with _<n>.
+        n = seen.get(uid, 0) + 1
+        seen[uid] = n
+        return uid if n == 1 else '%s_%d' % (uid, n)
+
+    # playbook hooks ------------------------------------------------------
+
+    def v2_playbook_on_start(self, playbook):
+        pb_uuid = str(uuid.uuid4())
+        STATE.glob['playbook'] = getattr(playbook, '_file_name', '???')
+        STATE.glob['playbook_uuid'] = pb_uuid
+        self._clear_play()
+        with self._event('playbook_on_start', uuid=pb_uuid):
+            self._call('v2_playbook_on_start', playbook)
+
+    def v2_playbook_on_vars_prompt(self, varname, private=True, prompt=None, encrypt=None, confirm=False,
+                                   salt_size=None, salt=None, default=None, unsafe=None):
+        with self._event('playbook_on_vars_prompt', varname=varname, private=private, prompt=prompt,
+                         encrypt=encrypt, confirm=confirm, salt_size=salt_size, salt=salt,
+                         default=default, unsafe=unsafe):
+            self._call('v2_playbook_on_vars_prompt', varname, private, prompt, encrypt, confirm,
+                       salt_size, salt, default, unsafe)
+
+    def v2_playbook_on_include(self, included_file):
+        name = included_file._filename if included_file is not None else None
+        with self._event('playbook_on_include', included_file=name):
+            self._call('v2_playbook_on_include', included_file)
+
+    def v2_playbook_on_play_start(self, play):
+        if self._adhoc:
+            return
+        play._uuid = self._dedupe(self._play_uuids, str(play._uuid))
+        pattern = self._pattern(play)
+        name = play.get_name().strip() or pattern
+        self._clear_play()
+        STATE.glob.update(play=name, play_uuid=str(play._uuid), play_pattern=pattern)
+        with self._event('playbook_on_play_start', name=name, pattern=pattern, uuid=str(play._uuid)):
+            self._call('v2_playbook_on_play_start', play)
+
+    def v2_playbook_on_import_for_host(self, result, imported_file):
+        with self._event('playbook_on_import_for_host'):
+            self._call('v2_playbook_on_import_for_host', result, imported_file)
+
+    def v2_playbook_on_not_import_for_host(self, result, missing_file):
+        with self._event('playbook_on_not_import_for_host'):
+            self._call('v2_playbook_on_not_import_for_host', result, missing_file)
+
+    def v2_playbook_on_setup(self):
+        with self._event('playbook_on_setup'):
+            self._call('v2_playbook_on_setup')
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        if self._adhoc:
+            self._set_task_global(task)
+            self._call('v2_playbook_on_task_start', task, is_conditional)
+            return
+        task_uuid = self._dedupe(self._task_uuids, str(task._uuid))
+        self._set_task_global(task)
+        with self._event('playbook_on_task_start', task=task, name=task.get_name(),
+                         is_conditional=is_conditional, uuid=task_uuid):
+            self._call('v2_playbook_on_task_start', task, is_conditional)
+
+    def v2_playbook_on_cleanup_task_start(self, task):
+        self._set_task_global(task)
+        with self._event('playbook_on_task_start', task=task, name=task.get_name(),
+                         uuid=str(task._uuid), is_conditional=True):
+            self._call('v2_playbook_on_cleanup_task_start', task)
+
+    def v2_playbook_on_handler_task_start(self, task):
+        # ansible-runner reuses playbook_on_task_start with is_conditional
+        # true, v1's marker of a handler.
+        self._set_task_global(task)
+        with self._event('playbook_on_task_start', task=task, name=task.get_name(),
+                         uuid=str(task._uuid), is_conditional=True):
+            self._call('v2_playbook_on_handler_task_start', task)
+
+    def v2_playbook_on_no_hosts_matched(self):
+        with self._event('playbook_on_no_hosts_matched'):
+            self._call('v2_playbook_on_no_hosts_matched')
+
+    def v2_playbook_on_no_hosts_remaining(self):
+        with self._event('playbook_on_no_hosts_remaining'):
+            self._call('v2_playbook_on_no_hosts_remaining')
+
+    def v2_playbook_on_notify(self, handler, host):
+        with self._event('playbook_on_notify', host=host.get_name(), handler=handler.get_name()):
+            self._call('v2_playbook_on_notify', handler, host)
+
+    def v2_playbook_on_stats(self, stats):
+        self._clear_play()
+        custom = getattr(stats, 'custom', None) or {}
+        with self._event('playbook_on_stats', changed=stats.changed, dark=stats.dark,
+                         failures=stats.failures, ignored=getattr(stats, 'ignored', 0),
+                         ok=stats.ok, processed=stats.processed,
+                         rescued=getattr(stats, 'rescued', 0), skipped=stats.skipped,
+                         artifact_data=custom.get('_run', {})):
+            self._call('v2_playbook_on_stats', stats)
+
+    # runner hooks --------------------------------------------------------
+
+    def v2_runner_on_start(self, host, task):
+        self._host_start[host.get_name()] = _utcnow()
+        with self._event('runner_on_start', task=task, host=host.get_name()):
+            self._call('v2_runner_on_start', host, task)
+
+    def v2_runner_on_ok(self, result):
+        if result._task.action in ('setup', 'gather_facts'):
+            # ansible-runner strips the environment from fact results, which
+            # also keeps it out of the -v text.
+            facts = result._result.get('ansible_facts')
+            if isinstance(facts, dict):
+                facts.pop('ansible_env', None)
+        start, end, duration = self._timing(result)
+        with self._event('runner_on_ok', task=result._task, host=result._host.get_name(),
+                         remote_addr=result._host.address, res=result._result, start=start,
+                         end=end, duration=duration, event_loop=_loop(result._task)):
+            self._call('v2_runner_on_ok', result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        start, end, duration = self._timing(result)
+        with self._event('runner_on_failed', task=result._task, host=result._host.get_name(),
+                         remote_addr=result._host.address, res=result._result, start=start,
+                         end=end, duration=duration, ignore_errors=ignore_errors,
+                         event_loop=_loop(result._task)):
+            self._call('v2_runner_on_failed', result, ignore_errors)
+
+    def v2_runner_on_skipped(self, result):
+        start, end, duration = self._timing(result)
+        with self._event('runner_on_skipped', task=result._task, host=result._host.get_name(),
+                         remote_addr=result._host.address, start=start, end=end,
+                         duration=duration, event_loop=_loop(result._task)):
+            self._call('v2_runner_on_skipped', result)
+
+    def v2_runner_on_unreachable(self, result):
+        start, end, duration = self._timing(result)
+        with self._event('runner_on_unreachable', task=result._task, host=result._host.get_name(),
+                         remote_addr=result._host.address, start=start, end=end,
+                         duration=duration, res=result._result):
+            self._call('v2_runner_on_unreachable', result)
+
+    def v2_runner_on_no_hosts(self, task):
+        with self._event('runner_on_no_hosts', task=task):
+            self._call('v2_runner_on_no_hosts', task)
+
+    def _async(self, event, result):
+        with self._event(event, task=result._task, host=result._host.get_name(),
+                         res=result._result, jid=result._result.get('ansible_job_id')):
+            self._call('v2_' + event, result)
+
+    def v2_runner_on_async_poll(self, result):
+        self._async('runner_on_async_poll', result)
+
+    def v2_runner_on_async_ok(self, result):
+        self._async('runner_on_async_ok', result)
+
+    def v2_runner_on_async_failed(self, result):
+        self._async('runner_on_async_failed', result)
+
+    def v2_runner_on_file_diff(self, result, diff):
+        with self._event('runner_on_file_diff', task=result._task, host=result._host.get_name(), diff=diff):
+            self._call('v2_runner_on_file_diff', result, diff)
+
+    def v2_on_file_diff(self, result):
+        with self._event('runner_on_file_diff', task=result._task, host=result._host.get_name(),
+                         diff=result._result.get('diff')):
+            self._call('v2_on_file_diff', result)
+
+    def _item(self, event, result):
+        with self._event(event, task=result._task, host=result._host.get_name(), res=result._result):
+            self._call('v2_' + event, result)
+
+    def v2_runner_item_on_ok(self, result):
+        self._item('runner_item_on_ok', result)
+
+    def v2_runner_item_on_failed(self, result):
+        self._item('runner_item_on_failed', result)
+
+    def v2_runner_item_on_skipped(self, result):
+        self._item('runner_item_on_skipped', result)
+
+    def v2_runner_retry(self, result):
+        self._item('runner_retry', result)
+
+
+def _forwarder(name):
+    def forward(self, *args, **kwargs):
+        return self._call(name, *args, **kwargs)
+    forward.__name__ = name
+    return forward
+
+
+# Hooks without an event of their own (v2_on_any, ...) go to the user's
+# callback unchanged.
+for _name in dir(CallbackBase):
+    if _name.startswith('v2_') and _name not in CallbackModule.__dict__:
+        setattr(CallbackModule, _name, _forwarder(_name))
