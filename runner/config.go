@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
 )
 
@@ -29,6 +30,11 @@ type Config struct {
 	// Module, ModuleArgs and HostPattern run an ad hoc `ansible` command
 	// instead of a playbook.
 	Module, ModuleArgs, HostPattern string
+	// Command, when set, is the whole command line to run (any ansible CLI:
+	// ansible-doc, ansible-config, ansible-galaxy, ansible-inventory...),
+	// like ansible-runner's run_command and the private data dir's args
+	// file. The fields that build a command line are then ignored.
+	Command []string
 	// Binary replaces ansible-playbook (or ansible); tests point it at a
 	// fake.
 	Binary string
@@ -55,6 +61,13 @@ type Config struct {
 	SkipTags []string
 	// Flags holds the remaining ansible-playbook switches.
 	Flags Flags
+
+	// Credentials are AWX-style credentials; what they inject (flags,
+	// prompts, env, files, extra vars, SSH keys) applies to this run only,
+	// and every secret in them is redacted from what the run records.
+	Credentials []credentials.Credential
+	// SSHKeys are served through an in-process ssh-agent, with env/ssh_key.
+	SSHKeys []SSHKey
 
 	// Passwords answer prompts on the terminal, in order: each Pattern is a
 	// regular expression, answered with Response. Added after env/passwords.

@@ -39,8 +39,8 @@ func isManaged(name string) bool {
 
 // buildEnv builds the child's environment as ansible-runner does: this
 // process's environment, then env/envvars, then Config.EnvVars, then the
-// variables the runner manages.
-func (r *run) buildEnv(d *privdata.Dir) (map[string]string, error) {
+// the credentials' variables, then the variables the runner manages.
+func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]string, error) {
 	env := make(map[string]string, 64)
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -58,6 +58,12 @@ func (r *run) buildEnv(d *privdata.Dir) (map[string]string, error) {
 			return nil, &ManagedEnvError{Name: k, Source: "Config.EnvVars"}
 		}
 		env[k] = r.cfg.EnvVars[k]
+	}
+	for _, k := range sortedKeys(credEnv) {
+		if isManaged(k) {
+			return nil, &ManagedEnvError{Name: k, Source: "Config.Credentials"}
+		}
+		env[k] = credEnv[k]
 	}
 
 	pluginDir, err := installPlugin(filepath.Join(r.runtime, "callback"))

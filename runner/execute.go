@@ -34,11 +34,7 @@ type stop struct {
 
 func (r *run) execute() (*Result, error) {
 	res := &Result{Ident: r.ident, ArtifactDir: r.art.Dir, Status: StatusUnstarted, Started: time.Now()}
-	defer func() {
-		if r.runtime != "" {
-			os.RemoveAll(r.runtime)
-		}
-	}()
+	defer r.clean()
 
 	stdoutF, err := r.art.CreateStdout()
 	if err != nil {
@@ -245,6 +241,19 @@ func (r *run) onEvent(res *Result, ev *events.Event) error {
 	return nil
 }
 
+// clean stops the agent and removes the run's private dir (credential
+// files, extra vars, the callback plugin). It runs before FinishedCallback.
+func (r *run) clean() {
+	for _, f := range r.cleanup {
+		f()
+	}
+	r.cleanup = nil
+	if r.runtime != "" {
+		os.RemoveAll(r.runtime)
+		r.runtime = ""
+	}
+}
+
 // echo copies runner-made text to Output, as ansible's text would be.
 func (r *run) echo(s string) {
 	if r.cfg.Output != nil && !r.cfg.JSONOutput {
@@ -263,10 +272,7 @@ func (r *run) status(u StatusUpdate) {
 // handler, then FinishedCallback, exactly once.
 func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, error) {
 	res.Status, res.RC, res.Ended = status, rc, time.Now()
-	if r.runtime != "" {
-		os.RemoveAll(r.runtime)
-		r.runtime = ""
-	}
+	r.clean()
 	if werr := r.art.WriteRC(rc); werr != nil && err == nil {
 		err = werr
 	}

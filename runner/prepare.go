@@ -38,6 +38,7 @@ type run struct {
 
 	ident    string
 	runtime  string // per-run private dir, removed at the end
+	cleanup  []func()
 	cmd      Command
 	secrets  []string
 	start    time.Time
@@ -107,10 +108,23 @@ func (r *run) prepare() (missing bool, err error) {
 	if r.idle == 0 {
 		r.idle = d.Settings.IdleTimeout
 	}
+
+	if err := os.Mkdir(filepath.Join(r.art.Dir, ".arunner"), 0o700); err != nil {
+		return false, &ConfigError{Field: "ArtifactDir", Err: err}
+	}
+	r.runtime = filepath.Join(r.art.Dir, ".arunner")
+	inj, err := r.injectCredentials()
+	if err != nil {
+		return false, err
+	}
+
 	for _, p := range d.Passwords {
 		r.passwds = append(r.passwds, Password{Pattern: p.Pattern, Response: p.Response})
 	}
 	r.passwds = append(r.passwds, cfg.Passwords...)
+	for _, p := range inj.Prompts {
+		r.passwds = append(r.passwds, Password{Pattern: p.Pattern, Response: p.Response})
+	}
 	pairs := make([]prompt.Pair, 0, len(r.passwds))
 	for _, p := range r.passwds {
 		r.addSecret(p.Response)
@@ -138,18 +152,16 @@ func (r *run) prepare() (missing bool, err error) {
 		cwd = r.pdd // as ansible-runner: no project/ means the private data dir
 	}
 
-	if err := os.Mkdir(filepath.Join(r.art.Dir, ".arunner"), 0o700); err != nil {
-		return false, &ConfigError{Field: "ArtifactDir", Err: err}
-	}
-	r.runtime = filepath.Join(r.art.Dir, ".arunner")
-
-	argv, err := r.buildArgv(d, cwd)
+	argv, err := r.buildArgv(d, cwd, inj.Flags.ExtraVarsFiles)
 	if err != nil {
 		var missingErr *missingPlaybookError
 		return errors.As(err, &missingErr), err
 	}
-	env, err := r.buildEnv(d)
+	env, err := r.buildEnv(d, inj.Env)
 	if err != nil {
+		return false, err
+	}
+	if err := r.startAgent(d, inj.SSHKeys, env); err != nil {
 		return false, err
 	}
 	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
@@ -192,8 +204,11 @@ func (e *missingPlaybookError) Unwrap() error { return fs.ErrNotExist }
 // args file replaces everything; otherwise ansible-playbook or ansible with
 // env/cmdline (or Config.Cmdline), inventory, limit, extra vars files,
 // verbosity, tags and forks.
-func (r *run) buildArgv(d *privdata.Dir, cwd string) ([]string, error) {
+func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]string, error) {
 	cfg := &r.cfg
+	if len(cfg.Command) > 0 {
+		return slices.Clone(cfg.Command), nil
+	}
 	if d.Args != "" && cfg.Playbook == "" && cfg.Module == "" {
 		argv, err := cmdbuild.Split(d.Args)
 		if err != nil {
@@ -252,6 +267,7 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string) ([]string, error) {
 		}
 		extra = append(extra, p)
 	}
+	extra = append(extra, credExtra...)
 
 	f := cfg.Flags
 	if cfg.Module != "" {
