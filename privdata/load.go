@@ -19,8 +19,11 @@ type Dir struct {
 	Path string
 	// EnvVars is env/envvars with every value passed through Python's str(),
 	// as ansible-runner does: true -> "True", 1 -> "1", null -> "None",
-	// 1.0 -> "1.0"; lists and maps become their Python repr ("['a', 1]",
-	// "{'k': 'v'}" with keys sorted). Nil if the file is absent.
+	// 1.0 -> "1.0", 0777 -> "511" (YAML is typed as PyYAML's YAML 1.1
+	// safe_load types it); lists and maps become their Python repr
+	// ("['a', 1]", "{'k': 'v'}", keys in file order). Not reproduced: a YAML
+	// timestamp with a time part keeps its source text, where Python prints
+	// a datetime. Nil if the file is absent.
 	EnvVars map[string]string
 	// ExtraVars is env/extravars parsed (nil if absent). Informational: the
 	// runner passes the file itself with -e @ExtraVarsPath.

@@ -47,7 +47,7 @@ func parseMapping(path string, data []byte) ([]entry, error) {
 		case nil:
 			return nil, nil
 		default:
-			return nil, &FileError{Path: path, Line: 1, Err: fmt.Errorf("%w, found %s", ErrNotMapping, jsonKind(probe))}
+			return nil, &FileError{Path: path, Line: lineAt(data, bytes.Index(data, trimmed[:1])), Err: fmt.Errorf("%w, found %s", ErrNotMapping, jsonKind(probe))}
 		}
 	}
 	entries, yamlErr := parseYAMLMapping(path, data)
@@ -73,13 +73,21 @@ func parseMapping(path string, data []byte) ([]entry, error) {
 }
 
 // grammarQuoteRe matches a quoted single punctuation character, which
-// parser messages use to name grammar tokens (expected ',' or ']').
+// yaml.v3's constant messages use to name grammar tokens (expected ',' or
+// ']'); such a quote comes from the grammar, not from the file.
 var grammarQuoteRe = regexp.MustCompile(`'[^\pL\pN\s'\\]'`)
 
-// syntaxErr wraps ErrSyntax with the parser's message unless that message
-// quotes input (json: "invalid character 'x'", yaml: "unknown anchor 'a'").
-// A quoted punctuation character reveals nothing and is kept.
+// jsonCharRe matches the input character encoding/json quotes in "invalid
+// character 'x' ...": it comes from the file, so it is dropped.
+var jsonCharRe = regexp.MustCompile(`character '(?:\\'|[^'])*' `)
+
+// syntaxErr wraps ErrSyntax with the parser's message, minus any text the
+// parser quoted from the file (json: "invalid character 'x'", yaml:
+// "unknown anchor 'a'"); a message it cannot clean is withheld entirely.
 func syntaxErr(format, msg string) error {
+	if format == "JSON" {
+		msg = jsonCharRe.ReplaceAllString(msg, "character ")
+	}
 	if strings.ContainsAny(grammarQuoteRe.ReplaceAllString(msg, ""), "'\"`") {
 		return fmt.Errorf("%w (%s; details withheld, they quote the file)", ErrSyntax, format)
 	}
@@ -211,8 +219,6 @@ func jsonNumber(n json.Number) any {
 	f, _ := strconv.ParseFloat(s, 64) // valid JSON; ±Inf on overflow, like Python
 	return f
 }
-
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
 
 // parseYAMLMapping decodes data as a single YAML document with PyYAML's
 // safe_load typing (YAML 1.1: yes/no/on/off are booleans, 0777 is octal).
