@@ -241,6 +241,8 @@ func (inv *Inventory) validate() error {
 		switch {
 		case name == "":
 			return shapeErr("groups", "empty group name")
+		case name == meta:
+			return shapeErr(where, "reserved name: it holds hostvars in ansible's JSON")
 		case name == All || name == Ungrouped:
 			return shapeErr(where, "reserved group name: use Inventory.Vars and hosts without groups")
 		case g == nil || g.Name != name:

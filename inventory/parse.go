@@ -36,9 +36,8 @@ func Parse(data []byte) (*Inventory, error) {
 		return nil, syntaxErr(data, err)
 	}
 	end := int(dec.InputOffset())
-	if _, err := dec.Token(); err == nil {
-		off := end + len(data[end:]) - len(bytes.TrimLeft(data[end:], " \t\r\n"))
-		line, col := position(data, off)
+	if rest := bytes.TrimLeft(data[end:], " \t\r\n"); len(rest) > 0 {
+		line, col := position(data, len(data)-len(rest))
 		return nil, &Error{Line: line, Column: col, Kind: ErrSyntax, Err: errors.New("unexpected data after the top-level value")}
 	}
 	top, ok := root.(map[string]any)
@@ -48,15 +47,15 @@ func Parse(data []byte) (*Inventory, error) {
 
 	p := parser{inv: New()}
 	for _, name := range sortedKeys(top) {
-		if name == "_meta" {
+		if name == meta {
 			continue
 		}
 		if err := p.group(name, top[name]); err != nil {
 			return nil, err
 		}
 	}
-	if meta, ok := top["_meta"]; ok {
-		if err := p.meta(meta); err != nil {
+	if m, ok := top[meta]; ok {
+		if err := p.meta(m); err != nil {
 			return nil, err
 		}
 	}
@@ -181,6 +180,8 @@ func (p *parser) children(g *Group, where string, v any) error {
 			return shapeErr(fmt.Sprintf("%s[%d]", where, i), "empty group name")
 		case name == Ungrouped:
 			continue
+		case name == meta:
+			return shapeErr(fmt.Sprintf("%s[%d]", where, i), "%q is not a valid group name", meta)
 		case name == All:
 			return &Error{Where: where, Kind: ErrCycle, Err: errors.New(`"all" cannot be a child group`)}
 		}
@@ -230,13 +231,19 @@ func varsMap(where string, v any) (map[string]any, error) {
 	}
 }
 
-var bracketPort = regexp.MustCompile(`^\[([0-9A-Fa-f:.]+)\]:([0-9]+)$`)
+// meta is the top-level key that carries hostvars instead of a group.
+const meta = "_meta"
+
+var bracketPort = regexp.MustCompile(`^\[([^\[\]:]*(?::[^\[\]:]*){2,}|[^\[\]:]+)\]:([0-9]+)$`)
 
 // splitHostPort splits `name:port` and `[ipv6]:port` as AWX does. A name with
-// several colons and no brackets is a bare IPv6 address, and a port that is
+// several colons and no brackets is a bare IPv6 address, what comes back is
+// never split again, and a port that is
 // not 1-65535 leaves the name whole. The port comes back in canonical form.
 func splitHostPort(raw string) (name, port string) {
 	var p string
+	// The bracketed name may not hold exactly one colon: "[a:b]:1" would
+	// give a name that splits again when read back.
 	if m := bracketPort.FindStringSubmatch(raw); m != nil {
 		name, p = m[1], m[2]
 	} else if strings.Count(raw, ":") == 1 {

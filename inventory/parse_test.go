@@ -21,6 +21,8 @@ func TestParseErrors(t *testing.T) {
 			"inventory: line 3, column 20: invalid character ']' looking for beginning of value", 3, 20},
 		{"truncated", "{\n  \"web\": {", ErrSyntax, "inventory: line 2, column 11: unexpected end of input", 2, 11},
 		{"empty input", "", ErrSyntax, "inventory: line 1, column 1: unexpected end of input", 1, 1},
+		{"trailing garbage", "{} x", ErrSyntax, "inventory: line 1, column 4: unexpected data after the top-level value", 1, 4},
+		{"meta as child", `{"a": {"children": ["_meta"]}}`, ErrShape, `inventory: group "a": children[0]: "_meta" is not a valid group name`, 0, 0},
 		{"trailing data", "{}\n{}", ErrSyntax, "inventory: line 2, column 1: unexpected data after the top-level value", 2, 1},
 		{"root not object", `["a"]`, ErrShape, "inventory: top level: expected an object, got list", 0, 0},
 		{"group scalar", `{"web": "a"}`, ErrShape, `inventory: group "web": expected an object or a list, got string`, 0, 0},
@@ -101,7 +103,6 @@ func TestSplitHostPort(t *testing.T) {
 		{"web1:02222", "web1", "2222"},
 		{"10.0.0.1:22", "10.0.0.1", "22"},
 		{"[::1]:2222", "::1", "2222"},
-		{"[fe80::1%eth0]:22", "[fe80::1%eth0]:22", ""},
 		{"[2001:db8::1]:65535", "2001:db8::1", "65535"},
 		{"::1", "::1", ""},
 		{"2001:db8::10", "2001:db8::10", ""},
@@ -111,6 +112,11 @@ func TestSplitHostPort(t *testing.T) {
 		{"web1:abc", "web1:abc", ""},
 		{":22", ":22", ""},
 		{"[::1]", "[::1]", ""},
+		{"[0:1]:1", "[0:1]:1", ""},
+		{"[1.2.3.4]:22", "1.2.3.4", "22"},
+		{"[web1]:22", "web1", "22"},
+		{"[fe80::1%eth0]:22", "fe80::1%eth0", "22"},
+		{"[a]b]:22", "[a]b]", "22"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
