@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/arunner/arunner/events"
+
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -12,7 +14,7 @@ import (
 // for one of them is refused. The callback variables come from the events
 // package; ANSIBLE_STDOUT_CALLBACK and ANSIBLE_CALLBACK_PLUGINS are not
 // refused: a caller's stdout callback is honoured for the human text and a
-// caller's callback plugin path is kept in front of ours.
+// caller's callback plugin path is kept after ours.
 var runnerManaged = []string{
 	"PYTHONUNBUFFERED",
 	"AWX_ISOLATED_DATA_DIR",
@@ -29,7 +31,7 @@ func isManaged(name string) bool {
 			return true
 		}
 	}
-	for _, m := range pluginManagedKeys() {
+	for _, m := range events.ManagedEnvKeys() {
 		if m == name {
 			return true
 		}
@@ -66,13 +68,13 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		env[k] = credEnv[k]
 	}
 
-	pluginDir, err := installPlugin(filepath.Join(r.runtime, "callback"))
+	pluginDir, err := events.InstallPlugin(filepath.Join(r.runtime, "callback"))
 	if err != nil {
 		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
 	}
 	userCallback := env["ANSIBLE_STDOUT_CALLBACK"]
 	userPlugins := env["ANSIBLE_CALLBACK_PLUGINS"]
-	for k, v := range pluginEnv(pluginOptions{
+	for k, v := range events.Env(events.EnvOptions{
 		PluginDir:           pluginDir,
 		UserStdoutCallback:  userCallback,
 		OmitEventData:       r.cfg.OmitEventData,
@@ -81,7 +83,8 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		env[k] = v
 	}
 	if userPlugins != "" {
-		env["ANSIBLE_CALLBACK_PLUGINS"] = userPlugins + ":" + env["ANSIBLE_CALLBACK_PLUGINS"]
+		// Ours first, so that our plugin is the one found under its name.
+		env["ANSIBLE_CALLBACK_PLUGINS"] += ":" + userPlugins
 	}
 
 	env["PYTHONUNBUFFERED"] = "1"
