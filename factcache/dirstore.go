@@ -32,6 +32,11 @@ type dirRecord struct {
 
 const lockName = ".lock"
 
+const (
+	lockShared    = syscall.LOCK_SH
+	lockExclusive = syscall.LOCK_EX
+)
+
 // NewDirStore returns a DirStore in dir, creating it (0700) if needed.
 func NewDirStore(dir string) (*DirStore, error) {
 	if dir == "" {
@@ -48,7 +53,7 @@ func (d *DirStore) Dir() string { return d.dir }
 
 // Load implements Store. A host file that cannot be decoded gives a *CorruptError.
 func (d *DirStore) Load(ctx context.Context, hosts []string) (map[string]Record, error) {
-	unlock, err := d.lock(ctx, syscall.LOCK_SH)
+	unlock, err := d.lock(ctx, lockShared)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +96,7 @@ func (d *DirStore) Save(ctx context.Context, facts map[string]Facts) error {
 		return err
 	}
 	now := nowFunc(d.Now)().UTC()
-	unlock, err := d.lock(ctx, syscall.LOCK_EX)
+	unlock, err := d.lock(ctx, lockExclusive)
 	if err != nil {
 		return err
 	}
@@ -115,7 +120,7 @@ func (d *DirStore) Clear(ctx context.Context, hosts []string) error {
 			return err
 		}
 	}
-	unlock, err := d.lock(ctx, syscall.LOCK_EX)
+	unlock, err := d.lock(ctx, lockExclusive)
 	if err != nil {
 		return err
 	}
@@ -131,6 +136,9 @@ func (d *DirStore) Clear(ctx context.Context, hosts []string) error {
 // lock takes an flock on the store's lock file, polling without blocking so
 // that a cancelled ctx is honoured while another process holds the lock.
 func (d *DirStore) lock(ctx context.Context, how int) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(filepath.Join(d.dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("factcache: %w", err)
