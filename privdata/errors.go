@@ -31,6 +31,7 @@ type FileError struct {
 	Err  error
 }
 
+// Error names the file, the line and the key, then the cause.
 func (e *FileError) Error() string {
 	s := "privdata: " + e.Path
 	if e.Line > 0 {
@@ -42,6 +43,7 @@ func (e *FileError) Error() string {
 	return s + ": " + e.Err.Error()
 }
 
+// Unwrap returns Err, so errors.Is(err, ErrSyntax) and the like work.
 func (e *FileError) Unwrap() error { return e.Err }
 
 // badValue builds the Err of a FileError for a wrongly typed key.
