@@ -27,6 +27,13 @@ type Config struct {
 
 	// Playbook is the playbook to run, relative to ProjectDir or absolute.
 	Playbook string
+	// Role runs one role through a generated one-play playbook against
+	// HostPattern (default all), as ansible-runner's role mode does;
+	// RolesPath goes before <PrivateDataDir>/roles on ANSIBLE_ROLES_PATH.
+	Role          string
+	RolesPath     []string
+	RoleVars      map[string]any
+	RoleSkipFacts bool
 	// Module, ModuleArgs and HostPattern run an ad hoc `ansible` command
 	// instead of a playbook.
 	Module, ModuleArgs, HostPattern string

@@ -95,6 +95,9 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 	env["AWX_ISOLATED_DATA_DIR"] = r.art.Dir
 	env["ANSIBLE_CACHE_PLUGIN"] = "jsonfile"
 	env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = r.art.FactCacheDir()
+	if r.cfg.Role != "" {
+		env["ANSIBLE_ROLES_PATH"] = r.rolesPath()
+	}
 	if r.cfg.Module != "" {
 		env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
 		if _, ok := env["AD_HOC_COMMAND_ID"]; !ok {

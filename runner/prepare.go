@@ -209,7 +209,7 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	if len(cfg.Command) > 0 {
 		return slices.Clone(cfg.Command), nil
 	}
-	if d.Args != "" && cfg.Playbook == "" && cfg.Module == "" {
+	if d.Args != "" && cfg.Playbook == "" && cfg.Module == "" && cfg.Role == "" {
 		argv, err := cmdbuild.Split(d.Args)
 		if err != nil {
 			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: err}
@@ -257,11 +257,20 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	}
 
 	var extra []string
-	if d.ExtraVarsPath != "" {
+	switch {
+	case d.ExtraVarsPath != "":
 		extra = append(extra, d.ExtraVarsPath)
+	case d.ExtraVars != nil:
+		// env/extravars was a named pipe, read once: its values go to a
+		// private file for this run (ansible-runner drops them).
+		p, err := r.writeExtraVars("env-extravars.json", d.ExtraVars)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, p)
 	}
 	if len(cfg.ExtraVars) > 0 {
-		p, err := r.writeExtraVars(cfg.ExtraVars)
+		p, err := r.writeExtraVars("extravars.json", cfg.ExtraVars)
 		if err != nil {
 			return nil, err
 		}
@@ -289,15 +298,24 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 		}
 		return argv, nil
 	}
-	if cfg.Playbook == "" {
-		return nil, &ConfigError{Field: "Playbook", Err: errors.New("one of Playbook, Module or a private data dir args file is required")}
+	playbook := cfg.Playbook
+	if cfg.Role != "" {
+		if playbook != "" {
+			return nil, &ConfigError{Field: "Role", Err: errors.New("Role and Playbook exclude each other")}
+		}
+		if playbook, err = r.rolePlaybook(cwd); err != nil {
+			return nil, err
+		}
 	}
-	pb := cfg.Playbook
+	if playbook == "" {
+		return nil, &ConfigError{Field: "Playbook", Err: errors.New("one of Playbook, Role, Module or a private data dir args file is required")}
+	}
+	pb := playbook
 	if !filepath.IsAbs(pb) {
 		pb = filepath.Join(cwd, pb)
 	}
 	if _, err := os.Stat(pb); err != nil {
-		return nil, &ConfigError{Field: "Playbook", Err: &missingPlaybookError{playbook: cfg.Playbook}}
+		return nil, &ConfigError{Field: "Playbook", Err: &missingPlaybookError{playbook: playbook}}
 	}
 	p := cmdbuild.Playbook{
 		Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, Limit: cfg.Limit,
@@ -306,7 +324,7 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 		Become: f.Become, BecomeMethod: f.BecomeMethod, BecomeUser: f.BecomeUser,
 		User: f.User, Timeout: f.ConnTimeout, AskPass: f.AskPass, AskBecomePass: f.AskBecomePass,
 		AskVaultPass: f.AskVaultPass, VaultIDs: f.VaultIDs, ForceHandlers: f.ForceHandlers,
-		Playbook: cfg.Playbook,
+		Playbook: playbook,
 	}
 	argv, err := p.Args()
 	if err != nil {
@@ -317,12 +335,12 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 
 // writeExtraVars puts Config.ExtraVars in a 0600 JSON file in the run's
 // private dir, so that no value reaches argv.
-func (r *run) writeExtraVars(vars map[string]any) (string, error) {
+func (r *run) writeExtraVars(name string, vars map[string]any) (string, error) {
 	data, err := json.Marshal(vars)
 	if err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}
-	p := filepath.Join(r.runtime, "extravars.json")
+	p := filepath.Join(r.runtime, name)
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}

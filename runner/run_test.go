@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -409,4 +410,45 @@ func TestStartErrors(t *testing.T) {
 
 	_, err = Start(context.Background(), Config{PrivateDataDir: "/nonexistent/pdd"})
 	require.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+// Config.ExtraVars and a named-pipe env/extravars reach ansible as -e @file,
+// never on argv, and the files are gone after the run.
+func TestExtraVarsFiles(t *testing.T) {
+	cfg := fakeConfig(t, "env")
+	out := filepath.Join(t.TempDir(), "env.json")
+	cfg.EnvVars["FAKE_OUT"] = out
+	cfg.ExtraVars = map[string]any{"secret_var": "hunter2-value"}
+	fifo := filepath.Join(cfg.PrivateDataDir, "env", "extravars")
+	must(t, os.MkdirAll(filepath.Dir(fifo), 0o700))
+	must(t, syscall.Mkfifo(fifo, 0o600))
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			f.WriteString("from_pipe: 1\n")
+			f.Close()
+		}
+	}()
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+
+	var got struct {
+		Args []string `json:"args"`
+	}
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &got))
+	var files []string
+	for i, a := range got.Args {
+		assert.NotContains(t, a, "hunter2-value")
+		if a == "-e" {
+			files = append(files, strings.TrimPrefix(got.Args[i+1], "@"))
+		}
+	}
+	require.Len(t, files, 2, "argv: %q", got.Args)
+	for _, f := range files {
+		assert.True(t, strings.HasPrefix(f, res.ArtifactDir), f)
+		_, err := os.Stat(f)
+		assert.ErrorIs(t, err, fs.ErrNotExist, "%s is removed after the run", f)
+	}
 }

@@ -9,12 +9,16 @@ import (
 	"github.com/arunner/arunner/runner"
 )
 
-const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE) [options]
+const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r ROLE) [options]
 
   -p, --playbook PLAYBOOK   playbook to run, relative to the project dir
   -m, --module MODULE       run an ad hoc module instead of a playbook
   -a, --args ARGS           module arguments (with -m)
-      --hosts PATTERN       host pattern (with -m; default all)
+      --hosts PATTERN       host pattern (with -m or -r; default all)
+  -r, --role ROLE           run one role through a generated playbook
+      --roles-path DIR      where roles are found, before PDD/roles; repeatable
+      --role-vars 'K=V ...' variables for the role (values read as literals)
+      --role-skip-facts     do not gather facts before the role
   -i, --ident IDENT         name of this run's artifacts dir (default: a UUID)
       --inventory PATH      inventory file or dir; repeatable (default: PDD/inventory)
       --limit PATTERN       --limit for ansible
@@ -96,6 +100,19 @@ func parseArgs(args []string) (*options, error) {
 			c.Module, err = next()
 		case "-a", "--args":
 			c.ModuleArgs, err = next()
+		case "-r", "--role":
+			c.Role, err = next()
+		case "--roles-path":
+			var p string
+			p, err = next()
+			c.RolesPath = append(c.RolesPath, p)
+		case "--role-vars":
+			var v string
+			if v, err = next(); err == nil {
+				c.RoleVars, err = parseRoleVars(v)
+			}
+		case "--role-skip-facts":
+			c.RoleSkipFacts = true
 		case "--hosts":
 			c.HostPattern, err = next()
 		case "-i", "--ident":
@@ -154,14 +171,61 @@ func parseArgs(args []string) (*options, error) {
 	switch {
 	case c.Verbosity > 5:
 		return nil, fmt.Errorf("verbosity is at most 5 (-vvvvv)")
-	case c.Playbook == "" && c.Module == "":
-		return nil, fmt.Errorf("-p PLAYBOOK or -m MODULE is required")
-	case c.Playbook != "" && c.Module != "":
-		return nil, fmt.Errorf("-p and -m exclude each other")
-	case c.Module == "" && (c.ModuleArgs != "" || c.HostPattern != ""):
-		return nil, fmt.Errorf("-a and --hosts go with -m")
+	case c.Playbook == "" && c.Module == "" && c.Role == "":
+		return nil, fmt.Errorf("-p PLAYBOOK, -m MODULE or -r ROLE is required")
+	case btoi(c.Playbook != "")+btoi(c.Module != "")+btoi(c.Role != "") > 1:
+		return nil, fmt.Errorf("-p, -m and -r exclude each other")
+	case c.Module == "" && c.ModuleArgs != "":
+		return nil, fmt.Errorf("-a goes with -m")
+	case c.Module == "" && c.Role == "" && c.HostPattern != "":
+		return nil, fmt.Errorf("--hosts goes with -m or -r")
+	case c.Role == "" && (c.RolesPath != nil || c.RoleVars != nil || c.RoleSkipFacts):
+		return nil, fmt.Errorf("--roles-path, --role-vars and --role-skip-facts go with -r")
 	}
 	return o, nil
 }
 
 func secs(n int) time.Duration { return time.Duration(n) * time.Second }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// parseRoleVars reads --role-vars as ansible-runner does: space-separated
+// KEY=VALUE pairs whose values are read as Python literals where they are
+// one (numbers, True/False/None, quoted strings), else kept as text.
+func parseRoleVars(s string) (map[string]any, error) {
+	vars := map[string]any{}
+	for _, item := range strings.Fields(s) {
+		k, v, ok := strings.Cut(item, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--role-vars: %q is not KEY=VALUE", item)
+		}
+		vars[k] = literal(v)
+	}
+	return vars, nil
+}
+
+func literal(v string) any {
+	switch v {
+	case "True":
+		return true
+	case "False":
+		return false
+	case "None":
+		return nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f
+	}
+	if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') && v[len(v)-1] == v[0] {
+		return v[1 : len(v)-1]
+	}
+	return v
+}

@@ -41,19 +41,34 @@ func TestParseArgs(t *testing.T) {
 
 func TestParseArgsErrors(t *testing.T) {
 	for args, want := range map[string]string{
-		"run /pdd":                       "-p PLAYBOOK or -m MODULE is required",
-		"/pdd -p x.yml":                  "expected `run PRIVATE_DATA_DIR`",
-		"run /pdd -p x.yml --forks many": `--forks needs a whole number, got "many"`,
-		"run /pdd -p x.yml --bogus":      "unknown flag --bogus",
-		"run /pdd -p x.yml --limit":      "--limit needs a value",
-		"run /pdd -p x.yml -m ping":      "-p and -m exclude each other",
-		"run /pdd -p x.yml --hosts web":  "-a and --hosts go with -m",
-		"run /pdd -p x.yml -vvvvvv":      "verbosity is at most 5",
+		"run /pdd":                         "-p PLAYBOOK, -m MODULE or -r ROLE is required",
+		"/pdd -p x.yml":                    "expected `run PRIVATE_DATA_DIR`",
+		"run /pdd -p x.yml --forks many":   `--forks needs a whole number, got "many"`,
+		"run /pdd -p x.yml --bogus":        "unknown flag --bogus",
+		"run /pdd -r web --role-vars x":    `--role-vars: "x" is not KEY=VALUE`,
+		"run /pdd -p x.yml --roles-path r": "--roles-path, --role-vars and --role-skip-facts go with -r",
+		"run /pdd -m ping -a":              "-a needs a value",
+		"run /pdd -p x.yml --limit":        "--limit needs a value",
+		"run /pdd -p x.yml -m ping":        "-p, -m and -r exclude each other",
+		"run /pdd -p x.yml --hosts web":    "--hosts goes with -m or -r",
+		"run /pdd -p x.yml -vvvvvv":        "verbosity is at most 5",
 	} {
 		_, err := parseArgs(strings.Fields(args))
 		require.Error(t, err, args)
 		assert.Contains(t, err.Error(), want, args)
 	}
+}
+
+func TestParseRoleArgs(t *testing.T) {
+	o, err := parseArgs([]string{"run", "/pdd", "-r", "web", "--hosts", "db", "--roles-path", "/r1", "--roles-path", "/r2",
+		"--role-vars", "port=8080 ratio=0.5 debug=True name='xy' none=None plain=text", "--role-skip-facts"})
+	require.NoError(t, err)
+	c := o.config()
+	assert.Equal(t, "web", c.Role)
+	assert.Equal(t, "db", c.HostPattern)
+	assert.Equal(t, []string{"/r1", "/r2"}, c.RolesPath)
+	assert.True(t, c.RoleSkipFacts)
+	assert.Equal(t, map[string]any{"port": int64(8080), "ratio": 0.5, "debug": true, "name": "xy", "none": nil, "plain": "text"}, c.RoleVars)
 }
 
 func TestVersion(t *testing.T) {
