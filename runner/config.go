@@ -91,6 +91,12 @@ type Config struct {
 	// SIGKILL; default 5 s.
 	CancelGrace time.Duration
 
+	// NoPTY runs the command without a pseudo-terminal, like ansible-runner's
+	// subprocess runner mode: stdout and stderr go to their own artifacts,
+	// stdin is empty and no prompt can be answered. Helpers whose output is
+	// parsed (ansible-doc -j, ansible-config) use it.
+	NoPTY bool
+
 	// Output receives ansible's human output live, as the terminal would
 	// show it (tokens stripped). With JSONOutput it receives one JSON event
 	// per line instead.

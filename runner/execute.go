@@ -42,9 +42,11 @@ func (r *run) execute() (*Result, error) {
 	}
 	defer stdoutF.Close()
 	stdout := bufio.NewWriterSize(stdoutF, 64*1024)
-	if f, err := r.art.CreateStderr(); err == nil {
-		f.Close()
+	stderrF, err := r.art.CreateStderr()
+	if err != nil {
+		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
 	}
+	defer stderrF.Close()
 
 	missing, err := r.prepare()
 	if err != nil {
@@ -83,14 +85,16 @@ func (r *run) execute() (*Result, error) {
 		},
 	})
 
+	r.sink = newEventSink(r.art)
 	r.start = time.Now()
-	p, err := startProc(r.cmd)
+	p, err := startProc(r.cmd, r.cfg.NoPTY, stderrF)
 	if err != nil {
 		if isNotFound(err) {
 			// ansible-runner's words, as one verbose event.
 			filter.Write([]byte(fmt.Sprintf("The command was not found or was not executable: %s.\n", r.cmd.Argv[0])))
 			filter.Close()
 			stdout.Flush()
+			res.ArtifactErr = r.sink.close()
 			return r.finish(res, StatusError, 127, fmt.Errorf("%s: %w", r.cmd.Argv[0], ErrBinaryNotFound))
 		}
 		filter.Close()
@@ -132,6 +136,7 @@ func (r *run) execute() (*Result, error) {
 	filter.Close()
 	stdout.Flush()
 	res.FinalCounter = filter.Counter()
+	res.ArtifactErr = r.sink.close()
 
 	rc := exitCode(p.cmd.ProcessState)
 	if st != nil {
@@ -231,9 +236,7 @@ func (r *run) onEvent(res *Result, ev *events.Event) error {
 		return err
 	}
 	if keep {
-		if err := r.art.WriteEvent(ev.Counter, ev.UUID, data); err != nil && res.ArtifactErr == nil {
-			res.ArtifactErr = err
-		}
+		r.sink.write(ev.Counter, ev.UUID, data)
 	}
 	if r.cfg.JSONOutput && r.cfg.Output != nil {
 		r.cfg.Output.Write(append(data, '\n'))

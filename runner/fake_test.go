@@ -80,6 +80,9 @@ func fakeEvent(name, uuid, text string) string {
 	return begin + text + token(map[string]any{})
 }
 
+// fakeModes holds parts that other test files add.
+var fakeModes = map[string]func() int{}
+
 // fake plays one part; its return value is the exit code.
 func fake(mode string) int {
 	out := os.Stdout
@@ -156,6 +159,9 @@ func fake(mode string) int {
 		bufio.NewReader(os.Stdin).ReadString('\n')
 		return 0
 	}
+	if f, ok := fakeModes[mode]; ok {
+		return f()
+	}
 	fmt.Fprintf(os.Stderr, "unknown fake mode %q\n", mode)
 	return 99
 }
@@ -179,4 +185,12 @@ func gone(pid int) bool {
 	s := string(data)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	return fields[0] == "Z" && fields[1] != strconv.Itoa(os.Getpid())
+}
+
+func init() {
+	fakeModes["stderr"] = func() int {
+		fmt.Fprintln(os.Stdout, `{"json": "on stdout"}`)
+		fmt.Fprintln(os.Stderr, "a warning on stderr")
+		return 0
+	}
 }

@@ -39,6 +39,7 @@ type run struct {
 	ident    string
 	runtime  string // per-run private dir, removed at the end
 	cleanup  []func()
+	sink     eventSink
 	cmd      Command
 	secrets  []string
 	start    time.Time

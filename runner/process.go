@@ -12,7 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// proc is ansible running under a pty in a session of its own.
+// proc is ansible running in a session of its own, its output read from
+// ptmx: the pty master, or a pipe in NoPTY mode.
 type proc struct {
 	cmd  *exec.Cmd
 	ptmx *os.File
@@ -23,7 +24,10 @@ type proc struct {
 // its process group holds the whole tree and signals to -pgid reach it all.
 // The pty does not echo, so answers to prompts never reach the output, and it
 // is 80x24 as pexpect's, so ansible's banners are as wide as the reference's.
-func startProc(c Command) (*proc, error) {
+func startProc(c Command, noPTY bool, stderr *os.File) (*proc, error) {
+	if noPTY {
+		return startPiped(c, stderr)
+	}
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		return nil, err
@@ -37,23 +41,46 @@ func startProc(c Command) (*proc, error) {
 		ptmx.Close()
 		return nil, err
 	}
-	cmd := exec.Command(lookPath(c.Argv[0], c.Env), c.Argv[1:]...)
-	cmd.Args[0] = c.Argv[0]
-	cmd.Dir = c.Dir
-	cmd.Env = envList(c.Env)
+	cmd := command(c)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setsid:  true,
-		Setctty: true,
-		Ctty:    0,
-		// A runner that dies takes ansible with it instead of orphaning it.
-		Pdeathsig: syscall.SIGKILL,
-	}
+	cmd.SysProcAttr.Setctty = true
 	if err := cmd.Start(); err != nil {
 		ptmx.Close()
 		return nil, err
 	}
 	return &proc{cmd: cmd, ptmx: ptmx, pgid: cmd.Process.Pid}, nil
+}
+
+// startPiped starts c with stdout on a pipe the runner reads as it would the
+// pty, stderr straight into the stderr artifact and stdin from /dev/null.
+func startPiped(c Command, stderr *os.File) (*proc, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer pw.Close()
+	cmd := command(c)
+	cmd.Stdout, cmd.Stderr = pw, stderr
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		return nil, err
+	}
+	return &proc{cmd: cmd, ptmx: pr, pgid: cmd.Process.Pid}, nil
+}
+
+// command is the exec.Cmd both modes share: the PATH lookup in the child's
+// environment, and a session of its own so that -pgid reaches its tree.
+func command(c Command) *exec.Cmd {
+	cmd := exec.Command(lookPath(c.Argv[0], c.Env), c.Argv[1:]...)
+	cmd.Args[0] = c.Argv[0]
+	cmd.Dir = c.Dir
+	cmd.Env = envList(c.Env)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setsid: true,
+		// A runner that dies takes ansible with it instead of orphaning it.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	return cmd
 }
 
 func noEcho(tty *os.File) error {

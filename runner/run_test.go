@@ -452,3 +452,12 @@ func TestExtraVarsFiles(t *testing.T) {
 		assert.ErrorIs(t, err, fs.ErrNotExist, "%s is removed after the run", f)
 	}
 }
+
+func TestNoPTY(t *testing.T) {
+	cfg := fakeConfig(t, "stderr")
+	cfg.NoPTY = true
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, "{\"json\": \"on stdout\"}\n", readArtifact(t, res, "stdout"))
+	assert.Equal(t, "a warning on stderr\n", readArtifact(t, res, "stderr"))
+}
