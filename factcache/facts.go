@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Facts is one host's facts, as ansible's jsonfile cache plugin stores them: the
@@ -139,7 +141,32 @@ func encodeFacts(facts Facts) ([]byte, error) {
 	if err := enc.Encode(facts); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return escapeNonASCII(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}
+
+// escapeNonASCII rewrites every non-ASCII character as \uXXXX (UTF-16, with
+// surrogate pairs), as Python's json.dumps does by default (ensure_ascii), so
+// Set and Restore write the bytes ansible itself would. In JSON text such
+// characters only occur inside strings, where the escape means the same.
+func escapeNonASCII(data []byte) []byte {
+	i := bytes.IndexFunc(data, func(r rune) bool { return r >= utf8.RuneSelf })
+	if i < 0 {
+		return data
+	}
+	out := bytes.NewBuffer(make([]byte, 0, len(data)+32))
+	out.Write(data[:i])
+	for _, r := range string(data[i:]) {
+		switch {
+		case r < utf8.RuneSelf:
+			out.WriteByte(byte(r))
+		case r > 0xFFFF:
+			hi, lo := utf16.EncodeRune(r)
+			fmt.Fprintf(out, `\u%04x\u%04x`, hi, lo)
+		default:
+			fmt.Fprintf(out, `\u%04x`, r)
+		}
+	}
+	return out.Bytes()
 }
 
 // contentHash identifies facts by meaning, not by bytes: ansible re-serialises

@@ -86,6 +86,18 @@ func TestSetGet(t *testing.T) {
 	assert.Len(t, entries, 1, "no temporary file left behind")
 }
 
+func TestSetEscapesLikePython(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, Set(dir, "h1", Facts{"k": "é€😀\u2028"}))
+	data, err := os.ReadFile(filepath.Join(dir, "h1"))
+	require.NoError(t, err)
+	// python3 -c 'import json; print(json.dumps({"k": "é€😀\u2028"}, sort_keys=True, indent=4))'
+	assert.Equal(t, "{\n    \"k\": \"\\u00e9\\u20ac\\ud83d\\ude00\\u2028\"\n}", string(data))
+	got, err := Get(dir, "h1")
+	require.NoError(t, err)
+	assert.Equal(t, "é€😀\u2028", got["k"])
+}
+
 func TestGetCorrupt(t *testing.T) {
 	tests := []struct {
 		name, content, msg string
