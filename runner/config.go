@@ -83,6 +83,10 @@ type Config struct {
 	// the default of 120 s, negative disables it.
 	PromptTimeout time.Duration
 
+	// FactCache, when set, restores facts before the run and saves what
+	// changed after it; Result.Facts reports the outcome per host.
+	FactCache *FactCache
+
 	// JobTimeout and IdleTimeout end the run with StatusTimeout; zero takes
 	// env/settings' job_timeout and idle_timeout. IdleTimeout counts time
 	// without any output.

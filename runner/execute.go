@@ -137,6 +137,7 @@ func (r *run) execute() (*Result, error) {
 	stdout.Flush()
 	res.FinalCounter = filter.Counter()
 	res.ArtifactErr = r.sink.close()
+	r.collectFacts(res)
 
 	rc := exitCode(p.cmd.ProcessState)
 	if st != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/arunner/arunner/cmdbuild"
+	"github.com/arunner/arunner/factcache"
 	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/prompt"
 )
@@ -40,6 +41,7 @@ type run struct {
 	runtime  string // per-run private dir, removed at the end
 	cleanup  []func()
 	sink     eventSink
+	facts    *factcache.Snapshot
 	cmd      Command
 	secrets  []string
 	start    time.Time
@@ -163,6 +165,9 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, err
 	}
 	if err := r.startAgent(d, inj.SSHKeys, env); err != nil {
+		return false, err
+	}
+	if err := r.restoreFacts(env); err != nil {
 		return false, err
 	}
 	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}

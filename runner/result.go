@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/factcache"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -31,6 +32,10 @@ type Result struct {
 	FrameErrors []error
 	// ArtifactErr is the first error writing a job_events file, if any.
 	ArtifactErr error
+	// Facts is what Config.FactCache saw after the run, per host; FactsErr
+	// is an error saving them.
+	Facts    *factcache.Report
+	FactsErr error
 	// Err is the error Run returned.
 	Err error
 
