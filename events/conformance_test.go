@@ -29,16 +29,13 @@ func requireAnsible(t *testing.T, tools ...string) {
 	}
 }
 
-// newPDD lays out a private data dir with the named playbook of
-// testdata/playbooks and testdata/inventory, and returns it.
-func newPDD(t *testing.T, playbook string) string {
+// newPDD lays out a private data dir with testdata/playbooks as its
+// project and testdata/inventory as its inventory, and returns it.
+func newPDD(t *testing.T) string {
 	t.Helper()
 	pdd := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "project"), 0o700))
+	require.NoError(t, os.CopyFS(filepath.Join(pdd, "project"), os.DirFS(filepath.Join("testdata", "playbooks"))))
 	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "inventory"), 0o700))
-	data, err := os.ReadFile(filepath.Join("testdata", "playbooks", playbook))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", playbook), data, 0o600))
 	inv, err := os.ReadFile(filepath.Join("testdata", "inventory"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(pdd, "inventory", "hosts"), inv, 0o600))
@@ -107,11 +104,11 @@ func runOurs(t *testing.T, pdd, playbook string, args []string, opts EnvOptions,
 
 // runRef runs ansible-runner 2.x on pdd and returns its job events in
 // counter order and its stdout artifact.
-func runRef(t *testing.T, pdd, playbook string, args []string, env map[string]string) ([]Event, string) {
+func runRef(t *testing.T, pdd, playbook string, args, flags []string, env map[string]string) ([]Event, string) {
 	t.Helper()
-	argv := []string{"run", pdd, "-p", playbook, "--ident", "ref"}
+	argv := append([]string{"run", pdd, "-p", playbook, "--ident", "ref"}, flags...)
 	if len(args) > 0 {
-		argv = append(argv, "--cmdline", strings.Join(args, " "))
+		argv = append(argv, "--cmdline="+strings.Join(args, " "))
 	}
 	cmd := exec.Command("ansible-runner", argv...)
 	cmd.Env = cleanEnv(env)
@@ -161,8 +158,12 @@ var normalizers = []struct {
 }{
 	{regexp.MustCompile(`\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?`), "TIMESTAMP"},
 	{regexp.MustCompile(`"delta": "[^"]*"`), `"delta": "DELTA"`},
+	{regexp.MustCompile(`delta: '[^']*'`), `delta: 'DELTA'`},
+	{regexp.MustCompile(`j\d+\.\d+`), "JID"},
 	{regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(_\d+)?`), "UUID"},
 	{regexp.MustCompile(`ansible-tmp-[0-9.\-]+`), "ansible-tmp-X"},
+	{regexp.MustCompile(`ansible-local-\w+/tmp\w+`), "ansible-local-X"},
+	{regexp.MustCompile(`'(awx_display|arunner)'`), "'STDOUT_CALLBACK'"},
 	{regexp.MustCompile(`"(ansible_facts|ansible_local)": \{.*`), `"$1": FACTS`},
 }
 
@@ -242,7 +243,8 @@ func compareRuns(t *testing.T, ours, ref []Event, ourStdout, refStdout string) {
 	if rok && ook {
 		assert.Equal(t, rs, os, "playbook_on_stats")
 	}
-	assert.Equal(t, normalizeText(refStdout), normalizeText(ourStdout), "stdout artifact")
+	// Line slices make testify's diff show only the lines that differ.
+	assert.Equal(t, strings.Split(normalizeText(refStdout), "\n"), strings.Split(normalizeText(ourStdout), "\n"), "stdout artifact")
 }
 
 func topKeys(e *Event) []string {
@@ -285,17 +287,51 @@ func TestConformance(t *testing.T) {
 		name     string
 		playbook string
 		args     []string
+		refFlags []string // ansible-runner flags for what env alone does not set
 		env      map[string]string
+		fixup    func(t *testing.T, ours []Event) // known, deliberate differences
 	}{
 		{name: "basic", playbook: "basic.yml"},
-		{name: "failed and facts", playbook: "failed.yml"},
 		{name: "vvv", playbook: "basic.yml", args: []string{"-vvv"}},
+		{name: "facts unreachable failed items", playbook: "failed.yml"},
+		{name: "free strategy includes async retries", playbook: "include.yml"},
+		{name: "minimal callback and job id", playbook: "basic.yml", env: map[string]string{"ANSIBLE_STDOUT_CALLBACK": "minimal", "JOB_ID": "17"}},
+		{
+			name: "only failed event data", playbook: "failed.yml",
+			refFlags: []string{"--only-failed-event-data"}, env: map[string]string{"RUNNER_ONLY_FAILED_EVENTS": "True"},
+			// ansible-runner 2.3 drops runner_item_on_failed's data (it
+			// checks for a misspelt name); we keep it.
+			fixup: func(t *testing.T, ours []Event) {
+				n := 0
+				for i := range ours {
+					switch e := &ours[i]; e.Event {
+					case "runner_item_on_failed":
+						assert.Equal(t, "localhost", e.Host())
+						e.EventData = json.RawMessage("{}")
+						n++
+					case "runner_on_failed":
+						assert.Equal(t, "localhost", e.Host())
+					default:
+						assert.JSONEq(t, "{}", string(e.EventData), "%s keeps event_data", e.Event)
+					}
+				}
+				assert.Equal(t, 1, n)
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pdd := newPDD(t, tt.playbook)
-			ref, refOut := runRef(t, pdd, tt.playbook, tt.args, tt.env)
-			ours, ourOut := runOurs(t, pdd, tt.playbook, tt.args, EnvOptions{}, tt.env)
+			pdd := newPDD(t)
+			ref, refOut := runRef(t, pdd, tt.playbook, tt.args, tt.refFlags, tt.env)
+			// The runner turns the caller's settings into EnvOptions.
+			opts := EnvOptions{
+				UserStdoutCallback:  tt.env["ANSIBLE_STDOUT_CALLBACK"],
+				OnlyFailedEventData: tt.env["RUNNER_ONLY_FAILED_EVENTS"] == "True",
+			}
+			ours, ourOut := runOurs(t, pdd, tt.playbook, tt.args, opts, tt.env)
+			if tt.fixup != nil {
+				tt.fixup(t, ours)
+			}
 			if testing.Verbose() {
 				dump := func(name string, evs []Event) {
 					var sb strings.Builder
@@ -310,6 +346,60 @@ func TestConformance(t *testing.T) {
 				}
 			}
 			compareRuns(t, ours, ref, ourOut, refOut)
+		})
+	}
+}
+
+// runBare runs ansible-playbook with its own stdout callback under a pty
+// and returns what it printed.
+func runBare(t *testing.T, pdd, playbook string, env map[string]string) string {
+	t.Helper()
+	all := map[string]string{"ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_HOST_KEY_CHECKING": "False"}
+	for k, v := range env {
+		all[k] = v
+	}
+	cmd := exec.Command("ansible-playbook", "-i", filepath.Join(pdd, "inventory"), playbook)
+	cmd.Dir = filepath.Join(pdd, "project")
+	cmd.Env = cleanEnv(all)
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	require.NoError(t, err)
+	defer ptmx.Close()
+	var out bytes.Buffer
+	_, _ = io.Copy(&out, ptmx)
+	_ = cmd.Wait()
+	return out.String()
+}
+
+// TestUserCallbackMatchesBare checks that the human text follows the
+// stdout callback the user chose, wherever it was chosen, exactly as bare
+// ansible-playbook prints it (ansible-runner ignores some of these).
+func TestUserCallbackMatchesBare(t *testing.T) {
+	requireAnsible(t)
+	tests := []struct {
+		name string
+		cfg  string // ansible.cfg in the project dir
+		env  map[string]string
+	}{
+		{name: "callback_result_format yaml", env: map[string]string{"ANSIBLE_CALLBACK_RESULT_FORMAT": "yaml"}},
+		{name: "ansible.cfg stdout_callback", cfg: "[defaults]\nstdout_callback = minimal\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pdd := newPDD(t)
+			if tt.cfg != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", "ansible.cfg"), []byte(tt.cfg), 0o600))
+			}
+			bare := runBare(t, pdd, "basic.yml", tt.env)
+			evs, ours := runOurs(t, pdd, "basic.yml", nil, EnvOptions{UserStdoutCallback: tt.env["ANSIBLE_STDOUT_CALLBACK"]}, tt.env)
+			require.NotEmpty(t, evs)
+			// The stdout artifact keeps each event's text minus its
+			// trailing newlines, plus one: only the final blank line of
+			// PLAY RECAP is lost, as in ansible-runner's artifact.
+			norm := func(s string) []string {
+				s = strings.TrimRight(strings.ReplaceAll(s, "\r", ""), "\n")
+				return strings.Split(normalizeText(s), "\n")
+			}
+			assert.Equal(t, norm(bare), norm(ours))
 		})
 	}
 }
