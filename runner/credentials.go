@@ -1,9 +1,13 @@
 package runner
 
 import (
+	"context"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/credentials/sshagent"
@@ -87,8 +91,12 @@ func trimPrompt(id string) string {
 // startAgent serves env/ssh_key, Config.SSHKeys and the credentials' keys
 // from an in-process ssh-agent and points SSH_AUTH_SOCK at it. Its socket
 // lives in the run's private dir unless that path is too long for a unix
-// socket, in which case a private temp dir is used.
+// socket, in which case a private temp dir is used. It first isolates the
+// run's ssh control masters, which matters most for runs with keys.
 func (r *run) startAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map[string]string) error {
+	if err := r.isolateControlMasters(env); err != nil {
+		return err
+	}
 	var keys []sshagent.Key
 	if len(d.SSHKey) > 0 {
 		keys = append(keys, sshagent.Key{
@@ -137,4 +145,49 @@ func (r *run) passphraseFor(path string) []byte {
 		}
 	}
 	return nil
+}
+
+// isolateControlMasters gives the run its own ssh control path dir, unless
+// the caller chose one, and stops the control masters left there when the
+// run ends. ssh daemonizes a ControlPersist master out of the run's process
+// group, so killing the group misses it: it would outlive the run with the
+// run's environment, and hold an authenticated connection that a later run
+// without this run's credentials reuses from the shared default dir
+// (~/.ansible/cp).
+func (r *run) isolateControlMasters(env map[string]string) error {
+	if _, ok := env["ANSIBLE_SSH_CONTROL_PATH_DIR"]; ok {
+		return nil
+	}
+	if _, ok := env["ANSIBLE_SSH_CONTROL_PATH"]; ok {
+		return nil
+	}
+	// A short temp path: the master's socket name (ansible's 10-character
+	// hash plus ssh's 17-character suffix) must fit in a unix socket address.
+	dir, err := os.MkdirTemp("", "arunner-cp-")
+	if err != nil {
+		return &ConfigError{Field: "EnvVars", Err: err}
+	}
+	env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = dir
+	r.cleanup = append(r.cleanup, func() {
+		stopControlMasters(dir)
+		os.RemoveAll(dir)
+	})
+	return nil
+}
+
+// stopControlMasters asks every control master listening in dir to exit.
+func stopControlMasters(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Type()&fs.ModeSocket == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// The host argument is required by ssh but unused with -O.
+		_ = exec.CommandContext(ctx, "ssh", "-o", "ControlPath="+filepath.Join(dir, e.Name()), "-O", "exit", "control-master").Run()
+		cancel()
+	}
 }
