@@ -2,8 +2,10 @@ package events_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/arunner/arunner/events"
 )
@@ -35,4 +37,72 @@ func ExampleNewFilter() {
 	// 2 runner_on_ok host="localhost" stdout="ok: [localhost]" lines 1-2
 	// ok: [localhost]
 	// final counter: 2
+}
+
+func ExampleInstallPlugin() {
+	dir, err := os.MkdirTemp("", "arunner-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	pluginDir, err := events.InstallPlugin(filepath.Join(dir, "callback"))
+	if err != nil {
+		panic(err)
+	}
+	env := events.Env(events.EnvOptions{PluginDir: pluginDir, UserStdoutCallback: "minimal"})
+	fmt.Println(env["ANSIBLE_STDOUT_CALLBACK"], env["ORIGINAL_STDOUT_CALLBACK"], env["ANSIBLE_CALLBACK_PLUGINS"] == pluginDir)
+	// Output: arunner minimal true
+}
+
+func ExampleEnv() {
+	env := events.Env(events.EnvOptions{PluginDir: "/tmp/cb", OnlyFailedEventData: true})
+	for _, k := range events.ManagedEnvKeys() {
+		fmt.Printf("%s=%s\n", k, env[k])
+	}
+	// Output:
+	// ANSIBLE_CALLBACK_PLUGINS=/tmp/cb
+	// ANSIBLE_STDOUT_CALLBACK=arunner
+	// ORIGINAL_STDOUT_CALLBACK=
+	// RUNNER_OMIT_EVENTS=False
+	// RUNNER_ONLY_FAILED_EVENTS=True
+	// MAX_EVENT_RES=700000
+}
+
+func ExampleManagedEnvKeys() {
+	fmt.Println(len(events.ManagedEnvKeys()), events.ManagedEnvKeys()[1])
+	// Output: 6 ANSIBLE_STDOUT_CALLBACK
+}
+
+func ExampleEvent_Stats() {
+	var e events.Event
+	_ = json.Unmarshal([]byte(`{"uuid": "s", "counter": 9, "event": "playbook_on_stats",
+		"event_data": {"ok": {"web1": 3}, "failures": {"web2": 1}, "changed": {}, "dark": {},
+		"ignored": {}, "processed": {"web1": 1, "web2": 1}, "rescued": {}, "skipped": {},
+		"artifact_data": {"answer": 42}}}`), &e)
+	s, ok := e.Stats()
+	fmt.Println(ok, s.OK["web1"], s.Failures["web2"], s.ArtifactData["answer"])
+	// Output: true 3 1 42
+}
+
+func ExampleEvent_MarshalJSON() {
+	e := events.Event{UUID: "u1", Counter: 1, Stdout: "ok: [h]", EndLine: 1, RunnerIdent: "r",
+		Event: "runner_on_ok", PID: 42, Created: "2026-01-01T00:00:00", ParentUUID: "t1",
+		EventData: json.RawMessage(`{"host":"h"}`), Extra: []events.Field{{Key: "job_id", Value: json.RawMessage("7")}}}
+	b, _ := e.MarshalJSON()
+	fmt.Println(string(b))
+	fmt.Println(e.Host(), e.Failed())
+	// Output:
+	// {"uuid":"u1","counter":1,"stdout":"ok: [h]","start_line":0,"end_line":1,"runner_ident":"r","event":"runner_on_ok","job_id":7,"pid":42,"created":"2026-01-01T00:00:00","parent_uuid":"t1","event_data":{"host":"h"}}
+	// h false
+}
+
+func ExampleFilter_Counter() {
+	f := events.NewFilter(events.FilterConfig{})
+	_, _ = f.Write([]byte("one\ntwo\nthree"))
+	fmt.Println(f.Counter())
+	_ = f.Close() // the partial last line becomes an event too
+	fmt.Println(f.Counter())
+	// Output:
+	// 2
+	// 3
 }

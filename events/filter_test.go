@@ -180,3 +180,33 @@ func TestFilterHugeFrame(t *testing.T) {
 	assert.Equal(t, "pre\r\nok\r\npost\r\n", text)
 	assert.Equal(t, []wantEv{{"verbose", "", "pre", 0, 1}, {"verbose", "", "ok", 1, 2}, {"verbose", "", "post", 2, 3}}, summarize(evs))
 }
+
+func TestFilterByteAtATime(t *testing.T) {
+	in := "pre\r\n" + wrap(`{"event": "runner_on_ok", "uuid": "u", "pid": 1}`, "ok\r\nmore\r\n") + "\x1b[Knot a token\r\n" + wrap(`{"event": "warning", "uuid": "w"}`, "")
+	var pieces []string
+	for i := range len(in) {
+		pieces = append(pieces, in[i:i+1])
+	}
+	evs, text, errs, err := collect(pieces, FilterConfig{})
+	require.NoError(t, err)
+	assert.Empty(t, errs)
+	assert.Equal(t, []wantEv{
+		{"verbose", "", "pre", 0, 1},
+		{"runner_on_ok", "u", "ok\r\nmore", 1, 3},
+		{"verbose", "", "\x1b[Knot a token", 3, 4},
+		{"warning", "w", "", 4, 4},
+	}, summarize(evs))
+	assert.Equal(t, "pre\r\nok\r\nmore\n\x1b[Knot a token\r\n", text)
+}
+
+func TestFilterHandleError(t *testing.T) {
+	boom := errors.New("boom")
+	calls := 0
+	f := NewFilter(FilterConfig{Handle: func(*Event) error { calls++; return boom }})
+	_, err := f.Write([]byte("a\nb\n"))
+	require.ErrorIs(t, err, boom)
+	_, err = f.Write([]byte("c\n"))
+	require.ErrorIs(t, err, boom)
+	require.ErrorIs(t, f.Close(), boom)
+	assert.Equal(t, 1, calls, "the Filter stops at the first error")
+}
