@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/arunner/arunner/cmdbuild"
+	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/inventory"
 )
 
@@ -112,11 +114,11 @@ func GetInventory(ctx context.Context, cfg Config, sources ...string) (*inventor
 		data, _ = os.ReadFile(filepath.Join(res.ArtifactDir, "inventory.json"))
 	})
 	if err != nil {
-		return nil, res, commandError(res, err, out, errOut)
+		return nil, res, commandError(&cfg, res, err, out, errOut)
 	}
 	inv, err := inventory.Parse(data)
 	if err != nil {
-		return nil, res, &CommandError{Command: strings.Join(res.Command, " "), Message: tail(errOut), Err: err}
+		return nil, res, &CommandError{Command: strings.Join(res.Command, " "), Message: redactor(&cfg).String(tail(errOut)), Err: err}
 	}
 	return inv, res, nil
 }
@@ -222,7 +224,7 @@ func GetAnsibleConfig(ctx context.Context, cfg Config, action string, onlyChange
 	cfg.NoPTY = true
 	out, errOut, res, err := runHelper(ctx, cfg, fixed(argv), nil)
 	if err != nil {
-		return "", res, commandError(res, err, out, errOut)
+		return "", res, commandError(&cfg, res, err, out, errOut)
 	}
 	return string(out), res, nil
 }
@@ -264,11 +266,11 @@ func jsonHelper[T any](ctx context.Context, cfg Config, argv []string) (T, *Resu
 	cfg.NoPTY = true
 	out, errOut, res, err := runHelper(ctx, cfg, fixed(argv), nil)
 	if err != nil {
-		return zero, res, commandError(res, err, out, errOut)
+		return zero, res, commandError(&cfg, res, err, out, errOut)
 	}
 	v, err := decodeJSON[T](out)
 	if err != nil {
-		return zero, res, &CommandError{Command: strings.Join(res.Command, " "), Err: err, Message: tail(errOut)}
+		return zero, res, &CommandError{Command: strings.Join(res.Command, " "), Err: err, Message: redactor(&cfg).String(tail(errOut))}
 	}
 	return v, res, nil
 }
@@ -347,7 +349,7 @@ func runHelper(ctx context.Context, cfg Config, build argvFunc, collect func(*Re
 }
 
 // commandError wraps a failed run's error with what ansible said.
-func commandError(res *Result, err error, stdout, stderr []byte) error {
+func commandError(cfg *Config, res *Result, err error, stdout, stderr []byte) error {
 	var ce *CommandError
 	var cfgErr *ConfigError
 	if errors.As(err, &ce) || errors.As(err, &cfgErr) {
@@ -357,11 +359,32 @@ func commandError(res *Result, err error, stdout, stderr []byte) error {
 	if msg == "" {
 		msg = tail(stdout)
 	}
+	msg = redactor(cfg).String(msg)
 	cmd := ""
 	if res != nil {
 		cmd = strings.Join(res.Command, " ")
 	}
 	return &CommandError{Command: cmd, Message: msg, Err: err}
+}
+
+// redactor hides the secrets cfg knows of (prompt answers, key passphrases,
+// credential values) in ansible's text before it goes into an error string:
+// the stderr artifact it comes from is not redacted by Run.
+func redactor(cfg *Config) *credentials.Redactor {
+	var secrets []string
+	for _, p := range cfg.Passwords {
+		secrets = append(secrets, p.Response)
+	}
+	for _, k := range cfg.SSHKeys {
+		secrets = append(secrets, string(k.Passphrase))
+	}
+	if len(cfg.Credentials) > 0 {
+		// Inject is pure: the dir only shapes file paths, nothing is written.
+		if inj, err := credentials.Inject(os.TempDir(), cfg.Credentials...); err == nil {
+			secrets = append(secrets, inj.Secrets...)
+		}
+	}
+	return credentials.NewRedactor(slices.DeleteFunc(secrets, func(s string) bool { return s == "" })...)
 }
 
 // tail is the end of b, trimmed, at most maxMessage bytes.

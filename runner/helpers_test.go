@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/inventory"
 )
 
@@ -101,6 +102,19 @@ func TestHelpersWithFakeCommand(t *testing.T) {
 		assert.Equal(t, 3, exit.RC)
 		assert.Equal(t, StatusFailed, res.Status)
 		assert.Contains(t, err.Error(), "ERROR! module nope not found")
+	})
+	t.Run("secrets redacted from the message", func(t *testing.T) {
+		t.Parallel()
+		_, _, err := GetPluginDocs(ctx, Config{
+			Passwords:   []Password{{Pattern: "Vault password:", Response: "s3cr3t-pw"}},
+			Credentials: []credentials.Credential{credentials.Vault{VaultPassword: "vault-phrase"}},
+			Wrap:        shellWrap(`echo 'ERROR! bad s3cr3t-pw and vault-phrase' >&2; exit 1`),
+		}, "", "x")
+		var ce *CommandError
+		require.ErrorAs(t, err, &ce)
+		assert.NotContains(t, err.Error(), "s3cr3t-pw")
+		assert.NotContains(t, err.Error(), "vault-phrase")
+		assert.Contains(t, ce.Message, "ERROR! bad ")
 	})
 	t.Run("failure on stdout only", func(t *testing.T) {
 		t.Parallel()
