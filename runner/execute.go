@@ -71,7 +71,16 @@ func (r *run) execute() (*Result, error) {
 	r.status(StatusUpdate{Status: StatusStarting, RunnerIdent: r.ident, Command: res.Command, Cwd: r.cmd.Dir, Env: safeEnv})
 
 	var text io.Writer = stdout
-	if r.cfg.Output != nil && !r.cfg.JSONOutput {
+	switch {
+	case r.cfg.JSONOutput:
+		// As ansible-runner's json mode: the stdout artifact and the
+		// terminal get one JSON event per line instead of ansible's text.
+		text = nil
+		r.jsonOut = stdout
+		if r.cfg.Output != nil {
+			r.jsonOut = io.MultiWriter(stdout, r.cfg.Output)
+		}
+	case r.cfg.Output != nil:
 		text = io.MultiWriter(stdout, r.cfg.Output)
 	}
 	filter := events.NewFilter(events.FilterConfig{
@@ -229,7 +238,7 @@ func (r *run) onEvent(res *Result, ev *events.Event) error {
 	if r.cfg.EventHandler != nil {
 		keep = r.cfg.EventHandler(ev)
 	}
-	if !keep && !(r.cfg.JSONOutput && r.cfg.Output != nil) {
+	if !keep && r.jsonOut == nil {
 		return nil
 	}
 	data, err := ev.MarshalJSON()
@@ -239,8 +248,8 @@ func (r *run) onEvent(res *Result, ev *events.Event) error {
 	if keep {
 		r.sink.write(ev.Counter, ev.UUID, data)
 	}
-	if r.cfg.JSONOutput && r.cfg.Output != nil {
-		r.cfg.Output.Write(append(data, '\n'))
+	if r.jsonOut != nil {
+		r.jsonOut.Write(append(data, '\n'))
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ type run struct {
 	cleanup  []func()
 	sink     eventSink
 	facts    *factcache.Snapshot
+	jsonOut  io.Writer // JSONOutput's destination: the stdout artifact and Output
 	cmd      Command
 	secrets  []string
 	start    time.Time

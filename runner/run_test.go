@@ -461,3 +461,23 @@ func TestNoPTY(t *testing.T) {
 	assert.Equal(t, "{\"json\": \"on stdout\"}\n", readArtifact(t, res, "stdout"))
 	assert.Equal(t, "a warning on stderr\n", readArtifact(t, res, "stderr"))
 }
+
+// In JSON mode the stdout artifact and Output hold one JSON event per line,
+// as ansible-runner's json mode writes them.
+func TestJSONOutput(t *testing.T) {
+	cfg := fakeConfig(t, "events")
+	cfg.EnvVars["FAKE_EVENTS"] = "2"
+	var out strings.Builder
+	cfg.Output, cfg.JSONOutput = &out, true
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	for name, text := range map[string]string{"artifact": readArtifact(t, res, "stdout"), "Output": out.String()} {
+		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+		require.Len(t, lines, 4, name)
+		for i, line := range lines {
+			var ev map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &ev), "%s line %d", name, i)
+			assert.EqualValues(t, i+1, ev["counter"])
+		}
+	}
+}
