@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arunner/arunner/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -480,4 +481,57 @@ func TestJSONOutput(t *testing.T) {
 			assert.EqualValues(t, i+1, ev["counter"])
 		}
 	}
+}
+
+// Events and HostEvents read the run back from job_events/; an
+// EventHandler returning false keeps an event out of it (and so out of
+// Events) while FinalCounter still counts it.
+func TestEventsReadBack(t *testing.T) {
+	cfg := fakeConfig(t, "events")
+	cfg.EnvVars["FAKE_EVENTS"] = "3"
+	var seen []int
+	cfg.EventHandler = func(ev *events.Event) bool {
+		seen = append(seen, ev.Counter)
+		return ev.Counter != 2 // drop the first runner_on_ok
+	}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 2, 3, 4, 5}, seen)
+	assert.Equal(t, 5, res.FinalCounter)
+
+	var counters []int
+	for ev, err := range res.Events() {
+		require.NoError(t, err)
+		counters = append(counters, ev.Counter)
+	}
+	assert.Equal(t, []int{1, 3, 4, 5}, counters)
+	files, err := os.ReadDir(filepath.Join(res.ArtifactDir, "job_events"))
+	require.NoError(t, err)
+	assert.Len(t, files, 4)
+
+	n := 0
+	for ev, err := range res.HostEvents("localhost") {
+		require.NoError(t, err)
+		assert.Equal(t, "localhost", ev.Host())
+		n++
+	}
+	assert.Equal(t, 3, n, "playbook_on_start, two runner_on_ok (stats has no host)")
+}
+
+func TestRotateArtifacts(t *testing.T) {
+	pdd := fakePDD(t)
+	for _, ident := range []string{"a1", "r1", "r2", "r3"} {
+		cfg := fakeConfig(t, "ok")
+		cfg.PrivateDataDir, cfg.Ident, cfg.RotateArtifacts = pdd, ident, 2
+		_, err := Run(context.Background(), cfg)
+		require.NoError(t, err)
+		time.Sleep(20 * time.Millisecond) // distinct mtimes
+	}
+	entries, err := os.ReadDir(filepath.Join(pdd, "artifacts"))
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"r2", "r3"}, names)
 }

@@ -31,6 +31,8 @@ const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r
   -b, --binary PATH         ansible binary to run instead of ansible-playbook/ansible
       --job-timeout SECS    end the run after SECS seconds
       --idle-timeout SECS   end the run after SECS seconds without output
+      --omit-event-data     leave event_data out of every event
+      --only-failed-event-data  keep event_data only on failure events
   -q, --quiet               print nothing but errors
   -j, --json                print one JSON event per line instead of ansible's text
       --version             print arunner's version
@@ -144,6 +146,10 @@ func parseArgs(args []string) (*options, error) {
 			} else {
 				c.IdleTimeout = d
 			}
+		case "--omit-event-data":
+			c.OmitEventData = true
+		case "--only-failed-event-data":
+			c.OnlyFailedEventData = true
 		case "--verbose":
 			c.Verbosity++
 		default:

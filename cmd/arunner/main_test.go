@@ -12,7 +12,7 @@ import (
 )
 
 func TestParseArgs(t *testing.T) {
-	o, err := parseArgs(strings.Fields("run /pdd -p site.yml -i id1 --inventory a --inventory=b --limit web --forks 7 -vvv -v --rotate-artifacts 3 --artifact-dir /art --project-dir /proj -b /bin/fake -q -j --cmdline --check --job-timeout 30"))
+	o, err := parseArgs(strings.Fields("run /pdd -p site.yml -i id1 --inventory a --inventory=b --limit web --forks 7 -vvv -v --rotate-artifacts 3 --artifact-dir /art --project-dir /proj -b /bin/fake -q -j --cmdline --check --job-timeout 30 --omit-event-data --only-failed-event-data"))
 	require.NoError(t, err)
 	c := o.config()
 	assert.Equal(t, "/pdd", c.PrivateDataDir)
@@ -30,6 +30,8 @@ func TestParseArgs(t *testing.T) {
 	assert.Equal(t, "30s", c.JobTimeout.String())
 	assert.True(t, o.quiet)
 	assert.True(t, c.JSONOutput)
+	assert.True(t, c.OmitEventData)
+	assert.True(t, c.OnlyFailedEventData)
 
 	o, err = parseArgs([]string{"run", "/pdd", "-m", "shell", "-a", "uptime -p", "--hosts", "web"})
 	require.NoError(t, err)
