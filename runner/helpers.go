@@ -37,6 +37,7 @@ type CommandError struct {
 	Err error
 }
 
+// Error names the command, the failure and what ansible said.
 func (e *CommandError) Error() string {
 	msg := e.Command + ": " + e.Err.Error()
 	if e.Message != "" {
@@ -45,6 +46,7 @@ func (e *CommandError) Error() string {
 	return msg
 }
 
+// Unwrap returns Err.
 func (e *CommandError) Unwrap() error { return e.Err }
 
 // ErrNotJSON is matched by the CommandError of a helper whose command did not
