@@ -53,7 +53,7 @@ type asyncSink struct {
 	mu       sync.Mutex
 	room     *sync.Cond // signaled when queued bytes go down
 	queued   int        // bytes of data in the queue or being written
-	firstErr error // the error of the lowest counter that failed
+	firstErr error      // the error of the lowest counter that failed
 	errAt    int
 }
 

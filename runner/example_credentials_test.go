@@ -60,16 +60,17 @@ func ExampleConfig_credentialsPrompt() {
 		PrivateDataDir: pdd,
 		Command:        []string{"sh", "-c", script, "--", password},
 		Credentials:    []credentials.Credential{credentials.Vault{VaultPassword: password}},
-		Output:         os.Stdout,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(res.Status, res.Command[len(res.Command)-1])
 	stdout, err := os.ReadFile(filepath.Join(res.ArtifactDir, "stdout"))
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The terminal ended lines with CRLF.
+	fmt.Print(strings.ReplaceAll(string(stdout), "\r\n", "\n"))
+	fmt.Println(res.Status, res.Command[len(res.Command)-1])
 	fmt.Println("password in stdout artifact:", strings.Contains(string(stdout), password))
 	// Output:
 	// Vault password:

@@ -285,6 +285,7 @@ func (r *run) status(u StatusUpdate) {
 // handler, then FinishedCallback, exactly once.
 func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, error) {
 	res.Status, res.RC, res.Ended = status, rc, time.Now()
+	res.redactor = credentials.NewRedactor(r.secrets...)
 	r.clean()
 	if werr := r.art.WriteRC(rc); werr != nil && err == nil {
 		err = werr

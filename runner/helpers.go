@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/arunner/arunner/cmdbuild"
-	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/inventory"
 )
 
@@ -120,7 +118,7 @@ func GetInventory(ctx context.Context, cfg Config, sources ...string) (*inventor
 	}
 	inv, err := inventory.Parse(data)
 	if err != nil {
-		return nil, res, &CommandError{Command: strings.Join(res.Command, " "), Message: redactor(&cfg).String(tail(errOut)), Err: err}
+		return nil, res, &CommandError{Command: strings.Join(res.Command, " "), Message: res.Redact(tail(errOut)), Err: err}
 	}
 	return inv, res, nil
 }
@@ -272,7 +270,7 @@ func jsonHelper[T any](ctx context.Context, cfg Config, argv []string) (T, *Resu
 	}
 	v, err := decodeJSON[T](out)
 	if err != nil {
-		return zero, res, &CommandError{Command: strings.Join(res.Command, " "), Err: err, Message: redactor(&cfg).String(tail(errOut))}
+		return zero, res, &CommandError{Command: strings.Join(res.Command, " "), Err: err, Message: res.Redact(tail(errOut))}
 	}
 	return v, res, nil
 }
@@ -361,32 +359,12 @@ func commandError(cfg *Config, res *Result, err error, stdout, stderr []byte) er
 	if msg == "" {
 		msg = tail(stdout)
 	}
-	msg = redactor(cfg).String(msg)
+	msg = res.Redact(msg)
 	cmd := ""
 	if res != nil {
 		cmd = strings.Join(res.Command, " ")
 	}
 	return &CommandError{Command: cmd, Message: msg, Err: err}
-}
-
-// redactor hides the secrets cfg knows of (prompt answers, key passphrases,
-// credential values) in ansible's text before it goes into an error string:
-// the stderr artifact it comes from is not redacted by Run.
-func redactor(cfg *Config) *credentials.Redactor {
-	var secrets []string
-	for _, p := range cfg.Passwords {
-		secrets = append(secrets, p.Response)
-	}
-	for _, k := range cfg.SSHKeys {
-		secrets = append(secrets, string(k.Passphrase))
-	}
-	if len(cfg.Credentials) > 0 {
-		// Inject is pure: the dir only shapes file paths, nothing is written.
-		if inj, err := credentials.Inject(os.TempDir(), cfg.Credentials...); err == nil {
-			secrets = append(secrets, inj.Secrets...)
-		}
-	}
-	return credentials.NewRedactor(slices.DeleteFunc(secrets, func(s string) bool { return s == "" })...)
 }
 
 // tail is the end of b, trimmed, at most maxMessage bytes.

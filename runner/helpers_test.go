@@ -116,6 +116,20 @@ func TestHelpersWithFakeCommand(t *testing.T) {
 		assert.NotContains(t, err.Error(), "vault-phrase")
 		assert.Contains(t, ce.Message, "ERROR! bad ")
 	})
+	t.Run("env/passwords secrets redacted from the message", func(t *testing.T) {
+		t.Parallel()
+		pdd := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(pdd, "env"), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(pdd, "env", "passwords"), []byte(`{"Password:": "from-the-file-pw"}`), 0o600))
+		_, _, err := GetPluginDocs(ctx, Config{
+			PrivateDataDir: pdd,
+			Wrap:           shellWrap(`echo 'ERROR! bad from-the-file-pw' >&2; exit 1`),
+		}, "", "x")
+		var ce *CommandError
+		require.ErrorAs(t, err, &ce)
+		assert.NotContains(t, err.Error(), "from-the-file-pw")
+		assert.Contains(t, ce.Message, "ERROR! bad **********")
+	})
 	t.Run("failure on stdout only", func(t *testing.T) {
 		t.Parallel()
 		_, _, err := GetAnsibleConfig(ctx, Config{Wrap: shellWrap(`echo 'bad config'; exit 1`)}, "view", false)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/factcache"
 	"github.com/arunner/arunner/privdata"
@@ -39,7 +40,18 @@ type Result struct {
 	// Err is the error Run returned.
 	Err error
 
-	stats *events.Stats
+	stats    *events.Stats
+	redactor *credentials.Redactor
+}
+
+// Redact hides in s every secret the run knew of: prompt answers (Config
+// and env/passwords), key passphrases and credential values. Use it on
+// ansible's text before it goes into a log line or an error.
+func (r *Result) Redact(s string) string {
+	if r == nil || r.redactor == nil {
+		return s
+	}
+	return r.redactor.String(s)
 }
 
 // Stats is the recap of the run's playbook_on_stats event, or nil when the
