@@ -61,9 +61,8 @@ func (r *run) injectCredentials() (*credentials.Injection, error) {
 	if fl.User == "" {
 		fl.User = cf.User
 	}
-	if cf.BecomeMethod != "" || cf.BecomeUser != "" {
-		fl.Become = true
-	}
+	// As in AWX, a credential says how to become, not whether: --become
+	// comes from the job (Flags.Become) or the playbook.
 	if fl.BecomeMethod == "" {
 		fl.BecomeMethod = cf.BecomeMethod
 	}
@@ -91,12 +90,8 @@ func trimPrompt(id string) string {
 // startAgent serves env/ssh_key, Config.SSHKeys and the credentials' keys
 // from an in-process ssh-agent and points SSH_AUTH_SOCK at it. Its socket
 // lives in the run's private dir unless that path is too long for a unix
-// socket, in which case a private temp dir is used. It first isolates the
-// run's ssh control masters, which matters most for runs with keys.
+// socket, in which case a private temp dir is used.
 func (r *run) startAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map[string]string) error {
-	if err := r.isolateControlMasters(env); err != nil {
-		return err
-	}
 	var keys []sshagent.Key
 	if len(d.SSHKey) > 0 {
 		keys = append(keys, sshagent.Key{

@@ -208,13 +208,12 @@ func TestRealBecome(t *testing.T) {
 	priv, pub := testsshd.GenerateKey(t, "")
 	srv := testsshd.Start(t, pub)
 	shareAuthorizedKeys(t, srv)
-	// The credential's become method turns --become on for every task (see
-	// injectCredentials), so the login task opts out to show who logged in.
+	// The credential says how to become (sudo, with a password); only the
+	// escalated task asks to, as in AWX where --become is the job's choice.
 	const playbook = `- hosts: all
   gather_facts: false
   tasks:
     - name: login
-      become: false
       command: id -un
     - name: escalated
       become: true

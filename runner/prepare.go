@@ -165,6 +165,11 @@ func (r *run) prepare() (missing bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	// Every run gets its own ssh control masters, stopped at its end: a
+	// master left in ~/.ansible/cp would let the next run in without keys.
+	if err := r.isolateControlMasters(env); err != nil {
+		return false, err
+	}
 	if err := r.startAgent(d, inj.SSHKeys, env); err != nil {
 		return false, err
 	}
