@@ -1,0 +1,142 @@
+package runner_test
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/arunner/arunner/internal/conformance"
+	"github.com/arunner/arunner/runner"
+)
+
+// confFixtures is where the conformance suite's private data dirs live.
+var confFixtures = filepath.Join("..", "testdata", "conformance")
+
+// confSettings are the run settings a case passes to both sides, each
+// mapped to its ansible-runner flag and its runner.Config field, so that
+// one list of settings drives both.
+type confSettings struct {
+	Playbook  string
+	Limit     string // --limit        <-> Config.Limit
+	Cmdline   string // --cmdline      <-> Config.Cmdline
+	Verbosity int    // -v...          <-> Config.Verbosity
+	Forks     int    // --forks        <-> Config.Forks
+}
+
+// flags is the ansible-runner command line for s.
+func (s confSettings) flags() []string {
+	f := []string{"-p", s.Playbook}
+	if s.Limit != "" {
+		f = append(f, "--limit", s.Limit)
+	}
+	if s.Cmdline != "" {
+		f = append(f, "--cmdline", s.Cmdline)
+	}
+	if s.Verbosity > 0 {
+		f = append(f, "-"+strings.Repeat("v", s.Verbosity))
+	}
+	if s.Forks > 0 {
+		f = append(f, "--forks", strconv.Itoa(s.Forks))
+	}
+	return f
+}
+
+// config is the runner.Config for s on the private data dir pdd.
+func (s confSettings) config(pdd string) runner.Config {
+	return runner.Config{
+		PrivateDataDir: pdd,
+		Ident:          "ours",
+		Playbook:       s.Playbook,
+		Limit:          s.Limit,
+		Cmdline:        s.Cmdline,
+		Verbosity:      s.Verbosity,
+		Forks:          s.Forks,
+	}
+}
+
+// TestConformance runs each playbook of testdata/conformance through
+// runner.Run and through ansible-runner 2.3.1, each on its own copy of the
+// fixture and at the same time, and compares the artifacts both leave.
+func TestConformance(t *testing.T) {
+	conformance.RequireTools(t, "ansible-playbook", "ansible-runner")
+	tests := []struct {
+		name    string
+		fixture string
+		confSettings
+		opts conformance.Options
+	}{
+		// Several hosts report in a fixed order only with one fork.
+		{name: "outcomes", fixture: "plays", confSettings: confSettings{Playbook: "outcomes.yml", Forks: 1}},
+		{name: "loops", fixture: "plays", confSettings: confSettings{Playbook: "loops.yml"}},
+		{name: "handlers", fixture: "plays", confSettings: confSettings{Playbook: "handlers.yml"}},
+		{name: "roles and includes", fixture: "plays", confSettings: confSettings{Playbook: "roles.yml"}},
+		{name: "block rescue always", fixture: "plays", confSettings: confSettings{Playbook: "block.yml"}},
+		{name: "serial", fixture: "plays", confSettings: confSettings{Playbook: "serial.yml"}},
+		{
+			name: "strategy free", fixture: "plays", confSettings: confSettings{Playbook: "free.yml"},
+			opts: conformance.Options{UnorderedStdout: true},
+		},
+		{name: "async poll", fixture: "plays", confSettings: confSettings{Playbook: "async.yml"}},
+		{name: "vvv", fixture: "plays", confSettings: confSettings{Playbook: "simple.yml", Verbosity: 3}},
+		{name: "unicode and huge output", fixture: "plays", confSettings: confSettings{Playbook: "unicode.yml"}},
+		{name: "no_log", fixture: "plays", confSettings: confSettings{Playbook: "nolog.yml"}},
+		{name: "set_stats", fixture: "plays", confSettings: confSettings{Playbook: "set_stats.yml"}},
+		{name: "warnings", fixture: "plays", confSettings: confSettings{Playbook: "warning.yml"}},
+		{name: "syntax error", fixture: "plays", confSettings: confSettings{Playbook: "syntax.yml"}},
+		{
+			name: "missing playbook", fixture: "plays", confSettings: confSettings{Playbook: "nosuch.yml"},
+			// README: arunner refuses a missing playbook before starting
+			// ansible, with ansible-playbook's message, status and rc; so
+			// no command artifact, no events, and text written without a
+			// terminal (no colors, no \r).
+			opts: conformance.Options{NoCommand: true, NoEvents: true, StripTerminal: true},
+		},
+		{name: "env files", fixture: "envfiles", confSettings: confSettings{Playbook: "env.yml"}},
+		{name: "limit", fixture: "plays", confSettings: confSettings{Playbook: "outcomes.yml", Limit: "h1", Forks: 1}},
+		{name: "cmdline check diff", fixture: "plays", confSettings: confSettings{Playbook: "check.yml", Cmdline: "--check --diff -e x=1"}},
+		{
+			name: "forks", fixture: "plays", confSettings: confSettings{Playbook: "serial.yml", Forks: 2, Limit: "pair"},
+			opts: conformance.Options{UnorderedStdout: true},
+		},
+		{name: "job_timeout", fixture: "timeout", confSettings: confSettings{Playbook: "sleep.yml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each side of each case has its own copy of the fixture
+			fixture := filepath.Join(confFixtures, tt.fixture)
+			mine, theirs := conformance.CopyDir(t, fixture), conformance.CopyDir(t, fixture)
+
+			// Ours runs in the background while the reference runs here:
+			// RunReference may stop the test, which only this goroutine may.
+			ctx, cancel := context.WithTimeout(context.Background(), conformance.ReferenceTimeout)
+			defer cancel()
+			type outcome struct {
+				res *runner.Result
+				err error
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				res, err := runner.Run(ctx, tt.config(mine))
+				done <- outcome{res, err}
+			}()
+			ref := conformance.RunReference(t, theirs, "ref", tt.flags()...)
+			got := <-done
+			if got.err != nil {
+				t.Logf("runner.Run: %v", got.err) // compared through the artifacts
+			}
+			ours := conformance.ReadArtifacts(t, filepath.Join(mine, "artifacts", "ours"))
+			conformance.Compare(t, ours, ref, tt.opts)
+			if got.res != nil {
+				assert.Equal(t, ours.Status, string(got.res.Status), "Result.Status matches the status artifact")
+				assert.Equal(t, ours.RC, strconv.Itoa(got.res.RC), "Result.RC matches the rc artifact")
+			}
+		})
+	}
+}
+
+var _ = time.Second
