@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# bench/run.sh measures issue 3's speed and memory targets side by side on
+# this machine and prints one table (BENCHMARKS.md records a run of it):
+#
+#   1. events/s through the whole runner (runner.Run) from bench/replay, a
+#      fake ansible-playbook replaying a stream recorded from a real run
+#      (bench/testdata/loop200.pty), with job_events files off and on, under
+#      a pty (the real path) and through a pipe (Config.NoPTY);
+#   2. the runner process's peak RSS (getrusage RUSAGE_SELF) at 10k, 100k
+#      and 1M events;
+#   3. real ansible-core on localhost, one debug task looping over
+#      BENCH_ITEMS items: wall time and user+sys CPU of the whole process
+#      tree for bare ansible-playbook, `arunner run` and `ansible-runner run`.
+#
+# Each measurement is repeated BENCH_REPS times (runs interleaved, so a
+# change of machine load hits all variants alike) and the median reported.
+# Usage: bench/run.sh (or `make bench`). Knobs: BENCH_REPS (3), BENCH_EVENTS
+# (100000), BENCH_ITEMS (5000), BENCH_RSS_MAX (1000000), BENCH_DIR (where
+# private data dirs go; default $TMPDIR: its filesystem is what the
+# job_events rows measure), BENCH_SKIP_ANSIBLE=1 to skip part 3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+GO=${GO:-go}
+REPS=${BENCH_REPS:-3}
+EVENTS=${BENCH_EVENTS:-100000}
+ITEMS=${BENCH_ITEMS:-5000}
+RSS_MAX=${BENCH_RSS_MAX:-1000000}
+STREAM=bench/testdata/loop200.pty
+
+work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/arunner-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+$GO build -o "$work/replay" ./bench/replay
+$GO build -o "$work/throughput" ./bench/throughput
+$GO build -o "$work/arunner" ./cmd/arunner
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "n/a"}'; }
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+
+echo "== machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), go $($GO env GOVERSION)"
+echo "== $(ansible-playbook --version | head -1), $(ansible-runner --version 2>/dev/null | head -1 | sed 's/^/ansible-runner /')"
+echo "== private data dirs under $(dirname "$work") ($(df --output=fstype "$work" | tail -1))"
+
+# 1. Throughput.
+declare -A tput
+for rep in $(seq "$REPS"); do
+	for via in pty pipe; do
+		for je in off on; do
+			args=(-replay "$work/replay" -stream "$STREAM" -events "$EVENTS" -dir "$work")
+			[ "$je" = on ] && args+=(-job-events)
+			[ "$via" = pipe ] && args+=(-nopty)
+			line=$("$work/throughput" "${args[@]}")
+			echo "   run $rep: $line"
+			tput[$via.$je]+="$(field events_per_s <<<"$line") "
+		done
+	done
+done
+
+# 2. Peak RSS (one process per size: maxrss is a high-water mark).
+declare -A rss
+for n in 10000 100000 "$RSS_MAX"; do
+	for je in off on; do
+		# 1M job_events files take minutes on a slow disk; on-mode stops at 100k.
+		if [ "$je" = on ] && [ "$n" -gt 100000 ]; then continue; fi
+		args=(-replay "$work/replay" -stream "$STREAM" -events "$n" -dir "$work")
+		[ "$je" = on ] && args+=(-job-events)
+		line=$("$work/throughput" "${args[@]}")
+		echo "   rss: $line"
+		rss[$n.$je]=$(field maxrss_mib <<<"$line")
+	done
+done
+
+# 3. Real ansible-core.
+declare -A wall cpu
+if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
+	pdd="$work/pdd"
+	mkdir -p "$pdd/project" "$pdd/inventory"
+	cat >"$pdd/project/loop.yml" <<-EOF
+	- hosts: all
+	  gather_facts: false
+	  tasks:
+	    - name: loop over items
+	      debug:
+	        msg: "item {{ item }}"
+	      loop: "{{ range($ITEMS) | list }}"
+	EOF
+	echo "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3" >"$pdd/inventory/hosts"
+	cp -r "$pdd" "$work/pdd-arunner"
+	cp -r "$pdd" "$work/pdd-runner"
+	# bash's time reports the wall time and the user+sys CPU of every
+	# process it waited for, children of children included.
+	timed() {
+		local name=$1
+		shift
+		local t
+		t=$( { TIMEFORMAT='%R %U %S'; time "$@" >"$work/$name.out" 2>&1; } 2>&1 ) ||
+			{ echo "$name failed:"; tail -5 "$work/$name.out"; exit 1; }
+		read -r w u s <<<"$t"
+		echo "   run $rep: $name wall=${w}s cpu=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u+s}')s"
+		wall[$name]+="$w "
+		cpu[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.3f", u+s}') "
+	}
+	for rep in $(seq "$REPS"); do
+		timed bare ansible-playbook -i "$pdd/inventory/hosts" "$pdd/project/loop.yml"
+		timed arunner "$work/arunner" run "$work/pdd-arunner" -p loop.yml --ident "r$rep"
+		timed ansible-runner ansible-runner run "$work/pdd-runner" -p loop.yml --ident "r$rep"
+		rm -rf "$work/pdd-arunner/artifacts" "$work/pdd-runner/artifacts"
+	done
+fi
+
+echo "== load after: $(uptime | sed 's/.*load average/load average/')"
+echo
+printf '%-48s %14s %s\n' "measure" "median" "target"
+for via in pty pipe; do
+	printf '%-48s %14s %s\n' "events/s via $via, job_events off" "$(tr ' ' '\n' <<<"${tput[$via.off]}" | grep . | median)" ">= 200000"
+	printf '%-48s %14s %s\n' "events/s via $via, job_events on" "$(tr ' ' '\n' <<<"${tput[$via.on]}" | grep . | median)" ">= 50000"
+done
+for k in 10000.off 100000.off "$RSS_MAX.off" 10000.on 100000.on; do
+	[ -n "${rss[$k]:-}" ] && printf '%-48s %14s %s\n' "runner max RSS MiB, ${k%.*} events, job_events ${k#*.}" "${rss[$k]}" "< 40, flat"
+done
+if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
+	mb=$(tr ' ' '\n' <<<"${wall[bare]}" | grep . | median)
+	cb=$(tr ' ' '\n' <<<"${cpu[bare]}" | grep . | median)
+	for name in bare arunner ansible-runner; do
+		mw=$(tr ' ' '\n' <<<"${wall[$name]}" | grep . | median)
+		mc=$(tr ' ' '\n' <<<"${cpu[$name]}" | grep . | median)
+		tw="" tc=""
+		[ "$name" = arunner ] && tw="<= 1.03x" tc="<= 1.10x"
+		printf '%-48s %14s %s\n' "$ITEMS items: $name wall s (x bare)" "$mw ($(awk -v a="$mw" -v b="$mb" 'BEGIN {printf "%.2f", a/b}')x)" "$tw"
+		printf '%-48s %14s %s\n' "$ITEMS items: $name CPU s (x bare)" "$mc ($(awk -v a="$mc" -v b="$cb" 'BEGIN {printf "%.2f", a/b}')x)" "$tc"
+	done
+fi
