@@ -70,6 +70,13 @@ func cleanEnv(extra map[string]string) []string {
 // the stdout artifact text.
 func runOurs(t *testing.T, pdd, playbook string, args []string, opts EnvOptions, env map[string]string) ([]Event, string) {
 	t.Helper()
+	argv := append([]string{"-i", filepath.Join(pdd, "inventory"), playbook}, args...)
+	return runOursCmd(t, pdd, "ansible-playbook", argv, opts, env)
+}
+
+// runOursCmd is runOurs for any ansible command line.
+func runOursCmd(t *testing.T, pdd, bin string, argv []string, opts EnvOptions, env map[string]string) ([]Event, string) {
+	t.Helper()
 	dir, err := InstallPlugin(filepath.Join(t.TempDir(), "callback"))
 	require.NoError(t, err)
 	opts.PluginDir = dir
@@ -80,8 +87,7 @@ func runOurs(t *testing.T, pdd, playbook string, args []string, opts EnvOptions,
 	for k, v := range Env(opts) {
 		all[k] = v
 	}
-	argv := append([]string{"-i", filepath.Join(pdd, "inventory"), playbook}, args...)
-	cmd := exec.Command("ansible-playbook", argv...)
+	cmd := exec.Command(bin, argv...)
 	cmd.Dir = filepath.Join(pdd, "project")
 	cmd.Env = cleanEnv(all)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
@@ -106,7 +112,13 @@ func runOurs(t *testing.T, pdd, playbook string, args []string, opts EnvOptions,
 // counter order and its stdout artifact.
 func runRef(t *testing.T, pdd, playbook string, args, flags []string, env map[string]string) ([]Event, string) {
 	t.Helper()
-	argv := append([]string{"run", pdd, "-p", playbook, "--ident", "ref"}, flags...)
+	return runRefFlags(t, pdd, args, append([]string{"-p", playbook}, flags...), env)
+}
+
+// runRefFlags runs ansible-runner with any flags after "run <pdd>".
+func runRefFlags(t *testing.T, pdd string, args, flags []string, env map[string]string) ([]Event, string) {
+	t.Helper()
+	argv := append([]string{"run", pdd, "--ident", "ref"}, flags...)
 	if len(args) > 0 {
 		argv = append(argv, "--cmdline="+strings.Join(args, " "))
 	}
@@ -291,11 +303,10 @@ func TestConformance(t *testing.T) {
 		env      map[string]string
 		fixup    func(t *testing.T, ours []Event) // known, deliberate differences
 	}{
-		{name: "basic", playbook: "basic.yml"},
+		{name: "basic with job id", playbook: "basic.yml", env: map[string]string{"JOB_ID": "17"}},
 		{name: "vvv", playbook: "basic.yml", args: []string{"-vvv"}},
 		{name: "facts unreachable failed items", playbook: "failed.yml"},
-		{name: "free strategy includes async retries", playbook: "include.yml"},
-		{name: "minimal callback and job id", playbook: "basic.yml", env: map[string]string{"ANSIBLE_STDOUT_CALLBACK": "minimal", "JOB_ID": "17"}},
+		{name: "minimal callback", playbook: "include.yml", env: map[string]string{"ANSIBLE_STDOUT_CALLBACK": "minimal"}},
 		{
 			name: "only failed event data", playbook: "failed.yml",
 			refFlags: []string{"--only-failed-event-data"}, env: map[string]string{"RUNNER_ONLY_FAILED_EVENTS": "True"},
@@ -321,6 +332,7 @@ func TestConformance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each case has its own private data dir
 			pdd := newPDD(t)
 			ref, refOut := runRef(t, pdd, tt.playbook, tt.args, tt.refFlags, tt.env)
 			// The runner turns the caller's settings into EnvOptions.
@@ -332,7 +344,8 @@ func TestConformance(t *testing.T) {
 			if tt.fixup != nil {
 				tt.fixup(t, ours)
 			}
-			if testing.Verbose() {
+			compareRuns(t, ours, ref, ourOut, refOut)
+			if t.Failed() {
 				dump := func(name string, evs []Event) {
 					var sb strings.Builder
 					for _, e := range evs {
@@ -340,12 +353,9 @@ func TestConformance(t *testing.T) {
 					}
 					t.Logf("%s:\n%s", name, sb.String())
 				}
-				if t.Failed() {
-					dump("ref", ref)
-					dump("ours", ours)
-				}
+				dump("ref", ref)
+				dump("ours", ours)
 			}
-			compareRuns(t, ours, ref, ourOut, refOut)
 		})
 	}
 }
@@ -385,6 +395,7 @@ func TestUserCallbackMatchesBare(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each case has its own private data dir
 			pdd := newPDD(t)
 			if tt.cfg != "" {
 				require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", "ansible.cfg"), []byte(tt.cfg), 0o600))
@@ -401,5 +412,25 @@ func TestUserCallbackMatchesBare(t *testing.T) {
 			}
 			assert.Equal(t, norm(bare), norm(ours))
 		})
+	}
+}
+
+// TestConformanceAdHoc compares an ad-hoc command (no play or task start
+// events, ad_hoc_command_id on every event, minimal callback).
+func TestConformanceAdHoc(t *testing.T) {
+	requireAnsible(t, "ansible", "ansible-runner")
+	pdd := newPDD(t)
+	ref, refOut := runRefFlags(t, pdd, nil, []string{"-m", "ping", "--hosts", "localhost"}, nil)
+	// The runner sets these for ad-hoc runs, as ansible-runner does.
+	env := map[string]string{"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "AD_HOC_COMMAND_ID": "1"}
+	ours, ourOut := runOursCmd(t, pdd, "ansible", []string{"-i", filepath.Join(pdd, "inventory"), "localhost", "-m", "ping"}, EnvOptions{}, env)
+	require.NotEmpty(t, ref)
+	compareRuns(t, ours, ref, ourOut, refOut)
+	for _, e := range ours {
+		if e.PID == 0 {
+			continue // runner-side text: no callback fields
+		}
+		v, ok := e.ExtraField("ad_hoc_command_id")
+		assert.True(t, ok && string(v) == "1", "%s has ad_hoc_command_id", e.Event)
 	}
 }

@@ -17,6 +17,8 @@ var (
 	// ErrFrameTooLarge: a token grew beyond FilterConfig.MaxFrame; its
 	// payload is discarded and the text after it is kept as verbose lines.
 	ErrFrameTooLarge = errors.New("event frame too large")
+	// ErrClosed is returned by Write after Close.
+	ErrClosed = errors.New("events: write to closed Filter")
 )
 
 // FrameError describes one bad event frame. The Filter reports it through

@@ -63,8 +63,9 @@ type Filter struct {
 	skipping bool // the token is oversized: grammar followed, bytes dropped
 	tokSeen  int  // bytes of an oversized token seen so far
 
-	text []byte // text since the last token, not yet emitted
-	cur  *Event // the event whose begin token came last, until its end
+	text  []byte // text since the last token, not yet emitted
+	cur   *Event // the event whose begin token came last, until its end
+	curAt int64  // stream offset of cur's begin token
 
 	counter int
 	line    int
@@ -115,7 +116,7 @@ func (f *Filter) Write(p []byte) (int, error) {
 		return 0, f.err
 	}
 	if f.closed {
-		return 0, errClosed
+		return 0, ErrClosed
 	}
 	f.in = append(f.in, p...)
 	f.process()
@@ -125,8 +126,6 @@ func (f *Filter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
-var errClosed = fmt.Errorf("events: write to closed Filter")
 
 // compact drops consumed input once it is at least half the buffer, which
 // keeps large tokens arriving in small reads linear in time.
@@ -318,6 +317,7 @@ func (f *Filter) finishToken() {
 		f.report(&FrameError{Offset: f.base + int64(f.tokStart), Size: f.off - f.tokStart, Err: ferr})
 	}
 	f.cur = next
+	f.curAt = f.base + int64(f.tokStart)
 }
 
 // decodeToken returns the event a begin token carries, nil for an end token
@@ -495,7 +495,7 @@ func (f *Filter) Close() error {
 	f.text = append(f.text, f.in[f.off:]...)
 	f.off = len(f.in)
 	if f.cur != nil {
-		f.report(&FrameError{Offset: f.base + int64(f.off), Err: fmt.Errorf("%w: event %s has no end token", ErrTruncatedFrame, f.cur.UUID)})
+		f.report(&FrameError{Offset: f.curAt, Err: fmt.Errorf("%w: event %s has no end token", ErrTruncatedFrame, f.cur.UUID)})
 	}
 	f.emitText(f.text)
 	f.text = nil

@@ -210,3 +210,20 @@ func TestFilterHandleError(t *testing.T) {
 	require.ErrorIs(t, f.Close(), boom)
 	assert.Equal(t, 1, calls, "the Filter stops at the first error")
 }
+
+func TestFilterFrameErrorOffsets(t *testing.T) {
+	begin := frame(`{"event": "runner_on_ok", "uuid": "u"}`)
+	in := "abc" + begin + "text"
+	_, _, errs, err := collect([]string{in}, FilterConfig{})
+	require.NoError(t, err)
+	require.Len(t, errs, 1)
+	var fe *FrameError
+	require.ErrorAs(t, errs[0], &fe)
+	assert.ErrorIs(t, fe, ErrTruncatedFrame)
+	assert.Equal(t, int64(3), fe.Offset)
+
+	f := NewFilter(FilterConfig{})
+	require.NoError(t, f.Close())
+	_, err = f.Write([]byte("x"))
+	assert.ErrorIs(t, err, ErrClosed)
+}

@@ -359,6 +359,20 @@ def _loop(task):
     return getattr(task, 'loop_with', None)
 
 
+# ansible-core 2.19 renamed TaskResult's private _host/_task/_result to
+# public attributes and deprecated the old ones; use whichever exists.
+def _r_host(result):
+    return result.host if hasattr(type(result), 'host') else result._host
+
+
+def _r_task(result):
+    return result.task if hasattr(type(result), 'task') else result._task
+
+
+def _r_res(result):
+    return result.result if hasattr(type(result), 'result') else result._result
+
+
 class CallbackModule(CallbackBase):
     """Frames every hook as an ansible-runner event around the user's callback."""
 
@@ -433,7 +447,7 @@ class CallbackModule(CallbackBase):
         return hosts or ''
 
     def _timing(self, result):
-        start = self._host_start.get(result._host.get_name())
+        start = self._host_start.get(_r_host(result).get_name())
         if start:
             end = _utcnow()
             return start, end, (end - start).total_seconds()
@@ -548,38 +562,38 @@ class CallbackModule(CallbackBase):
             self._call('v2_runner_on_start', host, task)
 
     def v2_runner_on_ok(self, result):
-        if result._task.action in ('setup', 'gather_facts'):
+        if _r_task(result).action in ('setup', 'gather_facts'):
             # ansible-runner strips the environment from fact results, which
             # also keeps it out of the -v text.
-            facts = result._result.get('ansible_facts')
+            facts = _r_res(result).get('ansible_facts')
             if isinstance(facts, dict):
                 facts.pop('ansible_env', None)
         start, end, duration = self._timing(result)
-        with self._event('runner_on_ok', task=result._task, host=result._host.get_name(),
-                         remote_addr=result._host.address, res=result._result, start=start,
-                         end=end, duration=duration, event_loop=_loop(result._task)):
+        with self._event('runner_on_ok', task=_r_task(result), host=_r_host(result).get_name(),
+                         remote_addr=_r_host(result).address, res=_r_res(result), start=start,
+                         end=end, duration=duration, event_loop=_loop(_r_task(result))):
             self._call('v2_runner_on_ok', result)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         start, end, duration = self._timing(result)
-        with self._event('runner_on_failed', task=result._task, host=result._host.get_name(),
-                         remote_addr=result._host.address, res=result._result, start=start,
+        with self._event('runner_on_failed', task=_r_task(result), host=_r_host(result).get_name(),
+                         remote_addr=_r_host(result).address, res=_r_res(result), start=start,
                          end=end, duration=duration, ignore_errors=ignore_errors,
-                         event_loop=_loop(result._task)):
+                         event_loop=_loop(_r_task(result))):
             self._call('v2_runner_on_failed', result, ignore_errors)
 
     def v2_runner_on_skipped(self, result):
         start, end, duration = self._timing(result)
-        with self._event('runner_on_skipped', task=result._task, host=result._host.get_name(),
-                         remote_addr=result._host.address, start=start, end=end,
-                         duration=duration, event_loop=_loop(result._task)):
+        with self._event('runner_on_skipped', task=_r_task(result), host=_r_host(result).get_name(),
+                         remote_addr=_r_host(result).address, start=start, end=end,
+                         duration=duration, event_loop=_loop(_r_task(result))):
             self._call('v2_runner_on_skipped', result)
 
     def v2_runner_on_unreachable(self, result):
         start, end, duration = self._timing(result)
-        with self._event('runner_on_unreachable', task=result._task, host=result._host.get_name(),
-                         remote_addr=result._host.address, start=start, end=end,
-                         duration=duration, res=result._result):
+        with self._event('runner_on_unreachable', task=_r_task(result), host=_r_host(result).get_name(),
+                         remote_addr=_r_host(result).address, start=start, end=end,
+                         duration=duration, res=_r_res(result)):
             self._call('v2_runner_on_unreachable', result)
 
     def v2_runner_on_no_hosts(self, task):
@@ -587,8 +601,8 @@ class CallbackModule(CallbackBase):
             self._call('v2_runner_on_no_hosts', task)
 
     def _async(self, event, result):
-        with self._event(event, task=result._task, host=result._host.get_name(),
-                         res=result._result, jid=result._result.get('ansible_job_id')):
+        with self._event(event, task=_r_task(result), host=_r_host(result).get_name(),
+                         res=_r_res(result), jid=_r_res(result).get('ansible_job_id')):
             self._call('v2_' + event, result)
 
     def v2_runner_on_async_poll(self, result):
@@ -601,16 +615,16 @@ class CallbackModule(CallbackBase):
         self._async('runner_on_async_failed', result)
 
     def v2_runner_on_file_diff(self, result, diff):
-        with self._event('runner_on_file_diff', task=result._task, host=result._host.get_name(), diff=diff):
+        with self._event('runner_on_file_diff', task=_r_task(result), host=_r_host(result).get_name(), diff=diff):
             self._call('v2_runner_on_file_diff', result, diff)
 
     def v2_on_file_diff(self, result):
-        with self._event('runner_on_file_diff', task=result._task, host=result._host.get_name(),
-                         diff=result._result.get('diff')):
+        with self._event('runner_on_file_diff', task=_r_task(result), host=_r_host(result).get_name(),
+                         diff=_r_res(result).get('diff')):
             self._call('v2_on_file_diff', result)
 
     def _item(self, event, result):
-        with self._event(event, task=result._task, host=result._host.get_name(), res=result._result):
+        with self._event(event, task=_r_task(result), host=_r_host(result).get_name(), res=_r_res(result)):
             self._call('v2_' + event, result)
 
     def v2_runner_item_on_ok(self, result):
