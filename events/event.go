@@ -198,45 +198,17 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 func (e *Event) decodeTop(b []byte) error {
 	var ferr error
 	err := forEachKey(b, func(k, v []byte) bool {
-		var err error
-		switch {
-		case keyIs(k, "uuid"):
-			e.UUID, err = decodeStr(v)
-		case keyIs(k, "event"):
-			e.Event, err = decodeEventName(v)
-		case keyIs(k, "created"):
-			e.Created, err = decodeStr(v)
-		case keyIs(k, "parent_uuid"):
-			e.ParentUUID, err = decodeStr(v)
-		case keyIs(k, "runner_ident"):
-			e.RunnerIdent, err = decodeStr(v)
-		case keyIs(k, "stdout"):
-			e.Stdout, err = decodeStr(v)
-		case keyIs(k, "counter"):
-			e.Counter, err = decodeInt(v)
-		case keyIs(k, "pid"):
-			e.PID, err = decodeInt(v)
-		case keyIs(k, "start_line"):
-			e.StartLine, err = decodeInt(v)
-		case keyIs(k, "end_line"):
-			e.EndLine, err = decodeInt(v)
-		case keyIs(k, "verbosity"):
-			e.Verbosity, err = decodeInt(v)
-		case keyIs(k, "event_data"):
-			if string(v) == "null" {
-				e.EventData = nil
-			} else {
-				e.EventData = append(json.RawMessage(nil), v...)
+		name := k[1 : len(k)-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			s, err := unquote(k)
+			if err != nil {
+				ferr = fmt.Errorf("events: decoding event: %w", err)
+				return false
 			}
-		default:
-			var key string
-			if key, err = unquote(k); err == nil {
-				e.Extra = append(e.Extra, Field{Key: key, Value: append(json.RawMessage(nil), v...)})
-			}
+			name = []byte(s)
 		}
-		if err != nil {
-			key, _ := unquote(k)
-			ferr = &FieldError{Key: key, Err: err}
+		if err := e.setField(name, v); err != nil {
+			ferr = &FieldError{Key: string(name), Err: err}
 			return false
 		}
 		return true
@@ -248,6 +220,45 @@ func (e *Event) decodeTop(b []byte) error {
 		return fmt.Errorf("events: decoding event: %w", err)
 	}
 	return nil
+}
+
+// setField stores the raw value v of top-level key name. The switch on
+// string(name) does not allocate.
+func (e *Event) setField(name, v []byte) error {
+	var err error
+	switch string(name) {
+	case "uuid":
+		e.UUID, err = decodeStr(v)
+	case "event":
+		e.Event, err = decodeEventName(v)
+	case "created":
+		e.Created, err = decodeStr(v)
+	case "parent_uuid":
+		e.ParentUUID, err = decodeStr(v)
+	case "runner_ident":
+		e.RunnerIdent, err = decodeStr(v)
+	case "stdout":
+		e.Stdout, err = decodeStr(v)
+	case "counter":
+		e.Counter, err = decodeInt(v)
+	case "pid":
+		e.PID, err = decodeInt(v)
+	case "start_line":
+		e.StartLine, err = decodeInt(v)
+	case "end_line":
+		e.EndLine, err = decodeInt(v)
+	case "verbosity":
+		e.Verbosity, err = decodeInt(v)
+	case "event_data":
+		if string(v) == "null" {
+			e.EventData = nil
+		} else {
+			e.EventData = append(json.RawMessage(nil), v...)
+		}
+	default:
+		e.Extra = append(e.Extra, Field{Key: string(name), Value: append(json.RawMessage(nil), v...)})
+	}
+	return err
 }
 
 func decodeStr(v []byte) (string, error) {
