@@ -305,6 +305,7 @@ func TestConformance(t *testing.T) {
 	}{
 		{name: "basic with job id", playbook: "basic.yml", env: map[string]string{"JOB_ID": "17"}},
 		{name: "vvv", playbook: "basic.yml", args: []string{"-vvv"}},
+		{name: "syntax error", playbook: "syntax.yml"},
 		{name: "facts unreachable failed items", playbook: "failed.yml"},
 		{name: "minimal callback", playbook: "include.yml", env: map[string]string{"ANSIBLE_STDOUT_CALLBACK": "minimal"}},
 		{
