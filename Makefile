@@ -39,4 +39,4 @@ deps-demo:
 	@./scripts/need.sh go ansible-core
 
 deps-test:
-	@./scripts/need.sh go ansible-core python3-ansible-runner openssh-server git sudo
+	@./scripts/need.sh go ansible-core python3-ansible-runner openssh-server git sudo sshpass

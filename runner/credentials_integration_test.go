@@ -387,3 +387,38 @@ func TestRealUnansweredVarsPrompt(t *testing.T) {
 	assert.Less(t, time.Since(start), 30*time.Second, "the prompt timeout, not the job timeout, ended the run")
 	assert.False(t, bytes.Contains([]byte(readArtifact(t, res, "stdout")), []byte(unused)))
 }
+
+// An SSH password is asked by ansible-playbook (--ask-pass) on the terminal,
+// answered by the runner, and used (through sshpass) to log in to a server
+// that accepts passwords.
+func TestRealAskPass(t *testing.T) {
+	t.Parallel()
+	needBinaries(t, "ssh", "sshpass")
+	const password = "ssh-login-pw-Qx81rT"
+	name := becomeUser(t, password)
+	srv := testsshd.StartWithPasswords(t)
+	const playbook = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: login
+      command: id -un
+`
+	t.Run("with password", func(t *testing.T) {
+		cfg := realConfig(t, playbook, sshInventory(srv, ""))
+		cfg.Credentials = []credentials.Credential{credentials.Machine{Username: name, Password: password}}
+		res, err := runTracked(t, cfg, password)
+		require.NoError(t, err)
+		assert.Equal(t, name, taskResult(t, res, "login")["stdout"])
+		assert.Contains(t, res.Command, "--ask-pass")
+	})
+	// A wrong password is refused by the server: the success above is the
+	// runner's answer at work.
+	t.Run("wrong password", func(t *testing.T) {
+		cfg := realConfig(t, playbook, sshInventory(srv, ""))
+		cfg.Credentials = []credentials.Credential{credentials.Machine{Username: name, Password: "not-" + password}}
+		res, err := runTracked(t, cfg, password, "not-"+password)
+		var exit *ExitError
+		require.ErrorAs(t, err, &exit)
+		assert.Equal(t, StatusFailed, res.Status)
+	})
+}

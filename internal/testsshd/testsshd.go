@@ -38,7 +38,8 @@ type Server struct {
 	// Dir holds the configuration, host key and authorized keys.
 	Dir string
 
-	log *syncBuffer
+	log       *syncBuffer
+	passwords bool
 }
 
 // Log returns what sshd has written to stderr so far (it runs with -e).
@@ -68,6 +69,18 @@ func (s *Server) Authorize(t testing.TB, authorizedKeys ...[]byte) {
 // not come up within 10 seconds.
 func Start(t testing.TB, authorizedKeys ...[]byte) *Server {
 	t.Helper()
+	return start(t, false, authorizedKeys)
+}
+
+// StartWithPasswords is Start with password logins allowed as well, for
+// accounts with a password in /etc/shadow (sshd runs without PAM).
+func StartWithPasswords(t testing.TB, authorizedKeys ...[]byte) *Server {
+	t.Helper()
+	return start(t, true, authorizedKeys)
+}
+
+func start(t testing.TB, passwords bool, authorizedKeys [][]byte) *Server {
+	t.Helper()
 	if _, err := os.Stat(SSHD); err != nil {
 		t.Skipf("testsshd: %s not available: %v", SSHD, err)
 	}
@@ -88,6 +101,7 @@ func Start(t testing.TB, authorizedKeys ...[]byte) *Server {
 		User:               u.Username,
 		Dir:                dir,
 		AuthorizedKeysFile: filepath.Join(dir, "authorized_keys"),
+		passwords:          passwords,
 	}
 	hostKey := filepath.Join(dir, "ssh_host_ed25519_key")
 	run(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "testsshd-host", "-f", hostKey)
@@ -118,7 +132,7 @@ func (s *Server) launch(t testing.TB, port int, hostKey string) error {
 		"PidFile " + filepath.Join(s.Dir, "sshd.pid"),
 		"AuthorizedKeysFile " + s.AuthorizedKeysFile,
 		"PubkeyAuthentication yes",
-		"PasswordAuthentication no",
+		"PasswordAuthentication " + yesNo(s.passwords),
 		"KbdInteractiveAuthentication no",
 		"PermitRootLogin prohibit-password",
 		"StrictModes no",
@@ -235,4 +249,11 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
