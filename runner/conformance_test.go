@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -103,7 +102,18 @@ func TestConformance(t *testing.T) {
 			name: "forks", fixture: "plays", confSettings: confSettings{Playbook: "serial.yml", Forks: 2, Limit: "pair"},
 			opts: conformance.Options{UnorderedStdout: true},
 		},
-		{name: "job_timeout", fixture: "timeout", confSettings: confSettings{Playbook: "sleep.yml"}},
+		{
+			name: "job_timeout", fixture: "timeout", confSettings: confSettings{Playbook: "sleep.yml"},
+			// Both sides end the run with status timeout and rc 254, but
+			// where ansible was cut depends on timing (ansible-runner looks
+			// every 5 s, arunner within 200 ms; on a loaded machine ansible
+			// may still be starting), so the events differ and the stdout
+			// texts need only agree as far as both got. README: arunner
+			// sends SIGINT first, so ansible may print its interrupt
+			// traceback or "User interrupted execution"; that tail is ours
+			// alone and is dropped.
+			opts: conformance.Options{NoEvents: true, StdoutPrefix: true, Fixup: dropInterruptTail},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,4 +149,16 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-var _ = time.Second
+// dropInterruptTail removes from our stdout what ansible prints when it
+// gets SIGINT: a Python traceback ending in KeyboardInterrupt, or
+// ansible's own "User interrupted execution" error.
+func dropInterruptTail(t testing.TB, ours, _ *conformance.Run) {
+	lines := strings.SplitAfter(ours.Stdout, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "Traceback (most recent call last):") || strings.Contains(l, "User interrupted execution") ||
+			strings.HasPrefix(l, "KeyboardInterrupt") {
+			ours.Stdout = strings.Join(lines[:i], "")
+			return
+		}
+	}
+}
