@@ -110,6 +110,13 @@ type Config struct {
 	// OmitEventData and OnlyFailedEventData have ansible-runner's meaning.
 	OmitEventData, OnlyFailedEventData bool
 
+	// The hooks below are called from the run's own goroutines:
+	// EventHandler from the one that reads ansible's output, one event at a
+	// time, in counter order; CancelCallback from the one that watches the
+	// process, every 200 ms; StatusHandler and FinishedCallback from the
+	// one that drives the run. A slow EventHandler slows ansible down (its
+	// output is not read meanwhile) rather than piling events up in memory.
+
 	// EventHandler is called for every event, in order; returning false
 	// keeps the event out of job_events/ (it still reaches stdout).
 	EventHandler func(*events.Event) bool
