@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,43 +68,52 @@ func TestConformance(t *testing.T) {
 		name    string
 		fixture string
 		confSettings
-		opts conformance.Options
+		want string // "status rc" both sides must leave, so that a fixture broken alike on both sides shows
+		// refHas proves the case exercises what it names: "event:NAME" is
+		// an event type the reference must emit, anything else text of its
+		// stdout artifact (or, for artifact_data, of its stats event).
+		refHas []string
+		opts   conformance.Options
 	}{
 		// Several hosts report in a fixed order only with one fork.
-		{name: "outcomes", fixture: "plays", confSettings: confSettings{Playbook: "outcomes.yml", Forks: 1}},
-		{name: "loops", fixture: "plays", confSettings: confSettings{Playbook: "loops.yml"}},
-		{name: "handlers", fixture: "plays", confSettings: confSettings{Playbook: "handlers.yml"}},
-		{name: "roles and includes", fixture: "plays", confSettings: confSettings{Playbook: "roles.yml"}},
-		{name: "block rescue always", fixture: "plays", confSettings: confSettings{Playbook: "block.yml"}},
-		{name: "serial", fixture: "plays", confSettings: confSettings{Playbook: "serial.yml"}},
+		{name: "outcomes", fixture: "plays", confSettings: confSettings{Playbook: "outcomes.yml", Forks: 1}, want: "failed 4", refHas: []string{"event:runner_on_unreachable", "event:runner_on_skipped", "event:runner_on_failed", "event:runner_on_ok", "...ignoring"}},
+		{name: "loops", fixture: "plays", confSettings: confSettings{Playbook: "loops.yml"}, want: "failed 2", refHas: []string{"event:runner_item_on_failed", "event:runner_item_on_skipped", "event:runner_item_on_ok"}},
+		{name: "handlers", fixture: "plays", confSettings: confSettings{Playbook: "handlers.yml"}, want: "successful 0", refHas: []string{"event:playbook_on_notify", "RUNNING HANDLER [reload]"}},
+		{name: "roles and includes", fixture: "plays", confSettings: confSettings{Playbook: "roles.yml"}, want: "successful 0", refHas: []string{"event:playbook_on_include", "web : role task", "inside import"}},
+		{name: "block rescue always", fixture: "plays", confSettings: confSettings{Playbook: "block.yml"}, want: "failed 2", refHas: []string{"rescued", "always after failure"}},
+		{name: "serial", fixture: "plays", confSettings: confSettings{Playbook: "serial.yml"}, want: "successful 0", refHas: []string{"event:playbook_on_play_start"}},
 		{
-			name: "strategy free", fixture: "plays", confSettings: confSettings{Playbook: "free.yml"},
+			name: "strategy free", fixture: "plays", confSettings: confSettings{Playbook: "free.yml"}, want: "successful 0", refHas: []string{"ok: [h2]"},
 			opts: conformance.Options{UnorderedStdout: true},
 		},
-		{name: "async poll", fixture: "plays", confSettings: confSettings{Playbook: "async.yml"}},
-		{name: "vvv", fixture: "plays", confSettings: confSettings{Playbook: "simple.yml", Verbosity: 3}},
-		{name: "unicode and huge output", fixture: "plays", confSettings: confSettings{Playbook: "unicode.yml"}},
-		{name: "no_log", fixture: "plays", confSettings: confSettings{Playbook: "nolog.yml"}},
-		{name: "set_stats", fixture: "plays", confSettings: confSettings{Playbook: "set_stats.yml"}},
-		{name: "warnings", fixture: "plays", confSettings: confSettings{Playbook: "warning.yml"}},
-		{name: "syntax error", fixture: "plays", confSettings: confSettings{Playbook: "syntax.yml"}},
 		{
-			name: "missing playbook", fixture: "plays", confSettings: confSettings{Playbook: "nosuch.yml"},
+			name: "async poll", fixture: "plays", confSettings: confSettings{Playbook: "async.yml"}, want: "successful 0", refHas: []string{"event:runner_on_async_ok", "event:runner_on_async_failed"},
+			// How often a job is polled before it ends depends on timing.
+			opts: conformance.Options{AnyCount: []string{"runner_on_async_poll"}, IgnoreLines: regexp.MustCompile(`ASYNC POLL on`)},
+		},
+		{name: "vvv", fixture: "plays", confSettings: confSettings{Playbook: "simple.yml", Verbosity: 3}, want: "successful 0", refHas: []string{"event:verbose", "Using "}},
+		{name: "unicode and huge output", fixture: "plays", confSettings: confSettings{Playbook: "unicode.yml"}, want: "successful 0", refHas: []string{"Grüße, 世界! ✓ 🚀", "229999", strings.Repeat("x", 100000)}},
+		{name: "no_log", fixture: "plays", confSettings: confSettings{Playbook: "nolog.yml"}, want: "successful 0", refHas: []string{"the output has been hidden"}},
+		{name: "set_stats", fixture: "plays", confSettings: confSettings{Playbook: "set_stats.yml"}, want: "successful 0", refHas: []string{"artifact_data"}},
+		{name: "warnings", fixture: "plays", confSettings: confSettings{Playbook: "warning.yml"}, want: "successful 0", refHas: []string{"event:playbook_on_no_hosts_matched", "event:warning", "this is a module warning", "DEPRECATION WARNING"}},
+		{name: "syntax error", fixture: "plays", confSettings: confSettings{Playbook: "syntax.yml"}, want: "failed 4", refHas: []string{"bogus_keyword"}},
+		{
+			name: "missing playbook", fixture: "plays", confSettings: confSettings{Playbook: "nosuch.yml"}, want: "failed 1", refHas: []string{"nosuch.yml"},
 			// README: arunner refuses a missing playbook before starting
 			// ansible, with ansible-playbook's message, status and rc; so
 			// no command artifact, no events, and text written without a
 			// terminal (no colors, no \r).
 			opts: conformance.Options{NoCommand: true, NoEvents: true, StripTerminal: true},
 		},
-		{name: "env files", fixture: "envfiles", confSettings: confSettings{Playbook: "env.yml"}},
-		{name: "limit", fixture: "plays", confSettings: confSettings{Playbook: "outcomes.yml", Limit: "h1", Forks: 1}},
-		{name: "cmdline check diff", fixture: "plays", confSettings: confSettings{Playbook: "check.yml", Cmdline: "--check --diff -e x=1"}},
+		{name: "env files", fixture: "envfiles", confSettings: confSettings{Playbook: "env.yml"}, want: "successful 0", refHas: []string{"hello from extravars 8", "from envvars"}},
+		{name: "limit", fixture: "plays", confSettings: confSettings{Playbook: "outcomes.yml", Limit: "h1", Forks: 1}, want: "successful 0", refHas: []string{"ok: [h1]"}},
+		{name: "cmdline check diff", fixture: "plays", confSettings: confSettings{Playbook: "check.yml", Cmdline: "--check --diff -e x=1"}, want: "successful 0", refHas: []string{"event:runner_on_file_diff", "x=1", "+x is 1"}},
 		{
-			name: "forks", fixture: "plays", confSettings: confSettings{Playbook: "serial.yml", Forks: 2, Limit: "pair"},
+			name: "forks", fixture: "plays", confSettings: confSettings{Playbook: "serial.yml", Forks: 2, Limit: "pair"}, want: "successful 0", refHas: []string{"ok: [h2]"},
 			opts: conformance.Options{UnorderedStdout: true},
 		},
 		{
-			name: "job_timeout", fixture: "timeout", confSettings: confSettings{Playbook: "sleep.yml"},
+			name: "job_timeout", fixture: "timeout", confSettings: confSettings{Playbook: "sleep.yml"}, want: "timeout 254",
 			// Both sides end the run with status timeout and rc 254, but
 			// where ansible was cut depends on timing (ansible-runner looks
 			// every 5 s, arunner within 200 ms; on a loaded machine ansible
@@ -140,6 +150,10 @@ func TestConformance(t *testing.T) {
 				t.Logf("runner.Run: %v", got.err) // compared through the artifacts
 			}
 			ours := conformance.ReadArtifacts(t, filepath.Join(mine, "artifacts", "ours"))
+			assert.Equal(t, tt.want, ref.Status+" "+ref.RC, "the reference's status and rc")
+			for _, h := range tt.refHas {
+				assert.True(t, refContains(ref, h), "the reference run has %.80q", h)
+			}
 			conformance.Compare(t, ours, ref, tt.opts)
 			if got.res != nil {
 				assert.Equal(t, ours.Status, string(got.res.Status), "Result.Status matches the status artifact")
@@ -147,6 +161,21 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refContains tells whether the reference run has h: an event type for
+// "event:NAME", else text of its stdout or of an event's data.
+func refContains(ref conformance.Run, h string) bool {
+	name, isEvent := strings.CutPrefix(h, "event:")
+	if !isEvent && strings.Contains(ref.Stdout, h) {
+		return true
+	}
+	for i := range ref.Events {
+		if isEvent && ref.Events[i].Event == name || !isEvent && strings.Contains(string(ref.Events[i].EventData), h) {
+			return true
+		}
+	}
+	return false
 }
 
 // dropInterruptTail removes from our stdout what ansible prints when it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -103,6 +104,15 @@ func TestCompare(t *testing.T) {
 		{name: "stdout prefix", change: func(o *Run) { o.Stdout = "PLAY [x] ***\r\nok: [loc" }, opts: Options{StdoutPrefix: true}},
 		{name: "stdout not a prefix", change: func(o *Run) { o.Stdout = "PLAY [y] ***\r\nok: [loc" }, opts: Options{StdoutPrefix: true},
 			want: []string{"stdout artifact"}},
+		{name: "any count", change: func(o *Run) {
+			o.Events = append(o.Events[:3:3], event(4, "runner_on_async_poll", "localhost", "t1", "e5", "t", `{"host":"localhost","task":"t1"}`), o.Events[3])
+			o.Events[4].Counter = 5
+			o.Stdout += "ASYNC POLL on localhost\r\n"
+		}, opts: Options{AnyCount: []string{"runner_on_async_poll"}, IgnoreLines: regexp.MustCompile(`^ASYNC POLL`)}},
+		{name: "any count undeclared", change: func(o *Run) {
+			o.Events = append(o.Events[:3:3], event(4, "runner_on_async_poll", "localhost", "t1", "e5", "t", `{"host":"localhost","task":"t1"}`), o.Events[3])
+			o.Events[4].Counter = 5
+		}, want: []string{"multiset"}},
 		{name: "no events", change: func(o *Run) { o.Events = nil }, opts: Options{NoEvents: true}},
 		{name: "fixup", change: func(o *Run) { o.RC = "2" }, opts: Options{Fixup: func(_ testing.TB, o, _ *Run) { o.RC = "0" }}},
 	}
