@@ -10,7 +10,9 @@
 #      and 1M events;
 #   3. real ansible-core on localhost, one debug task looping over
 #      BENCH_ITEMS items: wall time and user+sys CPU of the whole process
-#      tree for bare ansible-playbook, `arunner run` and `ansible-runner run`.
+#      tree for bare ansible-playbook (stdout to a file), the same under a
+#      pty, ansible with arunner's plugin under a pty but no runner (these
+#      two split the cost), `arunner run` and `ansible-runner run`.
 #
 # Each measurement is repeated BENCH_REPS times (runs interleaved, so a
 # change of machine load hits all variants alike) and the median reported.
@@ -33,6 +35,7 @@ trap 'rm -rf "$work"' EXIT
 $GO build -o "$work/replay" ./bench/replay
 $GO build -o "$work/throughput" ./bench/throughput
 $GO build -o "$work/arunner" ./cmd/arunner
+$GO build -o "$work/record" ./bench/record
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "n/a"}'; }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
@@ -102,6 +105,11 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 	}
 	for rep in $(seq "$REPS"); do
 		timed bare ansible-playbook -i "$pdd/inventory/hosts" "$pdd/project/loop.yml"
+		# The same playbook (localhost via -i localhost, -c local) under a
+		# pty with no runner: ansible's default callback, then arunner's
+		# plugin, the bytes copied to /dev/null.
+		timed bare-pty "$work/record" -plugin=false -items "$ITEMS" -o /dev/null
+		timed plugin-pty "$work/record" -items "$ITEMS" -o /dev/null
 		timed arunner "$work/arunner" run "$work/pdd-arunner" -p loop.yml --ident "r$rep"
 		timed ansible-runner ansible-runner run "$work/pdd-runner" -p loop.yml --ident "r$rep"
 		rm -rf "$work/pdd-arunner/artifacts" "$work/pdd-runner/artifacts"
@@ -115,13 +123,13 @@ for via in pty pipe; do
 	printf '%-48s %14s %s\n' "events/s via $via, job_events off" "$(tr ' ' '\n' <<<"${tput[$via.off]}" | grep . | median)" ">= 200000"
 	printf '%-48s %14s %s\n' "events/s via $via, job_events on" "$(tr ' ' '\n' <<<"${tput[$via.on]}" | grep . | median)" ">= 50000"
 done
-for k in 10000.off 100000.off "$RSS_MAX.off" 10000.on 100000.on; do
+for k in 10000.off 100000.off "$RSS_MAX.off" 10000.on 100000.on; do # by size
 	[ -n "${rss[$k]:-}" ] && printf '%-48s %14s %s\n' "runner max RSS MiB, ${k%.*} events, job_events ${k#*.}" "${rss[$k]}" "< 40, flat"
 done
 if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 	mb=$(tr ' ' '\n' <<<"${wall[bare]}" | grep . | median)
 	cb=$(tr ' ' '\n' <<<"${cpu[bare]}" | grep . | median)
-	for name in bare arunner ansible-runner; do
+	for name in bare bare-pty plugin-pty arunner ansible-runner; do
 		mw=$(tr ' ' '\n' <<<"${wall[$name]}" | grep . | median)
 		mc=$(tr ' ' '\n' <<<"${cpu[$name]}" | grep . | median)
 		tw="" tc=""

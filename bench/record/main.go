@@ -1,8 +1,12 @@
 // Command record runs a real ansible-playbook with arunner's callback plugin
 // under a pty and saves the raw bytes the pty master read, so that
-// bench/replay can play them back without ansible. It is run once, by hand:
+// bench/replay can play them back without ansible. It was run once, by hand:
 //
 //	go run ./bench/record -items 200 -o bench/testdata/loop200.pty
+//
+// bench/run.sh also times it with -o /dev/null, with and without -plugin,
+// to split arunner's cost between the callback plugin, the pty and the Go
+// side.
 package main
 
 import (
@@ -21,14 +25,15 @@ import (
 func main() {
 	items := flag.Int("items", 200, "items in the looped debug task")
 	out := flag.String("o", "bench/testdata/loop.pty", "file to write the raw pty bytes to")
+	plugin := flag.Bool("plugin", true, "load arunner's callback plugin (false: ansible's default callback)")
 	flag.Parse()
-	if err := record(*items, *out); err != nil {
+	if err := record(*items, *out, *plugin); err != nil {
 		fmt.Fprintln(os.Stderr, "record:", err)
 		os.Exit(1)
 	}
 }
 
-func record(items int, out string) error {
+func record(items int, out string, plugin bool) error {
 	dir, err := os.MkdirTemp("", "arunner-record-")
 	if err != nil {
 		return err
@@ -46,14 +51,16 @@ func record(items int, out string) error {
 	if err := os.WriteFile(pb, []byte(play), 0o600); err != nil {
 		return err
 	}
-	plugins, err := events.InstallPlugin(filepath.Join(dir, "plugin"))
-	if err != nil {
-		return err
-	}
 	cmd := exec.Command("ansible-playbook", "-i", "localhost,", "-c", "local", pb)
 	cmd.Env = os.Environ()
-	for k, v := range events.Env(events.EnvOptions{PluginDir: plugins}) {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	if plugin {
+		plugins, err := events.InstallPlugin(filepath.Join(dir, "plugin"))
+		if err != nil {
+			return err
+		}
+		for k, v := range events.Env(events.EnvOptions{PluginDir: plugins}) {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
 	ptmx, err := pty.Start(cmd)
 	if err != nil {

@@ -115,8 +115,9 @@ func run(replay, stream string, n int, jobEvents, noPTY bool, dir string) error 
 		via = "pipe"
 	}
 	// Maxrss is in KiB on Linux.
-	fmt.Printf("via=%s job_events=%s events=%d seconds=%.3f events_per_s=%.0f maxrss_mib=%.1f\n",
-		via, mode, seen, elapsed.Seconds(), float64(seen)/elapsed.Seconds(), float64(ru.Maxrss)/1024)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	fmt.Printf("via=%s job_events=%s events=%d seconds=%.3f events_per_s=%.0f runner_cpu_s=%.2f maxrss_mib=%.1f\n",
+		via, mode, seen, elapsed.Seconds(), float64(seen)/elapsed.Seconds(), cpu.Seconds(), float64(ru.Maxrss)/1024)
 	return nil
 }
 
