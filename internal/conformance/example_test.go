@@ -3,6 +3,9 @@ package conformance_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/arunner/arunner/internal/conformance"
@@ -41,3 +44,42 @@ func ExampleRunReference() {
 		"-p", "outcomes.yml", "--limit", "h1", "--forks", "1")
 	fmt.Println(ref.Status, ref.RC, len(ref.Events))
 }
+
+// Reading what a run left: here a hand-made artifacts dir.
+func ExampleReadArtifacts() {
+	pdd, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(pdd)
+	art := filepath.Join(pdd, "artifacts", "ours")
+	_ = os.MkdirAll(filepath.Join(art, "job_events"), 0o700)
+	_ = os.WriteFile(filepath.Join(art, "status"), []byte("successful"), 0o600)
+	_ = os.WriteFile(filepath.Join(art, "rc"), []byte("0"), 0o600)
+	_ = os.WriteFile(filepath.Join(art, "job_events", "1-a.json"), []byte(`{"uuid": "a", "counter": 1, "event": "playbook_on_start"}`), 0o600)
+
+	run := conformance.ReadArtifacts(exampleTB{}, art) // in a test: t
+	fmt.Println(run.Status, run.RC, run.Events[0].Event, run.PrivateDataDir == pdd)
+	// Output: successful 0 playbook_on_start true
+}
+
+// The environment a reference run gets: the caller's, minus what would
+// change ansible's behaviour, plus the extras.
+func ExampleCleanEnv() {
+	os.Setenv("ANSIBLE_STDOUT_CALLBACK", "yaml")
+	defer os.Unsetenv("ANSIBLE_STDOUT_CALLBACK")
+	env := conformance.CleanEnv(map[string]string{"MY_VAR": "1"})
+	fmt.Println(slices.Contains(env, "ANSIBLE_STDOUT_CALLBACK=yaml"), env[len(env)-1])
+	// Output: false MY_VAR=1
+}
+
+// A fixture copied for one side of a case; each side gets its own copy.
+func ExampleCopyDir() {
+	var t testing.TB // the test's *testing.T
+	pdd := conformance.CopyDir(t, "testdata/conformance/plays")
+	fmt.Println(filepath.Base(pdd))
+}
+
+// exampleTB stands in for a test's *testing.T where an example runs.
+type exampleTB struct{ testing.TB }
+
+func (exampleTB) Helper()                           {}
+func (exampleTB) Errorf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+func (exampleTB) FailNow()                          { panic("example failed") }
