@@ -91,6 +91,7 @@ func TestConformance(t *testing.T) {
 			// How often a job is polled before it ends depends on timing.
 			opts: conformance.Options{AnyCount: []string{"runner_on_async_poll"}, IgnoreLines: regexp.MustCompile(`ASYNC POLL on`)},
 		},
+		{name: "facts and retries", fixture: "plays", confSettings: confSettings{Playbook: "misc.yml"}, want: "failed 2", refHas: []string{"event:runner_retry", "ansible_facts"}},
 		{name: "vvv", fixture: "plays", confSettings: confSettings{Playbook: "simple.yml", Verbosity: 3}, want: "successful 0", refHas: []string{"event:verbose", "Using "}},
 		{name: "unicode and huge output", fixture: "plays", confSettings: confSettings{Playbook: "unicode.yml"}, want: "successful 0", refHas: []string{"Grüße, 世界! ✓ 🚀", "229999", strings.Repeat("x", 100000)}},
 		{name: "no_log", fixture: "plays", confSettings: confSettings{Playbook: "nolog.yml"}, want: "successful 0", refHas: []string{"the output has been hidden"}},
