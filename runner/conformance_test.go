@@ -135,20 +135,20 @@ func TestConformance(t *testing.T) {
 			// Ours runs in the background while the reference runs here:
 			// RunReference may stop the test, which only this goroutine may.
 			ctx, cancel := context.WithTimeout(context.Background(), conformance.ReferenceTimeout)
-			defer cancel()
-			type outcome struct {
-				res *runner.Result
-				err error
-			}
-			done := make(chan outcome, 1)
+			var res *runner.Result
+			var err error
+			finished := make(chan struct{})
 			go func() {
-				res, err := runner.Run(ctx, tt.config(mine))
-				done <- outcome{res, err}
+				defer close(finished)
+				res, err = runner.Run(ctx, tt.config(mine))
 			}()
+			// A failing reference must not leave ours running while the
+			// temp dirs are removed.
+			defer func() { cancel(); <-finished }()
 			ref := conformance.RunReference(t, theirs, "ref", tt.flags()...)
-			got := <-done
-			if got.err != nil {
-				t.Logf("runner.Run: %v", got.err) // compared through the artifacts
+			<-finished
+			if err != nil {
+				t.Logf("runner.Run: %v", err) // compared through the artifacts
 			}
 			ours := conformance.ReadArtifacts(t, filepath.Join(mine, "artifacts", "ours"))
 			assert.Equal(t, tt.want, ref.Status+" "+ref.RC, "the reference's status and rc")
@@ -156,9 +156,9 @@ func TestConformance(t *testing.T) {
 				assert.True(t, refContains(ref, h), "the reference run has %.80q", h)
 			}
 			conformance.Compare(t, ours, ref, tt.opts)
-			if got.res != nil {
-				assert.Equal(t, ours.Status, string(got.res.Status), "Result.Status matches the status artifact")
-				assert.Equal(t, ours.RC, strconv.Itoa(got.res.RC), "Result.RC matches the rc artifact")
+			if res != nil {
+				assert.Equal(t, ours.Status, string(res.Status), "Result.Status matches the status artifact")
+				assert.Equal(t, ours.RC, strconv.Itoa(res.RC), "Result.RC matches the rc artifact")
 			}
 		})
 	}
