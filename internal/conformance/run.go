@@ -131,12 +131,20 @@ const ReferenceTimeout = 150 * time.Second
 // caller compares. It skips t when ansible-runner is not installed.
 func RunReference(t testing.TB, pdd, ident string, flags ...string) Run {
 	t.Helper()
+	return RunReferenceEnv(t, pdd, ident, nil, flags...)
+}
+
+// RunReferenceEnv is RunReference with env added to the cleaned
+// environment, for what ansible-runner takes from it (a stdout callback,
+// JOB_ID).
+func RunReferenceEnv(t testing.TB, pdd, ident string, env map[string]string, flags ...string) Run {
+	t.Helper()
 	RequireTools(t, "ansible-runner")
 	ctx, cancel := context.WithTimeout(context.Background(), ReferenceTimeout)
 	defer cancel()
 	argv := append([]string{"run", pdd, "--ident", ident}, flags...)
 	cmd := exec.CommandContext(ctx, "ansible-runner", argv...)
-	cmd.Env = CleanEnv(nil)
+	cmd.Env = CleanEnv(env)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if err != nil && (!errors.As(err, &exit) || ctx.Err() != nil) {
