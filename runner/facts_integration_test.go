@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -12,13 +11,6 @@ import (
 
 	"github.com/arunner/arunner/factcache"
 )
-
-func requireAnsible(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("ansible-playbook"); err != nil {
-		t.Skip("ansible-playbook not on PATH")
-	}
-}
 
 // realPDD lays out a private data dir with two local hosts and the given
 // playbooks.
@@ -38,7 +30,7 @@ func realPDD(t *testing.T, playbooks map[string]string) string {
 // Facts survive across runs through a Store, by content, and a host keeps its
 // facts unless it clears them.
 func TestFactCacheAcrossRuns(t *testing.T) {
-	requireAnsible(t)
+	needBinaries(t)
 	pdd := realPDD(t, map[string]string{
 		"gather.yml": `
 - hosts: all
