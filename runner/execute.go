@@ -62,9 +62,9 @@ func (r *run) execute() (*Result, error) {
 		return r.finish(res, status, 1, err)
 	}
 
-	redactor := credentials.NewRedactor(r.secrets...)
+	res.redactor = credentials.NewRedactor(r.secrets...)
 	safeEnv := credentials.SafeEnv(r.cmd.Env, r.secrets)
-	res.Command, res.Cwd = redactor.Strings(r.cmd.Argv), r.cmd.Dir
+	res.Command, res.Cwd = res.redactor.Strings(r.cmd.Argv), r.cmd.Dir
 	if err := r.art.WriteCommand(res.Command, r.cmd.Dir, safeEnv); err != nil {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
 	}
@@ -86,7 +86,7 @@ func (r *run) execute() (*Result, error) {
 	filter := events.NewFilter(events.FilterConfig{
 		RunnerIdent: r.ident,
 		Text:        text,
-		Handle:      func(ev *events.Event) error { return r.onEvent(res, ev) },
+		Handle:      func(ev *events.Event) error { r.onEvent(res, ev); return nil },
 		OnError: func(err error) {
 			if len(res.FrameErrors) < maxFrameErrors {
 				res.FrameErrors = append(res.FrameErrors, err)
@@ -95,19 +95,24 @@ func (r *run) execute() (*Result, error) {
 	})
 
 	r.sink = newEventSink(r.art)
+	// closeOutput delivers what the filter still holds and waits for every
+	// job_events file: the last step before the final status.
+	closeOutput := func() {
+		filter.Close()
+		stdout.Flush()
+		res.FinalCounter = filter.Counter()
+		res.ArtifactErr = r.sink.close()
+	}
 	r.start = time.Now()
 	p, err := startProc(r.cmd, r.cfg.NoPTY, stderrF)
 	if err != nil {
 		if isNotFound(err) {
 			// ansible-runner's words, as one verbose event.
 			filter.Write([]byte(fmt.Sprintf("The command was not found or was not executable: %s.\n", r.cmd.Argv[0])))
-			filter.Close()
-			stdout.Flush()
-			res.ArtifactErr = r.sink.close()
+			closeOutput()
 			return r.finish(res, StatusError, 127, fmt.Errorf("%s: %w", r.cmd.Argv[0], ErrBinaryNotFound))
 		}
-		filter.Close()
-		stdout.Flush()
+		closeOutput()
 		return r.finish(res, StatusError, 1, fmt.Errorf("starting %s: %w", r.cmd.Argv[0], err))
 	}
 	r.status(StatusUpdate{Status: StatusRunning, RunnerIdent: r.ident})
@@ -142,10 +147,7 @@ func (r *run) execute() (*Result, error) {
 		<-readDone
 	}
 	p.ptmx.Close()
-	filter.Close()
-	stdout.Flush()
-	res.FinalCounter = filter.Counter()
-	res.ArtifactErr = r.sink.close()
+	closeOutput()
 	r.collectFacts(res)
 
 	rc := exitCode(p.cmd.ProcessState)
@@ -227,8 +229,9 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 	}
 }
 
-// onEvent runs in the pty reader goroutine, once per event, in order.
-func (r *run) onEvent(res *Result, ev *events.Event) error {
+// onEvent runs in the pty reader goroutine, once per event, in order. It
+// never fails the Filter: an error there would stop the output with it.
+func (r *run) onEvent(res *Result, ev *events.Event) {
 	if ev.Event == "playbook_on_stats" && res.stats == nil {
 		if s, ok := ev.Stats(); ok {
 			res.stats = s
@@ -239,11 +242,14 @@ func (r *run) onEvent(res *Result, ev *events.Event) error {
 		keep = r.cfg.EventHandler(ev)
 	}
 	if !keep && r.jsonOut == nil {
-		return nil
+		return
 	}
 	data, err := ev.MarshalJSON()
 	if err != nil {
-		return err
+		if len(res.FrameErrors) < maxFrameErrors {
+			res.FrameErrors = append(res.FrameErrors, fmt.Errorf("event %d: %w", ev.Counter, err))
+		}
+		return
 	}
 	if keep {
 		r.sink.write(ev.Counter, ev.UUID, data)
@@ -251,7 +257,6 @@ func (r *run) onEvent(res *Result, ev *events.Event) error {
 	if r.jsonOut != nil {
 		r.jsonOut.Write(append(data, '\n'))
 	}
-	return nil
 }
 
 // clean stops the agent and removes the run's private dir (credential
@@ -285,7 +290,9 @@ func (r *run) status(u StatusUpdate) {
 // handler, then FinishedCallback, exactly once.
 func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, error) {
 	res.Status, res.RC, res.Ended = status, rc, time.Now()
-	res.redactor = credentials.NewRedactor(r.secrets...)
+	if res.redactor == nil { // prepare failed: redact what it had found
+		res.redactor = credentials.NewRedactor(r.secrets...)
+	}
 	r.clean()
 	if werr := r.art.WriteRC(rc); werr != nil && err == nil {
 		err = werr
