@@ -29,13 +29,12 @@ const (
 
 // run is one run's state from preparation to the end.
 type run struct {
-	ctx  context.Context
-	cfg  Config
-	job  *Job
-	pdd  string
-	art  *privdata.Artifacts
-	dir  *privdata.Dir // nil when Load failed
-	prep error         // a preparation failure, reported once artifacts exist
+	ctx context.Context
+	cfg Config
+	job *Job
+	pdd string
+	art *privdata.Artifacts
+	dir *privdata.Dir // nil when Load failed
 
 	ident    string
 	runtime  string // per-run private dir, removed at the end
