@@ -312,7 +312,7 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	playbook := cfg.Playbook
 	if cfg.Role != "" {
 		if playbook != "" {
-			return nil, &ConfigError{Field: "Role", Err: errors.New("Role and Playbook exclude each other")}
+			return nil, &ConfigError{Field: "Role", Err: errors.New("excludes Playbook")}
 		}
 		if playbook, err = r.rolePlaybook(cwd); err != nil {
 			return nil, err
