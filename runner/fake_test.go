@@ -194,3 +194,16 @@ func init() {
 		return 0
 	}
 }
+
+func init() {
+	// A broken frame between good text: well-formed framing whose payload
+	// is not JSON.
+	fakeModes["garbage"] = func() int {
+		fmt.Fprint(os.Stdout, "before\n")
+		fmt.Fprint(os.Stdout, "\x1b[Kbm90IGpzb24=\x1b[12D\x1b[K") // base64 of "not json"
+		fmt.Fprint(os.Stdout, "middle\n")
+		fmt.Fprint(os.Stdout, fakeEvent("runner_on_ok", "00000000-0000-0000-0000-000000000001", "ok: [localhost]\n"))
+		fmt.Fprint(os.Stdout, "after\n")
+		return 0
+	}
+}

@@ -535,3 +535,38 @@ func TestRotateArtifacts(t *testing.T) {
 	}
 	assert.Equal(t, []string{"r2", "r3"}, names)
 }
+
+// Garbage on the event stream is reported, not fatal, and loses no text.
+func TestGarbageFrames(t *testing.T) {
+	res, err := Run(context.Background(), fakeConfig(t, "garbage"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.FrameErrors)
+	stdout := readArtifact(t, res, "stdout")
+	for _, want := range []string{"before", "middle", "ok: [localhost]", "after"} {
+		assert.Contains(t, stdout, want)
+	}
+	var names []string
+	for ev, err := range res.Events() {
+		require.NoError(t, err)
+		names = append(names, ev.Event)
+	}
+	assert.Contains(t, names, "runner_on_ok")
+}
+
+// ansible killed from outside mid-run: a failed run with rc 128+9, what it
+// printed kept, and what it started gone.
+func TestKilledFromOutside(t *testing.T) {
+	cfg, pids := treeConfig(t)
+	job, err := Start(context.Background(), cfg)
+	require.NoError(t, err)
+	waitFor(t, "the tree", func() bool { return len(pids()) == 2 })
+	must(t, syscall.Kill(pids()[0], syscall.SIGKILL))
+	res, err := job.Wait()
+	var exit *ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 137, exit.RC)
+	assert.Equal(t, StatusFailed, res.Status)
+	assert.Equal(t, "137", readArtifact(t, res, "rc"))
+	assert.Contains(t, readArtifact(t, res, "stdout"), "tree started")
+	assertTreeGone(t, pids())
+}
