@@ -176,7 +176,7 @@ class _State:
         out['event_data'] = data
         return out
 
-    def write_token(self, fileobj, payload):
+    def token(self, payload):
         b64 = base64.b64encode(json.dumps(payload, cls=_Encoder).encode('utf-8')).decode('ascii')
         parts = ['\x1b[K']
         for i in range(0, len(b64), SLICE):
@@ -184,13 +184,30 @@ class _State:
             parts.append(piece)
             parts.append('\x1b[%dD' % len(piece))
         parts.append('\x1b[K')
-        fileobj.write(''.join(parts))
+        return ''.join(parts)
 
     def begin(self, fileobj):
-        self.write_token(fileobj, self.begin_dict())
+        # The token waits for the event's first text, so that both go out
+        # in one write (stdout is unbuffered under ansible-runner and
+        # arunner: each write is a syscall and a wake-up of the reader).
+        # It lives apart from the context, which scoped() saves and restores.
+        self.tls.pending = (fileobj, self.token(self.begin_dict()))
+
+    def take_pending(self):
+        pending = getattr(self.tls, 'pending', None)
+        self.tls.pending = None
+        return pending
+
+    def flush_pending(self):
+        """Writes a begin token still waiting for text, before other text."""
+        pending = self.take_pending()
+        if pending:
+            pending[0].write(pending[1])
 
     def end(self, fileobj):
-        fileobj.write('\x1b[Ke30=\x1b[4D\x1b[K')  # base64 of "{}"
+        pending = self.take_pending()
+        token = pending[1] if pending else ''
+        fileobj.write(token + '\x1b[Ke30=\x1b[4D\x1b[K')  # base64 of "{}"
         fileobj.flush()
 
 
@@ -250,19 +267,56 @@ def _install(state):
             if get_log_only(args, kwargs):
                 return display(*args, **kwargs)
             if state.context().get('uuid'):
-                if stderr:
-                    sys.stdout.flush()  # the begin token must reach the pty first
-                return display(*args, **kwargs)
+                return _display_framed(state, display, stderr, args, kwargs)
             fileobj = sys.stderr if stderr else sys.stdout
             if stderr:
                 sys.stdout.flush()
             with state.scoped(uuid=str(uuid.uuid4())):
                 state.begin(fileobj)
                 try:
-                    return display(*args, **kwargs)
+                    return _display_framed(state, display, stderr, args, kwargs)
                 finally:
                     state.end(fileobj)
     Display.display = display_wrapper
+
+
+class _Prefixed(object):
+    """Stands in for sys.stdout during one display call: its first write
+    carries the pending begin token, so token and text are one write."""
+
+    def __init__(self, real, prefix):
+        self._real = real
+        self.prefix = prefix
+
+    def write(self, text):
+        if self.prefix:
+            text, self.prefix = self.prefix + text, ''
+        return self._real.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def _display_framed(state, display, stderr, args, kwargs):
+    """Calls Display.display inside an event, writing a pending begin token
+    with the first text on stdout, or ahead of text on stderr."""
+    pending = getattr(state.tls, 'pending', None)
+    if not pending:
+        return display(*args, **kwargs)
+    fileobj, token = pending
+    if stderr or fileobj is not sys.stdout:
+        state.flush_pending()
+        sys.stdout.flush()  # the begin token must reach the pty first
+        return display(*args, **kwargs)
+    real = sys.stdout
+    proxy = sys.stdout = _Prefixed(real, token)
+    try:
+        return display(*args, **kwargs)
+    finally:
+        sys.stdout = real
+        if not proxy.prefix:
+            state.tls.pending = None
+        # else nothing was written (filtered by verbosity): still pending
 
 
 def _flagged(state, attr, func):
