@@ -570,3 +570,32 @@ func TestKilledFromOutside(t *testing.T) {
 	assert.Contains(t, readArtifact(t, res, "stdout"), "tree started")
 	assertTreeGone(t, pids())
 }
+
+// env/cmdline is split like a shell would and placed right after the
+// binary; Config.Cmdline replaces it.
+func TestCmdline(t *testing.T) {
+	args := func(t *testing.T, cfg Config) []string {
+		out := filepath.Join(t.TempDir(), "env.json")
+		cfg.EnvVars["FAKE_OUT"] = out
+		_, err := Run(context.Background(), cfg)
+		require.NoError(t, err)
+		var got struct {
+			Args []string `json:"args"`
+		}
+		data, err := os.ReadFile(out)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(data, &got))
+		return got.Args[1:]
+	}
+	cfg := fakeConfig(t, "env")
+	must(t, os.MkdirAll(filepath.Join(cfg.PrivateDataDir, "env"), 0o700))
+	must(t, os.WriteFile(filepath.Join(cfg.PrivateDataDir, "env", "cmdline"), []byte(`--check -e 'greeting="hello world"'`+"\n"), 0o600))
+	got := args(t, cfg)
+	assert.Equal(t, []string{"--check", "-e", `greeting="hello world"`, "-i"}, got[:4])
+	assert.Equal(t, "site.yml", got[len(got)-1])
+
+	cfg.Cmdline = "--diff"
+	got = args(t, cfg)
+	assert.Equal(t, "--diff", got[0])
+	assert.NotContains(t, got, "--check")
+}
