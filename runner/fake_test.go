@@ -2,12 +2,14 @@ package runner
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -206,4 +208,37 @@ func init() {
 		fmt.Fprint(os.Stdout, "after\n")
 		return 0
 	}
+}
+
+// envReport is what the "env" fake saw of its own process.
+type envReport struct {
+	Env      map[string]string // its environment
+	Args     []string          // its argv after argv[0]
+	StdinTTY bool              // stdin is a pty
+}
+
+// runEnvFake runs cfg (whose binary is the "env" fake) to success and
+// returns what the fake reported.
+func runEnvFake(t *testing.T, cfg Config) (*Result, envReport) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "env.json")
+	cfg.EnvVars["FAKE_OUT"] = out
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var raw struct {
+		Env      []string `json:"env"`
+		Args     []string `json:"args"`
+		StdinTTY bool     `json:"stdin_tty"`
+	}
+	data, err := os.ReadFile(out)
+	must(t, err)
+	must(t, json.Unmarshal(data, &raw))
+	rep := envReport{Env: map[string]string{}, Args: raw.Args[1:], StdinTTY: raw.StdinTTY}
+	for _, kv := range raw.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		rep.Env[k] = v
+	}
+	return res, rep
 }

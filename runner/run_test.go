@@ -242,27 +242,12 @@ func TestOutputBeforeExitIsKept(t *testing.T) {
 
 func TestEnvironment(t *testing.T) {
 	cfg := fakeConfig(t, "env")
-	out := filepath.Join(t.TempDir(), "env.json")
-	cfg.EnvVars["FAKE_OUT"] = out
 	cfg.EnvVars["FROM_CONFIG"] = "config"
 	cfg.EnvVars["BOTH"] = "config"
 	must(t, os.MkdirAll(filepath.Join(cfg.PrivateDataDir, "env"), 0o700))
 	must(t, os.WriteFile(filepath.Join(cfg.PrivateDataDir, "env", "envvars"), []byte("FROM_FILE: file\nBOTH: file\nNUM: 3\n"), 0o600))
-	res, err := Run(context.Background(), cfg)
-	require.NoError(t, err)
-
-	var got struct {
-		Env      []string `json:"env"`
-		StdinTTY bool     `json:"stdin_tty"`
-	}
-	data, err := os.ReadFile(out)
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(data, &got))
-	env := map[string]string{}
-	for _, kv := range got.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	res, got := runEnvFake(t, cfg)
+	env := got.Env
 	assert.True(t, got.StdinTTY, "ansible's stdin is the pty, never the caller's stdin")
 	assert.Equal(t, "file", env["FROM_FILE"])
 	assert.Equal(t, "config", env["FROM_CONFIG"])
@@ -417,8 +402,6 @@ func TestStartErrors(t *testing.T) {
 // never on argv, and the files are gone after the run.
 func TestExtraVarsFiles(t *testing.T) {
 	cfg := fakeConfig(t, "env")
-	out := filepath.Join(t.TempDir(), "env.json")
-	cfg.EnvVars["FAKE_OUT"] = out
 	cfg.ExtraVars = map[string]any{"secret_var": "hunter2-value"}
 	fifo := filepath.Join(cfg.PrivateDataDir, "env", "extravars")
 	must(t, os.MkdirAll(filepath.Dir(fifo), 0o700))
@@ -430,15 +413,7 @@ func TestExtraVarsFiles(t *testing.T) {
 			f.Close()
 		}
 	}()
-	res, err := Run(context.Background(), cfg)
-	require.NoError(t, err)
-
-	var got struct {
-		Args []string `json:"args"`
-	}
-	data, err := os.ReadFile(out)
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(data, &got))
+	res, got := runEnvFake(t, cfg)
 	var files []string
 	for i, a := range got.Args {
 		assert.NotContains(t, a, "hunter2-value")
@@ -575,17 +550,8 @@ func TestKilledFromOutside(t *testing.T) {
 // binary; Config.Cmdline replaces it.
 func TestCmdline(t *testing.T) {
 	args := func(t *testing.T, cfg Config) []string {
-		out := filepath.Join(t.TempDir(), "env.json")
-		cfg.EnvVars["FAKE_OUT"] = out
-		_, err := Run(context.Background(), cfg)
-		require.NoError(t, err)
-		var got struct {
-			Args []string `json:"args"`
-		}
-		data, err := os.ReadFile(out)
-		require.NoError(t, err)
-		require.NoError(t, json.Unmarshal(data, &got))
-		return got.Args[1:]
+		_, got := runEnvFake(t, cfg)
+		return got.Args
 	}
 	cfg := fakeConfig(t, "env")
 	must(t, os.MkdirAll(filepath.Join(cfg.PrivateDataDir, "env"), 0o700))
