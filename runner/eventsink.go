@@ -40,7 +40,7 @@ func newEventSink(art *privdata.Artifacts) eventSink { return newAsyncSink(art.W
 
 // asyncSink writes events from a few goroutines, so the pty reader never
 // waits on the disk unless the queue is full. Files appear in any order;
-// each one is still written atomically by WriteEvent, and close waits for
+// each one is complete once its WriteEvent returns, and close waits for
 // all of them. Writers start with the first event, so a run whose handler
 // keeps nothing starts none.
 type asyncSink struct {

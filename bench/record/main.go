@@ -26,14 +26,15 @@ func main() {
 	items := flag.Int("items", 200, "items in the looped debug task")
 	out := flag.String("o", "bench/testdata/loop.pty", "file to write the raw pty bytes to")
 	plugin := flag.Bool("plugin", true, "load arunner's callback plugin (false: ansible's default callback)")
+	pluginDir := flag.String("plugin-dir", "", "load the callback plugin from this directory instead of the embedded one (to compare variants of it)")
 	flag.Parse()
-	if err := record(*items, *out, *plugin); err != nil {
+	if err := record(*items, *out, *plugin, *pluginDir); err != nil {
 		fmt.Fprintln(os.Stderr, "record:", err)
 		os.Exit(1)
 	}
 }
 
-func record(items int, out string, plugin bool) error {
+func record(items int, out string, plugin bool, pluginDir string) error {
 	dir, err := os.MkdirTemp("", "arunner-record-")
 	if err != nil {
 		return err
@@ -57,6 +58,9 @@ func record(items int, out string, plugin bool) error {
 		plugins, err := events.InstallPlugin(filepath.Join(dir, "plugin"))
 		if err != nil {
 			return err
+		}
+		if pluginDir != "" {
+			plugins = pluginDir
 		}
 		for k, v := range events.Env(events.EnvOptions{PluginDir: plugins}) {
 			cmd.Env = append(cmd.Env, k+"="+v)

@@ -1,9 +1,16 @@
 // Command throughput runs runner.Run once against bench/replay, a fake
 // ansible-playbook replaying a recorded stream, and prints one line: events
-// delivered, seconds, events per second and this process's peak RSS
-// (getrusage RUSAGE_SELF maxrss, the runner's own memory, not the child's).
+// delivered, seconds, events per second, this process's CPU and peak RSS
+// (getrusage RUSAGE_SELF: the runner's own, not the child's).
 //
 //	throughput -replay /tmp/replay -stream bench/testdata/loop200.pty -events 100000 -job-events
+//
+// With -items N it runs real ansible-playbook instead: one debug task
+// looping over N items on localhost, and also prints the CPU of ansible's
+// whole process tree (RUSAGE_CHILDREN), so that the runner's share of a
+// real run is measured apart from ansible's.
+//
+//	throughput -items 5000 -job-events
 package main
 
 import (
@@ -29,6 +36,8 @@ func main() {
 	dir := flag.String("dir", "", "where to create the private data dir (default $TMPDIR)")
 	noPTY := flag.Bool("nopty", false, "run the fake without a pty (Config.NoPTY: a pipe), to measure the decoder without the pty's 4 KiB reads")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run here")
+	items := flag.Int("items", 0, "run real ansible-playbook looping a debug task over this many items instead of -replay")
+	keep := flag.Bool("keep", false, "leave the private data dir in place (bench/run.sh removes it later: on ext4, creating files soon after removing many in the same block group costs a scan past each freed inode)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -41,50 +50,86 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*replay, *stream, *n, *jobEvents, *noPTY, *dir); err != nil {
+	b := bench{replay: *replay, stream: *stream, events: *n, items: *items, jobEvents: *jobEvents, noPTY: *noPTY, dir: *dir, keep: *keep}
+	if err := b.run(); err != nil {
 		fmt.Fprintln(os.Stderr, "throughput:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(replay, stream string, n int, jobEvents, noPTY bool, dir string) error {
-	if replay == "" {
-		return fmt.Errorf("-replay is required")
-	}
-	stream, err := filepath.Abs(stream)
-	if err != nil {
-		return err
-	}
-	pdd, err := os.MkdirTemp(dir, "arunner-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(pdd)
+type bench struct {
+	replay, stream   string
+	events, items    int
+	jobEvents, noPTY bool
+	dir              string
+	keep             bool
+}
+
+// config returns the run's Config for pdd, writing its playbook and
+// inventory.
+func (b *bench) config(pdd string) (runner.Config, error) {
 	for _, d := range []string{"project", "inventory"} {
 		if err := os.Mkdir(filepath.Join(pdd, d), 0o700); err != nil {
-			return err
+			return runner.Config{}, err
 		}
 	}
+	if b.items > 0 {
+		play := fmt.Sprintf("- hosts: all\n  gather_facts: false\n  tasks:\n    - name: loop over items\n"+
+			"      debug:\n        msg: \"item {{ item }}\"\n      loop: \"{{ range(%d) | list }}\"\n", b.items)
+		inv := "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
+		if err := os.WriteFile(filepath.Join(pdd, "project", "loop.yml"), []byte(play), 0o600); err != nil {
+			return runner.Config{}, err
+		}
+		if err := os.WriteFile(filepath.Join(pdd, "inventory", "hosts"), []byte(inv), 0o600); err != nil {
+			return runner.Config{}, err
+		}
+		return runner.Config{PrivateDataDir: pdd, Playbook: "loop.yml", NoPTY: b.noPTY}, nil
+	}
+	if b.replay == "" {
+		return runner.Config{}, fmt.Errorf("-replay or -items is required")
+	}
+	stream, err := filepath.Abs(b.stream)
+	if err != nil {
+		return runner.Config{}, err
+	}
 	if err := os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("- hosts: all\n  tasks: []\n"), 0o600); err != nil {
+		return runner.Config{}, err
+	}
+	return runner.Config{
+		PrivateDataDir: pdd,
+		Playbook:       "site.yml",
+		Binary:         b.replay,
+		NoPTY:          b.noPTY,
+		EnvVars:        map[string]string{"REPLAY_STREAM": stream, "REPLAY_EVENTS": fmt.Sprint(b.events)},
+	}, nil
+}
+
+func (b *bench) run() error {
+	pdd, err := os.MkdirTemp(b.dir, "arunner-bench-")
+	if err != nil {
+		return err
+	}
+	if !b.keep {
+		defer os.RemoveAll(pdd)
+	}
+	cfg, err := b.config(pdd)
+	if err != nil {
 		return err
 	}
 	seen := 0
+	cfg.EventHandler = func(*events.Event) bool {
+		seen++
+		return b.jobEvents
+	}
 	start := time.Now()
-	res, err := runner.Run(context.Background(), runner.Config{
-		PrivateDataDir: pdd,
-		Playbook:       "site.yml",
-		Binary:         replay,
-		NoPTY:          noPTY,
-		EnvVars:        map[string]string{"REPLAY_STREAM": stream, "REPLAY_EVENTS": fmt.Sprint(n)},
-		EventHandler: func(*events.Event) bool {
-			seen++
-			return jobEvents
-		},
-	})
+	res, err := runner.Run(context.Background(), cfg)
 	elapsed := time.Since(start)
 	if err != nil {
 		return err
+	}
+	if res.Status != runner.StatusSuccessful {
+		return fmt.Errorf("run ended %s (rc %d)", res.Status, res.RC)
 	}
 	// Before the checks below: listing a million files costs memory of
 	// its own.
@@ -95,10 +140,14 @@ func run(replay, stream string, n int, jobEvents, noPTY bool, dir string) error 
 	if res.ArtifactErr != nil {
 		return res.ArtifactErr
 	}
-	if seen != res.FinalCounter || seen < n {
-		return fmt.Errorf("handler saw %d events, final counter %d, want >= %d", seen, res.FinalCounter, n)
+	want := b.events
+	if b.items > 0 {
+		want = b.items
 	}
-	if jobEvents {
+	if seen != res.FinalCounter || seen < want {
+		return fmt.Errorf("handler saw %d events, final counter %d, want >= %d", seen, res.FinalCounter, want)
+	}
+	if b.jobEvents {
 		files, err := countFiles(filepath.Join(res.ArtifactDir, "job_events"))
 		if err != nil {
 			return err
@@ -108,16 +157,24 @@ func run(replay, stream string, n int, jobEvents, noPTY bool, dir string) error 
 		}
 	}
 	mode, via := "off", "pty"
-	if jobEvents {
+	if b.jobEvents {
 		mode = "on"
 	}
-	if noPTY {
+	if b.noPTY {
 		via = "pipe"
 	}
 	// Maxrss is in KiB on Linux.
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	fmt.Printf("via=%s job_events=%s events=%d seconds=%.3f events_per_s=%.0f runner_cpu_s=%.2f maxrss_mib=%.1f\n",
+	line := fmt.Sprintf("via=%s job_events=%s events=%d seconds=%.3f events_per_s=%.0f runner_cpu_s=%.2f maxrss_mib=%.1f",
 		via, mode, seen, elapsed.Seconds(), float64(seen)/elapsed.Seconds(), cpu.Seconds(), float64(ru.Maxrss)/1024)
+	if b.items > 0 {
+		var ch syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ch); err != nil {
+			return err
+		}
+		line += fmt.Sprintf(" ansible_cpu_s=%.2f", time.Duration(ch.Utime.Nano()+ch.Stime.Nano()).Seconds())
+	}
+	fmt.Println(line)
 	return nil
 }
 
