@@ -233,6 +233,10 @@ def _install(state):
             continue
         if attr in ('display', 'v', 'vv', 'vvv', 'vvvv', 'vvvvv', 'vvvvvv', 'verbose'):
             continue
+        if attr == 'debug' and not C.DEFAULT_DEBUG:
+            # Display.debug prints nothing then, and ansible calls it
+            # about ten times per loop item in the worker.
+            continue
         func = getattr(Display, attr)
         if not inspect.isfunction(func):
             continue
@@ -320,10 +324,18 @@ def _display_framed(state, display, stderr, args, kwargs):
 
 
 def _flagged(state, attr, func):
+    # Cheaper than scoped(): Display.debug and friends run many times per
+    # task in every worker, and only need their own flag set meanwhile.
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with state.scoped(**{attr: True}):
+        ctx = state.local()
+        if ctx.get(attr):
             return func(*args, **kwargs)
+        ctx[attr] = True
+        try:
+            return func(*args, **kwargs)
+        finally:
+            ctx.pop(attr, None)
     return wrapper
 
 
