@@ -1,20 +1,26 @@
 // Package events owns ansible-runner 2.x job events end to end: the Event
 // type with its job_events JSON form, the Filter that finds the events our
-// callback plugin writes in-band into ansible's pty output (ansible-runner's
-// token framing, carrying the whole event instead of a per-event file), and
-// the embedded Python callback plugin with the environment that selects it.
+// callback plugin frames in ansible's pty output (ansible-runner's token
+// framing), and the embedded Python callback plugin with the environment
+// that selects it. No file is written per event: the event JSON travels
+// either in-band, inside the tokens, or on a side band (SideBand), a pipe
+// beside the terminal, with only a small marker token on the terminal.
 // The plugin frames every callback hook as an event and lets the stdout
 // callback the user chose (default, minimal, a collection's, or
 // callback_result_format=yaml) print the human text.
 //
-// Usage:
+// Usage, with the side band:
 //
 //	dir, _ := events.InstallPlugin(filepath.Join(artifactDir, "callback"))
-//	env := events.Env(events.EnvOptions{PluginDir: dir, UserStdoutCallback: callerStdoutCallback})
+//	env := events.Env(events.EnvOptions{PluginDir: dir, UserStdoutCallback: callerStdoutCallback, SideBand: true})
+//	pr, pw, _ := os.Pipe() // pw becomes descriptor 3 (events.SideBandFD) of ansible: exec.Cmd.ExtraFiles
+//	side := events.NewSideBand(pr, 0)
+//	defer side.Close()
 //	f := events.NewFilter(events.FilterConfig{
 //		RunnerIdent: ident,
 //		Handle:      func(e *events.Event) error { log.Println(e.Counter, e.Event); return nil },
 //		Text:        stdoutArtifact,
+//		SideBand:    side,
 //	})
 //	io.Copy(f, ptyMaster) // ansible-playbook started with env under a pty
 //	err := f.Close()

@@ -39,6 +39,34 @@ func ExampleNewFilter() {
 	// final counter: 2
 }
 
+// With the side band, the event JSON comes on a pipe, written before the
+// small marker token that names it on the terminal.
+func ExampleNewSideBand() {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		panic(err)
+	}
+	side := events.NewSideBand(pr, 0)
+	defer side.Close()
+	// What the plugin writes to descriptor 3, then to the terminal.
+	fmt.Fprintln(pw, `1 {"event": "runner_on_ok", "pid": 7, "uuid": "9f1c", "event_data": {"host": "localhost"}}`)
+	pw.Close()
+	terminal := token(`{"arunner_seq": 1}`) + "ok: [localhost]\r\n" + token(`{}`)
+
+	f := events.NewFilter(events.FilterConfig{
+		RunnerIdent: "run1",
+		SideBand:    side,
+		Handle: func(e *events.Event) error {
+			fmt.Printf("%d %s host=%q stdout=%q\n", e.Counter, e.Event, e.Host(), e.Stdout)
+			return nil
+		},
+	})
+	_, _ = f.Write([]byte(terminal))
+	_ = f.Close()
+	// Output:
+	// 1 runner_on_ok host="localhost" stdout="ok: [localhost]"
+}
+
 func ExampleInstallPlugin() {
 	dir, err := os.MkdirTemp("", "arunner-example")
 	if err != nil {
@@ -55,7 +83,7 @@ func ExampleInstallPlugin() {
 }
 
 func ExampleEnv() {
-	env := events.Env(events.EnvOptions{PluginDir: "/tmp/cb", OnlyFailedEventData: true})
+	env := events.Env(events.EnvOptions{PluginDir: "/tmp/cb", OnlyFailedEventData: true, SideBand: true})
 	for _, k := range events.ManagedEnvKeys() {
 		fmt.Printf("%s=%s\n", k, env[k])
 	}
@@ -66,11 +94,12 @@ func ExampleEnv() {
 	// RUNNER_OMIT_EVENTS=False
 	// RUNNER_ONLY_FAILED_EVENTS=True
 	// MAX_EVENT_RES=700000
+	// ARUNNER_EVENT_FD=3
 }
 
 func ExampleManagedEnvKeys() {
 	fmt.Println(len(events.ManagedEnvKeys()), events.ManagedEnvKeys()[1])
-	// Output: 6 ANSIBLE_STDOUT_CALLBACK
+	// Output: 7 ANSIBLE_STDOUT_CALLBACK
 }
 
 func ExampleEvent_Stats() {

@@ -34,6 +34,9 @@ type FilterConfig struct {
 	// OnError receives a *FrameError for every garbage, truncated or
 	// oversized frame. Such frames never stop the Filter. May be nil.
 	OnError func(error)
+	// SideBand, when set, supplies the JSON of events whose begin token is
+	// a side-band marker. Without it such a marker is a garbage frame.
+	SideBand *SideBand
 }
 
 // Filter turns the bytes that ansible writes to its pty into events and
@@ -69,6 +72,7 @@ type Filter struct {
 
 	counter int
 	line    int
+	nextSeq int // the side-band seq the plugin writes next
 	err     error
 	closed  bool
 
@@ -99,7 +103,7 @@ var isB64 = func() (t [256]bool) {
 
 // NewFilter returns a Filter that delivers events to cfg.Handle.
 func NewFilter(cfg FilterConfig) *Filter {
-	f := &Filter{cfg: cfg, maxFrame: cfg.MaxFrame}
+	f := &Filter{cfg: cfg, maxFrame: cfg.MaxFrame, nextSeq: 1}
 	if f.maxFrame <= 0 {
 		f.maxFrame = DefaultMaxFrame
 	}
@@ -344,14 +348,53 @@ func (f *Filter) decodeToken(body []byte) (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: base64: %v", ErrGarbageFrame, err)
 	}
+	payload := f.dec[:n]
+	if seq, ok := markerSeq(payload); ok {
+		if f.cfg.SideBand == nil {
+			return nil, fmt.Errorf("%w: side-band marker %d without a side band", ErrGarbageFrame, seq)
+		}
+		if seq < f.nextSeq {
+			return nil, fmt.Errorf("%w: %w: marker %d repeats", ErrGarbageFrame, ErrNoRecord, seq)
+		}
+		rec, err := f.cfg.SideBand.take(seq, seq == f.nextSeq)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrGarbageFrame, err)
+		}
+		f.nextSeq = seq + 1
+		payload = rec
+	}
 	ev := &Event{}
-	if err := ev.decodeTop(f.dec[:n]); err != nil {
+	if err := ev.decodeTop(payload); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrGarbageFrame, err)
 	}
 	if ev.UUID == "" {
 		return nil, nil
 	}
 	return ev, nil
+}
+
+// markerPrefix starts the payload of a side-band begin token, which the
+// plugin writes as {"arunner_seq": <seq>}.
+var markerPrefix = []byte(`{"arunner_seq": `)
+
+// markerSeq returns the seq a side-band marker names.
+func markerSeq(payload []byte) (int, bool) {
+	rest, ok := bytes.CutPrefix(payload, markerPrefix)
+	if !ok {
+		return 0, false
+	}
+	digits, ok := bytes.CutSuffix(rest, []byte{'}'})
+	if !ok || len(digits) == 0 || len(digits) > 18 {
+		return 0, false
+	}
+	seq := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		seq = seq*10 + int(c-'0')
+	}
+	return seq, seq > 0
 }
 
 // emitText emits text that ended at a token or at Close: all of it as the

@@ -102,6 +102,11 @@ type EnvOptions struct {
 	// MaxEventRes bounds the length of a result's str() kept in
 	// event_data.res; 0 means DefaultMaxEventRes.
 	MaxEventRes int
+	// SideBand tells the plugin to write event JSON to file descriptor
+	// SideBandFD (SideBandEnv), which the runner must pass as a pipe
+	// whose read end feeds a SideBand. Without it, or when that
+	// descriptor is not a pipe, events travel in-band on the terminal.
+	SideBand bool
 }
 
 // Env returns the environment variables the runner must set for ansible
@@ -114,7 +119,7 @@ func Env(o EnvOptions) map[string]string {
 	if maxRes <= 0 {
 		maxRes = DefaultMaxEventRes
 	}
-	return map[string]string{
+	env := map[string]string{
 		"ANSIBLE_CALLBACK_PLUGINS":  o.PluginDir,
 		"ANSIBLE_STDOUT_CALLBACK":   StdoutCallback,
 		"ORIGINAL_STDOUT_CALLBACK":  o.UserStdoutCallback,
@@ -122,6 +127,10 @@ func Env(o EnvOptions) map[string]string {
 		"RUNNER_ONLY_FAILED_EVENTS": pyBool(o.OnlyFailedEventData),
 		"MAX_EVENT_RES":             strconv.Itoa(maxRes),
 	}
+	if o.SideBand {
+		env[SideBandEnv] = strconv.Itoa(SideBandFD)
+	}
+	return env
 }
 
 func pyBool(b bool) string {
@@ -137,6 +146,6 @@ func pyBool(b bool) string {
 func ManagedEnvKeys() []string {
 	return []string{
 		"ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "ORIGINAL_STDOUT_CALLBACK",
-		"RUNNER_OMIT_EVENTS", "RUNNER_ONLY_FAILED_EVENTS", "MAX_EVENT_RES",
+		"RUNNER_OMIT_EVENTS", "RUNNER_ONLY_FAILED_EVENTS", "MAX_EVENT_RES", SideBandEnv,
 	}
 }

@@ -70,10 +70,11 @@ func TestEnv(t *testing.T) {
 		},
 		{
 			name: "all set",
-			in:   EnvOptions{PluginDir: "/p", UserStdoutCallback: "minimal", OmitEventData: true, OnlyFailedEventData: true, MaxEventRes: 10},
+			in:   EnvOptions{PluginDir: "/p", UserStdoutCallback: "minimal", OmitEventData: true, OnlyFailedEventData: true, MaxEventRes: 10, SideBand: true},
 			want: map[string]string{
 				"ANSIBLE_CALLBACK_PLUGINS": "/p", "ANSIBLE_STDOUT_CALLBACK": "arunner", "ORIGINAL_STDOUT_CALLBACK": "minimal",
 				"RUNNER_OMIT_EVENTS": "True", "RUNNER_ONLY_FAILED_EVENTS": "True", "MAX_EVENT_RES": "10",
+				"ARUNNER_EVENT_FD": "3",
 			},
 		},
 	}
@@ -84,6 +85,9 @@ func TestEnv(t *testing.T) {
 			keys := make([]string, 0, len(got))
 			for k := range got {
 				keys = append(keys, k)
+			}
+			if !tt.in.SideBand {
+				keys = append(keys, SideBandEnv) // managed, but only set with the side band
 			}
 			assert.ElementsMatch(t, ManagedEnvKeys(), keys)
 		})

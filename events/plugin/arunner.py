@@ -10,6 +10,11 @@
 # event's stdout is exactly the text printed between its two tokens. Text
 # written through Display outside any hook becomes its own event the same
 # way. No file is written per event.
+#
+# When arunner passes a pipe (its fd number in ARUNNER_EVENT_FD), the JSON
+# goes there instead, as one line "<seq> <json>", and the begin token only
+# carries {"arunner_seq": <seq>}: the terminal then carries ansible's text
+# and a few bytes of framing per event, and the JSON no base64.
 
 from __future__ import absolute_import, division, print_function
 
@@ -35,6 +40,7 @@ import functools
 import inspect
 import json
 import os
+import stat
 import sys
 import threading
 import uuid
@@ -106,6 +112,8 @@ class _State:
         self.omit = _env_true('RUNNER_OMIT_EVENTS')
         self.only_failed = _env_true('RUNNER_ONLY_FAILED_EVENTS')
         self.max_res = _env_int('MAX_EVENT_RES', 700000)
+        self.side = _side_band()
+        self.seq = 0
         self.ids = []
         for env, key in (('JOB_ID', 'job_id'), ('AD_HOC_COMMAND_ID', 'ad_hoc_command_id'),
                          ('PROJECT_UPDATE_ID', 'project_update_id')):
@@ -191,7 +199,17 @@ class _State:
         # in one write (stdout is unbuffered under ansible-runner and
         # arunner: each write is a syscall and a wake-up of the reader).
         # It lives apart from the context, which scoped() saves and restores.
-        self.tls.pending = (fileobj, self.token(self.begin_dict()))
+        # A side-band record is written now, before its marker can be: the
+        # caller holds the lock, so records and markers keep one order.
+        data = self.begin_dict()
+        if self.side is not None:
+            self.seq += 1
+            rec = '%d %s\n' % (self.seq, json.dumps(data, cls=_Encoder))
+            if _write_all(self.side, rec.encode('utf-8')):
+                self.tls.pending = (fileobj, self.token({'arunner_seq': self.seq}))
+                return
+            self.side = None  # the reader is gone: back to in-band tokens
+        self.tls.pending = (fileobj, self.token(data))
 
     def take_pending(self):
         pending = getattr(self.tls, 'pending', None)
@@ -209,6 +227,36 @@ class _State:
         token = pending[1] if pending else ''
         fileobj.write(token + '\x1b[Ke30=\x1b[4D\x1b[K')  # base64 of "{}"
         fileobj.flush()
+
+
+def _side_band():
+    """The pipe arunner passed for event records, or None."""
+    val = os.environ.pop('ARUNNER_EVENT_FD', '')
+    if not val:
+        return None
+    try:
+        fd = int(val)
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return None
+        # Programs ansible starts (ssh, local modules) must not hold it.
+        os.set_inheritable(fd, False)
+    except (ValueError, OSError):
+        return None
+    return fd
+
+
+def _write_all(fd, data):
+    """Writes all of data to fd; False when the reader has gone."""
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except InterruptedError:
+            continue
+        except OSError:
+            return False
+        view = view[n:]
+    return True
 
 
 def _arg_getter(func, name, default):

@@ -1,0 +1,259 @@
+package events
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// SideBandEnv names the environment variable that tells the callback plugin
+// which inherited file descriptor carries event records (see SideBand).
+const SideBandEnv = "ARUNNER_EVENT_FD"
+
+// SideBandFD is the descriptor the runner passes the side band's write end
+// as: the first of exec.Cmd's ExtraFiles.
+const SideBandFD = 3
+
+// sideBandQueueBytes bounds the records read ahead of the terminal stream.
+// One record larger than this is still taken, alone.
+const sideBandQueueBytes = 16 << 20
+
+// ErrNoRecord is wrapped by the Filter's frame error when the record a
+// side-band marker names never came: the side band ended, or the marker was
+// not the plugin's.
+var ErrNoRecord = errors.New("no side-band record")
+
+// SideBand carries event JSON beside the terminal stream. With the side
+// band, the callback plugin writes each event's JSON as one line
+// "<seq> <json>\n" to a pipe, then a small begin token naming seq on the
+// terminal, so that the terminal (a pty, whose line discipline hands the
+// reader at most 4 KiB per read) carries only ansible's text and ~40 bytes
+// of framing per event. The Filter pairs each marker with its record; the
+// text between the marker and the end token is still the event's stdout,
+// so stdout and events stay aligned exactly as with in-band tokens.
+//
+// NewSideBand starts a goroutine that reads records as they come, so the
+// plugin never blocks on a full pipe while the Filter waits for its marker;
+// the records read ahead are bounded by sideBandQueueBytes.
+type SideBand struct {
+	r        io.ReadCloser
+	maxFrame int
+	done     chan struct{}
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	recs    []sideRecord
+	head    int
+	queued  int
+	end     error // why reading stopped: io.EOF or the read error
+	closed  bool
+	waiting bool // Take waits for a record
+	full    bool // the reader waits for room in the queue
+}
+
+type sideRecord struct {
+	seq  int
+	data []byte
+	err  error
+}
+
+// NewSideBand reads records from r (the pipe's read end) until EOF or Close.
+// maxFrame bounds one record like FilterConfig.MaxFrame; 0 means
+// DefaultMaxFrame.
+func NewSideBand(r io.ReadCloser, maxFrame int) *SideBand {
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrame
+	}
+	s := &SideBand{r: r, maxFrame: maxFrame, done: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	go s.read()
+	return s
+}
+
+func (s *SideBand) read() {
+	defer close(s.done)
+	var (
+		buf   []byte       // holds the unfinished record at its start
+		over  bool         // that record passed maxFrame: only its start is kept
+		batch []sideRecord // records completed by one read, queued together
+	)
+	for {
+		if len(buf) == cap(buf) {
+			// Room for the next read: a fresh buffer, so that records
+			// already queued (subslices of the old one) stay intact.
+			nb := make([]byte, len(buf), max(64<<10, 2*len(buf)))
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := s.r.Read(buf[len(buf):cap(buf)])
+		start := len(buf)
+		buf = buf[:start+n]
+		for {
+			i := bytes.IndexByte(buf[start:], '\n')
+			if i < 0 {
+				break
+			}
+			end := start + i + 1
+			batch = append(batch, parseRecord(buf[:end], over, s.maxFrame))
+			buf, start, over = buf[end:], 0, false
+		}
+		if !over && len(buf) > s.maxFrame+recordPrefix {
+			over = true
+			buf = buf[:recordPrefix]
+		}
+		if over && len(buf) > recordPrefix {
+			buf = buf[:recordPrefix]
+		}
+		if len(batch) > 0 {
+			s.put(batch)
+			clear(batch)
+			batch = batch[:0]
+		}
+		if err != nil {
+			// A record cut off by the end of the stream is dropped: its
+			// marker cannot have been written.
+			s.stop(err)
+			return
+		}
+	}
+}
+
+// recordPrefix is more than the "<seq> " of any record.
+const recordPrefix = 24
+
+// parseRecord splits "<seq> <json>\n". An oversized record keeps its seq
+// and carries ErrFrameTooLarge instead of data.
+func parseRecord(line []byte, over bool, maxFrame int) sideRecord {
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 {
+		return sideRecord{seq: -1}
+	}
+	seq, err := strconv.Atoi(string(line[:sp]))
+	if err != nil || seq <= 0 {
+		return sideRecord{seq: -1}
+	}
+	if over {
+		return sideRecord{seq: seq, err: fmt.Errorf("%w: more than %d bytes", ErrFrameTooLarge, maxFrame)}
+	}
+	return sideRecord{seq: seq, data: line[sp+1 : len(line) : len(line)]}
+}
+
+func (s *SideBand) put(batch []sideRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rec := range batch {
+		if rec.seq < 0 {
+			continue // not a record: nothing can name it
+		}
+		for !s.closed && s.queued > 0 && s.queued+len(rec.data) > sideBandQueueBytes {
+			s.full = true
+			s.cond.Wait()
+			s.full = false
+		}
+		s.recs = append(s.recs, rec)
+		s.queued += len(rec.data)
+	}
+	if s.waiting {
+		s.cond.Broadcast()
+	}
+}
+
+func (s *SideBand) stop(err error) {
+	s.mu.Lock()
+	s.end = err
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+// outOfOrderWait bounds how long take waits for the record of a marker
+// that skips seq numbers, which the plugin never does unless it died
+// between writing a record and its marker.
+const outOfOrderWait = time.Second
+
+// take returns the record that marker seq names, waiting until it has been
+// read (the plugin wrote it before the marker) or the side band ends. The
+// Filter knows which seq comes next; a marker past it (exact false) is
+// either the plugin's after records whose markers never came, which are
+// then dropped, or not the plugin's at all: its record is waited for at
+// most outOfOrderWait, and if it is not there the records are left for the
+// markers to come. take is called by one goroutine (the Filter's).
+func (s *SideBand) take(seq int, exact bool) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	expired := false
+	if !exact {
+		t := time.AfterFunc(outOfOrderWait, func() {
+			s.mu.Lock()
+			expired = true
+			s.mu.Unlock()
+			s.cond.Broadcast()
+		})
+		defer t.Stop()
+	}
+	for {
+		if n := len(s.recs); n > s.head && s.recs[n-1].seq >= seq {
+			// Records are read in order: seq's is here, or will not come.
+			if !exact && !s.holds(seq) {
+				return nil, fmt.Errorf("%w: marker %d out of order", ErrNoRecord, seq)
+			}
+			for s.recs[s.head].seq < seq {
+				s.pop()
+			}
+			rec := s.recs[s.head]
+			if rec.seq != seq {
+				return nil, fmt.Errorf("%w: marker %d, next record %d", ErrNoRecord, seq, rec.seq)
+			}
+			s.pop()
+			return rec.data, rec.err
+		}
+		if s.end != nil || s.closed || expired {
+			return nil, fmt.Errorf("%w: marker %d, and the side band ended or fell silent", ErrNoRecord, seq)
+		}
+		s.waiting = true
+		s.cond.Wait()
+		s.waiting = false
+	}
+}
+
+// holds reports whether a record with seq has been read and not taken.
+func (s *SideBand) holds(seq int) bool {
+	for _, r := range s.recs[s.head:] {
+		if r.seq >= seq {
+			return r.seq == seq
+		}
+	}
+	return false
+}
+
+func (s *SideBand) pop() {
+	s.queued -= len(s.recs[s.head].data)
+	s.recs[s.head] = sideRecord{}
+	s.head++
+	if s.head == len(s.recs) {
+		s.recs, s.head = s.recs[:0], 0
+	} else if s.head >= 1024 && s.head*2 >= len(s.recs) {
+		n := copy(s.recs, s.recs[s.head:])
+		s.recs, s.head = s.recs[:n], 0
+	}
+	if s.full {
+		s.cond.Broadcast()
+	}
+}
+
+// Close stops reading: it closes the read end, so a plugin still writing
+// gets EPIPE, and a Filter still waiting for a record gets ErrNoRecord. It waits for the
+// reading goroutine to finish.
+func (s *SideBand) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cond.Broadcast()
+	err := s.r.Close()
+	<-s.done
+	return err
+}

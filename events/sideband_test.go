@@ -1,0 +1,189 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// marker is the plugin's side-band begin token for seq.
+func marker(seq int) string { return frame(fmt.Sprintf(`{"arunner_seq": %d}`, seq)) }
+
+// sideStream is one run written both ways: in-band tokens, and side-band
+// records with markers, as the plugin writes them with and without a pipe.
+type sideStream struct {
+	inBand, terminal, records string
+}
+
+func newSideStream(n int) sideStream {
+	var in, term, recs strings.Builder
+	in.WriteString("No config file found\r\n")
+	term.WriteString("No config file found\r\n")
+	for i := 1; i <= n; i++ {
+		js := fmt.Sprintf(`{"event": "runner_item_on_ok", "pid": 7, "uuid": "u%d", "created": "2026-01-01T00:00:00.000001", "event_data": {"host": "h%d", "res": {"msg": "caf\u00e9 %d"}}}`, i, i%3, i)
+		text := fmt.Sprintf("ok: [h%d] => (item=%d)\r\n", i%3, i)
+		if i%5 == 0 {
+			text = "" // an event with no text: its token goes out with the end token
+		}
+		in.WriteString(wrap(js, text))
+		term.WriteString(marker(i) + text + endToken)
+		fmt.Fprintf(&recs, "%d %s\n", i, js)
+		if i%7 == 0 {
+			in.WriteString("stray ssh warning\r\n")
+			term.WriteString("stray ssh warning\r\n")
+		}
+	}
+	return sideStream{in.String(), term.String(), recs.String()}
+}
+
+// collectSide runs terminal through a Filter whose side band is fed records
+// by a writer that starts first, as the plugin writes a record before its
+// marker. chunk > 0 cuts both streams into pieces of that size.
+func collectSide(t *testing.T, terminal, records string, chunk int) ([]*Event, string, []error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	sb := NewSideBand(pr, 0)
+	go func() {
+		for _, p := range pieces(records, chunk) {
+			if _, err := pw.Write([]byte(p)); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	evs, text, errs, err := collect(pieces(terminal, chunk), FilterConfig{RunnerIdent: "r", SideBand: sb})
+	require.NoError(t, err)
+	require.NoError(t, sb.Close())
+	return evs, text, errs
+}
+
+func pieces(s string, chunk int) []string {
+	if chunk <= 0 {
+		return []string{s}
+	}
+	var out []string
+	for len(s) > 0 {
+		n := min(chunk, len(s))
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	return out
+}
+
+// The side band changes how events travel, not what the Filter makes of
+// them: the same events, stdout, lines and text as with in-band tokens,
+// however both streams are chunked.
+func TestSideBandMatchesInBand(t *testing.T) {
+	st := newSideStream(60)
+	wantEvs, wantText, wantErrs, err := collect([]string{st.inBand}, FilterConfig{RunnerIdent: "r"})
+	require.NoError(t, err)
+	require.Empty(t, wantErrs)
+	require.Len(t, wantEvs, 60+1+8) // the events, the first line, the stray lines
+	for _, chunk := range []int{0, 1, 7, 4095} {
+		t.Run(fmt.Sprint("chunk ", chunk), func(t *testing.T) {
+			evs, text, errs := collectSide(t, st.terminal, st.records, chunk)
+			assert.Empty(t, errs)
+			assert.Equal(t, summarize(wantEvs), summarize(evs))
+			assert.Equal(t, wantText, text)
+			for i := range evs {
+				if evs[i].Event == "runner_item_on_ok" {
+					assert.Equal(t, string(wantEvs[i].EventData), string(evs[i].EventData), "event %d", i)
+				}
+			}
+		})
+	}
+}
+
+// A marker that is not the plugin's (printed by a task, say) does not take
+// a record: it is a garbage frame, its text kept, and the events after it
+// are delivered.
+func TestSideBandForgedMarker(t *testing.T) {
+	js := `{"event": "runner_on_ok", "uuid": "u1", "event_data": {}}`
+	terminal := marker(5) + "forged\r\n" + endToken + marker(1) + "real\r\n" + endToken
+	evs, text, errs := collectSide(t, terminal, "1 "+js+"\n", 0)
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrNoRecord)
+	assert.ErrorIs(t, errs[0], ErrGarbageFrame)
+	assert.Equal(t, []wantEv{{"verbose", "", "forged", 0, 1}, {"runner_on_ok", "u1", "real", 1, 2}}, summarize(evs))
+	assert.Equal(t, "forged\r\nreal\n", text)
+}
+
+// Records whose markers never came (a plugin killed between the two
+// writes) are skipped; a marker whose record never comes fails instead of
+// waiting forever.
+func TestSideBandMissingRecords(t *testing.T) {
+	js := func(u string) string { return `{"event": "runner_on_ok", "uuid": "` + u + `", "event_data": {}}` }
+	records := "1 " + js("u1") + "\n2 " + js("u2") + "\n3 " + js("u3") + "\n"
+	terminal := marker(2) + "two\r\n" + endToken + marker(4) + "four\r\n" + endToken
+	evs, _, errs := collectSide(t, terminal, records, 0)
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrNoRecord)
+	assert.Equal(t, []wantEv{{"runner_on_ok", "u2", "two", 0, 1}, {"verbose", "", "four", 1, 2}}, summarize(evs))
+}
+
+// A record over the bound is reported as too large; the next is intact.
+func TestSideBandOversizedRecord(t *testing.T) {
+	big := `{"event": "runner_on_ok", "uuid": "u1", "event_data": {"res": "` + strings.Repeat("x", 200<<10) + `"}}`
+	small := `{"event": "runner_on_ok", "uuid": "u2", "event_data": {}}`
+	pr, pw := io.Pipe()
+	sb := NewSideBand(pr, 100<<10)
+	go func() {
+		pw.Write([]byte("1 " + big + "\n2 " + small + "\n"))
+		pw.Close()
+	}()
+	_, err := sb.take(1, true)
+	assert.ErrorIs(t, err, ErrFrameTooLarge)
+	got, err := sb.take(2, true)
+	require.NoError(t, err)
+	assert.Equal(t, small, string(got))
+	require.NoError(t, sb.Close())
+}
+
+// Close releases a Take waiting for a record that will not come (a process
+// outside the run still holding the pipe open).
+func TestSideBandCloseReleasesTake(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	sb := NewSideBand(pr, 0)
+	done := make(chan error, 1)
+	go func() { _, err := sb.take(1, true); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("Take returned before Close: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	require.NoError(t, sb.Close())
+	select {
+	case err := <-done:
+		assert.True(t, errors.Is(err, ErrNoRecord), "%v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Take still waiting after Close")
+	}
+}
+
+// A marker with no side band configured is a garbage frame, not a hang.
+func TestMarkerWithoutSideBand(t *testing.T) {
+	evs, _, errs, err := collect([]string{marker(1) + "text\r\n" + endToken}, FilterConfig{})
+	require.NoError(t, err)
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrGarbageFrame)
+	assert.Equal(t, []wantEv{{"verbose", "", "text", 0, 1}}, summarize(evs))
+}
+
+func TestMarkerSeq(t *testing.T) {
+	for in, want := range map[string]int{
+		`{"arunner_seq": 1}`: 1, `{"arunner_seq": 123456}`: 123456,
+		`{"arunner_seq": 0}`: 0, `{"arunner_seq": -1}`: 0, `{"arunner_seq": 1x}`: 0,
+		`{"arunner_seq": }`: 0, `{"arunner_seq": 1, "uuid": "u"}`: 0, `{}`: 0,
+	} {
+		got, ok := markerSeq([]byte(in))
+		assert.Equal(t, want != 0, ok, in)
+		assert.Equal(t, want, got, in)
+	}
+}
