@@ -79,6 +79,7 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		UserStdoutCallback:  userCallback,
 		OmitEventData:       r.cfg.OmitEventData,
 		OnlyFailedEventData: r.cfg.OnlyFailedEventData,
+		SideBand:            true,
 	}) {
 		env[k] = v
 	}

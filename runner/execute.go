@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -70,6 +71,18 @@ func (r *run) execute() (*Result, error) {
 	}
 	r.status(StatusUpdate{Status: StatusStarting, RunnerIdent: r.ident, Command: res.Command, Cwd: r.cmd.Dir, Env: safeEnv})
 
+	// The events side band, unless Wrap removed it from the environment.
+	var side *events.SideBand
+	var sideW *os.File
+	if r.cmd.Env[events.SideBandEnv] == strconv.Itoa(events.SideBandFD) {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return r.finish(res, StatusError, 1, fmt.Errorf("events side band: %w", err))
+		}
+		side, sideW = events.NewSideBand(pr, 0), pw
+		defer side.Close()
+	}
+
 	var text io.Writer = stdout
 	switch {
 	case r.cfg.JSONOutput:
@@ -86,6 +99,7 @@ func (r *run) execute() (*Result, error) {
 	filter := events.NewFilter(events.FilterConfig{
 		RunnerIdent: r.ident,
 		Text:        text,
+		SideBand:    side,
 		Handle:      func(ev *events.Event) error { r.onEvent(res, ev); return nil },
 		OnError: func(err error) {
 			if len(res.FrameErrors) < maxFrameErrors {
@@ -104,7 +118,12 @@ func (r *run) execute() (*Result, error) {
 		res.ArtifactErr = r.sink.close()
 	}
 	r.start = time.Now()
-	p, err := startProc(r.cmd, r.cfg.NoPTY, stderrF)
+	p, err := startProc(r.cmd, r.cfg.NoPTY, stderrF, sideW)
+	if sideW != nil {
+		// The children hold it now; ours would keep the side band open
+		// after they exit.
+		sideW.Close()
+	}
 	if err != nil {
 		if isNotFound(err) {
 			// ansible-runner's words, as one verbose event.
@@ -142,8 +161,12 @@ func (r *run) execute() (*Result, error) {
 	select {
 	case <-readDone:
 	case <-time.After(2 * time.Second):
-		// A process that left our session still holds the pty open.
+		// A process that left our session still holds the pty (or the
+		// side band, which the Filter may be waiting on) open.
 		p.ptmx.Close()
+		if side != nil {
+			side.Close()
+		}
 		<-readDone
 	}
 	p.ptmx.Close()

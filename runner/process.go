@@ -24,9 +24,12 @@ type proc struct {
 // its process group holds the whole tree and signals to -pgid reach it all.
 // The pty does not echo, so answers to prompts never reach the output, and it
 // is 80x24 as pexpect's, so ansible's banners are as wide as the reference's.
-func startProc(c Command, noPTY bool, stderr *os.File) (*proc, error) {
+//
+// side, when not nil, is the write end of the events side band: the child
+// gets it as descriptor 3.
+func startProc(c Command, noPTY bool, stderr, side *os.File) (*proc, error) {
 	if noPTY {
-		return startPiped(c, stderr)
+		return startPiped(c, stderr, side)
 	}
 	ptmx, tty, err := pty.Open()
 	if err != nil {
@@ -41,7 +44,7 @@ func startProc(c Command, noPTY bool, stderr *os.File) (*proc, error) {
 		ptmx.Close()
 		return nil, err
 	}
-	cmd := command(c)
+	cmd := command(c, side)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr.Setctty = true
 	if err := cmd.Start(); err != nil {
@@ -53,13 +56,13 @@ func startProc(c Command, noPTY bool, stderr *os.File) (*proc, error) {
 
 // startPiped starts c with stdout on a pipe the runner reads as it would the
 // pty, stderr straight into the stderr artifact and stdin from /dev/null.
-func startPiped(c Command, stderr *os.File) (*proc, error) {
+func startPiped(c Command, stderr, side *os.File) (*proc, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer pw.Close()
-	cmd := command(c)
+	cmd := command(c, side)
 	cmd.Stdout, cmd.Stderr = pw, stderr
 	if err := cmd.Start(); err != nil {
 		pr.Close()
@@ -70,8 +73,11 @@ func startPiped(c Command, stderr *os.File) (*proc, error) {
 
 // command is the exec.Cmd both modes share: the PATH lookup in the child's
 // environment, and a session of its own so that -pgid reaches its tree.
-func command(c Command) *exec.Cmd {
+func command(c Command, side *os.File) *exec.Cmd {
 	cmd := exec.Command(lookPath(c.Argv[0], c.Env), c.Argv[1:]...)
+	if side != nil {
+		cmd.ExtraFiles = []*os.File{side} // descriptor 3: events.SideBandFD
+	}
 	cmd.Args[0] = c.Argv[0]
 	cmd.Dir = c.Dir
 	cmd.Env = envList(c.Env)

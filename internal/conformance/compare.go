@@ -61,9 +61,11 @@ type Options struct {
 // arunner gives each run its own ssh control path dir, and passes its
 // callback plugin the user's stdout callback (ORIGINAL_STDOUT_CALLBACK, so
 // that the human text can follow it) and its event size bound explicitly
-// (MAX_EVENT_RES), where ansible-runner's plugin relies on its defaults.
+// (MAX_EVENT_RES), where ansible-runner's plugin relies on its defaults,
+// and names the pipe that carries event JSON beside the terminal
+// (ARUNNER_EVENT_FD, events.SideBandEnv).
 var DeliberateEnvDifferences = struct{ OnlyOurs, OnlyRef []string }{
-	OnlyOurs: []string{"ANSIBLE_SSH_CONTROL_PATH_DIR", "ORIGINAL_STDOUT_CALLBACK", "MAX_EVENT_RES"},
+	OnlyOurs: []string{"ANSIBLE_SSH_CONTROL_PATH_DIR", "ORIGINAL_STDOUT_CALLBACK", "MAX_EVENT_RES", events.SideBandEnv},
 }
 
 // Compare asserts that ours agrees with the reference run ref, as the

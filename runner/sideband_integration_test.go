@@ -1,0 +1,99 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/events"
+)
+
+// A Wrap that cannot pass descriptor 3 through removes ARUNNER_EVENT_FD, and
+// the plugin falls back to in-band tokens: the same playbook then gives the
+// same events, stdout and artifacts as with the side band, whose pipe carries
+// the JSON otherwise.
+func TestSideBandAndInBandAgree(t *testing.T) {
+	needAnsible(t)
+	play := `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: loop
+      debug:
+        msg: "item {{ item }} caf\u00e9"
+      loop: [1, 2, 3]
+    - name: fail softly
+      fail:
+        msg: "not really"
+      ignore_errors: true
+    - name: big
+      debug:
+        msg: "{{ 'x' * 100000 }}"
+`
+	run := func(wrap func(*Command) error) (*Result, []*events.Event, string) {
+		pdd := t.TempDir()
+		// One host: with two, their results may come in either order.
+		writeTree(t, pdd, map[string]string{"project/p.yml": play,
+			"inventory/hosts": "h1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"})
+		var evs []*events.Event
+		res, err := Run(context.Background(), Config{
+			PrivateDataDir: pdd, Playbook: "p.yml", Wrap: wrap,
+			EventHandler: func(e *events.Event) bool { evs = append(evs, e); return true },
+		})
+		require.NoError(t, err)
+		require.Equal(t, StatusSuccessful, res.Status)
+		require.Empty(t, res.FrameErrors)
+		out, err := os.ReadFile(filepath.Join(res.ArtifactDir, "stdout"))
+		require.NoError(t, err)
+		return res, evs, string(out)
+	}
+	var sawFD string
+	sideRes, side, sideOut := run(func(c *Command) error { sawFD = c.Env[events.SideBandEnv]; return nil })
+	assert.Equal(t, "3", sawFD, "the side band is on by default")
+	inRes, in, inOut := run(func(c *Command) error { delete(c.Env, events.SideBandEnv); return nil })
+	recorded := func(res *Result) map[string]string {
+		var cmd struct{ Env map[string]string }
+		b, err := os.ReadFile(filepath.Join(res.ArtifactDir, "command"))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &cmd))
+		return cmd.Env
+	}
+	assert.Equal(t, "3", recorded(sideRes)[events.SideBandEnv])
+	assert.NotContains(t, recorded(inRes), events.SideBandEnv)
+
+	type key struct {
+		event, host, task, stdout string
+		counter, start, end       int
+		changed, failed           bool
+	}
+	keys := func(evs []*events.Event) (out []key) {
+		for _, e := range evs {
+			out = append(out, key{e.Event, e.Host(), e.Task(), e.Stdout, e.Counter, e.StartLine, e.EndLine, e.Changed(), e.Failed()})
+		}
+		return out
+	}
+	assert.Equal(t, keys(in), keys(side))
+	// Not assert.Equal: a difference in 100 KB would bury the report.
+	assert.True(t, inOut == sideOut, "stdout artifacts differ:\nin-band %d bytes, side band %d bytes, first difference at %d",
+		len(inOut), len(sideOut), firstDiff(inOut, sideOut))
+	assert.Equal(t, inRes.FinalCounter, sideRes.FinalCounter)
+	require.NotNil(t, inRes.Stats())
+	assert.Equal(t, inRes.Stats(), sideRes.Stats())
+	files, err := os.ReadDir(filepath.Join(sideRes.ArtifactDir, "job_events"))
+	require.NoError(t, err)
+	assert.Len(t, files, len(side))
+}
+
+// firstDiff returns the offset of the first byte where a and b differ.
+func firstDiff(a, b string) int {
+	for i := 0; i < min(len(a), len(b)); i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
