@@ -12,7 +12,12 @@
 #      BENCH_ITEMS items: wall time and user+sys CPU of the whole process
 #      tree for bare ansible-playbook (stdout to a file), the same under a
 #      pty, ansible with arunner's plugin under a pty but no runner (these
-#      two split the cost), `arunner run` and `ansible-runner run`.
+#      two split the cost), `arunner run` and `ansible-runner run`; and
+#      runner.Run on the same playbook (bench/throughput -items), which
+#      reports the runner's own CPU apart from ansible's.
+#
+# Private data dirs stay until the end (-keep): on ext4 without a journal,
+# removing many files slows down creating files for a while afterwards.
 #
 # Each measurement is repeated BENCH_REPS times (runs interleaved, so a
 # change of machine load hits all variants alike) and the median reported.
@@ -42,14 +47,22 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 
 echo "== machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), go $($GO env GOVERSION)"
 echo "== $(ansible-playbook --version | head -1), $(ansible-runner --version 2>/dev/null | head -1 | sed 's/^/ansible-runner /')"
-echo "== private data dirs under $(dirname "$work") ($(df --output=fstype "$work" | tail -1))"
+fstype=$(df --output=fstype "$work" | tail -1)
+if [ "$fstype" = ext4 ]; then
+	# ext4 without a journal checks every candidate inode for a recent
+	# deletion, one at a time: creating files there soon after removing
+	# many is much slower. Say which kind this is.
+	dev=$(basename "$(df --output=source "$work" | tail -1)")
+	if ls /proc/fs/jbd2 2>/dev/null | grep -q "^$dev-"; then fstype="ext4, journaled"; else fstype="ext4, no journal"; fi
+fi
+echo "== private data dirs under $(dirname "$work") ($fstype)"
 
 # 1. Throughput.
 declare -A tput
 for rep in $(seq "$REPS"); do
 	for via in pty pipe; do
 		for je in off on; do
-			args=(-replay "$work/replay" -stream "$STREAM" -events "$EVENTS" -dir "$work")
+			args=(-replay "$work/replay" -stream "$STREAM" -events "$EVENTS" -dir "$work" -keep)
 			[ "$je" = on ] && args+=(-job-events)
 			[ "$via" = pipe ] && args+=(-nopty)
 			line=$("$work/throughput" "${args[@]}")
@@ -65,7 +78,7 @@ for n in 10000 100000 "$RSS_MAX"; do
 	for je in off on; do
 		# 1M job_events files take minutes on a slow disk; on-mode stops at 100k.
 		if [ "$je" = on ] && [ "$n" -gt 100000 ]; then continue; fi
-		args=(-replay "$work/replay" -stream "$STREAM" -events "$n" -dir "$work")
+		args=(-replay "$work/replay" -stream "$STREAM" -events "$n" -dir "$work" -keep)
 		[ "$je" = on ] && args+=(-job-events)
 		line=$("$work/throughput" "${args[@]}")
 		echo "   rss: $line"
@@ -75,6 +88,7 @@ done
 
 # 3. Real ansible-core.
 declare -A wall cpu
+split_runner="" split_ansible=""
 if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 	pdd="$work/pdd"
 	mkdir -p "$pdd/project" "$pdd/inventory"
@@ -109,10 +123,14 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 		# pty with no runner: ansible's default callback, then arunner's
 		# plugin, the bytes copied to /dev/null.
 		timed bare-pty "$work/record" -plugin=false -items "$ITEMS" -o /dev/null
-		timed plugin-pty "$work/record" -items "$ITEMS" -o /dev/null
+		timed plugin-pty "$work/record" -side-band -items "$ITEMS" -o /dev/null
 		timed arunner "$work/arunner" run "$work/pdd-arunner" -p loop.yml --ident "r$rep"
 		timed ansible-runner ansible-runner run "$work/pdd-runner" -p loop.yml --ident "r$rep"
-		rm -rf "$work/pdd-arunner/artifacts" "$work/pdd-runner/artifacts"
+		# The runner's own CPU (getrusage SELF), apart from ansible's tree.
+		line=$("$work/throughput" -items "$ITEMS" -job-events -dir "$work" -keep)
+		echo "   run $rep: split: $line"
+		split_runner+="$(field runner_cpu_s <<<"$line") "
+		split_ansible+="$(field ansible_cpu_s <<<"$line") "
 	done
 fi
 
@@ -137,4 +155,6 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 		printf '%-48s %14s %s\n' "$ITEMS items: $name wall s (x bare)" "$mw ($(awk -v a="$mw" -v b="$mb" 'BEGIN {printf "%.2f", a/b}')x)" "$tw"
 		printf '%-48s %14s %s\n' "$ITEMS items: $name CPU s (x bare)" "$mc ($(awk -v a="$mc" -v b="$cb" 'BEGIN {printf "%.2f", a/b}')x)" "$tc"
 	done
+	printf '%-48s %14s\n' "$ITEMS items: runner.Run, runner's own CPU s" "$(tr ' ' '\n' <<<"$split_runner" | grep . | median)"
+	printf '%-48s %14s\n' "$ITEMS items: runner.Run, ansible's CPU s" "$(tr ' ' '\n' <<<"$split_ansible" | grep . | median)"
 fi

@@ -27,14 +27,15 @@ func main() {
 	out := flag.String("o", "bench/testdata/loop.pty", "file to write the raw pty bytes to")
 	plugin := flag.Bool("plugin", true, "load arunner's callback plugin (false: ansible's default callback)")
 	pluginDir := flag.String("plugin-dir", "", "load the callback plugin from this directory instead of the embedded one (to compare variants of it)")
+	sideBand := flag.Bool("side-band", false, "give the plugin the events side band, as the runner does, and throw its records away (the recording then holds markers, which bench/replay cannot use)")
 	flag.Parse()
-	if err := record(*items, *out, *plugin, *pluginDir); err != nil {
+	if err := record(*items, *out, *plugin, *pluginDir, *sideBand); err != nil {
 		fmt.Fprintln(os.Stderr, "record:", err)
 		os.Exit(1)
 	}
 }
 
-func record(items int, out string, plugin bool, pluginDir string) error {
+func record(items int, out string, plugin bool, pluginDir string, sideBand bool) error {
 	dir, err := os.MkdirTemp("", "arunner-record-")
 	if err != nil {
 		return err
@@ -62,8 +63,18 @@ func record(items int, out string, plugin bool, pluginDir string) error {
 		if pluginDir != "" {
 			plugins = pluginDir
 		}
-		for k, v := range events.Env(events.EnvOptions{PluginDir: plugins}) {
+		for k, v := range events.Env(events.EnvOptions{PluginDir: plugins, SideBand: sideBand}) {
 			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		if sideBand {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			defer pr.Close()
+			cmd.ExtraFiles = []*os.File{pw} // events.SideBandFD
+			go io.Copy(io.Discard, pr)
+			defer pw.Close()
 		}
 	}
 	ptmx, err := pty.Start(cmd)

@@ -37,6 +37,7 @@ func main() {
 	noPTY := flag.Bool("nopty", false, "run the fake without a pty (Config.NoPTY: a pipe), to measure the decoder without the pty's 4 KiB reads")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run here")
 	items := flag.Int("items", 0, "run real ansible-playbook looping a debug task over this many items instead of -replay")
+	inBand := flag.Bool("in-band", false, "take the events side band away (as a Wrap that cannot pass descriptor 3 does): event JSON travels on the terminal")
 	keep := flag.Bool("keep", false, "leave the private data dir in place (bench/run.sh removes it later: on ext4, creating files soon after removing many in the same block group costs a scan past each freed inode)")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -50,7 +51,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	b := bench{replay: *replay, stream: *stream, events: *n, items: *items, jobEvents: *jobEvents, noPTY: *noPTY, dir: *dir, keep: *keep}
+	b := bench{replay: *replay, stream: *stream, events: *n, items: *items, jobEvents: *jobEvents, noPTY: *noPTY, dir: *dir, keep: *keep, inBand: *inBand}
 	if err := b.run(); err != nil {
 		fmt.Fprintln(os.Stderr, "throughput:", err)
 		pprof.StopCPUProfile()
@@ -63,7 +64,7 @@ type bench struct {
 	events, items    int
 	jobEvents, noPTY bool
 	dir              string
-	keep             bool
+	keep, inBand     bool
 }
 
 // config returns the run's Config for pdd, writing its playbook and
@@ -117,6 +118,12 @@ func (b *bench) run() error {
 	if err != nil {
 		return err
 	}
+	if b.inBand {
+		cfg.Wrap = func(c *runner.Command) error {
+			delete(c.Env, events.SideBandEnv)
+			return nil
+		}
+	}
 	seen := 0
 	cfg.EventHandler = func(*events.Event) bool {
 		seen++
@@ -162,6 +169,9 @@ func (b *bench) run() error {
 	}
 	if b.noPTY {
 		via = "pipe"
+	}
+	if b.inBand {
+		via += "-in-band"
 	}
 	// Maxrss is in KiB on Linux.
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
