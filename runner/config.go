@@ -155,11 +155,12 @@ type Password struct {
 	Response string
 }
 
-// Command is the process a run starts, as Wrap sees it. Event JSON travels
-// beside the terminal, on a pipe passed as file descriptor 3 and named by
-// Env["ARUNNER_EVENT_FD"] (events.SideBandEnv). A Wrap whose sandbox cannot
-// pass descriptor 3 through to ansible deletes that variable: events then
-// travel in-band on the terminal, as the callback plugin does without it.
+// Command is the process a run starts, as Wrap sees it. Under a pty, event
+// JSON travels beside the terminal, on a pipe passed as file descriptor 3
+// and named by Env["ARUNNER_EVENT_FD"] (events.SideBandEnv). A Wrap whose
+// sandbox cannot pass descriptor 3 through to ansible deletes that
+// variable: events then travel in-band on the terminal, as they do with
+// NoPTY and as the callback plugin does without it.
 type Command struct {
 	Argv []string
 	Dir  string

@@ -79,7 +79,10 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		UserStdoutCallback:  userCallback,
 		OmitEventData:       r.cfg.OmitEventData,
 		OnlyFailedEventData: r.cfg.OnlyFailedEventData,
-		SideBand:            true,
+		// The side band gets event JSON past the pty's 4 KiB reads; a
+		// pipe (NoPTY) reads 64 KiB at a time and in-band tokens cost
+		// less there than pairing two streams.
+		SideBand: !r.cfg.NoPTY,
 	}) {
 		env[k] = v
 	}
