@@ -102,10 +102,12 @@ type EnvOptions struct {
 	// MaxEventRes bounds the length of a result's str() kept in
 	// event_data.res; 0 means DefaultMaxEventRes.
 	MaxEventRes int
-	// SideBand tells the plugin to write event JSON to file descriptor
-	// SideBandFD (SideBandEnv), which the runner must pass as a pipe
-	// whose read end feeds a SideBand. Without it, or when that
-	// descriptor is not a pipe, events travel in-band on the terminal.
+	// SideBand asks for the events side band: SideBandEnv is set to
+	// "3". The runner then passes a pipe as descriptor SideBandFD, whose
+	// read end feeds a SideBand, and sets SideBandEnv to
+	// SideBandEnvValue of its write end in the child's environment. The
+	// plugin writes event JSON there only when descriptor 3 is that pipe;
+	// otherwise events travel in-band on the terminal.
 	SideBand bool
 }
 

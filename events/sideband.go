@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +19,20 @@ const SideBandEnv = "ARUNNER_EVENT_FD"
 // SideBandFD is the descriptor the runner passes the side band's write end
 // as: the first of exec.Cmd's ExtraFiles.
 const SideBandFD = 3
+
+// SideBandEnvValue is the value of SideBandEnv for the child that gets w
+// (the side band's write end) as SideBandFD: "3:<inode of the pipe>". The
+// plugin writes to descriptor 3 only if it is that very pipe, so that a
+// sandbox that closes descriptor 3 but passes the environment on never
+// has event JSON written into whatever pipe took the number (ansible's own
+// results queue, say). Env's plain "3" only asks for a side band.
+func SideBandEnvValue(w *os.File) (string, error) {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(w.Fd()), &st); err != nil {
+		return "", fmt.Errorf("events: side band: %w", err)
+	}
+	return strconv.Itoa(SideBandFD) + ":" + strconv.FormatUint(st.Ino, 10), nil
+}
 
 // sideBandQueueBytes bounds the records read ahead of the terminal stream.
 // One record larger than this is still taken, alone.

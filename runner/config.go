@@ -157,10 +157,11 @@ type Password struct {
 
 // Command is the process a run starts, as Wrap sees it. Under a pty, event
 // JSON travels beside the terminal, on a pipe passed as file descriptor 3
-// and named by Env["ARUNNER_EVENT_FD"] (events.SideBandEnv). A Wrap whose
-// sandbox cannot pass descriptor 3 through to ansible deletes that
-// variable: events then travel in-band on the terminal, as they do with
-// NoPTY and as the callback plugin does without it.
+// and asked for by Env["ARUNNER_EVENT_FD"] = "3" (events.SideBandEnv; the
+// child gets "3:<inode of the pipe>", and the plugin uses descriptor 3
+// only if it is that pipe). A Wrap whose sandbox cannot pass descriptor 3
+// through to ansible may delete the variable: events then travel in-band
+// on the terminal, as they do with NoPTY.
 type Command struct {
 	Argv []string
 	Dir  string

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"syscall"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+
+	"github.com/arunner/arunner/events"
 )
 
 // proc is ansible running in a session of its own, its output read from
@@ -44,7 +47,11 @@ func startProc(c Command, noPTY bool, stderr, side *os.File) (*proc, error) {
 		ptmx.Close()
 		return nil, err
 	}
-	cmd := command(c, side)
+	cmd, err := command(c, side)
+	if err != nil {
+		ptmx.Close()
+		return nil, err
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr.Setctty = true
 	if err := cmd.Start(); err != nil {
@@ -62,7 +69,11 @@ func startPiped(c Command, stderr, side *os.File) (*proc, error) {
 		return nil, err
 	}
 	defer pw.Close()
-	cmd := command(c, side)
+	cmd, err := command(c, side)
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
 	cmd.Stdout, cmd.Stderr = pw, stderr
 	if err := cmd.Start(); err != nil {
 		pr.Close()
@@ -73,20 +84,30 @@ func startPiped(c Command, stderr, side *os.File) (*proc, error) {
 
 // command is the exec.Cmd both modes share: the PATH lookup in the child's
 // environment, and a session of its own so that -pgid reaches its tree.
-func command(c Command, side *os.File) *exec.Cmd {
-	cmd := exec.Command(lookPath(c.Argv[0], c.Env), c.Argv[1:]...)
+func command(c Command, side *os.File) (*exec.Cmd, error) {
+	env := c.Env
+	if side != nil {
+		// The plugin checks that descriptor 3 is this very pipe.
+		v, err := events.SideBandEnvValue(side)
+		if err != nil {
+			return nil, err
+		}
+		env = maps.Clone(c.Env)
+		env[events.SideBandEnv] = v
+	}
+	cmd := exec.Command(lookPath(c.Argv[0], env), c.Argv[1:]...)
 	if side != nil {
 		cmd.ExtraFiles = []*os.File{side} // descriptor 3: events.SideBandFD
 	}
 	cmd.Args[0] = c.Argv[0]
 	cmd.Dir = c.Dir
-	cmd.Env = envList(c.Env)
+	cmd.Env = envList(env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setsid: true,
 		// A runner that dies takes ansible with it instead of orphaning it.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	return cmd
+	return cmd, nil
 }
 
 func noEcho(tty *os.File) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -96,4 +97,41 @@ func firstDiff(a, b string) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// A sandbox that passes the environment on but puts another pipe at
+// descriptor 3 (here bash, with a process substitution) must not get event
+// JSON written into that pipe: the plugin checks the pipe's inode, falls
+// back to in-band tokens, and the run's events are whole.
+func TestSideBandRefusesAnotherPipe(t *testing.T) {
+	needAnsible(t)
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash not on PATH")
+	}
+	pdd := t.TempDir()
+	writeTree(t, pdd, map[string]string{
+		"project/p.yml":   "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: {msg: hello}\n",
+		"inventory/hosts": "h1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n",
+	})
+	captured := filepath.Join(t.TempDir(), "fd3")
+	var evs []*events.Event
+	res, err := Run(context.Background(), Config{
+		PrivateDataDir: pdd, Playbook: "p.yml",
+		Wrap: func(c *Command) error {
+			c.Argv = append([]string{"bash", "-c", `exec 3> >(cat > "$0"); exec "$@"`, captured}, c.Argv...)
+			return nil
+		},
+		EventHandler: func(e *events.Event) bool { evs = append(evs, e); return true },
+	})
+	require.NoError(t, err)
+	assert.Empty(t, res.FrameErrors)
+	var names []string
+	for _, e := range evs {
+		names = append(names, e.Event)
+	}
+	assert.Contains(t, names, "runner_on_ok")
+	assert.Contains(t, names, "playbook_on_stats")
+	got, err := os.ReadFile(captured)
+	require.NoError(t, err)
+	assert.Empty(t, string(got), "event JSON went into a pipe that was not the side band")
 }

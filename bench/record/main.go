@@ -63,7 +63,7 @@ func record(items int, out string, plugin bool, pluginDir string, sideBand bool)
 		if pluginDir != "" {
 			plugins = pluginDir
 		}
-		for k, v := range events.Env(events.EnvOptions{PluginDir: plugins, SideBand: sideBand}) {
+		for k, v := range events.Env(events.EnvOptions{PluginDir: plugins}) {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 		if sideBand {
@@ -72,9 +72,14 @@ func record(items int, out string, plugin bool, pluginDir string, sideBand bool)
 				return err
 			}
 			defer pr.Close()
+			defer pw.Close()
+			v, err := events.SideBandEnvValue(pw)
+			if err != nil {
+				return err
+			}
+			cmd.Env = append(cmd.Env, events.SideBandEnv+"="+v)
 			cmd.ExtraFiles = []*os.File{pw} // events.SideBandFD
 			go io.Copy(io.Discard, pr)
-			defer pw.Close()
 		}
 	}
 	ptmx, err := pty.Start(cmd)

@@ -20,6 +20,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/arunner/arunner/events"
 )
@@ -48,7 +49,7 @@ func replay() error {
 	if per == 0 {
 		return fmt.Errorf("%s holds no event", os.Getenv("REPLAY_STREAM"))
 	}
-	if os.Getenv(events.SideBandEnv) == strconv.Itoa(events.SideBandFD) {
+	if strings.HasPrefix(os.Getenv(events.SideBandEnv), strconv.Itoa(events.SideBandFD)+":") {
 		return replaySideBand(stream, per, want)
 	}
 	for sent := 0; sent < want; sent += per {

@@ -11,7 +11,7 @@
 # written through Display outside any hook becomes its own event the same
 # way. No file is written per event.
 #
-# When arunner passes a pipe (its fd number in ARUNNER_EVENT_FD), the JSON
+# When arunner passes a pipe (ARUNNER_EVENT_FD=<fd>:<inode>), the JSON
 # goes there instead, as one line "<seq> <json>", and the begin token only
 # carries {"arunner_seq": <seq>}: the terminal then carries ansible's text
 # and a few bytes of framing per event, and the JSON no base64.
@@ -230,13 +230,19 @@ class _State:
 
 
 def _side_band():
-    """The pipe arunner passed for event records, or None."""
+    """The pipe arunner passed for event records, or None.
+
+    ARUNNER_EVENT_FD is "<fd>:<inode of the pipe>": descriptor fd is used
+    only if it is that very pipe, never a descriptor that took its number
+    after a sandbox closed it (it could be ansible's own results queue)."""
     val = os.environ.pop('ARUNNER_EVENT_FD', '')
-    if not val:
+    fd, sep, ino = val.partition(':')
+    if not sep:
         return None
     try:
-        fd = int(val)
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+        fd, ino = int(fd), int(ino)
+        st = os.fstat(fd)
+        if not stat.S_ISFIFO(st.st_mode) or st.st_ino != ino:
             return None
         # Programs ansible starts (ssh, local modules) must not hold it.
         os.set_inheritable(fd, False)
