@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -356,12 +357,18 @@ func (f *Filter) decodeToken(body []byte) (*Event, error) {
 		if seq < f.nextSeq {
 			return nil, fmt.Errorf("%w: %w: marker %d repeats", ErrGarbageFrame, ErrNoRecord, seq)
 		}
-		rec, err := f.cfg.SideBand.take(seq, seq == f.nextSeq)
+		ev, err := f.cfg.SideBand.take(seq, seq == f.nextSeq)
 		if err != nil {
+			if !errors.Is(err, ErrNoRecord) {
+				f.nextSeq = seq + 1 // the record came, undecodable
+			}
 			return nil, fmt.Errorf("%w: %w", ErrGarbageFrame, err)
 		}
 		f.nextSeq = seq + 1
-		payload = rec
+		if ev.UUID == "" {
+			return nil, nil
+		}
+		return ev, nil
 	}
 	ev := &Event{}
 	if err := ev.decodeTop(payload); err != nil {

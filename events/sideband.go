@@ -71,9 +71,12 @@ type SideBand struct {
 	full    bool // the reader waits for room in the queue
 }
 
+// sideRecord is one record, decoded by the reading goroutine, so that the
+// JSON is parsed on one core while the Filter scans the terminal on another.
 type sideRecord struct {
 	seq  int
-	data []byte
+	ev   *Event
+	size int // bytes of JSON, for the queue's bound
 	err  error
 }
 
@@ -93,33 +96,36 @@ func NewSideBand(r io.ReadCloser, maxFrame int) *SideBand {
 func (s *SideBand) read() {
 	defer close(s.done)
 	var (
-		buf   []byte       // holds the unfinished record at its start
+		// buf is reused for every read: records are decoded out of it
+		// before the next. Its start holds the record not finished yet.
+		buf   = make([]byte, 0, 64<<10)
 		over  bool         // that record passed maxFrame: only its start is kept
 		batch []sideRecord // records completed by one read, queued together
 	)
 	for {
 		if len(buf) == cap(buf) {
-			// Room for the next read: a fresh buffer, so that records
-			// already queued (subslices of the old one) stay intact.
-			nb := make([]byte, len(buf), max(64<<10, 2*len(buf)))
+			nb := make([]byte, len(buf), 2*cap(buf))
 			copy(nb, buf)
 			buf = nb
 		}
 		n, err := s.r.Read(buf[len(buf):cap(buf)])
-		start := len(buf)
-		buf = buf[:start+n]
+		scan := len(buf) // no newline before: that record is unfinished
+		buf = buf[:scan+n]
+		start := 0
 		for {
-			i := bytes.IndexByte(buf[start:], '\n')
+			i := bytes.IndexByte(buf[scan:], '\n')
 			if i < 0 {
 				break
 			}
-			end := start + i + 1
-			batch = append(batch, parseRecord(buf[:end], over, s.maxFrame))
-			buf, start, over = buf[end:], 0, false
+			end := scan + i + 1
+			if rec := parseRecord(buf[start:end], over, s.maxFrame); rec.seq > 0 {
+				batch = append(batch, rec)
+			}
+			start, scan, over = end, end, false
 		}
+		buf = buf[:copy(buf, buf[start:])]
 		if !over && len(buf) > s.maxFrame+recordPrefix {
 			over = true
-			buf = buf[:recordPrefix]
 		}
 		if over && len(buf) > recordPrefix {
 			buf = buf[:recordPrefix]
@@ -141,8 +147,9 @@ func (s *SideBand) read() {
 // recordPrefix is more than the "<seq> " of any record.
 const recordPrefix = 24
 
-// parseRecord splits "<seq> <json>\n". An oversized record keeps its seq
-// and carries ErrFrameTooLarge instead of data.
+// parseRecord splits "<seq> <json>\n" and decodes the JSON (Event keeps
+// copies, not line). A line that is no record has seq -1; an oversized or
+// undecodable record keeps its seq and carries the error.
 func parseRecord(line []byte, over bool, maxFrame int) sideRecord {
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	sp := bytes.IndexByte(line, ' ')
@@ -156,23 +163,25 @@ func parseRecord(line []byte, over bool, maxFrame int) sideRecord {
 	if over {
 		return sideRecord{seq: seq, err: fmt.Errorf("%w: more than %d bytes", ErrFrameTooLarge, maxFrame)}
 	}
-	return sideRecord{seq: seq, data: line[sp+1 : len(line) : len(line)]}
+	data := line[sp+1:]
+	ev := &Event{}
+	if err := ev.decodeTop(data); err != nil {
+		return sideRecord{seq: seq, size: len(data), err: err}
+	}
+	return sideRecord{seq: seq, ev: ev, size: len(data)}
 }
 
 func (s *SideBand) put(batch []sideRecord) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, rec := range batch {
-		if rec.seq < 0 {
-			continue // not a record: nothing can name it
-		}
-		for !s.closed && s.queued > 0 && s.queued+len(rec.data) > sideBandQueueBytes {
+		for !s.closed && s.queued > 0 && s.queued+rec.size > sideBandQueueBytes {
 			s.full = true
 			s.cond.Wait()
 			s.full = false
 		}
 		s.recs = append(s.recs, rec)
-		s.queued += len(rec.data)
+		s.queued += rec.size
 	}
 	if s.waiting {
 		s.cond.Broadcast()
@@ -198,7 +207,7 @@ const outOfOrderWait = time.Second
 // then dropped, or not the plugin's at all: its record is waited for at
 // most outOfOrderWait, and if it is not there the records are left for the
 // markers to come. take is called by one goroutine (the Filter's).
-func (s *SideBand) take(seq int, exact bool) ([]byte, error) {
+func (s *SideBand) take(seq int, exact bool) (*Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	expired := false
@@ -225,7 +234,7 @@ func (s *SideBand) take(seq int, exact bool) ([]byte, error) {
 				return nil, fmt.Errorf("%w: marker %d, next record %d", ErrNoRecord, seq, rec.seq)
 			}
 			s.pop()
-			return rec.data, rec.err
+			return rec.ev, rec.err
 		}
 		if s.end != nil || s.closed || expired {
 			return nil, fmt.Errorf("%w: marker %d, and the side band ended or fell silent", ErrNoRecord, seq)
@@ -247,7 +256,7 @@ func (s *SideBand) holds(seq int) bool {
 }
 
 func (s *SideBand) pop() {
-	s.queued -= len(s.recs[s.head].data)
+	s.queued -= s.recs[s.head].size
 	s.recs[s.head] = sideRecord{}
 	s.head++
 	if s.head == len(s.recs) {

@@ -141,8 +141,20 @@ func TestSideBandOversizedRecord(t *testing.T) {
 	assert.ErrorIs(t, err, ErrFrameTooLarge)
 	got, err := sb.take(2, true)
 	require.NoError(t, err)
-	assert.Equal(t, small, string(got))
+	assert.Equal(t, "u2", got.UUID)
 	require.NoError(t, sb.Close())
+}
+
+// An undecodable record is a garbage frame whose text is kept, and the
+// events after it are delivered without waiting.
+func TestSideBandUndecodableRecord(t *testing.T) {
+	good := `{"event": "runner_on_ok", "uuid": "u2", "event_data": {}}`
+	terminal := marker(1) + "one\r\n" + endToken + marker(2) + "two\r\n" + endToken
+	evs, _, errs := collectSide(t, terminal, "1 {\"uuid\": \"u1\", \"event_data\": {\n2 "+good+"\n", 0)
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrGarbageFrame)
+	assert.NotErrorIs(t, errs[0], ErrNoRecord)
+	assert.Equal(t, []wantEv{{"verbose", "", "one", 0, 1}, {"runner_on_ok", "u2", "two", 1, 2}}, summarize(evs))
 }
 
 // Close releases a Take waiting for a record that will not come (a process
