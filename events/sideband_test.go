@@ -101,17 +101,37 @@ func TestSideBandMatchesInBand(t *testing.T) {
 }
 
 // A marker that is not the plugin's (printed by a task, say) does not take
-// a record: it is a garbage frame, its text kept, and the events after it
-// are delivered.
-func TestSideBandForgedMarker(t *testing.T) {
-	js := `{"event": "runner_on_ok", "uuid": "u1", "event_data": {}}`
-	terminal := marker(5) + "forged\r\n" + endToken + marker(1) + "real\r\n" + endToken
-	evs, text, errs := collectSide(t, terminal, "1 "+js+"\n", 0)
-	require.Len(t, errs, 1)
-	assert.ErrorIs(t, errs[0], ErrNoRecord)
-	assert.ErrorIs(t, errs[0], ErrGarbageFrame)
-	assert.Equal(t, []wantEv{{"verbose", "", "forged", 0, 1}, {"runner_on_ok", "u1", "real", 1, 2}}, summarize(evs))
-	assert.Equal(t, "forged\r\nreal\n", text)
+// a record, and an undecodable record gives no event: either is one garbage
+// frame, its text kept, and the events after it are delivered.
+func TestSideBandBadFrames(t *testing.T) {
+	ok := func(u string) string { return `{"event": "runner_on_ok", "uuid": "` + u + `", "event_data": {}}` }
+	for _, tt := range []struct {
+		name, terminal, records, text string
+		noRecord                      bool
+		want                          []wantEv
+	}{{
+		name:     "forged marker",
+		terminal: marker(5) + "forged\r\n" + endToken + marker(1) + "real\r\n" + endToken,
+		records:  "1 " + ok("u1") + "\n",
+		noRecord: true,
+		want:     []wantEv{{"verbose", "", "forged", 0, 1}, {"runner_on_ok", "u1", "real", 1, 2}},
+		text:     "forged\r\nreal\n",
+	}, {
+		name:     "undecodable record",
+		terminal: marker(1) + "one\r\n" + endToken + marker(2) + "two\r\n" + endToken,
+		records:  "1 {\"uuid\": \"u1\", \"event_data\": {\n2 " + ok("u2") + "\n",
+		want:     []wantEv{{"verbose", "", "one", 0, 1}, {"runner_on_ok", "u2", "two", 1, 2}},
+		text:     "one\r\ntwo\n",
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, text, errs := collectSide(t, tt.terminal, tt.records, 0)
+			require.Len(t, errs, 1)
+			assert.ErrorIs(t, errs[0], ErrGarbageFrame)
+			assert.Equal(t, tt.noRecord, errors.Is(errs[0], ErrNoRecord), "%v", errs[0])
+			assert.Equal(t, tt.want, summarize(evs))
+			assert.Equal(t, tt.text, text)
+		})
+	}
 }
 
 // Records whose markers never came (a plugin killed between the two
@@ -143,18 +163,6 @@ func TestSideBandOversizedRecord(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "u2", got.UUID)
 	require.NoError(t, sb.Close())
-}
-
-// An undecodable record is a garbage frame whose text is kept, and the
-// events after it are delivered without waiting.
-func TestSideBandUndecodableRecord(t *testing.T) {
-	good := `{"event": "runner_on_ok", "uuid": "u2", "event_data": {}}`
-	terminal := marker(1) + "one\r\n" + endToken + marker(2) + "two\r\n" + endToken
-	evs, _, errs := collectSide(t, terminal, "1 {\"uuid\": \"u1\", \"event_data\": {\n2 "+good+"\n", 0)
-	require.Len(t, errs, 1)
-	assert.ErrorIs(t, errs[0], ErrGarbageFrame)
-	assert.NotErrorIs(t, errs[0], ErrNoRecord)
-	assert.Equal(t, []wantEv{{"verbose", "", "one", 0, 1}, {"runner_on_ok", "u2", "two", 1, 2}}, summarize(evs))
 }
 
 // Close releases a Take waiting for a record that will not come (a process
