@@ -67,7 +67,7 @@ type SideBand struct {
 	queued  int
 	end     error // why reading stopped: io.EOF or the read error
 	closed  bool
-	waiting bool // Take waits for a record
+	waiting bool // take waits for a record
 	full    bool // the reader waits for room in the queue
 }
 

@@ -165,9 +165,9 @@ func TestSideBandOversizedRecord(t *testing.T) {
 	require.NoError(t, sb.Close())
 }
 
-// Close releases a Take waiting for a record that will not come (a process
+// Close releases a take waiting for a record that will not come (a process
 // outside the run still holding the pipe open).
-func TestSideBandCloseReleasesTake(t *testing.T) {
+func TestSideBandCloseReleasesWait(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	sb := NewSideBand(pr, 0)
@@ -175,7 +175,7 @@ func TestSideBandCloseReleasesTake(t *testing.T) {
 	go func() { _, err := sb.take(1, true); done <- err }()
 	select {
 	case err := <-done:
-		t.Fatalf("Take returned before Close: %v", err)
+		t.Fatalf("take returned before Close: %v", err)
 	case <-time.After(50 * time.Millisecond):
 	}
 	require.NoError(t, sb.Close())
@@ -183,7 +183,7 @@ func TestSideBandCloseReleasesTake(t *testing.T) {
 	case err := <-done:
 		assert.True(t, errors.Is(err, ErrNoRecord), "%v", err)
 	case <-time.After(5 * time.Second):
-		t.Fatal("Take still waiting after Close")
+		t.Fatal("take still waiting after Close")
 	}
 }
 
