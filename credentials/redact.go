@@ -2,8 +2,10 @@ package credentials
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf16"
 )
 
 // Hidden is what every redacted value is replaced with, as in AWX.
@@ -46,9 +48,11 @@ type Redactor struct {
 
 // NewRedactor returns a Redactor for secrets. Empty secrets are ignored.
 // Besides each secret it also hides the secret as it appears inside a JSON
-// string (quotes, backslashes and newlines escaped), since events and
-// artifacts are JSON. Every secret is hidden however short, so a one-letter
-// password makes records hard to read: that is the safe trade.
+// string, since events and artifacts are JSON: as Go writes it (with and
+// without <, > and & escaped) and as Python's json.dumps writes it (every
+// character outside printable ASCII as \uXXXX). Every secret is hidden
+// however short, so a one-letter password makes records hard to read: that
+// is the safe trade.
 func NewRedactor(secrets ...string) *Redactor {
 	seen := map[string]bool{}
 	var forms []string
@@ -60,9 +64,16 @@ func NewRedactor(secrets ...string) *Redactor {
 	}
 	for _, s := range secrets {
 		add(s)
-		if b, err := json.Marshal(s); err == nil {
-			add(string(b[1 : len(b)-1]))
+		for _, html := range []bool{true, false} {
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(html)
+			if enc.Encode(s) == nil {
+				q := strings.TrimSuffix(b.String(), "\n")
+				add(q[1 : len(q)-1])
+			}
 		}
+		add(pythonASCII(s))
 	}
 	if len(forms) == 0 {
 		return &Redactor{}
@@ -73,6 +84,38 @@ func NewRedactor(secrets ...string) *Redactor {
 		pairs = append(pairs, f, Hidden)
 	}
 	return &Redactor{r: strings.NewReplacer(pairs...)}
+}
+
+// pythonASCII returns s as the inside of a JSON string written by Python's
+// json.dumps with its default ensure_ascii: only printable ASCII is kept.
+func pythonASCII(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r >= ' ' && r <= '~':
+			b.WriteRune(r)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, hi, lo)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
 }
 
 // String returns s with every secret replaced by Hidden.

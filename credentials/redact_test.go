@@ -1,9 +1,12 @@
 package credentials
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSafeEnv(t *testing.T) {
@@ -67,6 +70,28 @@ func TestRedactor(t *testing.T) {
 	assert.Equal(t, "pass", nilR.String("pass"))
 	assert.Equal(t, "pass", NewRedactor().String("pass"))
 	assert.Equal(t, "pass", (&Redactor{}).String("pass"))
+}
+
+// A secret is hidden inside JSON however its writer escaped it: Go with and
+// without HTML escaping, and Python's json.dumps (ensure_ascii), which the
+// callback plugin uses for events. The Python forms are what python3 printed
+// for these secrets.
+func TestRedactorJSONForms(t *testing.T) {
+	const secret = "p\"w<1&é😀\x01"
+	r := NewRedactor(secret)
+	var html, plain strings.Builder
+	require.NoError(t, json.NewEncoder(&html).Encode(secret))
+	enc := json.NewEncoder(&plain)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(secret))
+	for _, in := range []string{
+		html.String(),
+		plain.String(),
+		`"p\"w<1&\u00e9\ud83d\ude00\u0001"`, // python3 -c 'import json; print(json.dumps("p\"w<1&é😀\x01"))'
+	} {
+		in = strings.TrimSpace(in)
+		assert.Equal(t, `{"stdout": "`+Hidden+`"}`, r.String(`{"stdout": `+in+`}`), in)
+	}
 }
 
 func TestRedactedKeepsShapeAndOriginal(t *testing.T) {
