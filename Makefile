@@ -9,7 +9,7 @@ GO ?= go
 # Packages whose tests start goroutines of their own run under -race.
 RACE_PKGS := ./runner/... ./events/... ./factcache/... ./prompt/... ./credentials/sshagent/...
 
-.PHONY: demo test deps-demo deps-test build vet bench
+.PHONY: demo test deps-demo deps-test deps-bench build vet bench
 
 build:
 	$(GO) build -o bin/arunner ./cmd/arunner
@@ -32,11 +32,14 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 
-bench: build
+bench: deps-bench
 	bench/run.sh
 
 deps-demo:
 	@./scripts/need.sh go ansible-core
 
 deps-test:
-	@./scripts/need.sh go ansible-core python3-ansible-runner openssh-server git sudo sshpass
+	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass
+
+deps-bench:
+	@./scripts/need.sh go ansible-core python3-ansible-runner

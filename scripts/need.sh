@@ -12,6 +12,8 @@ probe() {
 	ansible-core) command -v ansible-playbook >/dev/null && command -v ansible-inventory >/dev/null ;;
 	python3-ansible-runner) command -v ansible-runner >/dev/null ;;
 	openssh-server) test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v ssh-keygen >/dev/null ;;
+	# go test -race needs cgo: a C compiler and libc's headers.
+	libc6-dev) test -e /usr/include/stdio.h ;;
 	*) command -v "$1" >/dev/null ;;
 	esac
 }
