@@ -77,8 +77,9 @@ type Filter struct {
 	err     error
 	closed  bool
 
-	b64 []byte
-	dec []byte
+	b64     []byte
+	dec     []byte
+	scratch Event // an in-band token's payload, before it is known to be a begin token
 }
 
 type tokState uint8
@@ -349,35 +350,43 @@ func (f *Filter) decodeToken(body []byte) (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: base64: %v", ErrGarbageFrame, err)
 	}
-	payload := f.dec[:n]
-	if seq, ok := markerSeq(payload); ok {
-		if f.cfg.SideBand == nil {
-			return nil, fmt.Errorf("%w: side-band marker %d without a side band", ErrGarbageFrame, seq)
-		}
-		if seq < f.nextSeq {
-			return nil, fmt.Errorf("%w: %w: marker %d repeats", ErrGarbageFrame, ErrNoRecord, seq)
-		}
-		ev, err := f.cfg.SideBand.take(seq, seq == f.nextSeq)
-		if err != nil {
-			if !errors.Is(err, ErrNoRecord) {
-				f.nextSeq = seq + 1 // the record came, undecodable
-			}
+	var ev *Event
+	if seq, ok := markerSeq(f.dec[:n]); ok {
+		if ev, err = f.sideEvent(seq); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrGarbageFrame, err)
 		}
-		f.nextSeq = seq + 1
-		if ev.UUID == "" {
-			return nil, nil
+	} else {
+		// Half the tokens are end tokens: decode into scratch, and allocate
+		// an Event only for a begin token.
+		f.scratch = Event{}
+		if err := f.scratch.decodeTop(f.dec[:n]); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrGarbageFrame, err)
 		}
-		return ev, nil
+		if f.scratch.UUID != "" {
+			ev = new(Event)
+			*ev = f.scratch
+		}
 	}
-	ev := &Event{}
-	if err := ev.decodeTop(payload); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrGarbageFrame, err)
-	}
-	if ev.UUID == "" {
+	if ev == nil || ev.UUID == "" {
 		return nil, nil
 	}
 	return ev, nil
+}
+
+// sideEvent takes the side-band record that marker seq names, already
+// decoded. A repeated seq, or one with no record, is not the plugin's.
+func (f *Filter) sideEvent(seq int) (*Event, error) {
+	if f.cfg.SideBand == nil {
+		return nil, fmt.Errorf("side-band marker %d without a side band", seq)
+	}
+	if seq < f.nextSeq {
+		return nil, fmt.Errorf("%w: marker %d repeats", ErrNoRecord, seq)
+	}
+	ev, err := f.cfg.SideBand.take(seq, seq == f.nextSeq)
+	if !errors.Is(err, ErrNoRecord) {
+		f.nextSeq = seq + 1 // the record came, decodable or not
+	}
+	return ev, err
 }
 
 // markerPrefix starts the payload of a side-band begin token, which the

@@ -6,17 +6,6 @@ import (
 	"github.com/arunner/arunner/privdata"
 )
 
-// eventSink persists job_events files. The reader goroutine hands it each
-// kept event in order; close returns once everything handed over is on disk
-// (or failed), and the first error. close is called before the final status,
-// so FinishedCallback sees every file.
-type eventSink interface {
-	// write takes ownership of data: the caller must not modify data[:len]
-	// afterwards (appending past it is fine).
-	write(counter int, uuid string, data []byte)
-	close() error
-}
-
 const (
 	// sinkWriters is how many goroutines create job_events files. Creating
 	// a file costs an inode allocation, which the kernel does mostly in the
@@ -36,9 +25,14 @@ const (
 // WriteEvent, or a stub in tests.
 type eventWriter func(counter int, uuid string, data []byte) error
 
-func newEventSink(art *privdata.Artifacts) eventSink { return newAsyncSink(art.WriteEvent) }
+func newEventSink(art *privdata.Artifacts) *asyncSink { return newAsyncSink(art.WriteEvent) }
 
-// asyncSink writes events from a few goroutines, so the pty reader never
+// asyncSink persists job_events files. The reader goroutine hands it each
+// kept event in order; close returns once everything handed over is on disk
+// (or failed), and the first error. close is called before the final status,
+// so FinishedCallback sees every file.
+//
+// It writes events from a few goroutines, so the pty reader never
 // waits on the disk unless the queue is full. Files appear in any order;
 // each one is complete once its WriteEvent returns, and close waits for
 // all of them. Writers start with the first event, so a run whose handler
@@ -69,6 +63,8 @@ func newAsyncSink(w eventWriter) *asyncSink {
 	return s
 }
 
+// write takes ownership of data: the caller must not modify data[:len]
+// afterwards (appending past it is fine).
 func (s *asyncSink) write(counter int, uuid string, data []byte) {
 	s.start.Do(func() {
 		for range sinkWriters {
@@ -102,7 +98,7 @@ func (s *asyncSink) drain() {
 // close waits for every event handed to write and returns the error of the
 // lowest counter that failed: writers finish out of order, and the caller
 // should see the same error whichever goroutine hit it first. Every event is
-// attempted even after a failure, as the synchronous writer did. close must
+// attempted even after a failure. close must
 // not run concurrently with write; a second call returns the same error.
 func (s *asyncSink) close() error {
 	if !s.closed {

@@ -212,14 +212,15 @@ func TestHelperTempDirRemoved(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	var seen string
-	_, _, res, err := RunCommand(context.Background(), Config{NoPTY: true, Wrap: func(c *Command) error {
+	out, _, res, err := RunCommand(context.Background(), Config{NoPTY: true, Wrap: func(c *Command) error {
 		seen = c.Env["AWX_ISOLATED_DATA_DIR"]
-		c.Argv = []string{"/bin/sh", "-c", "stat -c %a ../..; echo done"}
-		c.Dir = filepath.Dir(seen) // the artifacts dir
+		c.Argv = []string{"/bin/sh", "-c", "stat -c %a ..; echo done"} // .. is the private data dir
+		c.Dir = filepath.Dir(seen)                                     // the artifacts dir
 		return nil
 	}}, "ansible", "--version")
 	require.NoError(t, err)
 	assert.Equal(t, StatusSuccessful, res.Status)
+	assert.Equal(t, "700\ndone\n", out)
 	assert.True(t, strings.HasPrefix(seen, tmp+"/.arunner-"), seen)
 	entries, err := os.ReadDir(tmp)
 	require.NoError(t, err)

@@ -39,7 +39,7 @@ type run struct {
 	ident    string
 	runtime  string // per-run private dir, removed at the end
 	cleanup  []func()
-	sink     eventSink
+	sink     *asyncSink
 	facts    *factcache.Snapshot
 	jsonOut  io.Writer // JSONOutput's destination: the stdout artifact and Output
 	cmd      Command

@@ -324,7 +324,7 @@ def _install(state):
         with state.lock:
             if get_log_only(args, kwargs):
                 return display(*args, **kwargs)
-            if state.context().get('uuid'):
+            if state.local().get('uuid'):  # only scoped() sets it, thread-locally
                 return _display_framed(state, display, stderr, args, kwargs)
             fileobj = sys.stderr if stderr else sys.stdout
             if stderr:

@@ -87,14 +87,14 @@ func ReadArtifacts(t testing.TB, artifactDir string) Run {
 
 // CleanEnv returns the process environment without the variables that
 // would make ansible behave differently between two runs (ANSIBLE_*,
-// RUNNER_* and AWX's job ids), plus extra in sorted order.
+// RUNNER_*, the rest of the plugin's own, and AWX's job ids), plus extra in
+// sorted order.
 func CleanEnv(extra map[string]string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "ANSIBLE_") || strings.HasPrefix(k, "RUNNER_") || k == "ORIGINAL_STDOUT_CALLBACK" ||
-			k == "MAX_EVENT_RES" || k == "JOB_ID" || k == "AD_HOC_COMMAND_ID" || k == "PROJECT_UPDATE_ID" ||
-			k == "INVENTORY_UPDATE_ID" {
+		if strings.HasPrefix(k, "ANSIBLE_") || strings.HasPrefix(k, "RUNNER_") || slices.Contains(events.ManagedEnvKeys(), k) ||
+			k == "JOB_ID" || k == "AD_HOC_COMMAND_ID" || k == "PROJECT_UPDATE_ID" || k == "INVENTORY_UPDATE_ID" {
 			continue
 		}
 		env = append(env, kv)
