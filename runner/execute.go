@@ -79,7 +79,13 @@ func (r *run) execute() (*Result, error) {
 		if err != nil {
 			return r.finish(res, StatusError, 1, fmt.Errorf("events side band: %w", err))
 		}
-		side, sideW = events.NewSideBand(pr, 0), pw
+		rr, err := newRawReader(pr)
+		if err != nil {
+			pr.Close()
+			pw.Close()
+			return r.finish(res, StatusError, 1, fmt.Errorf("events side band: %w", err))
+		}
+		side, sideW = events.NewSideBand(rr, 0), pw
 		defer side.Close()
 	}
 
@@ -141,7 +147,7 @@ func (r *run) execute() (*Result, error) {
 	lastOutput.Store(r.start)
 	readDone := make(chan error, 1)
 	go func() {
-		readDone <- readPty(p.ptmx, func(b []byte) {
+		readDone <- readPty(p.out, func(b []byte) {
 			for _, a := range answers.feed(b) {
 				p.ptmx.Write(a)
 			}
@@ -163,7 +169,7 @@ func (r *run) execute() (*Result, error) {
 	case <-time.After(2 * time.Second):
 		// A process that left our session still holds the pty (or the
 		// side band, which the Filter may be waiting on) open.
-		p.ptmx.Close()
+		p.out.Close()
 		if side != nil {
 			side.Close()
 		}

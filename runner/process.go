@@ -16,11 +16,24 @@ import (
 )
 
 // proc is ansible running in a session of its own, its output read from
-// ptmx: the pty master, or a pipe in NoPTY mode.
+// ptmx: the pty master, or a pipe in NoPTY mode. out reads ptmx.
 type proc struct {
 	cmd  *exec.Cmd
 	ptmx *os.File
+	out  *rawReader
 	pgid int
+}
+
+// newProc returns the proc for a started cmd, or kills cmd's group.
+func newProc(cmd *exec.Cmd, ptmx *os.File) (*proc, error) {
+	out, err := newRawReader(ptmx)
+	if err != nil {
+		ptmx.Close()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, err
+	}
+	return &proc{cmd: cmd, ptmx: ptmx, out: out, pgid: cmd.Process.Pid}, nil
 }
 
 // startProc starts argv under a new pty. The child leads a new session, so
@@ -58,7 +71,35 @@ func startProc(c Command, noPTY bool, stderr, side *os.File) (*proc, error) {
 		ptmx.Close()
 		return nil, err
 	}
-	return &proc{cmd: cmd, ptmx: ptmx, pgid: cmd.Process.Pid}, nil
+	polled, err := pollable(ptmx)
+	if err != nil {
+		ptmx.Close()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, err
+	}
+	return newProc(cmd, polled)
+}
+
+// pollable returns f's descriptor as a non-blocking *os.File that Go's
+// network poller waits on, and closes f. The pty package leaves the master
+// blocking (every Fd call does), so each read would park a thread in the
+// kernel: the scheduler then takes the thread's P away and wakes another
+// thread, and its monitor thread polls every 20 us while any thread sits in
+// a syscall, which on a virtual machine cost more CPU than the events did.
+// A blocking read is also not interrupted by Close.
+func pollable(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	name := f.Name()
+	f.Close()
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // startPiped starts c with stdout on a pipe the runner reads as it would the
@@ -79,7 +120,7 @@ func startPiped(c Command, stderr, side *os.File) (*proc, error) {
 		pr.Close()
 		return nil, err
 	}
-	return &proc{cmd: cmd, ptmx: pr, pgid: cmd.Process.Pid}, nil
+	return newProc(cmd, pr)
 }
 
 // command is the exec.Cmd both modes share: the PATH lookup in the child's
@@ -140,7 +181,7 @@ func isNotFound(err error) bool {
 
 // readPty copies the pty into w until EOF. EIO is how Linux reports that the
 // last slave fd was closed: it is the pty's EOF.
-func readPty(ptmx *os.File, w func([]byte), lastOutput *atomicTime) error {
+func readPty(ptmx io.Reader, w func([]byte), lastOutput *atomicTime) error {
 	buf := make([]byte, 64*1024)
 	for {
 		n, err := ptmx.Read(buf)
