@@ -195,21 +195,22 @@ class _State:
         return ''.join(parts)
 
     def begin(self, fileobj):
-        # The token waits for the event's first text, so that both go out
-        # in one write (stdout is unbuffered under ansible-runner and
-        # arunner: each write is a syscall and a wake-up of the reader).
-        # It lives apart from the context, which scoped() saves and restores.
-        # A side-band record is written now, before its marker can be: the
-        # caller holds the lock, so records and markers keep one order.
+        # The token waits for the event's text, and the text for the end of
+        # the event, so that token, text and end token go out in one write
+        # (stdout is unbuffered under ansible-runner and arunner: each write
+        # is a syscall and a wake-up of the reader). It lives apart from the
+        # context, which scoped() saves and restores. A side-band record is
+        # written now, before its marker can be: the caller holds the lock,
+        # so records and markers keep one order.
         data = self.begin_dict()
         if self.side is not None:
             self.seq += 1
             rec = '%d %s\n' % (self.seq, json.dumps(data, cls=_Encoder))
             if _write_all(self.side, rec.encode('utf-8')):
-                self.tls.pending = (fileobj, self.token({'arunner_seq': self.seq}))
+                self.tls.pending = _Pending(fileobj, self.token({'arunner_seq': self.seq}))
                 return
             self.side = None  # the reader is gone: back to in-band tokens
-        self.tls.pending = (fileobj, self.token(data))
+        self.tls.pending = _Pending(fileobj, self.token(data))
 
     def take_pending(self):
         pending = getattr(self.tls, 'pending', None)
@@ -217,16 +218,32 @@ class _State:
         return pending
 
     def flush_pending(self):
-        """Writes a begin token still waiting for text, before other text."""
+        """Writes a begin token and the text held after it, before other
+        text; the event's later text then goes straight out."""
         pending = self.take_pending()
         if pending:
-            pending[0].write(pending[1])
+            pending.fileobj.write(pending.take())
 
     def end(self, fileobj):
         pending = self.take_pending()
-        token = pending[1] if pending else ''
-        fileobj.write(token + '\x1b[Ke30=\x1b[4D\x1b[K')  # base64 of "{}"
+        held = pending.take() if pending else ''
+        fileobj.write(held + '\x1b[Ke30=\x1b[4D\x1b[K')  # base64 of "{}"
         fileobj.flush()
+
+
+class _Pending(object):
+    """An event's begin token and the stdout text held behind it."""
+
+    __slots__ = ('fileobj', 'parts')
+
+    def __init__(self, fileobj, token):
+        self.fileobj = fileobj
+        self.parts = [token]
+
+    def take(self):
+        text = ''.join(self.parts)
+        self.parts = []
+        return text
 
 
 def _side_band():
@@ -338,43 +355,41 @@ def _install(state):
     Display.display = display_wrapper
 
 
-class _Prefixed(object):
-    """Stands in for sys.stdout during one display call: its first write
-    carries the pending begin token, so token and text are one write."""
+class _Holder(object):
+    """Stands in for sys.stdout during one display call inside an event:
+    the text is held with the event's begin token until the event ends."""
 
-    def __init__(self, real, prefix):
+    def __init__(self, real, parts):
         self._real = real
-        self.prefix = prefix
+        self._parts = parts
 
     def write(self, text):
-        if self.prefix:
-            text, self.prefix = self.prefix + text, ''
-        return self._real.write(text)
+        self._parts.append(text)
+        return len(text)
+
+    def flush(self):
+        pass
 
     def __getattr__(self, name):
         return getattr(self._real, name)
 
 
 def _display_framed(state, display, stderr, args, kwargs):
-    """Calls Display.display inside an event, writing a pending begin token
-    with the first text on stdout, or ahead of text on stderr."""
+    """Calls Display.display inside an event, holding its stdout text with
+    the pending begin token, or writing both ahead of text on stderr."""
     pending = getattr(state.tls, 'pending', None)
     if not pending:
         return display(*args, **kwargs)
-    fileobj, token = pending
-    if stderr or fileobj is not sys.stdout:
+    if stderr or pending.fileobj is not sys.stdout:
         state.flush_pending()
         sys.stdout.flush()  # the begin token must reach the pty first
         return display(*args, **kwargs)
     real = sys.stdout
-    proxy = sys.stdout = _Prefixed(real, token)
+    sys.stdout = _Holder(real, pending.parts)
     try:
         return display(*args, **kwargs)
     finally:
         sys.stdout = real
-        if not proxy.prefix:
-            state.tls.pending = None
-        # else nothing was written (filtered by verbosity): still pending
 
 
 def _flagged(state, attr, func):
