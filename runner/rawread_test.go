@@ -117,10 +117,10 @@ func TestRawReader(t *testing.T) {
 	assert.NoError(t, err)
 	require.NoError(t, r.Close())
 
-	pr, pw, err = os.Pipe()
+	pr2, pw2, err := os.Pipe()
 	require.NoError(t, err)
-	defer pw.Close()
-	r, err = newRawReader(pr)
+	defer pw2.Close()
+	r, err = newRawReader(pr2)
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() {
