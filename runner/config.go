@@ -118,7 +118,8 @@ type Config struct {
 	// output is not read meanwhile) rather than piling events up in memory.
 
 	// EventHandler is called for every event, in order; returning false
-	// keeps the event out of job_events/ (it still reaches stdout).
+	// keeps the event out of job_events/ (it still reaches stdout). A kept
+	// event's file is written in the background, within 50 ms.
 	EventHandler func(*events.Event) bool
 	// StatusHandler is called on every status transition.
 	StatusHandler func(StatusUpdate)

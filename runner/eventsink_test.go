@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -183,4 +184,38 @@ func TestEventSinkWriteError(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	assert.Contains(t, err.Error(), "1-u1.json")
+}
+
+// TestAsyncSinkBatches checks that events coming one at a time are written
+// together lazyDelay after the first, not one wake-up of a writer each, and
+// that a full batch is written at once.
+func TestAsyncSinkBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rec recorder
+		s := newAsyncSink(rec.write)
+		calls := func() int {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			return rec.calls
+		}
+		for i := 1; i <= 3; i++ {
+			s.write(i, "u", eventBody(i, 100))
+			time.Sleep(lazyDelay / 4)
+		}
+		synctest.Wait()
+		assert.Zero(t, calls(), "written before the delay")
+		time.Sleep(lazyDelay / 4)
+		synctest.Wait()
+		assert.Equal(t, 3, calls())
+
+		for i := 4; i < 4+sinkBatch; i++ {
+			s.write(i, "u", eventBody(i, 100))
+		}
+		synctest.Wait()
+		assert.Equal(t, 3+sinkBatch, calls(), "a full batch waited for the delay")
+
+		s.write(1000, "u", eventBody(1000, 100))
+		require.NoError(t, s.close()) // close writes what waits, at once
+		assert.Equal(t, 4+sinkBatch, calls())
+	})
 }

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -42,7 +41,7 @@ func (r *run) execute() (*Result, error) {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
 	}
 	defer stdoutF.Close()
-	stdout := bufio.NewWriterSize(stdoutF, 64*1024)
+	stdout := newLazyWriter(stdoutF, lazyDelay)
 	stderrF, err := r.art.CreateStderr()
 	if err != nil {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
@@ -119,9 +118,12 @@ func (r *run) execute() (*Result, error) {
 	// job_events file: the last step before the final status.
 	closeOutput := func() {
 		filter.Close()
-		stdout.Flush()
+		flushErr := stdout.Flush()
 		res.FinalCounter = filter.Counter()
 		res.ArtifactErr = r.sink.close()
+		if res.ArtifactErr == nil && flushErr != nil {
+			res.ArtifactErr = fmt.Errorf("stdout artifact: %w", flushErr)
+		}
 	}
 	r.start = time.Now()
 	p, err := startProc(r.cmd, r.cfg.NoPTY, stderrF, sideW)
@@ -151,8 +153,7 @@ func (r *run) execute() (*Result, error) {
 			for _, a := range answers.feed(b) {
 				p.ptmx.Write(a)
 			}
-			filter.Write(b)
-			stdout.Flush()
+			filter.Write(b) // the stdout artifact is written within lazyDelay
 		}, &lastOutput)
 	}()
 	waitDone := make(chan error, 1)

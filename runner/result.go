@@ -31,7 +31,8 @@ type Result struct {
 	// FrameErrors are garbled event frames met in ansible's output (at most
 	// 100); their text was kept in stdout.
 	FrameErrors []error
-	// ArtifactErr is the first error writing a job_events file, if any.
+	// ArtifactErr is the first error writing a job_events file or, when
+	// they were all written, the stdout artifact, if any.
 	ArtifactErr error
 	// Facts is what Config.FactCache saw after the run, per host; FactsErr
 	// is an error saving them.
