@@ -175,8 +175,10 @@ func (b *bench) run() error {
 	}
 	// Maxrss is in KiB on Linux.
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	line := fmt.Sprintf("via=%s job_events=%s events=%d seconds=%.3f events_per_s=%.0f runner_cpu_s=%.2f maxrss_mib=%.1f",
-		via, mode, seen, elapsed.Seconds(), float64(seen)/elapsed.Seconds(), cpu.Seconds(), float64(ru.Maxrss)/1024)
+	// Context switches are steadier than CPU time on a noisy machine, and
+	// on a virtual machine they are most of what a waiting runner costs.
+	line := fmt.Sprintf("via=%s job_events=%s events=%d seconds=%.3f events_per_s=%.0f runner_cpu_s=%.2f maxrss_mib=%.1f runner_csw=%d",
+		via, mode, seen, elapsed.Seconds(), float64(seen)/elapsed.Seconds(), cpu.Seconds(), float64(ru.Maxrss)/1024, ru.Nvcsw+ru.Nivcsw)
 	if b.items > 0 {
 		var ch syscall.Rusage
 		if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ch); err != nil {
