@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arunner/arunner/internal/lazyio"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -15,7 +16,7 @@ const (
 	sinkWriters = 2
 	// sinkBatch queued events (or sinkBatchBytes of them) wake a writer at
 	// once; fewer wait up to
-	// lazyDelay. A real ansible run delivers events one at a time, hundreds
+	// lazyio.Delay. A real ansible run delivers events one at a time, hundreds
 	// a second, and waking a writer for each cost more CPU than the file;
 	// a replayed burst fills a batch at once.
 	sinkBatch      = 64
@@ -42,7 +43,7 @@ func newEventSink(art *privdata.Artifacts) *asyncSink { return newAsyncSink(art.
 //
 // It writes events from a few goroutines, so the pty reader never waits on
 // the disk unless the queue is full, and in batches: a file is on disk at
-// most lazyDelay after its event was handed over (sooner when events come
+// most lazyio.Delay after its event was handed over (sooner when events come
 // fast). Files appear in any order; each one is complete once its
 // WriteEvent returns, and close waits for all of them. Writers start with
 // the first event, so a run whose handler keeps nothing starts none.
@@ -105,7 +106,7 @@ func (s *asyncSink) write(counter int, uuid string, data []byte) {
 		s.work.Signal()
 	case !s.armed:
 		s.armed = true
-		s.timer.Reset(lazyDelay)
+		s.timer.Reset(lazyio.Delay)
 	}
 	s.mu.Unlock()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/internal/lazyio"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -187,7 +188,7 @@ func TestEventSinkWriteError(t *testing.T) {
 }
 
 // TestAsyncSinkBatches checks that events coming one at a time are written
-// together lazyDelay after the first, not one wake-up of a writer each, and
+// together lazyio.Delay after the first, not one wake-up of a writer each, and
 // that a full batch is written at once.
 func TestAsyncSinkBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -200,11 +201,11 @@ func TestAsyncSinkBatches(t *testing.T) {
 		}
 		for i := 1; i <= 3; i++ {
 			s.write(i, "u", eventBody(i, 100))
-			time.Sleep(lazyDelay / 4)
+			time.Sleep(lazyio.Delay / 4)
 		}
 		synctest.Wait()
 		assert.Zero(t, calls(), "written before the delay")
-		time.Sleep(lazyDelay / 4)
+		time.Sleep(lazyio.Delay / 4)
 		synctest.Wait()
 		assert.Equal(t, 3, calls())
 

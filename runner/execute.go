@@ -11,6 +11,7 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/lazyio"
 )
 
 // rcStopped is what ansible-runner reports as rc for a canceled or timed-out
@@ -41,7 +42,7 @@ func (r *run) execute() (*Result, error) {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
 	}
 	defer stdoutF.Close()
-	stdout := newLazyWriter(stdoutF, lazyDelay)
+	stdout := lazyio.New(stdoutF, lazyio.Delay)
 	stderrF, err := r.art.CreateStderr()
 	if err != nil {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
@@ -153,7 +154,7 @@ func (r *run) execute() (*Result, error) {
 			for _, a := range answers.feed(b) {
 				p.ptmx.Write(a)
 			}
-			filter.Write(b) // the stdout artifact is written within lazyDelay
+			filter.Write(b) // the stdout artifact is written within lazyio.Delay
 		}, &lastOutput)
 	}()
 	waitDone := make(chan error, 1)

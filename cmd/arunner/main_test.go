@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -106,6 +107,32 @@ func TestExitCodeIsRC(t *testing.T) {
 	rc = realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "-q"}, &stdout, &stderr)
 	assert.Equal(t, 3, rc)
 	assert.Empty(t, stdout.String())
+}
+
+// To a file, the output is batched, and all of it is there when arunner
+// exits.
+func TestOutputToFile(t *testing.T) {
+	pdd := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "project"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("[]\n"), 0o600))
+	fake := filepath.Join(t.TempDir(), "fake-ansible-playbook")
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\nfor i in 1 2 3; do echo line $i; done\n"), 0o700))
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	require.NoError(t, err)
+	defer out.Close()
+	assert.False(t, isTerminal(out))
+	var stderr bytes.Buffer
+	rc := realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake}, out, &stderr)
+	assert.Equal(t, 0, rc, stderr.String())
+	data, err := os.ReadFile(out.Name())
+	require.NoError(t, err)
+	assert.Equal(t, "line 1\r\nline 2\r\nline 3\r\n", string(data))
+
+	ptmx, tty, err := pty.Open()
+	require.NoError(t, err)
+	defer ptmx.Close()
+	defer tty.Close()
+	assert.True(t, isTerminal(tty))
 }
 
 func TestMissingPlaybookExitCode(t *testing.T) {

@@ -1,4 +1,4 @@
-package runner
+package lazyio
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// lockedBuffer is a bytes.Buffer safe to write from the lazyWriter's timer
+// lockedBuffer is a bytes.Buffer safe to write from the Writer's timer
 // while the test reads it.
 type lockedBuffer struct {
 	mu     sync.Mutex
@@ -38,25 +38,25 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// TestLazyWriterDelay checks that small writes reach the file together,
+// TestDelay checks that small writes reach the file together,
 // delay after the first of them, and that a full buffer goes out at once.
-func TestLazyWriterDelay(t *testing.T) {
+func TestDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var out lockedBuffer
-		l := newLazyWriter(&out, lazyDelay)
+		l := New(&out, Delay)
 		l.Write([]byte("TASK [a] ***\n"))
-		time.Sleep(lazyDelay / 2)
+		time.Sleep(Delay / 2)
 		l.Write([]byte("ok: [localhost]\n"))
 		synctest.Wait()
 		assert.Empty(t, out.String(), "written before the delay")
 
-		time.Sleep(lazyDelay / 2)
+		time.Sleep(Delay / 2)
 		synctest.Wait()
 		assert.Equal(t, "TASK [a] ***\nok: [localhost]\n", out.String())
 		assert.Equal(t, 1, out.writes)
 
 		// Nothing buffered: no timer, no empty write.
-		time.Sleep(10 * lazyDelay)
+		time.Sleep(10 * Delay)
 		synctest.Wait()
 		assert.Equal(t, 1, out.writes)
 
@@ -69,16 +69,16 @@ func TestLazyWriterDelay(t *testing.T) {
 	})
 }
 
-// TestLazyWriterError checks that a failed write, even one made by the
+// TestError checks that a failed write, even one made by the
 // timer, is returned by the next Flush.
-func TestLazyWriterError(t *testing.T) {
+func TestError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		full := errors.New("no space left on device")
 		out := lockedBuffer{err: full}
-		l := newLazyWriter(&out, lazyDelay)
+		l := New(&out, Delay)
 		_, err := l.Write([]byte("text\n"))
 		require.NoError(t, err)
-		time.Sleep(2 * lazyDelay)
+		time.Sleep(2 * Delay)
 		synctest.Wait()
 		assert.ErrorIs(t, l.Flush(), full)
 		_, err = l.Write([]byte("more\n"))

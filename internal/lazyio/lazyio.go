@@ -1,4 +1,6 @@
-package runner
+// Package lazyio holds a writer that batches small writes in time: what
+// comes in pieces, hundreds a second, goes out together a moment later.
+package lazyio
 
 import (
 	"bufio"
@@ -7,18 +9,18 @@ import (
 	"time"
 )
 
-// lazyDelay is how long text may wait in the stdout artifact's buffer, and
-// job_events files in the sink's queue, before they are written.
-const lazyDelay = 50 * time.Millisecond
+// Delay is the delay arunner uses: short enough that a person watching
+// does not notice it.
+const Delay = 50 * time.Millisecond
 
-// lazyWriter buffers the stdout artifact and writes it out when 64 KiB have
-// gathered, or delay after the first byte not yet written. A real ansible
+// Writer buffers what is written to it and writes it out when 64 KiB have
+// gathered, or a delay after the first byte not yet written. A real ansible
 // run prints in small pieces, hundreds a second; writing each piece as it
 // came cost a system call and, after every idle moment, a wake-up of the Go
 // runtime's monitor thread, several times the CPU of the text itself. A
-// reader of the artifact sees the text at most delay late; Flush writes
-// everything at once.
-type lazyWriter struct {
+// reader sees the text at most the delay late; Flush writes everything at
+// once. A Writer is safe for concurrent use.
+type Writer struct {
 	mu    sync.Mutex
 	w     *bufio.Writer
 	delay time.Duration
@@ -26,8 +28,10 @@ type lazyWriter struct {
 	armed bool // timer is set to flush the buffer
 }
 
-func newLazyWriter(w io.Writer, delay time.Duration) *lazyWriter {
-	l := &lazyWriter{w: bufio.NewWriterSize(w, 64<<10), delay: delay}
+// New returns a Writer that writes to w. Its timer writes from a goroutine
+// of its own.
+func New(w io.Writer, delay time.Duration) *Writer {
+	l := &Writer{w: bufio.NewWriterSize(w, 64<<10), delay: delay}
 	l.timer = time.AfterFunc(time.Hour, func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -40,7 +44,7 @@ func newLazyWriter(w io.Writer, delay time.Duration) *lazyWriter {
 
 // Write buffers p. A write error sticks, as bufio.Writer's does: it is
 // returned by every later Write and Flush.
-func (l *lazyWriter) Write(p []byte) (int, error) {
+func (l *Writer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n, err := l.w.Write(p)
@@ -52,7 +56,7 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 }
 
 // Flush writes what is buffered now.
-func (l *lazyWriter) Flush() error {
+func (l *Writer) Flush() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.armed {
