@@ -6,8 +6,13 @@ SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 
-# Packages whose tests start goroutines of their own run under -race.
-RACE_PKGS := ./runner/... ./events/... ./factcache/... ./prompt/... ./credentials/sshagent/...
+# Packages whose tests start goroutines of their own run under -race; the
+# rest without it. One list, as import paths.
+MODULE := github.com/arunner/arunner
+RACE_PKGS := runner events factcache prompt credentials/sshagent internal/lazyio
+empty :=
+space := $(empty) $(empty)
+RACE_RE := ^$(MODULE)/($(subst $(space),|,$(RACE_PKGS)))($$|/)
 
 .PHONY: demo test deps-demo deps-test deps-bench build vet bench
 
@@ -25,8 +30,8 @@ demo: deps-demo build
 	grep -l '"playbook_on_stats"' $$tmp/pdd/artifacts/demo/job_events/*.json | head -1 | xargs cat | head -c 600; echo
 
 test: deps-test vet
-	$(GO) test -race -count=1 -timeout 12m $(RACE_PKGS)
-	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v -E '^github.com/arunner/arunner/(runner|events|factcache|prompt|credentials/sshagent)($$|/)')
+	$(GO) test -race -count=1 -timeout 12m $(addprefix $(MODULE)/,$(addsuffix /...,$(RACE_PKGS)))
+	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v -E '$(RACE_RE)')
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
