@@ -30,7 +30,12 @@ func newAnswerer(rules []prompt.Rule) *answerer {
 	return a
 }
 
+// feed takes output as it comes and returns the answers to write. A nil
+// answerer (a run without a pty) answers nothing.
 func (a *answerer) feed(b []byte) [][]byte {
+	if a == nil {
+		return nil
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.m != nil {
@@ -47,7 +52,11 @@ func (a *answerer) feed(b []byte) [][]byte {
 	return nil
 }
 
+// pending returns the prompt the output ends on, if any.
 func (a *answerer) pending() string {
+	if a == nil {
+		return ""
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.m != nil {

@@ -97,8 +97,10 @@ type Config struct {
 
 	// NoPTY runs the command without a pseudo-terminal, like ansible-runner's
 	// subprocess runner mode: stdout and stderr go to their own artifacts,
-	// stdin is empty and no prompt can be answered. Helpers whose output is
-	// parsed (ansible-doc -j, ansible-config) use it.
+	// stdin is empty and no prompt can be answered (Passwords and the
+	// credentials' prompt rules go unused, and PromptTimeout does not
+	// apply: nothing can wait on a prompt). Helpers whose output is parsed
+	// (ansible-doc -j, ansible-config) use it.
 	NoPTY bool
 
 	// Output receives ansible's human output live, as the terminal would

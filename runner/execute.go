@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -145,7 +146,12 @@ func (r *run) execute() (*Result, error) {
 	}
 	r.status(StatusUpdate{Status: StatusRunning, RunnerIdent: r.ident})
 
-	answers := newAnswerer(r.rules)
+	// Without a pty, stdin is empty and there is no terminal to prompt on:
+	// nothing to answer, and no prompt can keep ansible waiting.
+	var answers *answerer
+	if !r.cfg.NoPTY {
+		answers = newAnswerer(r.rules)
+	}
 	var lastOutput atomicTime
 	lastOutput.Store(r.start)
 	readDone := make(chan error, 1)
@@ -323,6 +329,10 @@ func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, er
 	res.Status, res.RC, res.Ended = status, rc, time.Now()
 	if res.redactor == nil { // prepare failed: redact what it had found
 		res.redactor = credentials.NewRedactor(r.secrets...)
+	}
+	if te := (*TimeoutError)(nil); errors.As(err, &te) {
+		// ansible's text: a secret could be in it.
+		te.Prompt = res.redactor.String(te.Prompt)
 	}
 	r.clean()
 	if werr := r.art.WriteRC(rc); werr != nil && err == nil {
