@@ -65,6 +65,7 @@ type SideBand struct {
 	recs    []sideRecord
 	head    int
 	queued  int
+	records int   // records read
 	end     error // why reading stopped: io.EOF or the read error
 	closed  bool
 	waiting bool // take waits for a record
@@ -182,10 +183,19 @@ func (s *SideBand) put(batch []sideRecord) {
 		}
 		s.recs = append(s.recs, rec)
 		s.queued += rec.size
+		s.records++
 	}
 	if s.waiting {
 		s.cond.Broadcast()
 	}
+}
+
+// Records returns how many records have been read so far, the undecodable
+// ones included: a run whose plugin fell back to in-band tokens reads none.
+func (s *SideBand) Records() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.records
 }
 
 func (s *SideBand) stop(err error) {

@@ -185,6 +185,9 @@ func (r *run) execute() (*Result, error) {
 	}
 	p.ptmx.Close()
 	closeOutput()
+	if side != nil {
+		res.sideRecords = side.Records()
+	}
 	r.collectFacts(res)
 
 	rc := exitCode(p.cmd.ProcessState)

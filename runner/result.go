@@ -43,6 +43,9 @@ type Result struct {
 
 	stats    *events.Stats
 	redactor *credentials.Redactor
+	// sideRecords counts the events side band's records (tests check that
+	// the plugin used it).
+	sideRecords int
 }
 
 // Redact hides in s every secret the run knew of: prompt answers (Config

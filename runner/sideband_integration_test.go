@@ -65,6 +65,9 @@ func TestSideBandAndInBandAgree(t *testing.T) {
 	}
 	assert.Equal(t, "3", recorded(sideRes)[events.SideBandEnv])
 	assert.NotContains(t, recorded(inRes), events.SideBandEnv)
+	// Every event's JSON came through the pipe, none in-band.
+	assert.Equal(t, len(side), sideRes.sideRecords, "side-band records")
+	assert.Zero(t, inRes.sideRecords)
 
 	type key struct {
 		event, host, task, stdout string
