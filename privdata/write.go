@@ -3,6 +3,7 @@ package privdata
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -31,6 +32,8 @@ type Layout struct {
 	// Inventory is the inventory; see Inventory.
 	Inventory Inventory
 	// Project is a directory whose tree is copied into project/ ("" = none).
+	// A later Write replaces the copied files with the source's current
+	// ones; files since removed from the source stay in project/.
 	Project string
 	// ProjectFiles are written into project/ after Project is copied; keys
 	// are slash-separated paths relative to project/ (e.g. "site.yml").
@@ -202,6 +205,9 @@ func writeProject(pdd, src string, files map[string][]byte) error {
 
 // copyTree copies regular files (owner permission bits kept), directories
 // (0700) and symlinks (as symlinks) from src into the existing dir dst.
+// What an earlier copy left in dst is replaced, never written through: a
+// symlink planted at a file's path may point outside the private data dir.
+// Files no longer in src are left in place.
 func copyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -223,13 +229,10 @@ func copyTree(src, dst string) error {
 			return mkdirPrivate(target)
 		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(path)
-			if err == nil {
-				err = os.Symlink(link, target)
-			}
 			if err != nil {
 				return fmt.Errorf("privdata: copy project: %w", err)
 			}
-			return nil
+			return replaceSymlink(link, target)
 		case d.Type().IsRegular():
 			info, err := d.Info()
 			if err != nil {
@@ -248,36 +251,72 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 		return fmt.Errorf("privdata: copy project: %w", err)
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return fmt.Errorf("privdata: copy project: %w", err)
+	return writeAtomicFrom(dst, in, perm)
+}
+
+// replaceSymlink creates the symlink path -> link, first removing what a
+// previous Write left at path. Should something reappear at path in
+// between, Symlink fails rather than follows it.
+func replaceSymlink(link, path string) error {
+	if err := removeNonDir(path); err != nil {
+		return err
 	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(dst, perm) // undo the umask
-	}
-	if err != nil {
-		return fmt.Errorf("privdata: copy project: %w", err)
+	if err := os.Symlink(link, path); err != nil {
+		return &FileError{Path: path, Err: unwrapLinkError(err)}
 	}
 	return nil
 }
 
-// writeAtomic writes data to a temporary file next to path and renames it
-// into place with mode perm, so readers (and named pipes that used to sit
-// at path) never see partial content.
+// removeNonDir removes the file, symlink (not its target) or special file
+// at path, if any. A directory is reported rather than removed: it holds
+// content the caller did not ask to replace.
+func removeNonDir(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		if st.IsDir() {
+			return &FileError{Path: path, Err: errExistsDir}
+		}
+		err = os.Remove(path)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return &FileError{Path: path, Err: unwrapPathError(err)}
+	}
+	return nil
+}
+
+// errExistsDir is the Err of a FileError for a directory where Write must
+// put a file or a symlink.
+var errExistsDir = errors.New("exists and is a directory")
+
+// writeAtomic writes data to path; see writeAtomicFrom.
 func writeAtomic(path string, data []byte, perm fs.FileMode) error {
+	return writeAtomicFrom(path, bytes.NewReader(data), perm)
+}
+
+// writeAtomicFrom copies r to a temporary file next to path and renames it
+// into place with mode perm, so readers never see partial content and
+// whatever sat at path (a file, a symlink, a named pipe) is replaced, not
+// written through. The mode is set on the open file, so the umask does not
+// apply and no symlink is followed. A directory at path is an error.
+func writeAtomicFrom(path string, r io.Reader, perm fs.FileMode) error {
+	if st, err := os.Lstat(path); err == nil && st.IsDir() {
+		return &FileError{Path: path, Err: errExistsDir}
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return &FileError{Path: path, Err: unwrapPathError(err)}
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
+	if _, err := io.Copy(f, r); err != nil {
+		// Kept whole: a read error names the source, not path.
+		f.Close()
+		_ = os.Remove(tmp)
+		return &FileError{Path: path, Err: err}
 	}
+	err = f.Chmod(perm)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -286,7 +325,17 @@ func writeAtomic(path string, data []byte, perm fs.FileMode) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return &FileError{Path: path, Err: unwrapPathError(err)}
+		return &FileError{Path: path, Err: unwrapLinkError(err)}
 	}
 	return nil
+}
+
+// unwrapLinkError is unwrapPathError for errors that may also come from
+// os.Rename or os.Symlink, whose *os.LinkError repeats both paths.
+func unwrapLinkError(err error) error {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return unwrapPathError(err)
 }

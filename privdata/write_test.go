@@ -198,3 +198,124 @@ func TestWriteReplacesFIFO(t *testing.T) {
 	}
 	assert.True(t, mode(t, filepath.Join(pdd, "env", "passwords")).IsRegular())
 }
+
+// TestWriteProjectAgain checks that a second Write with the same Project
+// replaces the copied files, symlinks and modes with the source's current
+// ones, and replaces what was planted at their paths instead of writing
+// through it.
+func TestWriteProjectAgain(t *testing.T) {
+	src := t.TempDir()
+	put := func(rel, content string, perm fs.FileMode) {
+		t.Helper()
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(src, rel)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(src, rel), []byte(content), perm))
+		require.NoError(t, os.Chmod(filepath.Join(src, rel), perm))
+	}
+	put("site.yml", "v1\n", 0o644)
+	put("roles/r/main.yml", "r1\n", 0o644)
+	put("run.sh", "#!/bin/sh\n", 0o644)
+	put("pipe.yml", "p1\n", 0o644)
+	require.NoError(t, os.Symlink("site.yml", filepath.Join(src, "link.yml")))
+
+	pdd := t.TempDir()
+	_, err := Write(pdd, Layout{Project: src})
+	require.NoError(t, err)
+
+	put("site.yml", "v2\n", 0o644)
+	put("roles/r/main.yml", "r2\n", 0o644)
+	put("run.sh", "#!/bin/sh\nexit 0\n", 0o755)
+	put("pipe.yml", "p2\n", 0o644)
+	require.NoError(t, os.Remove(filepath.Join(src, "link.yml")))
+	require.NoError(t, os.Symlink("roles/r/main.yml", filepath.Join(src, "link.yml")))
+
+	// A symlink to a file outside the private data dir, planted where a
+	// project file goes, and a named pipe in another file's place.
+	outside := filepath.Join(t.TempDir(), "outside")
+	require.NoError(t, os.WriteFile(outside, []byte("keep\n"), 0o600))
+	planted := filepath.Join(pdd, "project", "roles", "r", "main.yml")
+	require.NoError(t, os.Remove(planted))
+	require.NoError(t, os.Symlink(outside, planted))
+	pipe := filepath.Join(pdd, "project", "pipe.yml")
+	require.NoError(t, os.Remove(pipe))
+	require.NoError(t, syscall.Mkfifo(pipe, 0o600))
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := Write(pdd, Layout{Project: src})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write blocked on a FIFO in project/")
+	}
+
+	read := func(path string) string {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		return string(b)
+	}
+	proj := filepath.Join(pdd, "project")
+	assert.Equal(t, "v2\n", read(filepath.Join(proj, "site.yml")))
+	assert.Equal(t, "r2\n", read(planted))
+	assert.Equal(t, "#!/bin/sh\nexit 0\n", read(filepath.Join(proj, "run.sh")))
+	assert.Equal(t, "p2\n", read(pipe))
+	assert.Equal(t, "keep\n", read(outside), "the planted symlink was followed")
+	assert.Equal(t, fs.FileMode(0o600), mode(t, planted))
+	assert.Equal(t, fs.FileMode(0o600), mode(t, pipe))
+	assert.Equal(t, fs.FileMode(0o700), mode(t, filepath.Join(proj, "run.sh")))
+	link, err := os.Readlink(filepath.Join(proj, "link.yml"))
+	require.NoError(t, err)
+	assert.Equal(t, "roles/r/main.yml", link)
+
+	ents, err := os.ReadDir(proj)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"link.yml", "pipe.yml", "roles", "run.sh", "site.yml"}, names, "no temporary files left behind")
+}
+
+// TestWriteProjectKindMismatch checks that a directory where a file or a
+// symlink goes, or a file where a directory goes, is reported by path
+// rather than merged into or removed.
+func TestWriteProjectKindMismatch(t *testing.T) {
+	src := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(src, "roles"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "site.yml"), []byte("- hosts: all\n"), 0o644))
+	require.NoError(t, os.Symlink("site.yml", filepath.Join(src, "link.yml")))
+
+	for _, tc := range []struct {
+		rel   string // where, under project/, the wrong kind sits
+		asDir bool   // a directory (holding a file) rather than a file
+	}{
+		{rel: "site.yml", asDir: true},
+		{rel: "link.yml", asDir: true},
+		{rel: "roles", asDir: false},
+	} {
+		t.Run(tc.rel, func(t *testing.T) {
+			pdd := t.TempDir()
+			in := filepath.Join(pdd, "project", tc.rel)
+			if tc.asDir {
+				require.NoError(t, os.MkdirAll(in, 0o700))
+				require.NoError(t, os.WriteFile(filepath.Join(in, "keep"), []byte("x"), 0o600))
+			} else {
+				require.NoError(t, os.MkdirAll(filepath.Dir(in), 0o700))
+				require.NoError(t, os.WriteFile(in, []byte("x"), 0o600))
+			}
+			_, err := Write(pdd, Layout{Project: src})
+			var fe *FileError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, in, fe.Path)
+			if tc.asDir {
+				assert.ErrorIs(t, err, errExistsDir)
+				assert.FileExists(t, filepath.Join(in, "keep"))
+			} else {
+				assert.Equal(t, fs.FileMode(0o600), mode(t, in))
+			}
+		})
+	}
+}
