@@ -33,7 +33,7 @@ func TestStartKeyOnlyAuth(t *testing.T) {
 		t.Skip("ssh client not installed")
 	}
 	priv, pub := GenerateKey(t, "")
-	other, _ := GenerateKey(t, "")
+	other, otherPub := GenerateKey(t, "")
 	srv := Start(t, pub)
 
 	assert.Equal(t, "127.0.0.1:"+strconv.Itoa(srv.Port), srv.Addr)
@@ -47,7 +47,13 @@ func TestStartKeyOnlyAuth(t *testing.T) {
 	require.Error(t, err, "unauthorized key must be refused")
 	assert.Contains(t, out, "Permission denied")
 
+	// Authorize replaces the file: other's key in, a comment line beside it.
+	srv.Authorize(t, []byte("# comment\n"), otherPub)
+	_, err = sshWithKey(t, srv, priv)
+	assert.Error(t, err, "a key no longer in authorized_keys must be refused")
 	srv.Authorize(t, pub, []byte("# comment\n"))
+	out, err = sshWithKey(t, srv, priv)
+	assert.NoError(t, err, "a key put back must log in: %s", out)
 	srv.Authorize(t) // no key at all
 	_, err = sshWithKey(t, srv, priv)
 	assert.Error(t, err, "emptied authorized_keys must refuse the key")
