@@ -24,16 +24,22 @@ type proc struct {
 	pgid int
 }
 
-// newProc returns the proc for a started cmd, or kills cmd's group.
-func newProc(cmd *exec.Cmd, ptmx *os.File) (*proc, error) {
-	out, err := newRawReader(ptmx)
-	if err != nil {
-		ptmx.Close()
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		return nil, err
+// newProc returns the proc for a started cmd whose output f carries (the
+// pty master or the pipe), read through the poller; on failure it closes f
+// and kills cmd's group.
+func newProc(cmd *exec.Cmd, f *os.File) (*proc, error) {
+	ptmx, err := pollable(f)
+	if err == nil {
+		var out *rawReader
+		if out, err = newRawReader(ptmx); err == nil {
+			return &proc{cmd: cmd, ptmx: ptmx, out: out, pgid: cmd.Process.Pid}, nil
+		}
+		f = ptmx
 	}
-	return &proc{cmd: cmd, ptmx: ptmx, out: out, pgid: cmd.Process.Pid}, nil
+	f.Close()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = cmd.Wait()
+	return nil, err
 }
 
 // startProc starts argv under a new pty. The child leads a new session, so
@@ -71,18 +77,11 @@ func startProc(c Command, noPTY bool, stderr, side *os.File) (*proc, error) {
 		ptmx.Close()
 		return nil, err
 	}
-	polled, err := pollable(ptmx)
-	if err != nil {
-		ptmx.Close()
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		return nil, err
-	}
-	return newProc(cmd, polled)
+	return newProc(cmd, ptmx)
 }
 
 // pollable returns f's descriptor as a non-blocking *os.File that Go's
-// network poller waits on, and closes f. The pty package leaves the master
+// network poller waits on, and closes f (on success only). The pty package leaves the master
 // blocking (every Fd call does), so each read would park a thread in the
 // kernel: the scheduler then takes the thread's P away and wakes another
 // thread, and its monitor thread polls every 20 us while any thread sits in

@@ -86,14 +86,22 @@ func TestUsageErrorExitCode(t *testing.T) {
 	assert.Contains(t, out.String(), "usage: arunner run")
 }
 
+// fakeRun returns a private data dir with project/site.yml, and a fake
+// ansible-playbook: a shell script running script.
+func fakeRun(t *testing.T, script string) (pdd, fake string) {
+	t.Helper()
+	pdd = t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "project"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("[]\n"), 0o600))
+	fake = filepath.Join(t.TempDir(), "fake-ansible-playbook")
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\n"+script), 0o700))
+	return pdd, fake
+}
+
 // The exit code is ansible's rc: a fake binary that exits 3 makes arunner
 // exit 3, and its output reaches stdout.
 func TestExitCodeIsRC(t *testing.T) {
-	pdd := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "project"), 0o700))
-	require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("[]\n"), 0o600))
-	fake := filepath.Join(t.TempDir(), "fake-ansible-playbook")
-	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\necho fake says hello\nexit 3\n"), 0o700))
+	pdd, fake := fakeRun(t, "echo fake says hello\nexit 3\n")
 	var stdout, stderr bytes.Buffer
 	rc := realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--ident", "cli"}, &stdout, &stderr)
 	assert.Equal(t, 3, rc)
@@ -112,11 +120,7 @@ func TestExitCodeIsRC(t *testing.T) {
 // To a file, the output is batched, and all of it is there when arunner
 // exits.
 func TestOutputToFile(t *testing.T) {
-	pdd := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "project"), 0o700))
-	require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("[]\n"), 0o600))
-	fake := filepath.Join(t.TempDir(), "fake-ansible-playbook")
-	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\nfor i in 1 2 3; do echo line $i; done\n"), 0o700))
+	pdd, fake := fakeRun(t, "for i in 1 2 3; do echo line $i; done\n")
 	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	require.NoError(t, err)
 	defer out.Close()
