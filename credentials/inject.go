@@ -93,6 +93,9 @@ type builder struct {
 	kinds    map[string]bool
 	vaultIDs map[string]bool
 	secrets  map[string]bool
+	// keyUnlock holds each kind's key passphrase until finishKeyUnlock
+	// picks the one for unknown key files.
+	keyUnlock map[string]string
 }
 
 // newFileName returns a name like AWX's mkstemp names (tmpXXXXXXXX); tests
@@ -119,17 +122,25 @@ var newFileName = func() string {
 // At most one credential of each kind is allowed, except vault credentials
 // with distinct vault ids, as in AWX. Errors name the credential kind and
 // field and never contain an input value.
+//
+// The order of creds does not change which key passphrase is typed. Keys in
+// the ssh-agent are already decrypted; the Net key file's passphrase answers
+// ssh's and ssh-add's prompts for that file. A prompt for any other key file,
+// such as one named by ansible_ssh_private_key_file in inventory, gets the
+// Machine passphrase, since that key is the one ssh uses for hosts; without
+// one, the Net passphrase, as AWX does; without either, the SCM passphrase.
 func Inject(dir string, creds ...Credential) (*Injection, error) {
 	if !filepath.IsAbs(dir) {
 		return nil, fieldErr("", "dir", ErrInvalid, "must be an absolute path")
 	}
 	b := &builder{
-		dir:      filepath.Clean(dir),
-		in:       &Injection{Env: map[string]string{}, ExtraVars: map[string]any{}, Files: map[string]File{}},
-		envFrom:  map[string]string{},
-		kinds:    map[string]bool{},
-		vaultIDs: map[string]bool{},
-		secrets:  map[string]bool{},
+		dir:       filepath.Clean(dir),
+		in:        &Injection{Env: map[string]string{}, ExtraVars: map[string]any{}, Files: map[string]File{}},
+		envFrom:   map[string]string{},
+		kinds:     map[string]bool{},
+		vaultIDs:  map[string]bool{},
+		secrets:   map[string]bool{},
+		keyUnlock: map[string]string{},
 	}
 	for i, c := range creds {
 		if c == nil {
@@ -144,6 +155,7 @@ func Inject(dir string, creds ...Credential) (*Injection, error) {
 			return nil, err
 		}
 	}
+	b.finishKeyUnlock()
 	if err := b.finishExtraVars(); err != nil {
 		return nil, err
 	}

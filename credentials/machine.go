@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -40,7 +41,7 @@ type Machine struct {
 	Username       string // -u
 	Password       string // answered at "SSH password:" (--ask-pass)
 	SSHKeyData     string // private key, handed to the ssh-agent
-	SSHKeyUnlock   string // passphrase of SSHKeyData
+	SSHKeyUnlock   string // passphrase of SSHKeyData; also typed for other key files (see Inject)
 	BecomeMethod   string // --become-method
 	BecomeUsername string // --become-user
 	BecomePassword string // answered at "<METHOD> password:" (--ask-become-pass)
@@ -68,11 +69,9 @@ func (m Machine) inject(b *builder) error {
 		}
 		b.in.SSHKeys = append(b.in.SSHKeys, SSHKey{Kind: kindMachine, PEM: key, Passphrase: []byte(m.SSHKeyUnlock)})
 	}
-	if m.SSHKeyUnlock != "" {
-		// The agent already holds the decrypted key; this answers ssh if a
-		// key file from inventory asks for the same passphrase, as AWX does.
-		b.prompt(promptKeyUnlock, m.SSHKeyUnlock)
-	}
+	// The agent already holds the decrypted key; the passphrase answers ssh
+	// if a key file from inventory asks for it, as AWX does.
+	b.keyUnlock[kindMachine] = m.SSHKeyUnlock
 	if m.BecomePassword != "" {
 		b.in.Flags.AskBecomePass = true
 		for _, meth := range becomeMethods {
@@ -188,9 +187,7 @@ func (s SCM) inject(b *builder) error {
 		b.prompt(promptPassword, s.Password)
 		b.prompt(promptSCMUserAt, s.Password)
 	}
-	if s.SSHKeyUnlock != "" {
-		b.prompt(promptKeyUnlock, s.SSHKeyUnlock)
-	}
+	b.keyUnlock[kindSCM] = s.SSHKeyUnlock
 	if s.AcceptHostKey {
 		b.prompt(promptAcceptHost, "yes")
 		return b.setEnv(kindSCM, "GIT_SSH_COMMAND", "ssh -o StrictHostKeyChecking=accept-new")
@@ -204,8 +201,8 @@ type Net struct {
 	Username          string // required
 	Password          string
 	SSHKeyData        string // written to a 0600 file named by ANSIBLE_NET_SSH_KEYFILE
-	SSHKeyUnlock      string
-	Authorize         bool // enable mode
+	SSHKeyUnlock      string // typed at prompts for that file (see Inject)
+	Authorize         bool   // enable mode
 	AuthorizePassword string
 }
 
@@ -223,8 +220,13 @@ func (n Net) inject(b *builder) error {
 		if err != nil {
 			return err
 		}
-		env = append(env, [2]string{"ANSIBLE_NET_SSH_KEYFILE", b.addFile(key, 0o600)})
+		path := b.addFile(key, 0o600)
+		env = append(env, [2]string{"ANSIBLE_NET_SSH_KEYFILE", path})
+		if n.SSHKeyUnlock != "" {
+			b.prompt(keyFilePrompt(path), n.SSHKeyUnlock)
+		}
 	}
+	b.keyUnlock[kindNet] = n.SSHKeyUnlock
 	if n.Authorize {
 		env = append(env, [2]string{"ANSIBLE_NET_AUTHORIZE", "1"}, [2]string{"ANSIBLE_NET_AUTH_PASS", n.AuthorizePassword})
 	} else {
@@ -235,19 +237,46 @@ func (n Net) inject(b *builder) error {
 			return err
 		}
 	}
-	// AWX answers a key passphrase prompt with the network key's passphrase
-	// only when the machine credential has none.
-	if n.SSHKeyUnlock != "" && !b.hasPrompt(promptKeyUnlock) {
-		b.prompt(promptKeyUnlock, n.SSHKeyUnlock)
-	}
 	return nil
 }
 
-func (b *builder) hasPrompt(pattern string) bool {
-	for _, p := range b.in.Prompts {
-		if p.Pattern == pattern {
-			return true
+// sshShownPath is how many bytes of a key file's path ssh shows in its
+// passphrase prompt (sshconnect2.c prints it with %.100s).
+const sshShownPath = 100
+
+// keyFilePrompt matches the passphrase prompts for the key file at path and
+// no other: ssh's "Enter passphrase for key '<path>': " and ssh-add's
+// "Enter passphrase for <path>: ". When ssh cuts a long path, any key file
+// whose path starts with the same 100 bytes matches; ssh shows no more.
+func keyFilePrompt(path string) string {
+	shown := regexp.QuoteMeta(path)
+	if len(path) > sshShownPath {
+		// The cut may fall inside a character, leaving up to three stray
+		// bytes that the pattern, which must be valid UTF-8, cannot spell.
+		cut := sshShownPath
+		for cut > 0 && !utf8.RuneStart(path[cut]) {
+			cut--
+		}
+		shown = regexp.QuoteMeta(path[:cut])
+		if cut < sshShownPath {
+			shown += `[^']{1,3}`
 		}
 	}
-	return false
+	return `Enter passphrase for (?:key '` + shown + `'|` + regexp.QuoteMeta(path) + `(?: \(will confirm each use\))?):\s*?$`
+}
+
+// keyUnlockOrder ranks the credential kinds whose key passphrase answers a
+// prompt for a key file that no credential wrote; see Inject.
+var keyUnlockOrder = []string{kindMachine, kindNet, kindSCM}
+
+// finishKeyUnlock adds the one catch-all key passphrase prompt. It comes
+// after every prompt for a known key file, so that those win the tie when
+// both match.
+func (b *builder) finishKeyUnlock() {
+	for _, k := range keyUnlockOrder {
+		if p := b.keyUnlock[k]; p != "" {
+			b.prompt(promptKeyUnlock, p)
+			return
+		}
+	}
 }
