@@ -1,14 +1,15 @@
 // Command throughput runs runner.Run once against bench/replay, a fake
 // ansible-playbook replaying a recorded stream, and prints one line: events
-// delivered, seconds, events per second, this process's CPU and peak RSS
-// (getrusage RUSAGE_SELF: the runner's own, not the child's).
+// delivered, seconds, events per second, this process's CPU, peak RSS and
+// context switches (getrusage RUSAGE_SELF: the runner's own), and the CPU
+// of the child's whole process tree (RUSAGE_CHILDREN, as ansible_cpu_s:
+// the replaying fake's here).
 //
 //	throughput -replay /tmp/replay -stream bench/testdata/loop200.pty -events 100000 -job-events
 //
 // With -items N it runs real ansible-playbook instead: one debug task
-// looping over N items on localhost, and also prints the CPU of ansible's
-// whole process tree (RUSAGE_CHILDREN), so that the runner's share of a
-// real run is measured apart from ansible's.
+// looping over N items on localhost, so that the runner's share of a real
+// run is measured apart from ansible's.
 //
 //	throughput -items 5000 -job-events
 package main
@@ -179,7 +180,7 @@ func (b *bench) run() error {
 	// on a virtual machine they are most of what a waiting runner costs.
 	line := fmt.Sprintf("via=%s job_events=%s events=%d seconds=%.3f events_per_s=%.0f runner_cpu_s=%.2f maxrss_mib=%.1f runner_csw=%d",
 		via, mode, seen, elapsed.Seconds(), float64(seen)/elapsed.Seconds(), cpu.Seconds(), float64(ru.Maxrss)/1024, ru.Nvcsw+ru.Nivcsw)
-	if b.items > 0 {
+	{ // the child's CPU: ansible's tree, or the replaying fake
 		var ch syscall.Rusage
 		if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ch); err != nil {
 			return err
