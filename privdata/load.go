@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/arunner/arunner/prompt"
 )
 
 // Dir is what Load read from an ansible-runner private data dir.
@@ -53,8 +55,9 @@ type Dir struct {
 }
 
 // Password is one env/passwords entry: when output matches the regular
-// expression Pattern (Python re, multiline), Response is sent.
-type Password struct{ Pattern, Response string }
+// expression Pattern (Python re, multiline), Response is sent. Printed with
+// fmt, it shows the pattern and hides the response.
+type Password = prompt.Pair
 
 // Settings is env/settings. Timeouts of 0 mean "off".
 type Settings struct {

@@ -39,9 +39,9 @@ func TestLoadFull(t *testing.T) {
 	}, d.ExtraVars)
 	assert.Equal(t, filepath.Join(abs, "env", "extravars"), d.ExtraVarsPath)
 	assert.Equal(t, []Password{
-		{"Enter passphrase for .*", "pp1"},
-		{`^SSH password:\s*?$`, "sshpw"},
-		{"Vault password", "123"},
+		{Pattern: "Enter passphrase for .*", Response: "pp1"},
+		{Pattern: `^SSH password:\s*?$`, Response: "sshpw"},
+		{Pattern: "Vault password", Response: "123"},
 	}, d.Passwords)
 	assert.Equal(t, "--diff --check", d.Cmdline)
 	assert.Equal(t, "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n", string(d.SSHKey))
@@ -114,7 +114,7 @@ func TestLoadValues(t *testing.T) {
 			assert.Equal(t, map[string]string{"A": "True", "B": "2", "C": "2.0", "D": "1000.0", "E": "None", "F": "[1, 'x']", "G": "{'z': 1, 'a': 2}", "H": "123456789012345678901234"}, d.EnvVars)
 		}},
 		{"JSON duplicate keys: first position, last value", PasswordsFile, `{"a": "1", "b": "2", "a": "3"}`, func(t *testing.T, d *Dir) {
-			assert.Equal(t, []Password{{"a", "3"}, {"b", "2"}}, d.Passwords)
+			assert.Equal(t, []Password{{Pattern: "a", Response: "3"}, {Pattern: "b", Response: "2"}}, d.Passwords)
 		}},
 		{"YAML merge keys and anchors", ExtraVarsFile, "base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n", func(t *testing.T, d *Dir) {
 			assert.Equal(t, map[string]any{"x": 1, "y": 2}, d.ExtraVars["base"])
@@ -129,7 +129,7 @@ func TestLoadValues(t *testing.T) {
 			assert.Equal(t, 5*time.Second, d.Settings.PexpectTimeout)
 		}},
 		{"null password response", PasswordsFile, "prompt:\n", func(t *testing.T, d *Dir) {
-			assert.Equal(t, []Password{{"prompt", ""}}, d.Passwords)
+			assert.Equal(t, []Password{{Pattern: "prompt", Response: ""}}, d.Passwords)
 		}},
 		{"cmdline kept raw", CmdlineFile, "  -e 'a=b'\n", func(t *testing.T, d *Dir) {
 			assert.Equal(t, "  -e 'a=b'\n", d.Cmdline)
@@ -286,7 +286,7 @@ func TestLoadFIFO(t *testing.T) {
 	d, err := Load(pdd)
 	require.NoError(t, err)
 	require.NoError(t, <-errc)
-	assert.Equal(t, []Password{{"first", "one"}, {"second", "two"}}, d.Passwords)
+	assert.Equal(t, []Password{{Pattern: "first", Response: "one"}, {Pattern: "second", Response: "two"}}, d.Passwords)
 	assert.Equal(t, "KEY\n", string(d.SSHKey))
 	assert.Equal(t, map[string]any{"v": 1}, d.ExtraVars)
 	assert.Empty(t, d.ExtraVarsPath, "the reference passes -e @extravars only for a regular file")

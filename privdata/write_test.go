@@ -24,7 +24,7 @@ func TestWriteRoundTrip(t *testing.T) {
 	l := Layout{
 		EnvVars:   map[string]string{"A": "1", "B": "two words"},
 		ExtraVars: map[string]any{"x": 1, "nested": map[string]any{"l": []any{"a", true}}},
-		Passwords: []Password{{"z-first", "r1"}, {"a-second", "r2"}, {`^SSH password:\s*?$`, "pw"}},
+		Passwords: []Password{{Pattern: "z-first", Response: "r1"}, {Pattern: "a-second", Response: "r2"}, {Pattern: `^SSH password:\s*?$`, Response: "pw"}},
 		Cmdline:   "--diff -e 'a b=c'",
 		Settings:  map[string]any{"idle_timeout": 30, "job_timeout": 2.5, "suppress_ansible_output": true, "container_image": "img"},
 		SSHKey:    []byte("-----BEGIN KEY-----\nabc\n-----END KEY-----\n"),
@@ -187,7 +187,7 @@ func TestWriteReplacesFIFO(t *testing.T) {
 	require.NoError(t, syscall.Mkfifo(filepath.Join(pdd, "env", "passwords"), 0o600))
 	done := make(chan error, 1)
 	go func() {
-		_, err := Write(pdd, Layout{Passwords: []Password{{"p", "r"}}})
+		_, err := Write(pdd, Layout{Passwords: []Password{{Pattern: "p", Response: "r"}}})
 		done <- err
 	}()
 	select {

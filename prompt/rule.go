@@ -2,6 +2,7 @@ package prompt
 
 import (
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 )
@@ -26,6 +27,23 @@ func (p Pair) String() string { return fmt.Sprintf("%q -> %s", p.Pattern, redact
 // GoString implements fmt.GoStringer so that %#v does not reveal the response.
 func (p Pair) GoString() string {
 	return fmt.Sprintf("prompt.Pair{Pattern: %q, Response: %q}", p.Pattern, redacted)
+}
+
+// Format implements fmt.Formatter: %#v prints GoString and every other verb
+// String, so that no verb (%d or %x print a struct's fields one by one)
+// reveals the response.
+func (p Pair) Format(f fmt.State, verb rune) { format(f, verb, p) }
+
+// format writes s's String, or its GoString for %#v.
+func format(f fmt.State, verb rune, s interface {
+	fmt.Stringer
+	fmt.GoStringer
+}) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, s.GoString())
+		return
+	}
+	io.WriteString(f, s.String())
 }
 
 // Rule is a compiled Pair.
@@ -54,6 +72,9 @@ func (r Rule) GoString() string {
 	}
 	return fmt.Sprintf("prompt.Rule{Pattern: regexp.MustCompile(%q), Response: %q}", pat, redacted)
 }
+
+// Format implements fmt.Formatter like Pair's.
+func (r Rule) Format(f fmt.State, verb rune) { format(f, verb, r) }
 
 // Compile turns pairs into rules, keeping their order: when two rules match,
 // the one whose match starts first wins, and on a tie the earlier rule wins,

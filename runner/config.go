@@ -6,6 +6,7 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/prompt"
 )
 
 // Config describes one run. Zero values mean "ansible's default" or "as the
@@ -152,11 +153,10 @@ type Flags struct {
 	VaultIDs      []string
 }
 
-// Password is one prompt answer.
-type Password struct {
-	Pattern  string
-	Response string
-}
+// Password is one prompt answer: when the terminal's text matches the
+// regular expression Pattern, Response is typed. Printed with fmt, it shows
+// the pattern and hides the response.
+type Password = prompt.Pair
 
 // Command is the process a run starts, as Wrap sees it. Under a pty, event
 // JSON travels beside the terminal, on a pipe passed as file descriptor 3

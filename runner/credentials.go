@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,12 +17,22 @@ import (
 )
 
 // SSHKey is a private key served to ansible through the run's in-process
-// ssh-agent; it never touches disk.
+// ssh-agent; it never touches disk. Printed with fmt, it shows only its
+// comment.
 type SSHKey struct {
 	PEM        []byte
 	Passphrase []byte
 	Comment    string
 }
+
+// String describes k without its key or passphrase.
+func (k SSHKey) String() string {
+	return fmt.Sprintf("runner.SSHKey{Comment: %q, PEM: %d bytes}", k.Comment, len(k.PEM))
+}
+
+// Format implements fmt.Formatter: every verb prints String, so that none
+// reveals the key or its passphrase.
+func (k SSHKey) Format(f fmt.State, verb rune) { io.WriteString(f, k.String()) }
 
 // maxSocketPath keeps the agent's socket path within the kernel's limit for
 // unix socket addresses (108 bytes with the NUL).

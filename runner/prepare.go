@@ -121,19 +121,15 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, err
 	}
 
-	for _, p := range d.Passwords {
-		r.passwds = append(r.passwds, Password{Pattern: p.Pattern, Response: p.Response})
-	}
+	r.passwds = append(r.passwds, d.Passwords...)
 	r.passwds = append(r.passwds, cfg.Passwords...)
 	for _, p := range inj.Prompts {
 		r.passwds = append(r.passwds, Password{Pattern: p.Pattern, Response: p.Response})
 	}
-	pairs := make([]prompt.Pair, 0, len(r.passwds))
 	for _, p := range r.passwds {
 		r.addSecret(p.Response)
-		pairs = append(pairs, prompt.Pair{Pattern: p.Pattern, Response: p.Response})
 	}
-	if r.rules, err = prompt.Compile(pairs); err != nil {
+	if r.rules, err = prompt.Compile(r.passwds); err != nil {
 		return false, &ConfigError{Field: "Passwords", Err: err}
 	}
 

@@ -50,3 +50,20 @@ func TestPromptTimeoutRedacted(t *testing.T) {
 	assert.NotContains(t, te.Prompt, "hunter2-xyz")
 	assert.NotContains(t, err.Error(), "hunter2-xyz")
 }
+
+// A Config printed with fmt shows neither a password's response nor an SSH
+// key or its passphrase (credentials print themselves redacted too).
+func TestConfigPrintHidesSecrets(t *testing.T) {
+	cfg := Config{
+		Passwords: []Password{{Pattern: "Vault password:", Response: "pw-Zq81"}},
+		SSHKeys:   []SSHKey{{PEM: []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nkey-Wm27\n"), Passphrase: []byte("pp-Rk55"), Comment: "deploy"}},
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x"} {
+		out := fmt.Sprintf(verb, cfg)
+		for _, secret := range []string{"pw-Zq81", "key-Wm27", "pp-Rk55", "BEGIN OPENSSH"} {
+			assert.NotContains(t, out, secret, verb)
+			assert.NotContains(t, out, fmt.Sprintf("%x", secret), verb)
+		}
+	}
+	assert.Contains(t, fmt.Sprintf("%+v", cfg), "deploy")
+}
