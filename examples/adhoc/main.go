@@ -12,11 +12,11 @@ import (
 	"io"
 	"log"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -39,10 +39,7 @@ func run(ctx context.Context, w io.Writer, module, args string) error {
 		return err
 	}
 	defer os.RemoveAll(pdd)
-	if err := os.Mkdir(filepath.Join(pdd, "inventory"), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(pdd, "inventory", "hosts"), []byte(hosts), 0o600); err != nil {
+	if _, err := privdata.Write(pdd, privdata.Layout{Inventory: privdata.Inventory{Content: hosts}}); err != nil {
 		return err
 	}
 

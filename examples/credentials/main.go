@@ -26,6 +26,7 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -59,14 +60,11 @@ func run(ctx context.Context, password string) error {
 	}
 	playbook := "- hosts: all\n  gather_facts: false\n  vars:\n" + indent(vaulted, "    ") +
 		"  tasks:\n    - debug:\n        msg: \"decrypted by ansible: {{ launch_code }}\"\n"
-	for name, content := range map[string]string{"project/site.yml": playbook, "inventory/hosts": inventory} {
-		p := filepath.Join(pdd, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			return err
-		}
+	if _, err := privdata.Write(pdd, privdata.Layout{
+		Inventory:    privdata.Inventory{Content: inventory},
+		ProjectFiles: map[string][]byte{"site.yml": []byte(playbook)},
+	}); err != nil {
+		return err
 	}
 
 	res, err := runner.Run(ctx, runner.Config{

@@ -15,6 +15,7 @@ import (
 	"sort"
 
 	"github.com/arunner/arunner/factcache"
+	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -58,14 +59,11 @@ func run(ctx context.Context, storeDir string) error {
 	if err != nil {
 		return err
 	}
-	for name, content := range map[string]string{"inventory/hosts": inventory, "project/gather.yml": gather, "project/use.yml": use} {
-		p := filepath.Join(pdd, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			return err
-		}
+	if _, err := privdata.Write(pdd, privdata.Layout{
+		Inventory:    privdata.Inventory{Content: inventory},
+		ProjectFiles: map[string][]byte{"gather.yml": []byte(gather), "use.yml": []byte(use)},
+	}); err != nil {
+		return err
 	}
 	for i, playbook := range []string{"gather.yml", "use.yml"} {
 		// Each run gets a fresh artifacts dir: the facts come from the store.

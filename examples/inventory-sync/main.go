@@ -41,6 +41,8 @@ func main() {
 
 func run(ctx context.Context, w io.Writer, src []string) error {
 	if len(src) == 0 {
+		// Copied by hand, not with privdata.Write: Layout's Inventory is
+		// one file (inventory/hosts), and this source is a directory of two.
 		dir, err := os.MkdirTemp("", "inventory-sync-")
 		if err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -62,20 +63,19 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 
-	// The private data dir: an inventory, and the update playbook kept
-	// outside project/, which is what the update creates.
+	// The private data dir: an inventory, and the update playbook. The
+	// playbook stays out of project/, which the update clones into, and
+	// Layout has no field for other paths, so it is written by hand.
 	pdd := filepath.Join(base, "pdd")
-	for name, body := range map[string]string{
-		"inventory/hosts":            inventory,
-		"updates/project_update.yml": updatePlaybook,
-	} {
-		p := filepath.Join(pdd, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			return err
-		}
+	if _, err := privdata.Write(pdd, privdata.Layout{Inventory: privdata.Inventory{Content: inventory}}); err != nil {
+		return err
+	}
+	playbook := filepath.Join(pdd, "updates", "project_update.yml")
+	if err := os.MkdirAll(filepath.Dir(playbook), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(playbook, []byte(updatePlaybook), 0o600); err != nil {
+		return err
 	}
 
 	rev, err := update(ctx, pdd, "file://"+repo)
