@@ -37,6 +37,14 @@ const (
 	lockExclusive = syscall.LOCK_EX
 )
 
+// Test seams, nil outside tests. The lock is only observable while another
+// process is inside a Save, so tests pause a Save between two hosts and learn
+// when a Load is kept waiting.
+var (
+	testHookSaveHost func(host string) // after Save wrote host, lock held
+	testHookLockBusy func()            // each time lock finds the lock held elsewhere
+)
+
 // NewDirStore returns a DirStore in dir, creating it (0700) if needed.
 func NewDirStore(dir string) (*DirStore, error) {
 	if dir == "" {
@@ -109,6 +117,9 @@ func (d *DirStore) Save(ctx context.Context, facts map[string]Facts) error {
 		if err := writeFileAtomic(filepath.Join(d.dir, h), data); err != nil {
 			return err
 		}
+		if testHookSaveHost != nil {
+			testHookSaveHost(h)
+		}
 	}
 	return nil
 }
@@ -151,6 +162,9 @@ func (d *DirStore) lock(ctx context.Context, how int) (func(), error) {
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			_ = f.Close()
 			return nil, fmt.Errorf("factcache: lock %s: %w", f.Name(), err)
+		}
+		if testHookLockBusy != nil {
+			testHookLockBusy()
 		}
 		select {
 		case <-ctx.Done():

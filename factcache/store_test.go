@@ -1,8 +1,10 @@
 package factcache
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,12 +18,37 @@ import (
 )
 
 // TestMain lets the test binary act as a second process writing to a shared
-// DirStore (see TestDirStoreTwoProcesses).
+// DirStore (see TestDirStoreTwoProcesses and TestDirStoreLoadWaitsForSave).
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("FACTCACHE_HELPER_DIR"); dir != "" {
 		os.Exit(helperWriter(dir, os.Getenv("FACTCACHE_HELPER_NAME")))
 	}
+	if dir := os.Getenv("FACTCACHE_PAUSED_SAVE_DIR"); dir != "" {
+		os.Exit(helperPausedSave(dir))
+	}
 	os.Exit(m.Run())
+}
+
+// helperPausedSave saves generation 1 of hosts a and b, and stops inside the
+// Save after writing a, holding the store's lock, until its stdin is closed.
+// It prints "paused" when it stops.
+func helperPausedSave(dir string) int {
+	s, err := NewDirStore(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	testHookSaveHost = func(host string) {
+		if host == "a" {
+			fmt.Println("paused")
+			_, _ = io.Copy(io.Discard, os.Stdin)
+		}
+	}
+	if err := s.Save(context.Background(), map[string]Facts{"a": {"gen": 1}, "b": {"gen": 1}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 const helperRounds = 40
@@ -168,6 +195,69 @@ func TestDirStoreLockHonoursContext(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
+// TestDirStoreLoadWaitsForSave is what the lock is for: two arunner runs
+// sharing one store. A Load that starts while another process is half-way
+// through a Save must wait for it and then see the whole Save. Without the
+// lock the Load returns at once, with host a new and host b old.
+func TestDirStoreLoadWaitsForSave(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := NewDirStore(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Save(ctx, map[string]Facts{"a": {"gen": 0}, "b": {"gen": 0}}))
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "FACTCACHE_PAUSED_SAVE_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	release, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = release.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "paused\n", line)
+
+	busy := make(chan struct{})
+	var once sync.Once
+	testHookLockBusy = func() { once.Do(func() { close(busy) }) }
+	t.Cleanup(func() { testHookLockBusy = nil })
+	type result struct {
+		recs map[string]Record
+		err  error
+	}
+	loaded := make(chan result, 1)
+	go func() {
+		recs, err := s.Load(ctx, []string{"a", "b"})
+		loaded <- result{recs, err}
+	}()
+	waited := true
+	select {
+	case <-busy: // the Load is waiting for the lock: let the Save finish
+	case r := <-loaded:
+		waited = false
+		loaded <- r
+	}
+	assert.NoError(t, release.Close())
+	assert.NoError(t, cmd.Wait())
+	r := <-loaded // the helper has exited, so its lock is gone
+	require.NoError(t, r.err)
+	assert.True(t, waited, "Load did not wait for another process's Save")
+	gens := map[string]string{}
+	for h, rec := range r.recs {
+		gens[h] = fmt.Sprint(rec.Facts["gen"])
+	}
+	assert.Equal(t, map[string]string{"a": "1", "b": "1"}, gens, "generation of each host seen by Load")
+}
+
+// TestDirStoreConcurrentGoroutines and TestDirStoreTwoProcesses check that
+// concurrent writers lose no host and leave no temporary file. The atomic
+// renames alone give that; the lock is tested by TestDirStoreLoadWaitsForSave.
 func TestDirStoreConcurrentGoroutines(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
