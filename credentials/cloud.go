@@ -20,8 +20,8 @@ func (b *builder) setAll(kind string, env [][2]string) error {
 // AWS is an Amazon Web Services access key.
 type AWS struct {
 	Username      string // access key id
-	Password      string // secret access key
-	SecurityToken string // STS session token, optional
+	Password      string `secret:"true"` // secret access key
+	SecurityToken string `secret:"true"` // STS session token, optional
 }
 
 // Kind returns "aws".
@@ -40,7 +40,7 @@ func (c AWS) inject(b *builder) error {
 type GCE struct {
 	Username   string // service account email
 	Project    string
-	SSHKeyData string // the service account's PEM private key
+	SSHKeyData string `secret:"true"` // the service account's PEM private key
 }
 
 // Kind returns "gce".
@@ -82,9 +82,9 @@ func (c GCE) inject(b *builder) error {
 type AzureRM struct {
 	Subscription     string // required
 	Username         string
-	Password         string
+	Password         string `secret:"true"`
 	Client           string
-	Secret           string
+	Secret           string `secret:"true"`
 	Tenant           string
 	CloudEnvironment string
 }
@@ -113,7 +113,7 @@ func (c AzureRM) inject(b *builder) error {
 // file (cloud name "devstack", as AWX names it) named by OS_CLIENT_CONFIG_FILE.
 type OpenStack struct {
 	Username          string
-	Password          string
+	Password          string `secret:"true"`
 	Host              string // auth URL
 	Project           string
 	ProjectDomainName string
@@ -156,7 +156,7 @@ func (c OpenStack) inject(b *builder) error {
 type VMware struct {
 	Host     string
 	Username string
-	Password string
+	Password string `secret:"true"`
 	// ValidateCerts is AWX's global VMWARE_VALIDATE_CERTS setting (default false).
 	ValidateCerts bool
 }
@@ -180,7 +180,7 @@ func (c VMware) inject(b *builder) error {
 type Satellite struct {
 	Host     string
 	Username string
-	Password string
+	Password string `secret:"true"`
 }
 
 // Kind returns "satellite6".
@@ -194,10 +194,10 @@ func (c Satellite) inject(b *builder) error {
 // Kubernetes is an OpenShift or Kubernetes API bearer token.
 type Kubernetes struct {
 	Host        string
-	BearerToken string
+	BearerToken string `secret:"true"`
 	// SkipVerifySSL is AWX's verify_ssl inverted (AWX defaults to verifying).
 	SkipVerifySSL bool
-	SSLCACert     string // PEM CA bundle; used only when verifying
+	SSLCACert     string `secret:"true"` // PEM CA bundle; used only when verifying
 }
 
 // Kind returns "kubernetes_bearer_token".
@@ -221,8 +221,8 @@ func (c Kubernetes) inject(b *builder) error {
 // Terraform is a Terraform backend configuration, optionally with Google
 // credentials for a GCS backend.
 type Terraform struct {
-	Configuration  string // HCL backend configuration, required
-	GCECredentials string // service account JSON
+	Configuration  string `secret:"true"` // HCL backend configuration, required
+	GCECredentials string `secret:"true"` // service account JSON
 }
 
 // Kind returns "terraform".

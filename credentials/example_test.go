@@ -135,3 +135,15 @@ func ExampleInjection_Redacted() {
 	// Output:
 	// true ********** 0
 }
+
+func ExampleMachine_Format() {
+	creds := []credentials.Credential{
+		credentials.Machine{Username: "deploy", BecomeMethod: "sudo", BecomePassword: "s3cret"},
+		credentials.Vault{VaultPassword: "v4ult", VaultID: "prod"},
+	}
+	fmt.Printf("%+v\n", creds)
+	fmt.Printf("%#v\n", creds[1])
+	// Output:
+	// [{Username:deploy Password: SSHKeyData: SSHKeyUnlock: BecomeMethod:sudo BecomeUsername: BecomePassword:**********} {VaultPassword:********** VaultID:prod}]
+	// credentials.Vault{VaultPassword:"**********", VaultID:"prod"}
+}

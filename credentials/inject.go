@@ -17,12 +17,15 @@ type Credential interface {
 	// Kind is the AWX namespace of the credential type ("ssh", "vault",
 	// "aws", ...) or "custom:<name>" for a custom type.
 	Kind() string
+	// Format prints the credential with its secrets hidden, so that a run
+	// configuration can be logged with any fmt verb.
+	fmt.Formatter
 	inject(b *builder) error
 }
 
 // File is a file a credential needs on disk while ansible runs.
 type File struct {
-	Content []byte
+	Content []byte `secret:"true"`
 	// Mode is 0600 for credential material and 0400 for the extra vars
 	// file, as AWX writes them.
 	Mode fs.FileMode
@@ -54,15 +57,15 @@ type Flags struct {
 // than feed ansible an empty password.
 type Prompt struct {
 	Pattern  string
-	Response string
+	Response string `secret:"true"`
 }
 
 // SSHKey is a private key for the in-process ssh-agent. It is never written
 // to disk.
 type SSHKey struct {
 	Kind       string // credential kind it came from ("ssh" or "scm")
-	PEM        []byte
-	Passphrase []byte
+	PEM        []byte `secret:"true"`
+	Passphrase []byte `secret:"true"`
 }
 
 // Injection is everything the credentials add to a run. It is pure data:
@@ -82,7 +85,7 @@ type Injection struct {
 	SSHKeys   []SSHKey
 	// Secrets lists every secret value that went anywhere above, longest
 	// first, without duplicates.
-	Secrets []string
+	Secrets []string `secret:"true"`
 }
 
 // builder accumulates one Injection while credentials inject themselves.

@@ -39,12 +39,12 @@ const (
 // managed hosts and escalate privileges there.
 type Machine struct {
 	Username       string // -u
-	Password       string // answered at "SSH password:" (--ask-pass)
-	SSHKeyData     string // private key, handed to the ssh-agent
-	SSHKeyUnlock   string // passphrase of SSHKeyData; also typed for other key files (see Inject)
+	Password       string `secret:"true"` // answered at "SSH password:" (--ask-pass)
+	SSHKeyData     string `secret:"true"` // private key, handed to the ssh-agent
+	SSHKeyUnlock   string `secret:"true"` // passphrase of SSHKeyData; also typed for other key files (see Inject)
 	BecomeMethod   string // --become-method
 	BecomeUsername string // --become-user
-	BecomePassword string // answered at "<METHOD> password:" (--ask-become-pass)
+	BecomePassword string `secret:"true"` // answered at "<METHOD> password:" (--ask-become-pass)
 }
 
 // Kind returns "ssh".
@@ -116,7 +116,7 @@ func checkKey(kind, data, passphrase string) ([]byte, error) {
 
 // Vault is an ansible-vault password, optionally for one vault id.
 type Vault struct {
-	VaultPassword string // required
+	VaultPassword string `secret:"true"` // required
 	VaultID       string // empty: --ask-vault-pass; else --vault-id <id>@prompt
 }
 
@@ -159,9 +159,9 @@ func quoteOrDefault(id string) string {
 // git's prompts on the terminal.
 type SCM struct {
 	Username     string
-	Password     string
-	SSHKeyData   string
-	SSHKeyUnlock string
+	Password     string `secret:"true"`
+	SSHKeyData   string `secret:"true"`
+	SSHKeyUnlock string `secret:"true"`
 	// AcceptHostKey answers ssh's unknown-host question with "yes" and sets
 	// GIT_SSH_COMMAND to accept new host keys (AWX's scm_accept_hostkey).
 	AcceptHostKey bool
@@ -199,11 +199,11 @@ func (s SCM) inject(b *builder) error {
 // passed through ANSIBLE_NET_* variables.
 type Net struct {
 	Username          string // required
-	Password          string
-	SSHKeyData        string // written to a 0600 file named by ANSIBLE_NET_SSH_KEYFILE
-	SSHKeyUnlock      string // typed at prompts for that file (see Inject)
+	Password          string `secret:"true"`
+	SSHKeyData        string `secret:"true"` // written to a 0600 file named by ANSIBLE_NET_SSH_KEYFILE
+	SSHKeyUnlock      string `secret:"true"` // typed at prompts for that file (see Inject)
 	Authorize         bool   // enable mode
-	AuthorizePassword string
+	AuthorizePassword string `secret:"true"`
 }
 
 // Kind returns "net".

@@ -103,7 +103,7 @@ func injectManaged(b *builder, m *managedType, inputs map[string]any) error {
 type RHV struct {
 	Host     string // required
 	Username string // required
-	Password string // required
+	Password string `secret:"true"` // required
 	CAFile   string // path of a CA file on the execution node
 }
 
@@ -119,8 +119,8 @@ func (c RHV) inject(b *builder) error {
 type Controller struct {
 	Host       string // required
 	Username   string
-	Password   string
-	OAuthToken string
+	Password   string `secret:"true"`
+	OAuthToken string `secret:"true"`
 	VerifySSL  bool
 }
 
@@ -137,7 +137,7 @@ func (c Controller) inject(b *builder) error {
 // and as the scm_username/scm_password extra vars.
 type Insights struct {
 	Username string // required
-	Password string // required
+	Password string `secret:"true"` // required
 }
 
 // Kind returns "insights".
