@@ -3,9 +3,11 @@ package privdata_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
 	"path/filepath"
+	"testing/fstest"
 	"time"
 
 	"github.com/arunner/arunner/privdata"
@@ -74,6 +76,73 @@ func ExampleWrite() {
 	// drwx------ project
 	// -rw------- project/site.yml
 	// true true
+}
+
+// An inventory directory: the hosts file, plus group_vars/ and host_vars/
+// that ansible reads along with it.
+func ExampleWrite_inventory() {
+	dir, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(dir)
+
+	d, err := privdata.Write(dir, privdata.Layout{
+		Inventory: privdata.Inventory{
+			Content: "[web]\nweb1 ansible_host=192.0.2.10\n",
+			Files: map[string][]byte{
+				"group_vars/all.yml": []byte("ansible_user: deploy\n"),
+				"group_vars/web.yml": []byte("http_port: 8080\n"),
+				"host_vars/web1.yml": []byte("http_port: 8081\n"),
+				"monitoring.yml":     []byte("all:\n  children:\n    monitoring:\n      hosts:\n        web1:\n"),
+			},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = filepath.WalkDir(d.Inventory, func(path string, e os.DirEntry, err error) error {
+		info, _ := e.Info()
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Println(info.Mode(), rel)
+		return nil
+	})
+	// Output:
+	// drwx------ inventory
+	// drwx------ inventory/group_vars
+	// -rw------- inventory/group_vars/all.yml
+	// -rw------- inventory/group_vars/web.yml
+	// drwx------ inventory/host_vars
+	// -rw------- inventory/host_vars/web1.yml
+	// -rw------- inventory/hosts
+	// -rw------- inventory/monitoring.yml
+}
+
+// A project bundled in the program: ProjectFS copies an fs.FS, such as an
+// embed.FS (//go:embed project) passed through fs.Sub(bundled, "project").
+func ExampleWrite_projectFS() {
+	dir, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(dir)
+
+	bundled := fstest.MapFS{
+		"project/site.yml":                 {Data: []byte("- hosts: all\n  roles: [app]\n")},
+		"project/roles/app/tasks/main.yml": {Data: []byte("- ping:\n")},
+	}
+	project, _ := fs.Sub(bundled, "project")
+	d, err := privdata.Write(dir, privdata.Layout{ProjectFS: project})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = filepath.WalkDir(d.ProjectDir, func(path string, e os.DirEntry, err error) error {
+		info, _ := e.Info()
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Println(info.Mode(), rel)
+		return nil
+	})
+	// Output:
+	// drwx------ project
+	// drwx------ project/roles
+	// drwx------ project/roles/app
+	// drwx------ project/roles/app/tasks
+	// -rw------- project/roles/app/tasks/main.yml
+	// -rw------- project/site.yml
 }
 
 func ExampleNewArtifacts() {

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // Layout is what Write lays out in a private data dir, the equivalent of
@@ -31,16 +34,27 @@ type Layout struct {
 	SSHKey []byte
 	// Inventory is the inventory; see Inventory.
 	Inventory Inventory
-	// Project is a directory whose tree is copied into project/ ("" = none).
+	// Project is a directory (or a symlink to one) whose tree is copied
+	// into project/ ("" = none); symlinks inside it are copied as symlinks.
 	// A later Write replaces the copied files with the source's current
 	// ones; files since removed from the source stay in project/.
 	Project string
-	// ProjectFiles are written into project/ after Project is copied; keys
-	// are slash-separated paths relative to project/ (e.g. "site.yml").
+	// ProjectFS is copied into project/ as Project is, for a project that
+	// is not a directory on disk, such as an embed.FS bundled in the
+	// program (use fs.Sub to pick a subdirectory). Symlinks are copied as
+	// symlinks if ProjectFS implements fs.ReadLinkFS (os.DirFS,
+	// fstest.MapFS and fs.Sub of those do; an embed.FS holds none); any
+	// other symlink is an error. Set at most one of Project and ProjectFS.
+	ProjectFS fs.FS
+	// ProjectFiles are written into project/ (0600) after Project or
+	// ProjectFS is copied; keys are slash-separated paths relative to
+	// project/ (e.g. "site.yml"), and must not lead out of it, neither
+	// with ".." nor through a symlink.
 	ProjectFiles map[string][]byte
 }
 
-// Inventory selects the inventory. At most one field may be set.
+// Inventory selects the inventory. Path, Content and Data are exclusive;
+// Files may go with Content or Data, not with Path.
 type Inventory struct {
 	// Path is an existing inventory file, directory or script used in place
 	// (not copied, so its group_vars/ stay next to it). Write returns it
@@ -50,6 +64,13 @@ type Inventory struct {
 	Content string
 	// Data is marshalled to JSON in inventory/hosts.json (0600).
 	Data any
+	// Files are written into inventory/ (0600), which ansible reads whole:
+	// more inventory sources, group_vars/ and host_vars/. Keys are
+	// slash-separated paths relative to inventory/ (e.g.
+	// "group_vars/all.yml"), checked as ProjectFiles keys are; none may be
+	// the file Content or Data is written to. A later Write replaces these
+	// files; files since dropped from the map stay in inventory/.
+	Files map[string][]byte
 }
 
 // Write creates the private data dir dir (0700, parents too) if missing,
@@ -66,6 +87,25 @@ func Write(dir string, l Layout) (*Dir, error) {
 	}
 	if set > 1 {
 		return nil, fmt.Errorf("privdata: %w: set only one of Inventory.Path, Content and Data", ErrLayout)
+	}
+	if l.Inventory.Path != "" && len(l.Inventory.Files) > 0 {
+		return nil, fmt.Errorf("privdata: %w: Inventory.Files cannot go with Inventory.Path, which replaces inventory/", ErrLayout)
+	}
+	if l.Project != "" && l.ProjectFS != nil {
+		return nil, fmt.Errorf("privdata: %w: set only one of Project and ProjectFS", ErrLayout)
+	}
+	taken := "" // the inventory file Content or Data goes to
+	switch {
+	case l.Inventory.Content != "":
+		taken = "hosts"
+	case l.Inventory.Data != nil:
+		taken = "hosts.json"
+	}
+	if err := checkNames("Inventory.Files", l.Inventory.Files, taken); err != nil {
+		return nil, err
+	}
+	if err := checkNames("ProjectFiles", l.ProjectFiles, ""); err != nil {
+		return nil, err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -122,7 +162,7 @@ func Write(dir string, l Layout) (*Dir, error) {
 	if err := writeInventory(abs, l.Inventory); err != nil {
 		return nil, err
 	}
-	if err := writeProject(abs, l.Project, l.ProjectFiles); err != nil {
+	if err := writeProject(abs, l); err != nil {
 		return nil, err
 	}
 	d, err := Load(abs)
@@ -164,94 +204,174 @@ func writeInventory(pdd string, inv Inventory) error {
 			return fmt.Errorf("privdata: %w: Inventory.Data: %w", ErrLayout, err)
 		}
 		name = "hosts.json"
-	default:
+	}
+	if name == "" && len(inv.Files) == 0 {
 		return nil
 	}
 	dir := filepath.Join(pdd, "inventory")
 	if err := mkdirPrivate(dir); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, name), data, 0o600)
+	if name != "" {
+		if err := writeAtomic(filepath.Join(dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return writeFiles(dir, "Inventory.Files", inv.Files)
 }
 
-func writeProject(pdd, src string, files map[string][]byte) error {
-	if src == "" && len(files) == 0 {
+func writeProject(pdd string, l Layout) error {
+	if l.Project == "" && l.ProjectFS == nil && len(l.ProjectFiles) == 0 {
 		return nil
 	}
 	dst := filepath.Join(pdd, "project")
 	if err := mkdirPrivate(dst); err != nil {
 		return err
 	}
-	if src != "" {
-		if err := copyTree(src, dst); err != nil {
+	switch {
+	case l.Project != "":
+		// Errors name the file in Project.
+		srcErr := func(name string, err error) error {
+			return &FileError{Path: filepath.Join(l.Project, filepath.FromSlash(name)), Err: err}
+		}
+		// Stat, not Lstat: os.DirFS follows a symlinked Project too.
+		if st, err := os.Stat(l.Project); err != nil {
+			return srcErr(".", unwrapPathError(err))
+		} else if !st.IsDir() {
+			return srcErr(".", fmt.Errorf("%w: Project must be a directory", ErrLayout))
+		}
+		if err := copyTree(os.DirFS(l.Project), dst, srcErr); err != nil {
+			return err
+		}
+	case l.ProjectFS != nil:
+		// Errors name the file's place in project/, the one path on disk.
+		srcErr := func(name string, err error) error {
+			return &FileError{Path: filepath.Join(dst, filepath.FromSlash(name)), Err: fmt.Errorf("ProjectFS: %w", err)}
+		}
+		if err := copyTree(l.ProjectFS, dst, srcErr); err != nil {
 			return err
 		}
 	}
-	for name, data := range files {
+	return writeFiles(dst, "ProjectFiles", l.ProjectFiles)
+}
+
+// checkNames reports the first key of files, the Layout field named field,
+// that is not a local slash-separated path, or that names the file taken
+// by another field, before anything is written.
+func checkNames(field string, files map[string][]byte, taken string) error {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		rel := filepath.FromSlash(name)
 		if !filepath.IsLocal(rel) {
-			return fmt.Errorf("privdata: %w: ProjectFiles: %q is not a local relative path", ErrLayout, name)
+			return fmt.Errorf("privdata: %w: %s: %q is not a local relative path", ErrLayout, field, name)
 		}
-		path := filepath.Join(dst, rel)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return fmt.Errorf("privdata: %w", err)
+		if taken != "" && filepath.Clean(rel) == taken {
+			return fmt.Errorf("privdata: %w: %s: %q is the file Inventory.Content or Data writes", ErrLayout, field, name)
 		}
-		if err := writeAtomic(path, data, 0o600); err != nil {
+	}
+	return nil
+}
+
+// writeFiles writes files, keyed by paths checkNames accepted, under the
+// existing dir dir, creating their directories (0700) as needed.
+func writeFiles(dir, field string, files map[string][]byte) error {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		path, err := mkdirLocal(dir, field, name)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(path, files[name], 0o600); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// mkdirLocal creates the missing parent directories (0700) of name, a
+// local slash-separated path, under dir, and returns the path of name. A
+// parent that is a symlink must resolve to a directory inside dir: one
+// copied from Project or ProjectFS, or left by an earlier run, could point
+// anywhere, and writing through it would write outside the private data dir.
+func mkdirLocal(dir, field, name string) (string, error) {
+	rel := filepath.Clean(filepath.FromSlash(name))
+	var root string // dir with its symlinks resolved, once needed
+	parent := dir
+	for elem := range strings.SplitSeq(filepath.Dir(rel), string(filepath.Separator)) {
+		if elem == "." {
+			continue
+		}
+		parent = filepath.Join(parent, elem)
+		st, err := os.Lstat(parent)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = os.Mkdir(parent, 0o700)
+		} else if err == nil && st.Mode()&fs.ModeSymlink != 0 {
+			if root == "" {
+				if root, err = filepath.EvalSymlinks(dir); err != nil {
+					return "", fmt.Errorf("privdata: %w", err)
+				}
+			}
+			var real string
+			if real, err = filepath.EvalSymlinks(parent); err == nil {
+				if r, rerr := filepath.Rel(root, real); rerr != nil || !filepath.IsLocal(r) {
+					return "", &FileError{Path: parent, Err: fmt.Errorf("%w: %s: %q leads out of %s through a symlink", ErrLayout, field, name, filepath.Base(dir))}
+				}
+				st, err = os.Stat(real)
+			}
+		}
+		if err != nil {
+			return "", &FileError{Path: parent, Err: unwrapPathError(err)}
+		}
+		if st != nil && !st.IsDir() {
+			return "", &FileError{Path: parent, Err: errors.New("exists and is not a directory")}
+		}
+	}
+	return filepath.Join(dir, rel), nil
+}
+
 // copyTree copies regular files (owner permission bits kept), directories
-// (0700) and symlinks (as symlinks) from src into the existing dir dst.
+// (0700) and symlinks (as symlinks) from the root of fsys into the existing
+// dir dst; srcErr wraps an error about a file of fsys, named as in fsys.
 // What an earlier copy left in dst is replaced, never written through: a
 // symlink planted at a file's path may point outside the private data dir.
-// Files no longer in src are left in place.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+// Files no longer in fsys are left in place.
+func copyTree(fsys fs.FS, dst string, srcErr func(name string, err error) error) error {
+	return fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return fmt.Errorf("privdata: copy project: %w", err)
+			return srcErr(name, unwrapPathError(err))
 		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return fmt.Errorf("privdata: copy project: %w", err)
-		}
-		if rel == "." {
+		if name == "." {
 			if !d.IsDir() {
-				return &FileError{Path: path, Err: fmt.Errorf("%w: Project must be a directory", ErrLayout)}
+				return srcErr(name, fmt.Errorf("%w: not a directory", ErrLayout))
 			}
 			return nil
 		}
-		target := filepath.Join(dst, rel)
+		target := filepath.Join(dst, filepath.FromSlash(name))
 		switch {
 		case d.IsDir():
 			return mkdirPrivate(target)
 		case d.Type()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
+			link, err := fs.ReadLink(fsys, name)
+			if errors.Is(err, fs.ErrInvalid) {
+				return srcErr(name, fmt.Errorf("%w: a symlink, which this fs.FS cannot read (no fs.ReadLinkFS)", ErrLayout))
+			}
 			if err != nil {
-				return fmt.Errorf("privdata: copy project: %w", err)
+				return srcErr(name, unwrapPathError(err))
 			}
 			return replaceSymlink(link, target)
 		case d.Type().IsRegular():
 			info, err := d.Info()
 			if err != nil {
-				return fmt.Errorf("privdata: copy project: %w", err)
+				return srcErr(name, unwrapPathError(err))
 			}
-			return copyFile(path, target, info.Mode().Perm()&0o700|0o600)
+			in, err := fsys.Open(name)
+			if err != nil {
+				return srcErr(name, unwrapPathError(err))
+			}
+			defer in.Close()
+			return writeAtomicFrom(target, in, info.Mode().Perm()&0o700|0o600)
 		default:
-			return &FileError{Path: path, Err: fmt.Errorf("%w: cannot copy %s into project/", ErrLayout, d.Type())}
+			return srcErr(name, fmt.Errorf("%w: cannot copy %s into project/", ErrLayout, d.Type()))
 		}
 	})
-}
-
-func copyFile(src, dst string, perm fs.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("privdata: copy project: %w", err)
-	}
-	defer in.Close()
-	return writeAtomicFrom(dst, in, perm)
 }
 
 // replaceSymlink creates the symlink path -> link, first removing what a

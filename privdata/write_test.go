@@ -4,8 +4,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -318,4 +320,256 @@ func TestWriteProjectKindMismatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWriteInventoryFiles checks that Inventory.Files lays out an inventory
+// directory beside Content, and that a second Write replaces the files
+// instead of writing through what was planted at their paths.
+func TestWriteInventoryFiles(t *testing.T) {
+	pdd := filepath.Join(t.TempDir(), "pdd")
+	inv := Inventory{
+		Content: "[web]\nh1\n",
+		Files: map[string][]byte{
+			"more.yml":           []byte("all:\n  hosts:\n    h2:\n"),
+			"group_vars/all.yml": []byte("a: 1\n"),
+			"host_vars/h1.yml":   []byte("b: 2\n"),
+		},
+	}
+	d, err := Write(pdd, Layout{Inventory: inv})
+	require.NoError(t, err)
+	loaded, err := Load(pdd)
+	require.NoError(t, err)
+	assert.Equal(t, loaded, d)
+	assert.Equal(t, filepath.Join(pdd, "inventory"), d.Inventory)
+
+	read := func(rel string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(d.Inventory, rel))
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Equal(t, "[web]\nh1\n", read("hosts"))
+	for name, want := range inv.Files {
+		assert.Equal(t, string(want), read(name), name)
+		assert.Equal(t, fs.FileMode(0o600), mode(t, filepath.Join(d.Inventory, name)), name)
+	}
+	for _, dir := range []string{"group_vars", "host_vars"} {
+		assert.Equal(t, fs.ModeDir|0o700, mode(t, filepath.Join(d.Inventory, dir)), dir)
+	}
+
+	// A symlink to a file outside, planted where a file goes.
+	outside := filepath.Join(t.TempDir(), "outside")
+	require.NoError(t, os.WriteFile(outside, []byte("keep\n"), 0o600))
+	planted := filepath.Join(d.Inventory, "group_vars", "all.yml")
+	require.NoError(t, os.Remove(planted))
+	require.NoError(t, os.Symlink(outside, planted))
+
+	inv.Files = map[string][]byte{"group_vars/all.yml": []byte("a: 2\n")}
+	_, err = Write(pdd, Layout{Inventory: Inventory{Data: map[string]any{"all": nil}, Files: inv.Files}})
+	require.NoError(t, err)
+	assert.Equal(t, "a: 2\n", read("group_vars/all.yml"))
+	assert.Equal(t, fs.FileMode(0o600), mode(t, planted))
+	assert.Equal(t, `{"all":null}`, read("hosts.json"))
+	assert.Equal(t, "b: 2\n", read("host_vars/h1.yml"), "files dropped from the map stay")
+	b, err := os.ReadFile(outside)
+	require.NoError(t, err)
+	assert.Equal(t, "keep\n", string(b), "the planted symlink was followed")
+
+	// Files alone make an inventory directory too.
+	d, err = Write(t.TempDir(), Layout{Inventory: Inventory{Files: map[string][]byte{"hosts.yml": []byte("all:\n")}}})
+	require.NoError(t, err)
+	assert.FileExists(t, filepath.Join(d.Inventory, "hosts.yml"))
+}
+
+// TestWriteFilesOutside checks that Inventory.Files and ProjectFiles keys
+// that lead out of their directory, by name or through a symlink, are
+// refused with an error naming the key, and that nothing is written outside.
+func TestWriteFilesOutside(t *testing.T) {
+	layout := func(field, name string) Layout {
+		files := map[string][]byte{name: []byte("x\n")}
+		if field == "Inventory.Files" {
+			return Layout{Inventory: Inventory{Files: files}}
+		}
+		return Layout{ProjectFiles: files}
+	}
+	for _, field := range []string{"Inventory.Files", "ProjectFiles"} {
+		for _, name := range []string{"../evil.yml", "a/../../evil.yml", "/tmp/evil.yml", ""} {
+			t.Run(field+"/"+name, func(t *testing.T) {
+				pdd := filepath.Join(t.TempDir(), "pdd")
+				_, err := Write(pdd, layout(field, name))
+				assert.ErrorIs(t, err, ErrLayout)
+				assert.ErrorContains(t, err, field+": "+`"`+name+`"`)
+				assert.NoDirExists(t, pdd, "nothing is written for a bad layout")
+			})
+		}
+	}
+
+	// Symlinks under inventory/ and project/: one to a directory outside,
+	// one to a directory inside, relative.
+	outside := t.TempDir()
+	for _, tc := range []struct {
+		field, dir string
+	}{{"Inventory.Files", "inventory"}, {"ProjectFiles", "project"}} {
+		t.Run(tc.field+"/symlink", func(t *testing.T) {
+			pdd := t.TempDir()
+			dir := filepath.Join(pdd, tc.dir)
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, "real", "sub"), 0o700))
+			require.NoError(t, os.Symlink(outside, filepath.Join(dir, "out")))
+			require.NoError(t, os.Symlink("real", filepath.Join(dir, "in")))
+
+			for _, name := range []string{"out/evil.yml", "in/sub/../../out/evil.yml", "in/../out/new/evil.yml"} {
+				_, err := Write(pdd, layout(tc.field, name))
+				var fe *FileError
+				require.ErrorAs(t, err, &fe, name)
+				assert.ErrorIs(t, err, ErrLayout, name)
+				assert.Equal(t, filepath.Join(dir, "out"), fe.Path, name)
+				assert.ErrorContains(t, err, `"`+name+`" leads out of `+tc.dir+" through a symlink")
+			}
+			ents, err := os.ReadDir(outside)
+			require.NoError(t, err)
+			assert.Empty(t, ents, "written outside through a symlink")
+
+			_, err = Write(pdd, layout(tc.field, "in/sub/ok.yml"))
+			require.NoError(t, err, "a symlink that stays inside is followed")
+			assert.FileExists(t, filepath.Join(dir, "real", "sub", "ok.yml"))
+		})
+	}
+
+	// A symlink copied from Project does not let ProjectFiles out either.
+	src := t.TempDir()
+	require.NoError(t, os.Symlink(outside, filepath.Join(src, "lib")))
+	pdd := t.TempDir()
+	_, err := Write(pdd, Layout{Project: src, ProjectFiles: map[string][]byte{"lib/evil.yml": nil}})
+	assert.ErrorIs(t, err, ErrLayout)
+	assert.NoFileExists(t, filepath.Join(outside, "evil.yml"))
+}
+
+func TestWriteLayoutConflicts(t *testing.T) {
+	for name, l := range map[string]Layout{
+		"Path and Files":       {Inventory: Inventory{Path: t.TempDir(), Files: map[string][]byte{"a.yml": nil}}},
+		"Content and hosts":    {Inventory: Inventory{Content: "h1\n", Files: map[string][]byte{"hosts": nil}}},
+		"Content and ./hosts":  {Inventory: Inventory{Content: "h1\n", Files: map[string][]byte{"./hosts": nil}}},
+		"Data and hosts.json":  {Inventory: Inventory{Data: []any{}, Files: map[string][]byte{"hosts.json": nil}}},
+		"Project and FS":       {Project: t.TempDir(), ProjectFS: fstest.MapFS{}},
+		"FS with a named pipe": {ProjectFS: fstest.MapFS{"p": {Mode: fs.ModeNamedPipe}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Write(t.TempDir(), l)
+			assert.ErrorIs(t, err, ErrLayout)
+		})
+	}
+	// Content and Data files are free to be named in Files otherwise.
+	_, err := Write(t.TempDir(), Layout{Inventory: Inventory{Content: "h1\n", Files: map[string][]byte{"hosts.json": []byte("{}")}}})
+	assert.NoError(t, err)
+}
+
+// TestWriteProjectFS checks that ProjectFS is copied as Project is (modes,
+// symlinks, empty directories), and that a second Write replaces the copy.
+func TestWriteProjectFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"site.yml":               {Data: []byte("v1\n"), Mode: 0o644},
+		"roles/r/tasks/main.yml": {Data: []byte("r1\n"), Mode: 0o444},
+		"run.sh":                 {Data: []byte("#!/bin/sh\n"), Mode: 0o755},
+		"link.yml":               {Data: []byte("site.yml"), Mode: fs.ModeSymlink | 0o777},
+		"files":                  {Mode: fs.ModeDir | 0o755},
+	}
+	pdd := t.TempDir()
+	d, err := Write(pdd, Layout{ProjectFS: fsys, ProjectFiles: map[string][]byte{"extra.yml": []byte("e\n")}})
+	require.NoError(t, err)
+	loaded, err := Load(pdd)
+	require.NoError(t, err)
+	assert.Equal(t, loaded, d)
+	proj := d.ProjectDir
+	require.Equal(t, filepath.Join(pdd, "project"), proj)
+
+	read := func(rel string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(proj, rel))
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Equal(t, "v1\n", read("site.yml"))
+	assert.Equal(t, "r1\n", read("roles/r/tasks/main.yml"))
+	assert.Equal(t, "e\n", read("extra.yml"))
+	link, err := os.Readlink(filepath.Join(proj, "link.yml"))
+	require.NoError(t, err)
+	assert.Equal(t, "site.yml", link)
+	for rel, want := range map[string]fs.FileMode{
+		"site.yml":               0o600,
+		"roles/r/tasks/main.yml": 0o600,
+		"run.sh":                 0o700,
+		"roles/r":                fs.ModeDir | 0o700,
+		"files":                  fs.ModeDir | 0o700,
+	} {
+		assert.Equal(t, want, mode(t, filepath.Join(proj, rel)), rel)
+	}
+
+	// Second Write: new content, modes and link target; a symlink to a file
+	// outside planted where a file goes is replaced, not written through.
+	outside := filepath.Join(t.TempDir(), "outside")
+	require.NoError(t, os.WriteFile(outside, []byte("keep\n"), 0o600))
+	planted := filepath.Join(proj, "roles", "r", "tasks", "main.yml")
+	require.NoError(t, os.Remove(planted))
+	require.NoError(t, os.Symlink(outside, planted))
+	fsys["site.yml"] = &fstest.MapFile{Data: []byte("v2\n"), Mode: 0o755}
+	fsys["roles/r/tasks/main.yml"] = &fstest.MapFile{Data: []byte("r2\n")}
+	fsys["link.yml"] = &fstest.MapFile{Data: []byte("run.sh"), Mode: fs.ModeSymlink}
+	_, err = Write(pdd, Layout{ProjectFS: fsys})
+	require.NoError(t, err)
+	assert.Equal(t, "v2\n", read("site.yml"))
+	assert.Equal(t, fs.FileMode(0o700), mode(t, filepath.Join(proj, "site.yml")))
+	assert.Equal(t, "r2\n", read("roles/r/tasks/main.yml"))
+	assert.Equal(t, fs.FileMode(0o600), mode(t, planted))
+	link, err = os.Readlink(filepath.Join(proj, "link.yml"))
+	require.NoError(t, err)
+	assert.Equal(t, "run.sh", link)
+	b, err := os.ReadFile(outside)
+	require.NoError(t, err)
+	assert.Equal(t, "keep\n", string(b), "the planted symlink was followed")
+
+	ents, err := os.ReadDir(proj)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"extra.yml", "files", "link.yml", "roles", "run.sh", "site.yml"}, names, "no temporary files left behind")
+}
+
+// fsOnly hides every method of an fs.FS but Open, fs.ReadLinkFS's among them.
+type fsOnly struct{ fs.FS }
+
+// TestWriteProjectFSErrors checks that what ProjectFS cannot give is
+// reported with the file's place in project/.
+func TestWriteProjectFSErrors(t *testing.T) {
+	pdd := t.TempDir()
+	_, err := Write(pdd, Layout{ProjectFS: fsOnly{fstest.MapFS{
+		"a/link.yml": {Data: []byte("../site.yml"), Mode: fs.ModeSymlink},
+	}}})
+	var fe *FileError
+	require.ErrorAs(t, err, &fe)
+	assert.ErrorIs(t, err, ErrLayout)
+	assert.Equal(t, filepath.Join(pdd, "project", "a", "link.yml"), fe.Path)
+	assert.ErrorContains(t, err, "fs.ReadLinkFS")
+
+	_, err = Write(pdd, Layout{ProjectFS: fstest.MapFS{"dev": {Mode: fs.ModeDevice}}})
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, filepath.Join(pdd, "project", "dev"), fe.Path)
+
+	_, err = Write(pdd, Layout{ProjectFS: os.DirFS(filepath.Join(t.TempDir(), "missing"))})
+	require.ErrorAs(t, err, &fe)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.True(t, strings.HasPrefix(err.Error(), "privdata: "+filepath.Join(pdd, "project")+": ProjectFS: "), err.Error())
+}
+
+// TestWriteProjectSymlinkedRoot checks that a Project that is a symlink to
+// a directory is copied, as os.DirFS reads it.
+func TestWriteProjectSymlinkedRoot(t *testing.T) {
+	src := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(src, "site.yml"), []byte("v1\n"), 0o644))
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(src, link))
+	d, err := Write(t.TempDir(), Layout{Project: link})
+	require.NoError(t, err)
+	assert.FileExists(t, filepath.Join(d.ProjectDir, "site.yml"))
 }

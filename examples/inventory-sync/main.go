@@ -15,10 +15,10 @@ import (
 	"log"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -41,17 +41,27 @@ func main() {
 
 func run(ctx context.Context, w io.Writer, src []string) error {
 	if len(src) == 0 {
-		// Copied by hand, not with privdata.Write: Layout's Inventory is
-		// one file (inventory/hosts), and this source is a directory of two.
-		dir, err := os.MkdirTemp("", "inventory-sync-")
+		// The bundled files become the inventory/ of a private data dir.
+		ents, err := bundled.ReadDir("inventory")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		if err := os.CopyFS(dir, bundled); err != nil {
+		files := map[string][]byte{}
+		for _, e := range ents {
+			if files[e.Name()], err = bundled.ReadFile("inventory/" + e.Name()); err != nil {
+				return err
+			}
+		}
+		pdd, err := os.MkdirTemp("", "inventory-sync-")
+		if err != nil {
 			return err
 		}
-		src = []string{filepath.Join(dir, "inventory")}
+		defer os.RemoveAll(pdd)
+		d, err := privdata.Write(pdd, privdata.Layout{Inventory: privdata.Inventory{Files: files}})
+		if err != nil {
+			return err
+		}
+		src = []string{d.Inventory}
 	}
 	// No PrivateDataDir: the helper uses a temporary one.
 	inv, _, err := runner.GetInventory(ctx, runner.Config{}, src...)
