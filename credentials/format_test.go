@@ -62,7 +62,18 @@ func leaked(out, secret string) (string, bool) {
 	return "", false
 }
 
-func TestFormatHidesSecrets(t *testing.T) {
+// hidingCase is a value holding secrets, with the secrets that no printing
+// or log line of it may show and non-secret values that they must show.
+type hidingCase struct {
+	name    string
+	v       any
+	secrets []string
+	visible []string
+}
+
+// hidingCases returns a hidingCase for every type that hides its secrets.
+func hidingCases(t *testing.T) []hidingCase {
+	t.Helper()
 	key := readKey(t, "id_plain")
 	custom, err := ParseCredentialType([]byte(`
 fields:
@@ -84,12 +95,7 @@ fields:
 	require.NotEmpty(t, injection.ExtraVars)
 	require.NotEmpty(t, injection.Files)
 
-	cases := []struct {
-		name    string
-		v       any
-		secrets []string
-		visible []string
-	}{
+	return []hidingCase{
 		{"Machine", Machine{Username: "deploy-user", Password: "machine-pw-1", SSHKeyData: "machine-key-2", SSHKeyUnlock: "machine-unlock-3",
 			BecomeMethod: "sudo", BecomeUsername: "root-user", BecomePassword: "machine-become-4"},
 			[]string{"machine-pw-1", "machine-key-2", "machine-unlock-3", "machine-become-4"}, []string{"deploy-user", "sudo", "root-user"}},
@@ -123,10 +129,14 @@ fields:
 			[]string{"custom-url-31", "custom-token-32"}, []string{"api_url", "api_token"}},
 		{"Prompt", Prompt{Pattern: "Vault password:", Response: "prompt-response-33"}, []string{"prompt-response-33"}, []string{"Vault password:"}},
 		{"SSHKey", SSHKey{Kind: "ssh", PEM: []byte(key), Passphrase: []byte("sshkey-phrase-34")}, []string{key, "sshkey-phrase-34"}, []string{"ssh"}},
-		{"File", File{Content: []byte("[auth]\npassword = file-secret-35\n"), Mode: 0o600}, []string{"file-secret-35"}, nil},
+		// The whole content too: encoding/json writes a []byte in base64.
+		{"File", File{Content: []byte("[auth]\npassword = file-secret-35\n"), Mode: 0o600}, []string{"file-secret-35", "[auth]\npassword = file-secret-35\n"}, nil},
 		{"Injection", *injection, injection.Secrets, []string{"deploy-user", "AKIAVISIBLE", "sa@proj.example.com", "insights-user", testDir, "scm_password"}},
 	}
-	for _, tc := range cases {
+}
+
+func TestFormatHidesSecrets(t *testing.T) {
+	for _, tc := range hidingCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			for how, out := range printings(tc.v) {
 				for _, s := range tc.secrets {

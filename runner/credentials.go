@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,12 @@ func (k SSHKey) String() string {
 // Format implements fmt.Formatter: every verb prints String, so that none
 // reveals the key or its passphrase.
 func (k SSHKey) Format(f fmt.State, verb rune) { io.WriteString(f, k.String()) }
+
+// LogValue implements slog.LogValuer, so that slog's JSONHandler, which
+// would write k with encoding/json, logs String instead: the same words as
+// every fmt verb and TextHandler, rather than a group that would describe k
+// a second way. json.Marshal still writes the key and passphrase.
+func (k SSHKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
 // maxSocketPath keeps the agent's socket path within the kernel's limit for
 // unix socket addresses (108 bytes with the NUL).
