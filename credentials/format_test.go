@@ -169,7 +169,7 @@ func TestFormatLayout(t *testing.T) {
 		{"%s", Insights{Username: "u", Password: "pw"}, "{u **********}"},
 		{"%q", Insights{Username: "u", Password: "pw"}, `"{u **********}"`},
 		{"%+v", []Credential{Insights{Username: "u", Password: "pw"}}, "[{Username:u Password:**********}]"},
-		{"%+v", SSHKey{Kind: "ssh", PEM: []byte("k")}, "{Kind:ssh PEM:********** Passphrase:[]}"},
+		{"%+v", SSHKey{Kind: "ssh", PEM: []byte("k")}, "{Kind:ssh PEM:********** Passphrase:[] PrivateKey:<nil>}"},
 		{"%+v", Custom{Inputs: map[string]any{"a": "x", "b": ""}}, "{Type:<nil> Inputs:map[a:********** b:]}"},
 		{"%v", (*Machine)(nil), "<nil>"},
 	} {

@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"crypto"
 	"crypto/rand"
 	"fmt"
 	"io/fs"
@@ -66,6 +67,11 @@ type SSHKey struct {
 	Kind       string // credential kind it came from ("ssh" or "scm")
 	PEM        []byte `secret:"true"`
 	Passphrase []byte `secret:"true"`
+	// PrivateKey is PEM as Inject decoded and decrypted it to check the
+	// passphrase (a *rsa.PrivateKey, *ecdsa.PrivateKey, *ed25519.PrivateKey,
+	// ...), for the agent to serve without running the key's KDF a second
+	// time. It is not marshaled to JSON; without it, the agent decodes PEM.
+	PrivateKey crypto.PrivateKey `secret:"true" json:"-"`
 }
 
 // Injection is everything the credentials add to a run. It is pure data:

@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"regexp"
@@ -63,11 +64,11 @@ func (m Machine) inject(b *builder) error {
 	b.in.Flags.BecomeMethod = m.BecomeMethod
 	b.in.Flags.BecomeUser = m.BecomeUsername
 	if m.SSHKeyData != "" {
-		key, err := checkKey(kindMachine, m.SSHKeyData, m.SSHKeyUnlock)
+		pem, key, err := checkKey(kindMachine, m.SSHKeyData, m.SSHKeyUnlock)
 		if err != nil {
 			return err
 		}
-		b.in.SSHKeys = append(b.in.SSHKeys, SSHKey{Kind: kindMachine, PEM: key, Passphrase: []byte(m.SSHKeyUnlock)})
+		b.in.SSHKeys = append(b.in.SSHKeys, SSHKey{Kind: kindMachine, PEM: pem, Passphrase: []byte(m.SSHKeyUnlock), PrivateKey: key})
 	}
 	// The agent already holds the decrypted key; the passphrase answers ssh
 	// if a key file from inventory asks for it, as AWX does.
@@ -90,28 +91,29 @@ func (m Machine) inject(b *builder) error {
 
 // checkKey parses a private key so that a bad key fails before the run,
 // with an error that names the field but not the key. It returns the key
-// with a trailing newline, which OpenSSH requires.
-func checkKey(kind, data, passphrase string) ([]byte, error) {
+// with a trailing newline, which OpenSSH requires, and the decoded key.
+func checkKey(kind, data, passphrase string) ([]byte, crypto.PrivateKey, error) {
+	var key crypto.PrivateKey
 	var err error
 	if passphrase != "" {
-		_, err = ssh.ParseRawPrivateKeyWithPassphrase([]byte(data), []byte(passphrase))
+		key, err = ssh.ParseRawPrivateKeyWithPassphrase([]byte(data), []byte(passphrase))
 		if errors.Is(err, x509.IncorrectPasswordError) {
-			return nil, fieldErr(kind, "ssh_key_unlock", ErrInvalid, "passphrase does not decrypt ssh_key_data")
+			return nil, nil, fieldErr(kind, "ssh_key_unlock", ErrInvalid, "passphrase does not decrypt ssh_key_data")
 		}
 	} else {
-		_, err = ssh.ParseRawPrivateKey([]byte(data))
+		key, err = ssh.ParseRawPrivateKey([]byte(data))
 		var missing *ssh.PassphraseMissingError
 		if errors.As(err, &missing) {
-			return nil, fieldErr(kind, "ssh_key_unlock", ErrRequired, "ssh_key_data is encrypted")
+			return nil, nil, fieldErr(kind, "ssh_key_unlock", ErrRequired, "ssh_key_data is encrypted")
 		}
 	}
 	if err != nil {
-		return nil, fieldErr(kind, "ssh_key_data", ErrInvalid, "not a PEM or OpenSSH private key")
+		return nil, nil, fieldErr(kind, "ssh_key_data", ErrInvalid, "not a PEM or OpenSSH private key")
 	}
 	if !strings.HasSuffix(data, "\n") {
 		data += "\n"
 	}
-	return []byte(data), nil
+	return []byte(data), key, nil
 }
 
 // Vault is an ansible-vault password, optionally for one vault id.
@@ -173,11 +175,11 @@ func (SCM) Kind() string { return kindSCM }
 func (s SCM) inject(b *builder) error {
 	b.secret(s.Password, s.SSHKeyData, s.SSHKeyUnlock)
 	if s.SSHKeyData != "" {
-		key, err := checkKey(kindSCM, s.SSHKeyData, s.SSHKeyUnlock)
+		pem, key, err := checkKey(kindSCM, s.SSHKeyData, s.SSHKeyUnlock)
 		if err != nil {
 			return err
 		}
-		b.in.SSHKeys = append(b.in.SSHKeys, SSHKey{Kind: kindSCM, PEM: key, Passphrase: []byte(s.SSHKeyUnlock)})
+		b.in.SSHKeys = append(b.in.SSHKeys, SSHKey{Kind: kindSCM, PEM: pem, Passphrase: []byte(s.SSHKeyUnlock), PrivateKey: key})
 	}
 	if s.Username != "" {
 		b.prompt(promptSCMUser, s.Username)
@@ -216,11 +218,12 @@ func (n Net) inject(b *builder) error {
 	b.secret(n.Password, n.SSHKeyData, n.SSHKeyUnlock, n.AuthorizePassword)
 	env := [][2]string{{"ANSIBLE_NET_USERNAME", n.Username}, {"ANSIBLE_NET_PASSWORD", n.Password}}
 	if n.SSHKeyData != "" {
-		key, err := checkKey(kindNet, n.SSHKeyData, n.SSHKeyUnlock)
+		// ssh reads the key from the file and decrypts it itself.
+		pem, _, err := checkKey(kindNet, n.SSHKeyData, n.SSHKeyUnlock)
 		if err != nil {
 			return err
 		}
-		path := b.addFile(key, 0o600)
+		path := b.addFile(pem, 0o600)
 		env = append(env, [2]string{"ANSIBLE_NET_SSH_KEYFILE", path})
 		if n.SSHKeyUnlock != "" {
 			b.prompt(keyFilePrompt(path), n.SSHKeyUnlock)

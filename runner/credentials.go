@@ -123,7 +123,9 @@ func (r *run) startAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map
 		keys = append(keys, sshagent.Key{PEM: k.PEM, Passphrase: k.Passphrase, Comment: k.Comment})
 	}
 	for _, k := range credKeys {
-		keys = append(keys, sshagent.Key{PEM: k.PEM, Passphrase: k.Passphrase, Comment: k.Kind + " credential"})
+		// Inject decrypted the key to check its passphrase; the agent
+		// serves that instead of decrypting it again.
+		keys = append(keys, sshagent.Key{PEM: k.PEM, Passphrase: k.Passphrase, Comment: k.Kind + " credential", PrivateKey: k.PrivateKey})
 	}
 	if len(keys) == 0 {
 		return nil

@@ -1,11 +1,14 @@
 package sshagent
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -33,6 +36,14 @@ type Key struct {
 	// Comment names the key in errors and in the agent's key list; it must
 	// not be secret.
 	Comment string
+	// PrivateKey, when not nil, is the key already decoded and decrypted, as
+	// ssh.ParseRawPrivateKey returns it; Start serves it and ignores PEM and
+	// Passphrase. A caller that has decrypted the key anyway (to check its
+	// passphrase, say) spares the second decryption: for an encrypted
+	// OpenSSH key, a bcrypt KDF of a tenth of a second or more. Start does
+	// not copy it: Close, or a Start that fails, zeroes an Ed25519 key in
+	// place. It is not marshaled to JSON.
+	PrivateKey crypto.PrivateKey `json:"-"`
 }
 
 // String implements fmt.Stringer without revealing the key or passphrase.
@@ -40,6 +51,27 @@ func (k Key) String() string { return fmt.Sprintf("sshagent.Key{Comment: %q}", k
 
 // GoString implements fmt.GoStringer without revealing the key or passphrase.
 func (k Key) GoString() string { return k.String() }
+
+// Format implements fmt.Formatter. fmt calls String and GoString for some
+// verbs only and prints the fields by reflection for the others (%d, %o),
+// the decrypted PrivateKey among them; those verbs print String. The rest
+// print as fmt prints a Stringer.
+func (k Key) Format(f fmt.State, verb rune) {
+	switch verb {
+	case 'v', 's', 'q', 'x', 'X':
+		if verb == 'v' && f.Flag('#') {
+			io.WriteString(f, k.GoString())
+			return
+		}
+		fmt.Fprintf(f, fmt.FormatString(f, verb), k.String())
+	default:
+		io.WriteString(f, k.String())
+	}
+}
+
+// LogValue implements slog.LogValuer: slog's JSONHandler would otherwise
+// write k with encoding/json, which ignores Format.
+func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
 // Agent is a running in-process ssh-agent. Its methods are safe for
 // concurrent use.
@@ -62,7 +94,8 @@ type Agent struct {
 	closeErr  error
 }
 
-// Start parses keys and serves them (a key given twice is served once) on a unix socket at
+// Start decodes keys, other than those given as PrivateKey, and serves them
+// (a key given twice is served once) on a unix socket at
 // filepath.Join(dir, SocketName). dir is created with mode 0700 if missing
 // (and then removed by Close); an existing dir is used as is and should be
 // private, since anyone who can reach the socket can use the keys. The socket
@@ -72,10 +105,13 @@ func Start(dir string, keys ...Key) (*Agent, error) {
 	ring := agent.NewKeyring()
 	a := &Agent{keyring: ring, conns: map[net.Conn]struct{}{}}
 	for i, k := range keys {
-		raw, err := parseKey(i, k)
-		if err != nil {
-			a.wipeKeys()
-			return nil, err
+		raw := k.PrivateKey
+		if raw == nil {
+			var err error
+			if raw, err = parseKey(i, k); err != nil {
+				a.wipeKeys()
+				return nil, err
+			}
 		}
 		if ed, ok := raw.(*ed25519.PrivateKey); ok {
 			// The keyring accepts the value type only.
@@ -129,15 +165,19 @@ func Start(dir string, keys ...Key) (*Agent, error) {
 	return a, nil
 }
 
+// decrypt is ssh.ParseRawPrivateKeyWithPassphrase, a variable so that tests
+// can count the decryptions.
+var decrypt = ssh.ParseRawPrivateKeyWithPassphrase
+
 // parseKey decodes one key, mapping parser errors to the package sentinels.
-func parseKey(i int, k Key) (any, error) {
+func parseKey(i int, k Key) (crypto.PrivateKey, error) {
 	raw, err := ssh.ParseRawPrivateKey(k.PEM)
 	var missing *ssh.PassphraseMissingError
 	if errors.As(err, &missing) {
 		if len(k.Passphrase) == 0 {
 			return nil, &KeyError{Index: i, Comment: k.Comment, Err: ErrPassphraseRequired}
 		}
-		raw, err = ssh.ParseRawPrivateKeyWithPassphrase(k.PEM, k.Passphrase)
+		raw, err = decrypt(k.PEM, k.Passphrase)
 		if errors.Is(err, x509.IncorrectPasswordError) {
 			return nil, &KeyError{Index: i, Comment: k.Comment, Err: ErrWrongPassphrase}
 		}

@@ -9,8 +9,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -297,12 +300,30 @@ func TestSocketAndDirLifecycle(t *testing.T) {
 }
 
 func TestKeyNeverPrinted(t *testing.T) {
-	k := Key{PEM: []byte("PEMDATA"), Passphrase: []byte(pass), Comment: "c"}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		out := fmt.Sprintf(verb, k)
-		assert.NotContains(t, out, pass)
-		assert.NotContains(t, out, "PEMDATA")
+	_, ek, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	k := Key{PEM: []byte("PEMDATA"), Passphrase: []byte(pass), Comment: "c", PrivateKey: ek}
+	const str = `sshagent.Key{Comment: "c"}`
+	// fmt prints a Stringer's fields by reflection for %d and %o, unless
+	// the type implements fmt.Formatter.
+	for verb, want := range map[string]string{
+		"%v": str, "%+v": str, "%#v": str, "%s": str, "%q": strconv.Quote(str), "%x": fmt.Sprintf("%x", str),
+		"%X": fmt.Sprintf("%X", str), "%30.3v": fmt.Sprintf("%30.3v", str), "%d": str, "%o": str, "%b": str,
+	} {
+		assert.Equal(t, want, fmt.Sprintf(verb, k), verb)
+		assert.Equal(t, want, fmt.Sprintf(verb, &k), "%s of a *Key", verb)
 	}
+
+	var log bytes.Buffer
+	slog.New(slog.NewJSONHandler(&log, nil)).Info("start", "key", k, "ptr", &k)
+	slog.New(slog.NewTextHandler(&log, nil)).Info("start", "key", k, "ptr", &k)
+	assert.Equal(t, 4, strings.Count(log.String(), "Comment"), "each log line writes String:\n%s", &log)
+	assert.NotContains(t, log.String(), "PEM")
+	assert.NotContains(t, log.String(), base64.StdEncoding.EncodeToString(ek.Seed()))
+
+	data, err := json.Marshal(k)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "PrivateKey", "a decrypted key is not marshaled")
 }
 
 func TestCloseWipesEd25519(t *testing.T) {
