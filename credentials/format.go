@@ -255,13 +255,6 @@ func (t *CredentialType) shownInput(id string) bool {
 	return false
 }
 
-// Format implements fmt.Formatter; the response prints as Hidden.
-func (p Prompt) Format(f fmt.State, verb rune) { formatRedacted(f, verb, p, nil) }
-
-// LogValue implements slog.LogValuer; the response logs as Hidden.
-// json.Marshal still writes every field.
-func (p Prompt) LogValue() slog.Value { return logValueRedacted(p, nil) }
-
 // Format implements fmt.Formatter; the key and passphrase print as Hidden.
 func (k SSHKey) Format(f fmt.State, verb rune) { formatRedacted(f, verb, k, nil) }
 

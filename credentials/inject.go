@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/arunner/arunner/prompt"
 )
 
 // Credential is one credential a controller hands to a run. The built-in
@@ -48,18 +50,16 @@ type Flags struct {
 	ExtraVarsFiles []string
 }
 
-// Prompt is one terminal prompt and its answer. Pattern is a Go regexp
-// (AWX's pexpect regexes translated) matched against the tail of what ansible
-// has written to the terminal; Response is sent followed by a newline.
+// Prompt is one terminal prompt and its answer: prompt.Pair, whose Pattern
+// is a Go regexp (AWX's pexpect regexes translated) matched against the tail
+// of what ansible has written to the terminal, and whose Response is sent
+// followed by a newline. Printed or logged, it hides the response.
 //
 // Unlike AWX, which answers every known prompt (with "" when nobody supplied
 // the password), only prompts with a real answer are listed: a prompt nobody
 // can answer should end the run with a prompt-timeout error naming it rather
 // than feed ansible an empty password.
-type Prompt struct {
-	Pattern  string
-	Response string `secret:"true"`
-}
+type Prompt = prompt.Pair
 
 // SSHKey is a private key for the in-process ssh-agent. It is never written
 // to disk.

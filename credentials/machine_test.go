@@ -36,11 +36,7 @@ func lockedKey(t *testing.T, passphrase string) string {
 // does, and returns the answer typed ("" for none).
 func answerOf(t *testing.T, prompts []Prompt, text string) string {
 	t.Helper()
-	pairs := make([]prompt.Pair, 0, len(prompts))
-	for _, p := range prompts {
-		pairs = append(pairs, prompt.Pair{Pattern: p.Pattern, Response: p.Response})
-	}
-	rules, err := prompt.Compile(pairs)
+	rules, err := prompt.Compile(prompts)
 	require.NoError(t, err)
 	got := prompt.NewMatcher(rules).Feed([]byte(text))
 	if len(got) == 0 {
@@ -165,11 +161,7 @@ func TestKeyPassphraseRealSSH(t *testing.T) {
 // prompts are answered from prompts, and returns what ssh printed.
 func sshWithKey(t *testing.T, srv *testsshd.Server, key string, prompts []Prompt) (string, error) {
 	t.Helper()
-	pairs := make([]prompt.Pair, 0, len(prompts))
-	for _, p := range prompts {
-		pairs = append(pairs, prompt.Pair{Pattern: p.Pattern, Response: p.Response})
-	}
-	rules, err := prompt.Compile(pairs)
+	rules, err := prompt.Compile(prompts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -2,6 +2,7 @@ package prompt
 
 import (
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,4 +26,16 @@ func TestPrintHidesResponse(t *testing.T) {
 			}
 		}
 	}
+}
+
+// slog's JSON handler marshals a plain struct with encoding/json; LogValue
+// keeps the response out.
+func TestLogHidesResponse(t *testing.T) {
+	const secret = "pw-Zq81"
+	var b strings.Builder
+	log := slog.New(slog.NewJSONHandler(&b, nil))
+	log.Info("answer", "pair", Pair{Pattern: "Vault password:", Response: secret},
+		"rule", Rule{Pattern: regexp.MustCompile("Vault password:"), Response: secret})
+	assert.NotContains(t, b.String(), secret)
+	assert.Contains(t, b.String(), `"Pattern":"Vault password:"`)
 }

@@ -3,6 +3,7 @@ package prompt
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strings"
 )
@@ -33,6 +34,12 @@ func (p Pair) GoString() string {
 // String, so that no verb (%d or %x print a struct's fields one by one)
 // reveals the response.
 func (p Pair) Format(f fmt.State, verb rune) { format(f, verb, p) }
+
+// LogValue implements slog.LogValuer: the pattern, and the response hidden.
+// json.Marshal still writes the response.
+func (p Pair) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("Pattern", p.Pattern), slog.String("Response", redacted))
+}
 
 // format writes s's String, or its GoString for %#v.
 func format(f fmt.State, verb rune, s interface {
@@ -75,6 +82,15 @@ func (r Rule) GoString() string {
 
 // Format implements fmt.Formatter like Pair's.
 func (r Rule) Format(f fmt.State, verb rune) { format(f, verb, r) }
+
+// LogValue implements slog.LogValuer like Pair's.
+func (r Rule) LogValue() slog.Value {
+	pat := "<nil>"
+	if r.Pattern != nil {
+		pat = r.Pattern.String()
+	}
+	return slog.GroupValue(slog.String("Pattern", pat), slog.String("Response", redacted))
+}
 
 // Compile turns pairs into rules, keeping their order: when two rules match,
 // the one whose match starts first wins, and on a tie the earlier rule wins,

@@ -123,9 +123,7 @@ func (r *run) prepare() (missing bool, err error) {
 
 	r.passwds = append(r.passwds, d.Passwords...)
 	r.passwds = append(r.passwds, cfg.Passwords...)
-	for _, p := range inj.Prompts {
-		r.passwds = append(r.passwds, Password{Pattern: p.Pattern, Response: p.Response})
-	}
+	r.passwds = append(r.passwds, inj.Prompts...)
 	for _, p := range r.passwds {
 		r.addSecret(p.Response)
 	}
