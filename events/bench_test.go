@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -22,15 +23,21 @@ func realisticStream(n int) []byte {
 }
 
 // BenchmarkFilter measures the Filter with a no-op handler on ~1 KiB
-// events fed in 4 KiB writes, as from a pty.
+// events fed in 4 KiB writes, as from a pty; the "text" case also writes
+// the human text out, as the runner does to the stdout artifact.
 func BenchmarkFilter(b *testing.B) {
+	b.Run("events", func(b *testing.B) { benchmarkFilter(b, nil) })
+	b.Run("text", func(b *testing.B) { benchmarkFilter(b, io.Discard) })
+}
+
+func benchmarkFilter(b *testing.B, text io.Writer) {
 	const n = 1000
 	data := realisticStream(n)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		f := NewFilter(FilterConfig{Handle: func(*Event) error { return nil }})
+		f := NewFilter(FilterConfig{Handle: func(*Event) error { return nil }, Text: text})
 		for s := data; len(s) > 0; {
 			k := min(4096, len(s))
 			_, _ = f.Write(s[:k])

@@ -79,7 +79,8 @@ type Filter struct {
 
 	b64     []byte
 	dec     []byte
-	scratch Event // an in-band token's payload, before it is known to be a begin token
+	scratch Event  // an in-band token's payload, before it is known to be a begin token
+	line1   []byte // an event's stdout and its newline, written to Text in one call
 }
 
 type tokState uint8
@@ -511,7 +512,12 @@ func (f *Filter) emit(ev *Event, chunk []byte, verbatim bool) {
 	case verbatim:
 		_, err = io.WriteString(f.cfg.Text, s)
 	case ev.Stdout != "":
-		_, err = io.WriteString(f.cfg.Text, ev.Stdout+"\n")
+		// One write without a copy per event: Text may be a terminal.
+		f.line1 = append(append(f.line1[:0], ev.Stdout...), '\n')
+		_, err = f.cfg.Text.Write(f.line1)
+		if cap(f.line1) > 64<<10 {
+			f.line1 = nil // not kept after a huge event
+		}
 	}
 	if err != nil {
 		f.err = err
