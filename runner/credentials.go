@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"time"
 
 	"github.com/arunner/arunner/credentials"
@@ -152,12 +151,13 @@ func (r *run) startAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map
 }
 
 // passphraseFor finds the passphrase of env/ssh_key the way ansible-runner
-// users supply it: as the env/passwords answer to ssh-add's prompt.
+// users supply it: as the answer to ssh-add's prompt, by the prompt rules
+// the run already compiled.
 func (r *run) passphraseFor(path string) []byte {
 	prompt := "Enter passphrase for " + path + ": "
-	for _, p := range r.passwds {
-		if re, err := regexp.Compile("(?m)" + p.Pattern); err == nil && re.MatchString(prompt) {
-			return []byte(p.Response)
+	for _, rule := range r.rules {
+		if rule.Pattern.MatchString(prompt) {
+			return []byte(rule.Response)
 		}
 	}
 	return nil
