@@ -15,10 +15,9 @@ const (
 	// while the reader decodes, and more only fight over the directory lock.
 	sinkWriters = 2
 	// sinkBatch queued events (or sinkBatchBytes of them) wake a writer at
-	// once; fewer wait up to
-	// lazyio.Delay. A real ansible run delivers events one at a time, hundreds
-	// a second, and waking a writer for each cost more CPU than the file;
-	// a replayed burst fills a batch at once.
+	// once; fewer wait up to lazyio.Delay. A real ansible run delivers
+	// events one at a time, hundreds a second, and waking a writer for each
+	// cost more CPU than the file; a replayed burst fills a batch at once.
 	sinkBatch      = 64
 	sinkBatchBytes = 1 << 20
 	// sinkQueue bounds the events waiting to be written, and

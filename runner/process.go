@@ -81,12 +81,12 @@ func startProc(c Command, noPTY bool, stderr, side *os.File) (*proc, error) {
 }
 
 // pollable returns f's descriptor as a non-blocking *os.File that Go's
-// network poller waits on, and closes f (on success only). The pty package leaves the master
-// blocking (every Fd call does), so each read would park a thread in the
-// kernel: the scheduler then takes the thread's P away and wakes another
-// thread, and its monitor thread polls every 20 us while any thread sits in
-// a syscall, which on a virtual machine cost more CPU than the events did.
-// A blocking read is also not interrupted by Close.
+// network poller waits on, and closes f (on success only). The pty package
+// leaves the master blocking (every Fd call does), so each read would park
+// a thread in the kernel: the scheduler then takes the thread's P away and
+// wakes another thread, and its monitor thread polls every 20 us while any
+// thread sits in a syscall, which on a virtual machine cost more CPU than
+// the events did. A blocking read is also not interrupted by Close.
 func pollable(f *os.File) (*os.File, error) {
 	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
@@ -180,10 +180,10 @@ func isNotFound(err error) bool {
 
 // readPty copies the pty into w until EOF. EIO is how Linux reports that the
 // last slave fd was closed: it is the pty's EOF.
-func readPty(ptmx io.Reader, w func([]byte), lastOutput *atomicTime) error {
+func readPty(out io.Reader, w func([]byte), lastOutput *atomicTime) error {
 	buf := make([]byte, 64*1024)
 	for {
-		n, err := ptmx.Read(buf)
+		n, err := out.Read(buf)
 		if n > 0 {
 			lastOutput.Store(time.Now())
 			w(buf[:n])
