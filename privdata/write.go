@@ -309,12 +309,12 @@ func mkdirLocal(dir, field, name string) (string, error) {
 					return "", fmt.Errorf("privdata: %w", err)
 				}
 			}
-			var real string
-			if real, err = filepath.EvalSymlinks(parent); err == nil {
-				if r, rerr := filepath.Rel(root, real); rerr != nil || !filepath.IsLocal(r) {
+			var resolved string
+			if resolved, err = filepath.EvalSymlinks(parent); err == nil {
+				if r, rerr := filepath.Rel(root, resolved); rerr != nil || !filepath.IsLocal(r) {
 					return "", &FileError{Path: parent, Err: fmt.Errorf("%w: %s: %q leads out of %s through a symlink", ErrLayout, field, name, filepath.Base(dir))}
 				}
-				st, err = os.Stat(real)
+				st, err = os.Stat(resolved)
 			}
 		}
 		if err != nil {
