@@ -164,7 +164,7 @@ type Password = prompt.Pair
 // child gets "3:<inode of the pipe>", and the plugin uses descriptor 3
 // only if it is that pipe). A Wrap whose sandbox cannot pass descriptor 3
 // through to ansible may delete the variable: events then travel in-band
-// on the terminal, as they do with NoPTY.
+// on the terminal (or stdout's pipe, with NoPTY).
 type Command struct {
 	Argv []string
 	Dir  string

@@ -17,9 +17,17 @@ import (
 // A Wrap that cannot pass descriptor 3 through removes ARUNNER_EVENT_FD, and
 // the plugin falls back to in-band tokens: the same playbook then gives the
 // same events, stdout and artifacts as with the side band, whose pipe carries
-// the JSON otherwise.
+// the JSON otherwise. Under a pty and through pipes (NoPTY) alike.
 func TestSideBandAndInBandAgree(t *testing.T) {
 	needAnsible(t)
+	for _, noPTY := range []bool{false, true} {
+		t.Run(map[bool]string{false: "pty", true: "NoPTY"}[noPTY], func(t *testing.T) {
+			testSideBandAndInBandAgree(t, noPTY)
+		})
+	}
+}
+
+func testSideBandAndInBandAgree(t *testing.T, noPTY bool) {
 	play := `- hosts: all
   gather_facts: false
   tasks:
@@ -42,7 +50,7 @@ func TestSideBandAndInBandAgree(t *testing.T) {
 			"inventory/hosts": "h1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"})
 		var evs []*events.Event
 		res, err := Run(context.Background(), Config{
-			PrivateDataDir: pdd, Playbook: "p.yml", Wrap: wrap,
+			PrivateDataDir: pdd, Playbook: "p.yml", Wrap: wrap, NoPTY: noPTY,
 			EventHandler: func(e *events.Event) bool { evs = append(evs, e); return true },
 		})
 		require.NoError(t, err)

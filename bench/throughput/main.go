@@ -35,7 +35,7 @@ func main() {
 	n := flag.Int("events", 100000, "events to replay (rounded up to whole copies of the stream)")
 	jobEvents := flag.Bool("job-events", false, "write job_events files (EventHandler returns true)")
 	dir := flag.String("dir", "", "where to create the private data dir (default $TMPDIR)")
-	noPTY := flag.Bool("nopty", false, "run the fake without a pty (Config.NoPTY: a pipe), to measure the decoder without the pty's 4 KiB reads")
+	noPTY := flag.Bool("nopty", false, "run the fake without a pty (Config.NoPTY: pipes), to measure the runner without the pty's 4 KiB reads")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run here")
 	items := flag.Int("items", 0, "run real ansible-playbook looping a debug task over this many items instead of -replay")
 	inBand := flag.Bool("in-band", false, "take the events side band away (as a Wrap that cannot pass descriptor 3 does): event JSON travels on the terminal")
