@@ -65,6 +65,7 @@ for rep in $(seq "$REPS"); do
 			args=(-replay "$work/replay" -stream "$STREAM" -events "$EVENTS" -dir "$work" -keep)
 			[ "$je" = on ] && args+=(-job-events)
 			[ "$via" = pipe ] && args+=(-nopty)
+			sync # the last run's files reach the disk before this one starts
 			line=$("$work/throughput" "${args[@]}")
 			echo "   run $rep: $line"
 			tput[$via.$je]+="$(field events_per_s <<<"$line") "
@@ -80,6 +81,7 @@ for n in 10000 100000 "$RSS_MAX"; do
 		if [ "$je" = on ] && [ "$n" -gt 100000 ]; then continue; fi
 		args=(-replay "$work/replay" -stream "$STREAM" -events "$n" -dir "$work" -keep)
 		[ "$je" = on ] && args+=(-job-events)
+		sync
 		line=$("$work/throughput" "${args[@]}")
 		echo "   rss: $line"
 		rss[$n.$je]=$(field maxrss_mib <<<"$line")
@@ -116,8 +118,16 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 		echo "   run $rep: $name wall=${w}s cpu=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u+s}')s"
 		wall[$name]+="$w "
 		cpu[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.3f", u+s}') "
+		wall1[$name]=$w
+		cpu1[$name]=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.3f", u+s}')
 	}
+	# ratio A B: A/B of this repetition's runs, which ran minutes apart at
+	# most; the median of these paired ratios is steadier than the ratio
+	# of medians when the machine's speed drifts during the benchmark.
+	ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
+	declare -A wall1 cpu1 pair
 	for rep in $(seq "$REPS"); do
+		sync
 		timed bare ansible-playbook -i "$pdd/inventory/hosts" "$pdd/project/loop.yml"
 		# The same playbook (localhost via -i localhost, -c local) under a
 		# pty with no runner: ansible's default callback, then arunner's
@@ -131,6 +141,11 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 		echo "   run $rep: split: $line"
 		split_runner+="$(field runner_cpu_s <<<"$line") "
 		split_ansible+="$(field ansible_cpu_s <<<"$line") "
+		for name in arunner ansible-runner; do
+			pair[$name.wall]+="$(ratio "${wall1[$name]}" "${wall1[bare]}") "
+			pair[$name.cpu]+="$(ratio "${cpu1[$name]}" "${cpu1[bare]}") "
+		done
+		echo "   run $rep: paired x bare: arunner wall $(ratio "${wall1[arunner]}" "${wall1[bare]}") cpu $(ratio "${cpu1[arunner]}" "${cpu1[bare]}"), ansible-runner wall $(ratio "${wall1[ansible-runner]}" "${wall1[bare]}") cpu $(ratio "${cpu1[ansible-runner]}" "${cpu1[bare]}")"
 	done
 fi
 
@@ -154,6 +169,12 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 		[ "$name" = arunner ] && tw="<= 1.03x" tc="<= 1.10x"
 		printf '%-48s %14s %s\n' "$ITEMS items: $name wall s (x bare)" "$mw ($(awk -v a="$mw" -v b="$mb" 'BEGIN {printf "%.2f", a/b}')x)" "$tw"
 		printf '%-48s %14s %s\n' "$ITEMS items: $name CPU s (x bare)" "$mc ($(awk -v a="$mc" -v b="$cb" 'BEGIN {printf "%.2f", a/b}')x)" "$tc"
+	done
+	for name in arunner ansible-runner; do
+		tw="" tc=""
+		[ "$name" = arunner ] && tw="<= 1.03x" tc="<= 1.10x"
+		printf '%-48s %14s %s\n' "$ITEMS items: $name wall, median of paired x bare" "$(tr ' ' '\n' <<<"${pair[$name.wall]}" | grep . | median)x" "$tw"
+		printf '%-48s %14s %s\n' "$ITEMS items: $name CPU, median of paired x bare" "$(tr ' ' '\n' <<<"${pair[$name.cpu]}" | grep . | median)x" "$tc"
 	done
 	printf '%-48s %14s\n' "$ITEMS items: runner.Run, runner's own CPU s" "$(tr ' ' '\n' <<<"$split_runner" | grep . | median)"
 	printf '%-48s %14s\n' "$ITEMS items: runner.Run, ansible's CPU s" "$(tr ' ' '\n' <<<"$split_ansible" | grep . | median)"
