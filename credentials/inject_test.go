@@ -220,6 +220,7 @@ func TestInjectErrors(t *testing.T) {
 		{"garbage key", testDir, []Credential{Machine{SSHKeyData: "not-a-key-secret"}}, ErrInvalid, "ssh_key_data"},
 		{"locked key no phrase", testDir, []Credential{Machine{SSHKeyData: readKey(t, "id_locked")}}, ErrRequired, "ssh_key_unlock"},
 		{"locked key wrong phrase", testDir, []Credential{SCM{SSHKeyData: readKey(t, "id_locked"), SSHKeyUnlock: "wrong-phrase-secret"}}, ErrInvalid, "ssh_key_unlock"},
+		{"plain key with phrase", testDir, []Credential{Machine{SSHKeyData: plainKey, SSHKeyUnlock: "unlock-phrase-7"}}, ErrInvalid, "ssh_key_unlock"},
 		{"net without user", testDir, []Credential{Net{Password: "net-secret"}}, ErrRequired, "username"},
 		{"azure without subscription", testDir, []Credential{AzureRM{Password: "az-secret"}}, ErrRequired, "subscription"},
 		{"k8s without token", testDir, []Credential{Kubernetes{Host: "h"}}, ErrRequired, "bearer_token"},

@@ -100,6 +100,12 @@ func checkKey(kind, data, passphrase string) ([]byte, crypto.PrivateKey, error) 
 		if errors.Is(err, x509.IncorrectPasswordError) {
 			return nil, nil, fieldErr(kind, "ssh_key_unlock", ErrInvalid, "passphrase does not decrypt ssh_key_data")
 		}
+		if err != nil {
+			if _, plainErr := ssh.ParseRawPrivateKey([]byte(data)); plainErr == nil {
+				// As AWX: an unlock for a key that needs none is a mistake.
+				return nil, nil, fieldErr(kind, "ssh_key_unlock", ErrInvalid, "set, but ssh_key_data is not encrypted")
+			}
+		}
 	} else {
 		key, err = ssh.ParseRawPrivateKey([]byte(data))
 		var missing *ssh.PassphraseMissingError
