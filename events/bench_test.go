@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // realisticEvent returns the JSON of a ~1 KiB runner_on_ok event.
@@ -51,15 +53,50 @@ func benchmarkFilter(b *testing.B, text io.Writer) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
+// loopRecord is a side-band record as the plugin writes it for one item of
+// bench/testdata/loop200.pty's debug loop (ansible-core 2.14).
+const loopRecord = `7 {"event": "runner_item_on_ok", "pid": 15643, "uuid": "adeaff52-8349-4db3-84c7-62ef0f8584e8", "created": "2026-11-27T16:18:32.232659", "parent_uuid": "02fc0000-0001-fb46-c14a-000000000004", "event_data": {"playbook": "/tmp/arunner-record-71428774/loop.yml", "playbook_uuid": "2372d777-e907-499b-9a37-71940b7b7fd8", "play": "localhost", "play_uuid": "02fc0000-0001-fb46-c14a-000000000002", "play_pattern": "localhost", "task": "say hello", "task_uuid": "02fc0000-0001-fb46-c14a-000000000004", "task_action": "debug", "resolved_action": "ansible.builtin.debug", "task_args": "", "task_path": "/tmp/arunner-record-71428774/loop.yml:4", "host": "localhost", "res": {"msg": "hello 1", "_ansible_verbose_always": true, "_ansible_no_log": false, "changed": false, "item": 1, "ansible_loop_var": "item", "_ansible_item_label": 1}, "uuid": "adeaff52-8349-4db3-84c7-62ef0f8584e8"}}` + "\n"
+
+// loopRecordText is loopRecord as the plugin writes it when the record also
+// carries the event's text (escaped: colours and newlines).
+var loopRecordText = strings.TrimSuffix(loopRecord, "}\n") +
+	`, "stdout": "\u001b[0;32mok: [localhost] => (item=1) => {\u001b[0m\n\u001b[0;32m    \"msg\": \"hello 1\"\u001b[0m\n\u001b[0;32m}\u001b[0m\n"}` + "\n"
+
 // BenchmarkParseRecord measures decoding one side-band record: the side
 // band goroutine's work per event.
 func BenchmarkParseRecord(b *testing.B) {
-	rec := []byte("1 " + realisticEvent(1) + "\n")
+	b.Run("runner_on_ok", func(b *testing.B) { benchmarkParseRecord(b, "1 "+realisticEvent(1)+"\n") })
+	b.Run("loop", func(b *testing.B) { benchmarkParseRecord(b, loopRecord) })
+	b.Run("loop with text", func(b *testing.B) { benchmarkParseRecord(b, loopRecordText) })
+}
+
+func benchmarkParseRecord(b *testing.B, line string) {
+	rec := []byte(line)
+	var dec topDecoder
 	b.SetBytes(int64(len(rec)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if r := parseRecord(rec, false, DefaultMaxFrame); r.err != nil || r.ev == nil {
+		if r := parseRecord(&dec, rec, false, DefaultMaxFrame); r.err != nil || r.ev == nil {
 			b.Fatal(r.err)
+		}
+	}
+}
+
+// BenchmarkUnmarshalJobEvent measures reading back one job_events file, as
+// Result.Events does: its stdout is escaped (colours, CR LF).
+func BenchmarkUnmarshalJobEvent(b *testing.B) {
+	e := &Event{}
+	require.NoError(b, e.UnmarshalJSON([]byte(realisticEvent(1))))
+	e.Stdout = "\x1b[0;32mok: [localhost] => {\x1b[0m\r\n\x1b[0;32m    \"msg\": \"hello world\"\x1b[0m\r\n\x1b[0;32m}\x1b[0m\r\n"
+	e.Counter, e.StartLine, e.EndLine, e.RunnerIdent = 7, 10, 13, "c0ffee00-0000-4000-8000-000000000000"
+	file, err := e.MarshalJSON()
+	require.NoError(b, err)
+	b.SetBytes(int64(len(file)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var got Event
+		if err := got.UnmarshalJSON(file); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -196,18 +196,37 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 
 // decodeTop fills e from a JSON object, leaving fields for absent keys alone.
 func (e *Event) decodeTop(b []byte) error {
+	// Room for a typical event's strings, so that they are not grown
+	// byte by byte (the decoder of a stream keeps its room instead).
+	d := topDecoder{strs: make([]byte, 0, 512), refs: make([]strRef, 0, 8)}
+	return d.decode(e, b)
+}
+
+// topDecoder decodes the top level of events. It keeps scratch space from
+// one event to the next, so that a decoder used for a stream (one per side
+// band and per Filter) allocates per event only the Event, one string
+// holding all its string fields, and event_data's copy.
+type topDecoder struct {
+	strs []byte   // the event's string fields, unescaped, end to end
+	refs []strRef // where each goes, in the order the keys came
+}
+
+// strRef is one string field: *dst becomes interned, or else strs[off:end].
+type strRef struct {
+	dst      *string
+	off, end int
+	interned string
+}
+
+func (d *topDecoder) decode(e *Event, b []byte) error {
+	defer d.reset()
 	var ferr error
 	err := forEachKey(b, func(k, v []byte) bool {
 		name := k[1 : len(k)-1]
 		if bytes.IndexByte(name, '\\') >= 0 {
-			s, err := unquote(k)
-			if err != nil {
-				ferr = fmt.Errorf("events: decoding event: %w", err)
-				return false
-			}
-			name = []byte(s)
+			name = []byte(unquote(k))
 		}
-		if err := e.setField(name, v); err != nil {
+		if err := d.setField(e, name, v); err != nil {
 			ferr = &FieldError{Key: string(name), Err: err}
 			return false
 		}
@@ -219,26 +238,46 @@ func (e *Event) decodeTop(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("events: decoding event: %w", err)
 	}
+	if len(d.refs) > 0 {
+		s := string(d.strs)
+		for _, r := range d.refs {
+			if r.interned != "" {
+				*r.dst = r.interned
+			} else {
+				*r.dst = s[r.off:r.end]
+			}
+		}
+	}
 	return nil
+}
+
+func (d *topDecoder) reset() {
+	d.strs = d.strs[:0]
+	clear(d.refs) // drop the pointers into the event
+	d.refs = d.refs[:0]
 }
 
 // setField stores the raw value v of top-level key name. The switch on
 // string(name) does not allocate.
-func (e *Event) setField(name, v []byte) error {
+func (d *topDecoder) setField(e *Event, name, v []byte) error {
 	var err error
 	switch string(name) {
 	case "uuid":
-		e.UUID, err = decodeStr(v)
+		err = d.str(&e.UUID, v)
 	case "event":
-		e.Event, err = decodeEventName(v)
+		if n, ok := eventNames[string(v)]; ok {
+			d.refs = append(d.refs, strRef{dst: &e.Event, interned: n})
+		} else {
+			err = d.str(&e.Event, v)
+		}
 	case "created":
-		e.Created, err = decodeStr(v)
+		err = d.str(&e.Created, v)
 	case "parent_uuid":
-		e.ParentUUID, err = decodeStr(v)
+		err = d.str(&e.ParentUUID, v)
 	case "runner_ident":
-		e.RunnerIdent, err = decodeStr(v)
+		err = d.str(&e.RunnerIdent, v)
 	case "stdout":
-		e.Stdout, err = decodeStr(v)
+		err = d.str(&e.Stdout, v)
 	case "counter":
 		e.Counter, err = decodeInt(v)
 	case "pid":
@@ -261,9 +300,23 @@ func (e *Event) setField(name, v []byte) error {
 	return err
 }
 
+// str queues the JSON string (or null) v for *dst.
+func (d *topDecoder) str(dst *string, v []byte) error {
+	off := len(d.strs)
+	switch {
+	case len(v) > 0 && v[0] == '"':
+		d.strs = appendUnquote(d.strs, v)
+	case string(v) == "null":
+	default:
+		return fmt.Errorf("want string, got %.20s", v)
+	}
+	d.refs = append(d.refs, strRef{dst: dst, off: off, end: len(d.strs)})
+	return nil
+}
+
 func decodeStr(v []byte) (string, error) {
 	if len(v) > 0 && v[0] == '"' {
-		return unquote(v)
+		return unquote(v), nil
 	}
 	if string(v) == "null" {
 		return "", nil
@@ -400,10 +453,3 @@ var eventNames = func() map[string]string {
 	}
 	return m
 }()
-
-func decodeEventName(v []byte) (string, error) {
-	if n, ok := eventNames[string(v)]; ok {
-		return n, nil
-	}
-	return decodeStr(v)
-}

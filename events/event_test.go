@@ -155,3 +155,46 @@ func TestEventExtrasRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, in, string(out))
 }
+
+// unquoteCases are string bodies whose decoding has a rule: escapes,
+// surrogate pairs, lone and mismatched surrogates, invalid UTF-8 (each bad
+// byte one U+FFFD), UTF-8 encoded surrogates, and plain text around them.
+var unquoteCases = []string{
+	``, `plain`, `\"\\\/\b\f\n\r\t`, `\u001b[0;32mok\u001b[0m\r\n`,
+	`\u00e9t\u00e9`, `\ud83d\ude00`, `x\ud83dy`, `\ude00\ud83d`, `\ud83d\u0041`, `\ud83d\ud83d\ude00`,
+	`\ud83d`, `\uDBFF\uDFFF`, "caf\xc3\xa9", "\xff\xfe", "a\xe2\x82", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+	"\u2028\u2029", `\u0000`,
+}
+
+func TestUnquoteAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range unquoteCases {
+		tok := []byte(`"` + s + `"`)
+		var want string
+		require.NoError(t, json.Unmarshal(tok, &want), "%q", s)
+		end, err := skipString(tok, 0)
+		require.NoError(t, err, "%q", s)
+		require.Equal(t, len(tok), end, "%q", s)
+		assert.Equal(t, want, unquote(tok), "%q", s)
+	}
+}
+
+// TestDecodeStringFields checks that the string fields, decoded into one
+// shared string, each get their own value, and that a repeated key keeps
+// its last value as encoding/json would.
+func TestDecodeStringFields(t *testing.T) {
+	var d topDecoder
+	for range 2 { // the second pass reuses the decoder's scratch space
+		var e Event
+		require.NoError(t, d.decode(&e, []byte(`{"uuid": "u\u00e9", "event": "custom", "created": "c", "parent_uuid": null,
+			"runner_ident": "r", "stdout": "a\r\nb", "event": "runner_on_ok", "uuid": "u2", "runner_ident": null}`)))
+		assert.Equal(t, "u2", e.UUID)
+		assert.Equal(t, "runner_on_ok", e.Event)
+		assert.Equal(t, "c", e.Created)
+		assert.Equal(t, "", e.ParentUUID)
+		assert.Equal(t, "", e.RunnerIdent)
+		assert.Equal(t, "a\r\nb", e.Stdout)
+		e = Event{}
+		require.NoError(t, d.decode(&e, []byte(`{"event": "runner_on_ok", "event": "my\u0041"}`)))
+		assert.Equal(t, "myA", e.Event)
+	}
+}

@@ -79,7 +79,8 @@ type Filter struct {
 
 	b64     []byte
 	dec     []byte
-	scratch Event  // an in-band token's payload, before it is known to be a begin token
+	scratch Event // an in-band token's payload, before it is known to be a begin token
+	top     topDecoder
 	line1   []byte // an event's stdout and its newline, written to Text in one call
 }
 
@@ -360,7 +361,7 @@ func (f *Filter) decodeToken(body []byte) (*Event, error) {
 		// Half the tokens are end tokens: decode into scratch, and allocate
 		// an Event only for a begin token.
 		f.scratch = Event{}
-		if err := f.scratch.decodeTop(f.dec[:n]); err != nil {
+		if err := f.top.decode(&f.scratch, f.dec[:n]); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrGarbageFrame, err)
 		}
 		if f.scratch.UUID != "" {

@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,6 +60,33 @@ func FuzzFilter(f *testing.F) {
 		strip := strings.NewReplacer("\r", "", "\n", "")
 		if g, w := strip.Replace(got.String()), strip.Replace(want.String()); g != w {
 			t.Fatalf("text lost:\n got %q\nwant %q", g, w)
+		}
+	})
+}
+
+// FuzzUnquote holds the hand-written string decoding to encoding/json's:
+// for every string token the scanner accepts, both give the same value, and
+// for every token encoding/json accepts, the scanner accepts it too.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range unquoteCases {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		tok := append(append([]byte{'"'}, in...), '"')
+		var want string
+		werr := json.Unmarshal(tok, &want)
+		end, err := skipString(tok, 0)
+		if err == nil && end != len(tok) {
+			return // a quote inside: the token ended early, as it should
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: skipString error %v, encoding/json error %v", tok, err, werr)
+		}
+		if err != nil {
+			return
+		}
+		if got := unquote(tok); got != want {
+			t.Fatalf("%q: unquote = %q, encoding/json %q", tok, got, want)
 		}
 	})
 }

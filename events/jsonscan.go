@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -208,23 +209,87 @@ func isHex4(b []byte) bool {
 	return true
 }
 
-// unquote turns a validated JSON string token into its Go value. The fast path
-// (no escapes, valid UTF-8) is the common case for ansible's ASCII-escaped JSON.
-func unquote(tok []byte) (string, error) {
-	inner := tok[1 : len(tok)-1]
-	plain := true
-	for _, c := range inner {
-		if c == '\\' || c >= utf8.RuneSelf {
-			plain = false
+// unquote turns a validated JSON string token into its Go value.
+func unquote(tok []byte) string {
+	return string(appendUnquote(nil, tok))
+}
+
+// appendUnquote appends the value of a JSON string token that skipString
+// accepted, decoded exactly as encoding/json decodes it: a lone or
+// mismatched UTF-16 surrogate and each byte of invalid UTF-8 become U+FFFD.
+func appendUnquote(dst, tok []byte) []byte {
+	s := tok[1 : len(tok)-1]
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\\' && s[i] < utf8.RuneSelf {
+			i++
+		}
+		dst = append(dst, s[:i]...)
+		s = s[i:]
+		if len(s) == 0 {
 			break
 		}
+		if s[0] >= utf8.RuneSelf {
+			r, n := utf8.DecodeRune(s)
+			if r == utf8.RuneError && n == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, s[:n]...)
+			}
+			s = s[n:]
+			continue
+		}
+		switch c := s[1]; c {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := hex4(s[2:6])
+			s = s[6:]
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
+					r2 = hex4(s[2:6])
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+					s = s[6:]
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, c)
+		}
+		s = s[2:]
 	}
-	if plain {
-		return string(inner), nil
+	return dst
+}
+
+// hex4 decodes four hex digits that isHex4 accepted.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
 	}
-	var s string
-	err := json.Unmarshal(tok, &s)
-	return s, err
+	return r
 }
 
 // forEachKey calls fn for each member of the JSON object in b with the raw
@@ -285,8 +350,7 @@ func keyIs(tok []byte, name string) bool {
 		return true
 	}
 	if len(tok) > len(name)+2 && bytes.IndexByte(tok, '\\') >= 0 {
-		s, err := unquote(tok)
-		return err == nil && s == name
+		return unquote(tok) == name
 	}
 	return false
 }

@@ -102,6 +102,7 @@ func (s *SideBand) read() {
 		buf   = make([]byte, 0, 64<<10)
 		over  bool         // that record passed maxFrame: only its start is kept
 		batch []sideRecord // records completed by one read, queued together
+		dec   topDecoder
 	)
 	for {
 		if len(buf) == cap(buf) {
@@ -119,7 +120,7 @@ func (s *SideBand) read() {
 				break
 			}
 			end := scan + i + 1
-			if rec := parseRecord(buf[start:end], over, s.maxFrame); rec.seq > 0 {
+			if rec := parseRecord(&dec, buf[start:end], over, s.maxFrame); rec.seq > 0 {
 				batch = append(batch, rec)
 			}
 			start, scan, over = end, end, false
@@ -151,7 +152,7 @@ const recordPrefix = 24
 // parseRecord splits "<seq> <json>\n" and decodes the JSON (Event keeps
 // copies, not line). A line that is no record has seq -1; an oversized or
 // undecodable record keeps its seq and carries the error.
-func parseRecord(line []byte, over bool, maxFrame int) sideRecord {
+func parseRecord(dec *topDecoder, line []byte, over bool, maxFrame int) sideRecord {
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 {
@@ -166,7 +167,7 @@ func parseRecord(line []byte, over bool, maxFrame int) sideRecord {
 	}
 	data := line[sp+1:]
 	ev := &Event{}
-	if err := ev.decodeTop(data); err != nil {
+	if err := dec.decode(ev, data); err != nil {
 		return sideRecord{seq: seq, size: len(data), err: err}
 	}
 	return sideRecord{seq: seq, ev: ev, size: len(data)}
