@@ -4,7 +4,8 @@
 // framing), and the embedded Python callback plugin with the environment
 // that selects it. No file is written per event: the event JSON travels
 // either in-band, inside the tokens, or on a side band (SideBand), a pipe
-// beside the terminal, with only a small marker token on the terminal.
+// beside the terminal, with only a small marker token on the terminal (and
+// usually the event's text in the record too).
 // The plugin frames every callback hook as an event and lets the stdout
 // callback the user chose (default, minimal, a collection's, or
 // callback_result_format=yaml) print the human text.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,12 @@ type FilterConfig struct {
 	// SideBand, when set, supplies the JSON of events whose begin token is
 	// a side-band marker. Without it such a marker is a garbage frame.
 	SideBand *SideBand
+	// TerminalNewlines says the stream comes from a terminal that turns
+	// "\n" into "\r\n" (a pty's default output processing, ONLCR). The
+	// plugin may send an event's text in its side-band record instead of
+	// on the terminal; the Filter then turns that text into what the
+	// terminal would have carried, so that stdout is the same either way.
+	TerminalNewlines bool
 }
 
 // Filter turns the bytes that ansible writes to its pty into events and
@@ -82,6 +89,7 @@ type Filter struct {
 	scratch Event // an in-band token's payload, before it is known to be a begin token
 	top     topDecoder
 	line1   []byte // an event's stdout and its newline, written to Text in one call
+	rec     []byte // a side-band record's text, as the terminal would carry it
 }
 
 type tokState uint8
@@ -318,20 +326,52 @@ func (f *Filter) finishToken() {
 		f.cur = nil
 		return
 	}
-	next, ferr := f.decodeToken(f.in[f.tokStart+len(escK) : f.off-len(escK)])
+	next, whole, ferr := f.decodeToken(f.in[f.tokStart+len(escK) : f.off-len(escK)])
 	f.emitText(text)
 	f.text = f.text[:0]
 	if ferr != nil {
 		f.report(&FrameError{Offset: f.base + int64(f.tokStart), Size: f.off - f.tokStart, Err: ferr})
 	}
+	if whole {
+		// The record carried the event's text, and no end token follows.
+		f.cur = nil
+		if next != nil {
+			f.emit(next, f.recordText(next.Stdout), false)
+		}
+		return
+	}
 	f.cur = next
 	f.curAt = f.base + int64(f.tokStart)
 }
 
+// recordText returns the text a side-band record carried as the terminal
+// would have passed it on.
+func (f *Filter) recordText(s string) []byte {
+	if !f.cfg.TerminalNewlines {
+		return []byte(s)
+	}
+	f.rec = f.rec[:0]
+	for {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			break
+		}
+		f.rec = append(append(f.rec, s[:i]...), '\r', '\n')
+		s = s[i+1:]
+	}
+	f.rec = append(f.rec, s...)
+	out := f.rec
+	if cap(f.rec) > 64<<10 {
+		f.rec = nil // not kept after a huge event
+	}
+	return out
+}
+
 // decodeToken returns the event a begin token carries, nil for an end token
 // (any payload without a uuid, as in ansible-runner), and an error for an
-// undecodable payload (which also counts as an end token).
-func (f *Filter) decodeToken(body []byte) (*Event, error) {
+// undecodable payload (which also counts as an end token). whole reports a
+// marker whose record holds the event's text: no end token follows it.
+func (f *Filter) decodeToken(body []byte) (ev *Event, whole bool, err error) {
 	f.b64 = f.b64[:0]
 	for len(body) > 0 {
 		j := bytes.IndexByte(body, 0x1b)
@@ -348,31 +388,31 @@ func (f *Filter) decodeToken(body []byte) (*Event, error) {
 	if cap(f.dec) < n {
 		f.dec = make([]byte, n)
 	}
-	n, err := base64.StdEncoding.Decode(f.dec[:n], f.b64)
+	n, err = base64.StdEncoding.Decode(f.dec[:n], f.b64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: base64: %v", ErrGarbageFrame, err)
+		return nil, false, fmt.Errorf("%w: base64: %v", ErrGarbageFrame, err)
 	}
-	var ev *Event
-	if seq, ok := markerSeq(f.dec[:n]); ok {
+	if seq, whole, ok := markerSeq(f.dec[:n]); ok {
 		if ev, err = f.sideEvent(seq); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrGarbageFrame, err)
+			return nil, whole, fmt.Errorf("%w: %w", ErrGarbageFrame, err)
 		}
-	} else {
-		// Half the tokens are end tokens: decode into scratch, and allocate
-		// an Event only for a begin token.
-		f.scratch = Event{}
-		if err := f.top.decode(&f.scratch, f.dec[:n]); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrGarbageFrame, err)
+		if ev == nil || ev.UUID == "" {
+			return nil, whole, nil
 		}
-		if f.scratch.UUID != "" {
-			ev = new(Event)
-			*ev = f.scratch
-		}
+		return ev, whole, nil
 	}
-	if ev == nil || ev.UUID == "" {
-		return nil, nil
+	// Half the tokens are end tokens: decode into scratch, and allocate an
+	// Event only for a begin token.
+	f.scratch = Event{}
+	if err := f.top.decode(&f.scratch, f.dec[:n]); err != nil {
+		return nil, false, fmt.Errorf("%w: %v", ErrGarbageFrame, err)
 	}
-	return ev, nil
+	if f.scratch.UUID == "" {
+		return nil, false, nil
+	}
+	ev = new(Event)
+	*ev = f.scratch
+	return ev, false, nil
 }
 
 // sideEvent takes the side-band record that marker seq names, already
@@ -391,28 +431,36 @@ func (f *Filter) sideEvent(seq int) (*Event, error) {
 	return ev, err
 }
 
-// markerPrefix starts the payload of a side-band begin token, which the
-// plugin writes as {"arunner_seq": <seq>}.
-var markerPrefix = []byte(`{"arunner_seq": `)
+// The payloads of side-band begin tokens. The plugin writes
+// {"arunner_seq": <seq>} when the event's text follows on the terminal,
+// up to an end token, and {"arunner_rec": <seq>} when record seq holds
+// the text as its "stdout" and the event ends with the marker.
+var (
+	markerPrefix      = []byte(`{"arunner_seq": `)
+	wholeMarkerPrefix = []byte(`{"arunner_rec": `)
+)
 
-// markerSeq returns the seq a side-band marker names.
-func markerSeq(payload []byte) (int, bool) {
+// markerSeq returns the seq a side-band marker names, and whether its
+// record holds the event's text.
+func markerSeq(payload []byte) (seq int, whole, ok bool) {
 	rest, ok := bytes.CutPrefix(payload, markerPrefix)
 	if !ok {
-		return 0, false
+		if rest, ok = bytes.CutPrefix(payload, wholeMarkerPrefix); !ok {
+			return 0, false, false
+		}
+		whole = true
 	}
 	digits, ok := bytes.CutSuffix(rest, []byte{'}'})
 	if !ok || len(digits) == 0 || len(digits) > 18 {
-		return 0, false
+		return 0, false, false
 	}
-	seq := 0
 	for _, c := range digits {
 		if c < '0' || c > '9' {
-			return 0, false
+			return 0, false, false
 		}
 		seq = seq*10 + int(c-'0')
 	}
-	return seq, seq > 0
+	return seq, whole, seq > 0
 }
 
 // emitText emits text that ended at a token or at Close: all of it as the

@@ -47,10 +47,14 @@ var ErrNoRecord = errors.New("no side-band record")
 // band, the callback plugin writes each event's JSON as one line
 // "<seq> <json>\n" to a pipe, then a small begin token naming seq on the
 // terminal, so that the terminal (a pty, whose line discipline hands the
-// reader at most 4 KiB per read) carries only ansible's text and ~40 bytes
-// of framing per event. The Filter pairs each marker with its record; the
-// text between the marker and the end token is still the event's stdout,
-// so stdout and events stay aligned exactly as with in-band tokens.
+// reader at most 4 KiB per read) carries ~40 bytes of framing per event.
+// Usually the record also holds the event's text as "stdout", and the
+// marker stands where the text would be (FilterConfig.TerminalNewlines
+// then makes the text what the terminal would have passed on). When other
+// output interrupts an event, the text follows its marker on the terminal
+// up to an end token, as in-band. Either way the Filter pairs each marker
+// with its record, so stdout and events stay aligned exactly as with
+// in-band tokens.
 //
 // NewSideBand starts a goroutine that reads records as they come, so the
 // plugin never blocks on a full pipe while the Filter waits for its marker;

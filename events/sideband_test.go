@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,16 +16,24 @@ import (
 // marker is the plugin's side-band begin token for seq.
 func marker(seq int) string { return frame(fmt.Sprintf(`{"arunner_seq": %d}`, seq)) }
 
-// sideStream is one run written both ways: in-band tokens, and side-band
-// records with markers, as the plugin writes them with and without a pipe.
+// wholeMarker is the plugin's marker for a record that holds the text.
+func wholeMarker(seq int) string { return frame(fmt.Sprintf(`{"arunner_rec": %d}`, seq)) }
+
+// sideStream is one run written three ways: in-band tokens; side-band
+// records with markers, the text on the terminal; and most records holding
+// their event's text as the plugin writes it, before the terminal turns
+// "\n" into "\r\n" (the rest keep the text on the terminal, as when other
+// output came in the middle of an event).
 type sideStream struct {
-	inBand, terminal, records string
+	inBand, terminal, records   string
+	wholeTerminal, wholeRecords string
 }
 
 func newSideStream(n int) sideStream {
-	var in, term, recs strings.Builder
+	var in, term, recs, wterm, wrecs strings.Builder
 	in.WriteString("No config file found\r\n")
 	term.WriteString("No config file found\r\n")
+	wterm.WriteString("No config file found\r\n")
 	for i := 1; i <= n; i++ {
 		js := fmt.Sprintf(`{"event": "runner_item_on_ok", "pid": 7, "uuid": "u%d", "created": "2026-01-01T00:00:00.000001", "event_data": {"host": "h%d", "res": {"msg": "caf\u00e9 %d"}}}`, i, i%3, i)
 		text := fmt.Sprintf("ok: [h%d] => (item=%d)\r\n", i%3, i)
@@ -34,18 +43,35 @@ func newSideStream(n int) sideStream {
 		in.WriteString(wrap(js, text))
 		term.WriteString(marker(i) + text + endToken)
 		fmt.Fprintf(&recs, "%d %s\n", i, js)
+		if i%3 == 0 {
+			wterm.WriteString(marker(i) + text + endToken)
+			fmt.Fprintf(&wrecs, "%d %s\n", i, js)
+		} else {
+			raw, err := json.Marshal(strings.ReplaceAll(text, "\r\n", "\n"))
+			if err != nil {
+				panic(err)
+			}
+			wterm.WriteString(wholeMarker(i))
+			fmt.Fprintf(&wrecs, "%d %s, \"stdout\": %s}\n", i, strings.TrimSuffix(js, "}"), raw)
+		}
 		if i%7 == 0 {
 			in.WriteString("stray ssh warning\r\n")
 			term.WriteString("stray ssh warning\r\n")
+			wterm.WriteString("stray ssh warning\r\n")
 		}
 	}
-	return sideStream{in.String(), term.String(), recs.String()}
+	return sideStream{in.String(), term.String(), recs.String(), wterm.String(), wrecs.String()}
 }
 
 // collectSide runs terminal through a Filter whose side band is fed records
 // by a writer that starts first, as the plugin writes a record before its
 // marker. chunk > 0 cuts both streams into pieces of that size.
 func collectSide(t *testing.T, terminal, records string, chunk int) ([]*Event, string, []error) {
+	t.Helper()
+	return collectSideConfig(t, terminal, records, chunk, FilterConfig{RunnerIdent: "r"})
+}
+
+func collectSideConfig(t *testing.T, terminal, records string, chunk int, cfg FilterConfig) ([]*Event, string, []error) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	sb := NewSideBand(pr, 0)
@@ -57,7 +83,8 @@ func collectSide(t *testing.T, terminal, records string, chunk int) ([]*Event, s
 		}
 		pw.Close()
 	}()
-	evs, text, errs, err := collect(pieces(terminal, chunk), FilterConfig{RunnerIdent: "r", SideBand: sb})
+	cfg.SideBand = sb
+	evs, text, errs, err := collect(pieces(terminal, chunk), cfg)
 	require.NoError(t, err)
 	require.NoError(t, sb.Close())
 	return evs, text, errs
@@ -85,18 +112,45 @@ func TestSideBandMatchesInBand(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, wantErrs)
 	require.Len(t, wantEvs, 60+1+8) // the events, the first line, the stray lines
-	for _, chunk := range []int{0, 1, 7, 4095} {
-		t.Run(fmt.Sprint("chunk ", chunk), func(t *testing.T) {
-			evs, text, errs := collectSide(t, st.terminal, st.records, chunk)
-			assert.Empty(t, errs)
-			assert.Equal(t, summarize(wantEvs), summarize(evs))
-			assert.Equal(t, wantText, text)
-			for i := range evs {
-				if evs[i].Event == "runner_item_on_ok" {
-					assert.Equal(t, string(wantEvs[i].EventData), string(evs[i].EventData), "event %d", i)
+	for _, whole := range []bool{false, true} {
+		for _, chunk := range []int{0, 1, 7, 4095} {
+			t.Run(fmt.Sprint("text in records ", whole, " chunk ", chunk), func(t *testing.T) {
+				terminal, records := st.terminal, st.records
+				if whole {
+					terminal, records = st.wholeTerminal, st.wholeRecords
 				}
-			}
-		})
+				evs, text, errs := collectSideConfig(t, terminal, records, chunk, FilterConfig{RunnerIdent: "r", TerminalNewlines: true})
+				assert.Empty(t, errs)
+				assert.Equal(t, summarize(wantEvs), summarize(evs))
+				assert.Equal(t, wantText, text)
+				for i := range evs {
+					if evs[i].Event == "runner_item_on_ok" {
+						assert.Equal(t, string(wantEvs[i].EventData), string(evs[i].EventData), "event %d", i)
+					}
+				}
+			})
+		}
+	}
+}
+
+// Through pipes (NoPTY) nothing turns "\n" into "\r\n": a record's text
+// is the event's stdout as it is.
+func TestSideBandRecordTextWithoutTerminal(t *testing.T) {
+	rec := `1 {"event": "runner_on_ok", "uuid": "u1", "event_data": {}, "stdout": "a\nb\r\n\n"}` + "\n"
+	for _, tt := range []struct {
+		terminalNewlines bool
+		stdout, text     string
+		lines            int
+	}{{false, "a\nb", "a\nb\n", 3}, {true, "a\r\nb", "a\r\nb\n", 3}} {
+		evs, text, errs := collectSideConfig(t, "before\n"+wholeMarker(1)+"after\n", rec, 0,
+			FilterConfig{RunnerIdent: "r", TerminalNewlines: tt.terminalNewlines})
+		assert.Empty(t, errs)
+		require.Len(t, evs, 3)
+		assert.Equal(t, []string{"verbose", "runner_on_ok", "verbose"}, []string{evs[0].Event, evs[1].Event, evs[2].Event})
+		assert.Equal(t, tt.stdout, evs[1].Stdout)
+		assert.Equal(t, 1, evs[1].StartLine)
+		assert.Equal(t, 1+tt.lines, evs[1].EndLine)
+		assert.Equal(t, "before\n"+tt.text+"after\n", text)
 	}
 }
 
@@ -198,12 +252,15 @@ func TestMarkerWithoutSideBand(t *testing.T) {
 
 func TestMarkerSeq(t *testing.T) {
 	for in, want := range map[string]int{
-		`{"arunner_seq": 1}`: 1, `{"arunner_seq": 123456}`: 123456,
-		`{"arunner_seq": 0}`: 0, `{"arunner_seq": -1}`: 0, `{"arunner_seq": 1x}`: 0,
-		`{"arunner_seq": }`: 0, `{"arunner_seq": 1, "uuid": "u"}`: 0, `{}`: 0,
+		`{"arunner_seq": 1}`: 1, `{"arunner_seq": 123456}`: 123456, `{"arunner_rec": 7}`: -7,
+		`{"arunner_seq": 0}`: 0, `{"arunner_seq": -1}`: 0, `{"arunner_seq": 1x}`: 0, `{"arunner_rec": 0}`: 0,
+		`{"arunner_seq": }`: 0, `{"arunner_seq": 1, "uuid": "u"}`: 0, `{}`: 0, `{"arunner_rec": 1, "x": 2}`: 0,
 	} {
-		got, ok := markerSeq([]byte(in))
+		seq, whole, ok := markerSeq([]byte(in))
 		assert.Equal(t, want != 0, ok, in)
-		assert.Equal(t, want, got, in)
+		if ok {
+			assert.Equal(t, max(want, -want), seq, in)
+			assert.Equal(t, want < 0, whole, in)
+		}
 	}
 }

@@ -107,7 +107,9 @@ func (r *run) execute() (*Result, error) {
 		RunnerIdent: r.ident,
 		Text:        text,
 		SideBand:    side,
-		Handle:      func(ev *events.Event) error { r.onEvent(res, ev); return nil },
+		// The pty turns "\n" into "\r\n" (noEcho leaves ONLCR on).
+		TerminalNewlines: !r.cfg.NoPTY,
+		Handle:           func(ev *events.Event) error { r.onEvent(res, ev); return nil },
 		OnError: func(err error) {
 			if len(res.FrameErrors) < maxFrameErrors {
 				res.FrameErrors = append(res.FrameErrors, err)

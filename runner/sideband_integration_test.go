@@ -17,7 +17,9 @@ import (
 // A Wrap that cannot pass descriptor 3 through removes ARUNNER_EVENT_FD, and
 // the plugin falls back to in-band tokens: the same playbook then gives the
 // same events, stdout and artifacts as with the side band, whose pipe carries
-// the JSON otherwise. Under a pty and through pipes (NoPTY) alike.
+// the JSON otherwise, usually with the event's text. Under a pty and
+// through pipes (NoPTY) alike, and after a task turned the terminal's
+// output processing off, when the text must stay on the terminal.
 func TestSideBandAndInBandAgree(t *testing.T) {
 	needAnsible(t)
 	for _, noPTY := range []bool{false, true} {
@@ -42,6 +44,12 @@ func testSideBandAndInBandAgree(t *testing.T, noPTY bool) {
     - name: big
       debug:
         msg: "{{ 'x' * 100000 }}"
+    - name: output processing off (a task could; pause does for a moment)
+      shell: stty -opost < /dev/tty 2>/dev/null || true # no terminal with NoPTY
+      changed_when: false
+    - name: after stty
+      debug:
+        msg: "no \\r before this line's end"
 `
 	run := func(wrap func(*Command) error) (*Result, []*events.Event, string) {
 		pdd := t.TempDir()

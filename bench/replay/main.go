@@ -8,14 +8,16 @@
 //
 // The recording holds in-band tokens. When the runner passes the events side
 // band (ARUNNER_EVENT_FD), replay does what the callback plugin does then:
-// each event's JSON goes to that descriptor as "<seq> <json>\n" before a
-// small marker token naming seq takes the place of the full token. The
-// conversion is done once; only the seq numbers are rendered per copy.
+// each event's JSON, with its text, goes to that descriptor as
+// "<seq> <json>\n" before a small marker token naming seq takes the place of
+// the event's tokens and text on the terminal. The conversion is done once;
+// only the seq numbers are rendered per copy.
 package main
 
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -23,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/arunner/arunner/events"
+	"golang.org/x/sys/unix"
 )
 
 // endToken closes every event in the plugin's framing: ESC[K, base64 of
@@ -63,42 +66,71 @@ func replay() error {
 var token = regexp.MustCompile(`\x1b\[K((?:[A-Za-z0-9+/=]+\x1b\[[0-9]+D)+)\x1b\[K`)
 var slice = regexp.MustCompile(`\x1b\[[0-9]+D`)
 
-// replaySideBand splits the stream once into the text between begin tokens
-// and the JSON those tokens carried, then writes copies: each copy's records
-// first (so that every record precedes its marker), then its text with
-// markers.
+// replaySideBand splits the stream once into events (the text before each
+// begin token, its JSON, and the text up to its end token) and writes
+// copies the way the plugin does with the side band. Each event's record
+// goes to the side band. On a terminal the record includes the text as
+// "stdout", and the terminal gets only the text outside events and a marker
+// per event. (The text is the recorded one, "\r\n" and all: replay is a
+// program that writes those bytes, and the runner's pty turns their "\n"
+// into "\r\n" again either way.) Through a pipe the record goes without
+// the text, which follows its marker up to an end token. A copy's records
+// go first, so that every record precedes its marker.
 func replaySideBand(stream []byte, per, want int) error {
-	var texts [][]byte // texts[i] precedes the i-th begin token; the last ends the stream
-	var jsons [][]byte
+	type event struct{ pre, json, withText, text []byte }
+	var evs []event
+	var cur *event
 	last := 0
 	for _, m := range token.FindAllSubmatchIndex(stream, -1) {
 		payload, err := base64.StdEncoding.DecodeString(string(slice.ReplaceAll(stream[m[2]:m[3]], nil)))
 		if err != nil {
 			return fmt.Errorf("token at %d: %w", m[0], err)
 		}
-		if !bytes.Contains(payload, []byte(`"uuid"`)) {
-			continue // an end token stays as it is
+		switch {
+		case bytes.Contains(payload, []byte(`"uuid"`)):
+			evs = append(evs, event{pre: stream[last:m[0]], json: payload})
+			cur = &evs[len(evs)-1]
+		case cur != nil: // its end token
+			cur.text = stream[last:m[0]]
+			text, err := json.Marshal(string(cur.text))
+			if err != nil {
+				return err
+			}
+			cur.withText = append(append(bytes.Clone(bytes.TrimSuffix(cur.json, []byte("}"))), `, "stdout": `...), text...)
+			cur.withText = append(cur.withText, '}')
+			cur = nil
+		default:
+			continue // not the plugin's: stays text
 		}
-		texts = append(texts, stream[last:m[0]])
-		jsons = append(jsons, payload)
 		last = m[1]
 	}
-	texts = append(texts, stream[last:])
+	if cur != nil {
+		return fmt.Errorf("%s: the last event has no end token", os.Getenv("REPLAY_STREAM"))
+	}
+	tail := stream[last:]
+	_, err := unix.IoctlGetTermios(1, unix.TCGETS)
+	onTerminal := err == nil
 	side := os.NewFile(uintptr(events.SideBandFD), "side band")
 	var recs, out []byte
 	seq := 0
 	for sent := 0; sent < want; sent += per {
 		recs, out = recs[:0], out[:0]
-		for i, js := range jsons {
+		for _, ev := range evs {
 			seq++
 			recs = strconv.AppendInt(recs, int64(seq), 10)
 			recs = append(recs, ' ')
-			recs = append(recs, js...)
+			out = append(out, ev.pre...)
+			if onTerminal {
+				recs = append(recs, ev.withText...)
+				out = appendMarker(out, `{"arunner_rec": `, seq)
+			} else {
+				recs = append(recs, ev.json...)
+				out = appendMarker(out, `{"arunner_seq": `, seq)
+				out = append(append(out, ev.text...), endToken...)
+			}
 			recs = append(recs, '\n')
-			out = append(out, texts[i]...)
-			out = appendMarker(out, seq)
 		}
-		out = append(out, texts[len(texts)-1]...)
+		out = append(out, tail...)
 		if _, err := side.Write(recs); err != nil {
 			return err
 		}
@@ -109,9 +141,11 @@ func replaySideBand(stream []byte, per, want int) error {
 	return nil
 }
 
-// appendMarker appends the plugin's side-band begin token for seq.
-func appendMarker(b []byte, seq int) []byte {
-	b64 := base64.StdEncoding.EncodeToString([]byte(`{"arunner_seq": ` + strconv.Itoa(seq) + `}`))
+// appendMarker appends the plugin's side-band marker for record seq: kind
+// is `{"arunner_rec": ` when the record holds the event's text, else
+// `{"arunner_seq": `.
+func appendMarker(b []byte, kind string, seq int) []byte {
+	b64 := base64.StdEncoding.EncodeToString([]byte(kind + strconv.Itoa(seq) + `}`))
 	b = append(b, "\x1b[K"...)
 	b = append(b, b64...)
 	b = append(b, "\x1b["...)

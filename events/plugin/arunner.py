@@ -12,9 +12,13 @@
 # way. No file is written per event.
 #
 # When arunner passes a pipe (ARUNNER_EVENT_FD=<fd>:<inode>), the JSON
-# goes there instead, as one line "<seq> <json>", and the begin token only
-# carries {"arunner_seq": <seq>}: the terminal then carries ansible's text
-# and a few bytes of framing per event, and the JSON no base64.
+# goes there instead, as one line "<seq> <json>". On a terminal the record
+# usually carries the event's text as "stdout" too, and the terminal only a
+# marker token {"arunner_rec": <seq>} in the text's place, with no end
+# token. Otherwise (stdout is a pipe, other output must go out in the middle
+# of an event, the terminal's output processing is not the default) the
+# record goes without text, the marker is {"arunner_seq": <seq>}, and the
+# text follows it up to an end token, as in-band.
 
 from __future__ import absolute_import, division, print_function
 
@@ -42,6 +46,7 @@ import json
 import os
 import stat
 import sys
+import termios
 import threading
 import uuid
 
@@ -113,6 +118,7 @@ class _State:
         self.only_failed = _env_true('RUNNER_ONLY_FAILED_EVENTS')
         self.max_res = _env_int('MAX_EVENT_RES', 700000)
         self.side = _side_band()
+        self.stdout_pipe = False
         self.seq = 0
         self.ids = []
         for env, key in (('JOB_ID', 'job_id'), ('AD_HOC_COMMAND_ID', 'ad_hoc_command_id'),
@@ -195,22 +201,57 @@ class _State:
         return ''.join(parts)
 
     def begin(self, fileobj):
-        # The token waits for the event's text, and the text for the end of
-        # the event, so that token, text and end token go out in one write
-        # (stdout is unbuffered under ansible-runner and arunner: each write
-        # is a syscall and a wake-up of the reader). It lives apart from the
-        # context, which scoped() saves and restores. A side-band record is
-        # written now, before its marker can be: the caller holds the lock,
-        # so records and markers keep one order.
+        # The event's text is held until the event ends, so that it goes
+        # out in one write (stdout is unbuffered under ansible-runner and
+        # arunner: each write is a syscall and a wake-up of the reader). It
+        # lives apart from the context, which scoped() saves and restores.
+        # With the side band, the record waits too: at the end it carries
+        # the text, and the terminal only a marker. The caller holds the
+        # lock, so records and markers keep one order.
         data = self.begin_dict()
         if self.side is not None:
-            self.seq += 1
-            rec = '%d %s\n' % (self.seq, json.dumps(data, cls=_Encoder))
-            if _write_all(self.side, rec.encode('utf-8')):
-                self.tls.pending = _Pending(fileobj, self.token({'arunner_seq': self.seq}))
-                return
-            self.side = None  # the reader is gone: back to in-band tokens
-        self.tls.pending = _Pending(fileobj, self.token(data))
+            self.tls.pending = _Pending(fileobj, None, data)
+        else:
+            self.tls.pending = _Pending(fileobj, self.token(data), None)
+
+    def _record(self, data):
+        """Writes data to the side band as record <seq>; returns seq, or 0
+        when the reader has gone (events then go in-band)."""
+        self.seq += 1
+        rec = '%d %s\n' % (self.seq, json.dumps(data, cls=_Encoder))
+        if _write_all(self.side, rec.encode('utf-8')):
+            return self.seq
+        self.side = None
+        return 0
+
+    def _head(self, pending):
+        """The begin token of an event whose text goes on the terminal."""
+        data, pending.data = pending.data, None
+        if data is None:
+            return pending.head
+        if self.side is not None:
+            seq = self._record(data)
+            if seq:
+                return self.token({'arunner_seq': seq})
+        return self.token(data)
+
+    def _plain(self, fileobj):
+        """Whether an event's text may travel in its record: only for stdout
+        on a terminal with the default output processing (just "\\n" to
+        "\\r\\n", which the runner then applies to the record's text). Not
+        while a task has turned that processing off, nor for stderr; and not
+        through a pipe (NoPTY), where the runner reads 64 KiB of text at a
+        time and the text costs less on stdout itself."""
+        if fileobj is not sys.stdout or self.stdout_pipe:
+            return False
+        try:
+            oflag = termios.tcgetattr(fileobj.fileno())[1]
+        except termios.error:
+            self.stdout_pipe = True  # not a terminal: it stays a pipe
+            return False
+        except (AttributeError, ValueError, OSError):
+            return False
+        return oflag & OFLAGS == termios.OPOST | termios.ONLCR
 
     def take_pending(self):
         pending = getattr(self.tls, 'pending', None)
@@ -219,26 +260,51 @@ class _State:
 
     def flush_pending(self):
         """Writes a begin token and the text held after it, before other
-        text; the event's later text then goes straight out."""
+        text; the event's later text then goes straight out, and an end
+        token closes it."""
         pending = self.take_pending()
         if pending:
-            pending.fileobj.write(pending.take())
+            pending.fileobj.write(self._head(pending) + pending.take())
 
     def end(self, fileobj):
         pending = self.take_pending()
-        held = pending.take() if pending else ''
-        fileobj.write(held + '\x1b[Ke30=\x1b[4D\x1b[K')  # base64 of "{}"
+        if pending is None:
+            fileobj.write(END_TOKEN)
+        elif pending.data is not None and self.side is not None and self._plain(fileobj):
+            # The usual case with the side band: the record carries the text
+            # as "stdout", and a marker on the terminal stands for both.
+            text = pending.take()
+            pending.data['stdout'] = text
+            seq = self._record(pending.data)
+            if seq:
+                fileobj.write(self.token({'arunner_rec': seq}))
+            else:
+                del pending.data['stdout']
+                fileobj.write(self.token(pending.data) + text + END_TOKEN)
+        else:
+            fileobj.write(self._head(pending) + pending.take() + END_TOKEN)
         fileobj.flush()
 
 
+# The output flags whose effect the runner knows: of these, only OPOST and
+# ONLCR may be set for an event's text to travel in its record.
+OFLAGS = (termios.OPOST | termios.ONLCR | termios.OCRNL | termios.ONOCR | termios.ONLRET
+          | termios.TABDLY | getattr(termios, 'OLCUC', 0))
+
+END_TOKEN = '\x1b[Ke30=\x1b[4D\x1b[K'  # base64 of "{}"
+
+
 class _Pending(object):
-    """An event's begin token and the stdout text held behind it."""
+    """An event's text held until it ends, with its begin token (head) or,
+    with the side band, the record not written yet (data)."""
 
-    __slots__ = ('fileobj', 'parts')
+    __slots__ = ('fileobj', 'head', 'data', 'parts')
 
-    def __init__(self, fileobj, token):
+    def __init__(self, fileobj, head, data):
         self.fileobj = fileobj
-        self.parts = [token]
+        self.head = head
+        self.data = data
+        self.parts = []
 
     def take(self):
         text = ''.join(self.parts)
