@@ -156,13 +156,18 @@ func (r *run) execute() (*Result, error) {
 	}
 	var lastOutput atomicTime
 	lastOutput.Store(r.start)
+	var filtering atomic.Bool // the Filter is working through a read
+	var lastFiltered atomicTime
 	readDone := make(chan error, 1)
 	go func() {
 		readDone <- readPty(p.out, func(b []byte) {
 			for _, a := range answers.feed(b) {
 				p.ptmx.Write(a)
 			}
+			filtering.Store(true)
 			filter.Write(b) // the stdout artifact is written within lazyio.Delay
+			lastFiltered.Store(time.Now())
+			filtering.Store(false)
 		}, &lastOutput)
 	}()
 	waitDone := make(chan error, 1)
@@ -172,11 +177,10 @@ func (r *run) execute() (*Result, error) {
 
 	// ansible is gone; whatever it left in its process group (a forked
 	// worker, an ssh control master) goes too, then the pty is drained to
-	// EOF so that nothing ansible wrote before exiting is lost.
+	// EOF so that nothing ansible wrote before exiting is lost, however
+	// long the Filter and EventHandler take over it.
 	p.signal(syscall.SIGKILL)
-	select {
-	case <-readDone:
-	case <-time.After(2 * time.Second):
+	if !drained(readDone, &filtering, &lastOutput, &lastFiltered) {
 		// A process that left our session still holds the pty (or the
 		// side band, which the Filter may be waiting on) open.
 		p.out.Close()
@@ -201,6 +205,40 @@ func (r *run) execute() (*Result, error) {
 		return r.finish(res, StatusSuccessful, 0, nil)
 	}
 	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed})
+}
+
+// drainQuiet is how long, after ansible exited, the pty may stay open with
+// nothing to read and nothing left to filter before the runner decides that
+// a process which left its session holds it. drainLimit bounds the whole
+// drain, against such a process that keeps writing.
+const (
+	drainQuiet = 2 * time.Second
+	drainLimit = time.Minute
+)
+
+// drained waits for the reader to reach EOF, and reports false once it has
+// seen neither output nor the Filter at work for drainQuiet, or after
+// drainLimit.
+func drained(readDone <-chan error, filtering *atomic.Bool, lastOutput, lastFiltered *atomicTime) bool {
+	tick := time.NewTicker(drainQuiet / 10)
+	defer tick.Stop()
+	limit := time.After(drainLimit)
+	for {
+		select {
+		case <-readDone:
+			return true
+		case <-limit:
+			return false
+		case now := <-tick.C:
+			last := lastOutput.Load()
+			if f := lastFiltered.Load(); f.After(last) {
+				last = f
+			}
+			if !filtering.Load() && now.Sub(last) > drainQuiet {
+				return false
+			}
+		}
+	}
 }
 
 // monitor waits for ansible to exit, stopping it on cancel or timeout: SIGINT

@@ -116,7 +116,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -500,7 +500,7 @@ func TestRotateArtifacts(t *testing.T) {
 		cfg.PrivateDataDir, cfg.Ident, cfg.RotateArtifacts = pdd, ident, 2
 		_, err := Run(context.Background(), cfg)
 		require.NoError(t, err)
-		time.Sleep(20 * time.Millisecond) // distinct mtimes
+		time.Sleep(100 * time.Millisecond) // distinct mtimes
 	}
 	entries, err := os.ReadDir(filepath.Join(pdd, "artifacts"))
 	require.NoError(t, err)
@@ -564,4 +564,32 @@ func TestCmdline(t *testing.T) {
 	got = args(t, cfg)
 	assert.Equal(t, "--diff", got[0])
 	assert.NotContains(t, got, "--check")
+}
+
+// Every event ansible wrote before exiting reaches the EventHandler and
+// job_events/, however long the handler takes over the backlog that the
+// pty still holds when ansible exits (here several seconds: more than the
+// quiet spell after which an open but silent pty is given up).
+func TestSlowHandlerGetsEveryEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes ~6 s")
+	}
+	const n = 60
+	cfg := fakeConfig(t, "events")
+	cfg.EnvVars["FAKE_EVENTS"] = strconv.Itoa(n)
+	seen := 0
+	cfg.EventHandler = func(ev *events.Event) bool {
+		seen++
+		time.Sleep(100 * time.Millisecond)
+		return true
+	}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, StatusSuccessful, res.Status)
+	assert.Equal(t, n+2, seen, "playbook_on_start, the events, playbook_on_stats")
+	assert.Equal(t, n+2, res.FinalCounter)
+	files, err := os.ReadDir(filepath.Join(res.ArtifactDir, "job_events"))
+	require.NoError(t, err)
+	assert.Len(t, files, n+2)
+	assert.Contains(t, readArtifact(t, res, "stdout"), "PLAY RECAP")
 }
