@@ -272,15 +272,19 @@ class _State:
             fileobj.write(END_TOKEN)
         elif pending.data is not None and self.side is not None and self._plain(fileobj):
             # The usual case with the side band: the record carries the text
-            # as "stdout", and a marker on the terminal stands for both.
+            # as "stdout", and a marker on the terminal stands for both. A
+            # huge text stays on the terminal, which has no bound on it.
             text = pending.take()
-            pending.data['stdout'] = text
-            seq = self._record(pending.data)
-            if seq:
-                fileobj.write(self.token({'arunner_rec': seq}))
+            if len(text) > MAX_RECORD_TEXT:
+                fileobj.write(self._head(pending) + text + END_TOKEN)
             else:
-                del pending.data['stdout']
-                fileobj.write(self.token(pending.data) + text + END_TOKEN)
+                pending.data['stdout'] = text
+                seq = self._record(pending.data)
+                if seq:
+                    fileobj.write(self.token({'arunner_rec': seq}))
+                else:
+                    del pending.data['stdout']
+                    fileobj.write(self.token(pending.data) + text + END_TOKEN)
         else:
             fileobj.write(self._head(pending) + pending.take() + END_TOKEN)
         fileobj.flush()
@@ -290,6 +294,10 @@ class _State:
 # ONLCR may be set for an event's text to travel in its record.
 OFLAGS = (termios.OPOST | termios.ONLCR | termios.OCRNL | termios.ONOCR | termios.ONLRET
           | termios.TABDLY | getattr(termios, 'OLCUC', 0))
+
+# The longest text an event's record carries (the runner bounds a record,
+# FilterConfig.MaxFrame, and text on the terminal is not bounded).
+MAX_RECORD_TEXT = 1 << 20
 
 END_TOKEN = '\x1b[Ke30=\x1b[4D\x1b[K'  # base64 of "{}"
 
