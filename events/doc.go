@@ -18,10 +18,11 @@
 //	side := events.NewSideBand(pr, 0)
 //	defer side.Close()
 //	f := events.NewFilter(events.FilterConfig{
-//		RunnerIdent: ident,
-//		Handle:      func(e *events.Event) error { log.Println(e.Counter, e.Event); return nil },
-//		Text:        stdoutArtifact,
-//		SideBand:    side,
+//		RunnerIdent:      ident,
+//		Handle:           func(e *events.Event) error { log.Println(e.Counter, e.Event); return nil },
+//		Text:             stdoutArtifact,
+//		SideBand:         side,
+//		TerminalNewlines: true, // a pty: records' text gets the "\r\n" the terminal gives the rest
 //	})
 //	io.Copy(f, ptyMaster) // ansible-playbook started with env under a pty
 //	err := f.Close()

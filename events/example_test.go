@@ -40,7 +40,8 @@ func ExampleNewFilter() {
 }
 
 // With the side band, the event JSON comes on a pipe, written before the
-// small marker token that names it on the terminal.
+// small marker token that names it on the terminal; usually with the
+// event's text, which then is not on the terminal at all.
 func ExampleNewSideBand() {
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -50,12 +51,16 @@ func ExampleNewSideBand() {
 	defer side.Close()
 	// What the plugin writes to descriptor 3, then to the terminal.
 	fmt.Fprintln(pw, `1 {"event": "runner_on_ok", "pid": 7, "uuid": "9f1c", "event_data": {"host": "localhost"}}`)
+	// Usually the record carries the event's text too, as ansible wrote it,
+	// and a marker alone stands for the event on the terminal.
+	fmt.Fprintln(pw, `2 {"event": "runner_on_ok", "pid": 7, "uuid": "9f1d", "event_data": {"host": "web1"}, "stdout": "ok: [web1]\nsecond line\n"}`)
 	pw.Close()
-	terminal := token(`{"arunner_seq": 1}`) + "ok: [localhost]\r\n" + token(`{}`)
+	terminal := token(`{"arunner_seq": 1}`) + "ok: [localhost]\r\n" + token(`{}`) + token(`{"arunner_rec": 2}`)
 
 	f := events.NewFilter(events.FilterConfig{
-		RunnerIdent: "run1",
-		SideBand:    side,
+		RunnerIdent:      "run1",
+		SideBand:         side,
+		TerminalNewlines: true, // a pty turns "\n" into "\r\n"; the Filter does the same to records' text
 		Handle: func(e *events.Event) error {
 			fmt.Printf("%d %s host=%q stdout=%q\n", e.Counter, e.Event, e.Host(), e.Stdout)
 			return nil
@@ -65,6 +70,7 @@ func ExampleNewSideBand() {
 	_ = f.Close()
 	// Output:
 	// 1 runner_on_ok host="localhost" stdout="ok: [localhost]"
+	// 2 runner_on_ok host="web1" stdout="ok: [web1]\r\nsecond line"
 }
 
 func ExampleInstallPlugin() {
