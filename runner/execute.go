@@ -217,9 +217,10 @@ const (
 )
 
 // drained waits for the reader to reach EOF, and reports false once it has
-// seen neither output nor the Filter at work for drainQuiet, or after
-// drainLimit.
+// seen neither output nor the Filter at work for drainQuiet since ansible
+// exited (now), or after drainLimit.
 func drained(readDone <-chan error, filtering *atomic.Bool, lastOutput, lastFiltered *atomicTime) bool {
+	exited := time.Now()
 	tick := time.NewTicker(drainQuiet / 10)
 	defer tick.Stop()
 	limit := time.After(drainLimit)
@@ -230,9 +231,11 @@ func drained(readDone <-chan error, filtering *atomic.Bool, lastOutput, lastFilt
 		case <-limit:
 			return false
 		case now := <-tick.C:
-			last := lastOutput.Load()
-			if f := lastFiltered.Load(); f.After(last) {
-				last = f
+			last := exited
+			for _, t := range []time.Time{lastOutput.Load(), lastFiltered.Load()} {
+				if t.After(last) {
+					last = t
+				}
 			}
 			if !filtering.Load() && now.Sub(last) > drainQuiet {
 				return false

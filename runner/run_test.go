@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -592,4 +593,22 @@ func TestSlowHandlerGetsEveryEvent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, files, n+2)
 	assert.Contains(t, readArtifact(t, res, "stdout"), "PLAY RECAP")
+}
+
+// The quiet spell that ends the drain counts from ansible's exit: output
+// that came long before (a silent task, then the last lines and exit)
+// must not make the runner give up on what it has not read yet.
+func TestDrainedCountsFromExit(t *testing.T) {
+	var filtering atomic.Bool
+	var lastOutput, lastFiltered atomicTime
+	lastOutput.Store(time.Now().Add(-time.Minute))
+	lastFiltered.Store(time.Now().Add(-time.Minute))
+	readDone := make(chan error, 1)
+	time.AfterFunc(drainQuiet/2, func() { readDone <- nil })
+	assert.True(t, drained(readDone, &filtering, &lastOutput, &lastFiltered), "gave up before the reader reached EOF")
+
+	// Nothing read and nothing filtered since the exit: given up after drainQuiet.
+	start := time.Now()
+	assert.False(t, drained(make(chan error), &filtering, &lastOutput, &lastFiltered))
+	assert.GreaterOrEqual(t, time.Since(start), drainQuiet)
 }
