@@ -89,7 +89,6 @@ type Filter struct {
 	scratch Event // an in-band token's payload, before it is known to be a begin token
 	top     topDecoder
 	line1   []byte // an event's stdout and its newline, written to Text in one call
-	rec     []byte // a side-band record's text, as the terminal would carry it
 }
 
 type tokState uint8
@@ -336,7 +335,7 @@ func (f *Filter) finishToken() {
 		// The record carried the event's text, and no end token follows.
 		f.cur = nil
 		if next != nil {
-			f.emit(next, f.recordText(next.Stdout), false)
+			f.emitRecordText(next)
 		}
 		return
 	}
@@ -344,27 +343,16 @@ func (f *Filter) finishToken() {
 	f.curAt = f.base + int64(f.tokStart)
 }
 
-// recordText returns the text a side-band record carried as the terminal
-// would have passed it on.
-func (f *Filter) recordText(s string) []byte {
-	if !f.cfg.TerminalNewlines {
-		return []byte(s)
+// emitRecordText emits ev with the text its side-band record carried, as
+// the terminal would have passed it on. The text is a decoded JSON string,
+// valid UTF-8 already.
+func (f *Filter) emitRecordText(ev *Event) {
+	s := ev.Stdout
+	nl := strings.Count(s, "\n")
+	if f.cfg.TerminalNewlines && nl > 0 {
+		s = strings.ReplaceAll(s, "\n", "\r\n")
 	}
-	f.rec = f.rec[:0]
-	for {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			break
-		}
-		f.rec = append(append(f.rec, s[:i]...), '\r', '\n')
-		s = s[i+1:]
-	}
-	f.rec = append(f.rec, s...)
-	out := f.rec
-	if cap(f.rec) > 64<<10 {
-		f.rec = nil // not kept after a huge event
-	}
-	return out
+	f.deliver(ev, s, nl, false)
 }
 
 // decodeToken returns the event a begin token carries, nil for an end token
@@ -526,9 +514,9 @@ func lineLen(s string) int {
 	return len(s)
 }
 
-// emit numbers ev, fills its text fields from chunk and delivers it.
-// verbatim marks a runner-side line, which the stdout artifact holds with
-// its own line ending rather than stdout+"\n".
+// emit delivers ev with the terminal text chunk as its stdout. verbatim
+// marks a runner-side line, which the stdout artifact holds with its own
+// line ending rather than stdout+"\n".
 func (f *Filter) emit(ev *Event, chunk []byte, verbatim bool) {
 	var s string
 	if verbatim {
@@ -536,7 +524,12 @@ func (f *Filter) emit(ev *Event, chunk []byte, verbatim bool) {
 	} else {
 		s = toValidUTF8(chunk)
 	}
-	nl := bytes.Count(chunk, []byte{'\n'})
+	f.deliver(ev, s, bytes.Count(chunk, []byte{'\n'}), verbatim)
+}
+
+// deliver numbers ev, fills its text fields from its text s (valid UTF-8,
+// holding nl newlines) and hands it to Handle and Text.
+func (f *Filter) deliver(ev *Event, s string, nl int, verbatim bool) {
 	f.counter++
 	ev.Counter = f.counter
 	ev.Stdout = trimNewlines(s)

@@ -270,23 +270,23 @@ class _State:
         pending = self.take_pending()
         if pending is None:
             fileobj.write(END_TOKEN)
-        elif pending.data is not None and self.side is not None and self._plain(fileobj):
+            fileobj.flush()
+            return
+        text = pending.take()
+        seq = 0
+        if (pending.data is not None and self.side is not None and len(text) <= MAX_RECORD_TEXT
+                and self._plain(fileobj)):
             # The usual case with the side band: the record carries the text
             # as "stdout", and a marker on the terminal stands for both. A
             # huge text stays on the terminal, which has no bound on it.
-            text = pending.take()
-            if len(text) > MAX_RECORD_TEXT:
-                fileobj.write(self._head(pending) + text + END_TOKEN)
-            else:
-                pending.data['stdout'] = text
-                seq = self._record(pending.data)
-                if seq:
-                    fileobj.write(self.token({'arunner_rec': seq}))
-                else:
-                    del pending.data['stdout']
-                    fileobj.write(self.token(pending.data) + text + END_TOKEN)
+            pending.data['stdout'] = text
+            seq = self._record(pending.data)
+            if not seq:
+                del pending.data['stdout']  # the reader is gone: in-band below
+        if seq:
+            fileobj.write(self.token({'arunner_rec': seq}))
         else:
-            fileobj.write(self._head(pending) + pending.take() + END_TOKEN)
+            fileobj.write(self._head(pending) + text + END_TOKEN)
         fileobj.flush()
 
 
