@@ -105,6 +105,24 @@ class _Encoder(json.JSONEncoder):
         return str(o)
 
 
+# One encoder for every event: json.dumps(cls=...) would build one per call.
+# An encoder keeps no state between calls, so threads may share it.
+_ENCODER = _Encoder()
+
+
+def _token(text):
+    """The invisible terminal token carrying JSON text: ESC[K, then base64
+    slices each followed by ESC[<n>D (cursor back over it), then ESC[K."""
+    b64 = base64.b64encode(text.encode('utf-8')).decode('ascii')
+    parts = ['\x1b[K']
+    for i in range(0, len(b64), SLICE):
+        piece = b64[i:i + SLICE]
+        parts.append(piece)
+        parts.append('\x1b[%dD' % len(piece))
+    parts.append('\x1b[K')
+    return ''.join(parts)
+
+
 class _State:
     """Event context shared by the whole process (one per interpreter)."""
 
@@ -118,6 +136,10 @@ class _State:
         self.only_failed = _env_true('RUNNER_ONLY_FAILED_EVENTS')
         self.max_res = _env_int('MAX_EVENT_RES', 700000)
         self.side = _side_band()
+        # getpid is a system call each time; a forked child (none writes
+        # events since ansible-core 2.14) gets its own through the hook.
+        self.pid = os.getpid()
+        os.register_at_fork(after_in_child=self._forked)
         self.stdout_pipe = False
         self.seq = 0
         self.ids = []
@@ -130,6 +152,9 @@ class _State:
                 except ValueError:
                     pass
                 self.ids.append((key, val))
+
+    def _forked(self):
+        self.pid = os.getpid()
 
     def local(self):
         ctx = getattr(self.tls, 'ctx', None)
@@ -166,7 +191,7 @@ class _State:
         out = {'event': event}
         for key, val in self.ids:
             out[key] = val
-        out['pid'] = os.getpid()
+        out['pid'] = self.pid
         own = data.get('uuid') or str(uuid.uuid4())
         out['uuid'] = own
         out['created'] = _utcnow().isoformat()
@@ -191,14 +216,7 @@ class _State:
         return out
 
     def token(self, payload):
-        b64 = base64.b64encode(json.dumps(payload, cls=_Encoder).encode('utf-8')).decode('ascii')
-        parts = ['\x1b[K']
-        for i in range(0, len(b64), SLICE):
-            piece = b64[i:i + SLICE]
-            parts.append(piece)
-            parts.append('\x1b[%dD' % len(piece))
-        parts.append('\x1b[K')
-        return ''.join(parts)
+        return _token(_ENCODER.encode(payload))
 
     def begin(self, fileobj):
         # The event's text is held until the event ends, so that it goes
@@ -218,7 +236,7 @@ class _State:
         """Writes data to the side band as record <seq>; returns seq, or 0
         when the reader has gone (events then go in-band)."""
         self.seq += 1
-        rec = '%d %s\n' % (self.seq, json.dumps(data, cls=_Encoder))
+        rec = '%d %s\n' % (self.seq, _ENCODER.encode(data))
         if _write_all(self.side, rec.encode('utf-8')):
             return self.seq
         self.side = None
@@ -232,7 +250,7 @@ class _State:
         if self.side is not None:
             seq = self._record(data)
             if seq:
-                return self.token({'arunner_seq': seq})
+                return _token('{"arunner_seq": %d}' % seq)
         return self.token(data)
 
     def _plain(self, fileobj):
@@ -284,7 +302,7 @@ class _State:
             if not seq:
                 del pending.data['stdout']  # the reader is gone: in-band below
         if seq:
-            fileobj.write(self.token({'arunner_rec': seq}))
+            fileobj.write(_token('{"arunner_rec": %d}' % seq))
         else:
             fileobj.write(self._head(pending) + text + END_TOKEN)
         fileobj.flush()
