@@ -6,6 +6,9 @@
 #      fake ansible-playbook replaying a stream recorded from a real run
 #      (bench/testdata/loop200.pty), with job_events files off and on, under
 #      a pty (the real path) and through a pipe (Config.NoPTY);
+#   1b. the ceiling over the job_events rows: bench/files creating as many
+#      files of a job_events file's mean size as a run writes, the way the
+#      runner's sink does, with nothing else running;
 #   2. the runner process's peak RSS (getrusage RUSAGE_SELF) at 10k, 100k
 #      and 1M events;
 #   3. real ansible-core on localhost, one debug task looping over
@@ -41,6 +44,7 @@ $GO build -o "$work/replay" ./bench/replay
 $GO build -o "$work/throughput" ./bench/throughput
 $GO build -o "$work/arunner" ./cmd/arunner
 $GO build -o "$work/record" ./bench/record
+$GO build -o "$work/files" ./bench/files
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "n/a"}'; }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
@@ -71,6 +75,10 @@ for rep in $(seq "$REPS"); do
 			tput[$via.$je]+="$(field events_per_s <<<"$line") "
 		done
 	done
+	sync
+	line=$("$work/files" -n "$EVENTS" -dir "$work" -keep)
+	echo "   run $rep: files: $line"
+	tput[files]+="$(field files_per_s <<<"$line") "
 done
 
 # 2. Peak RSS (one process per size: maxrss is a high-water mark).
@@ -156,6 +164,7 @@ for via in pty pipe; do
 	printf '%-48s %14s %s\n' "events/s via $via, job_events off" "$(tr ' ' '\n' <<<"${tput[$via.off]}" | grep . | median)" ">= 200000"
 	printf '%-48s %14s %s\n' "events/s via $via, job_events on" "$(tr ' ' '\n' <<<"${tput[$via.on]}" | grep . | median)" ">= 50000"
 done
+printf '%-48s %14s %s\n' "files/s, bench/files alone (the ceiling)" "$(tr ' ' '\n' <<<"${tput[files]}" | grep . | median)" ""
 for k in 10000.off 100000.off "$RSS_MAX.off" 10000.on 100000.on; do # by size
 	[ -n "${rss[$k]:-}" ] && printf '%-48s %14s %s\n' "runner max RSS MiB, ${k%.*} events, job_events ${k#*.}" "${rss[$k]}" "< 40, flat"
 done
