@@ -17,7 +17,9 @@
 #      pty, ansible with arunner's plugin under a pty but no runner (these
 #      two split the cost), `arunner run` and `ansible-runner run`; and
 #      runner.Run on the same playbook (bench/throughput -items), which
-#      reports the runner's own CPU apart from ansible's.
+#      reports the runner's own CPU apart from ansible's; and
+#      bench/plugincost.py, the CPU a loop item's callback costs ansible,
+#      with ansible's default callback and with arunner's plugin.
 #
 # Private data dirs stay until the end (-keep): on ext4 without a journal,
 # removing many files slows down creating files for a while afterwards.
@@ -50,7 +52,7 @@ median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else p
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 
 echo "== machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), go $($GO env GOVERSION)"
-echo "== $(ansible-playbook --version | head -1), $(ansible-runner --version 2>/dev/null | head -1 | sed 's/^/ansible-runner /')"
+echo "== $(ansible-playbook --version | sed -n 1p), $(ansible-runner --version 2>/dev/null | sed -n "1s/^/ansible-runner /p")"
 fstype=$(df --output=fstype "$work" | tail -1)
 if [ "$fstype" = ext4 ]; then
 	# ext4 without a journal checks every candidate inode for a recent
@@ -98,7 +100,7 @@ done
 
 # 3. Real ansible-core.
 declare -A wall cpu
-split_runner="" split_ansible=""
+split_runner="" split_ansible="" plugincost_default="" plugincost_arunner=""
 if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 	pdd="$work/pdd"
 	mkdir -p "$pdd/project" "$pdd/inventory"
@@ -153,6 +155,11 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 			pair[$name.wall]+="$(ratio "${wall1[$name]}" "${wall1[bare]}") "
 			pair[$name.cpu]+="$(ratio "${cpu1[$name]}" "${cpu1[bare]}") "
 		done
+		# The plugin's own CPU per event, without the noise of a whole run.
+		line=$(/usr/bin/python3 bench/plugincost.py 5000)
+		echo "$line" | sed "s/^/   run $rep: plugincost: /"
+		plugincost_default+="$(grep callback=default <<<"$line" | field cpu_us_per_item) "
+		plugincost_arunner+="$(grep callback=arunner <<<"$line" | field cpu_us_per_item) "
 		echo "   run $rep: paired x bare: arunner wall $(ratio "${wall1[arunner]}" "${wall1[bare]}") cpu $(ratio "${cpu1[arunner]}" "${cpu1[bare]}"), ansible-runner wall $(ratio "${wall1[ansible-runner]}" "${wall1[bare]}") cpu $(ratio "${cpu1[ansible-runner]}" "${cpu1[bare]}")"
 	done
 fi
@@ -187,4 +194,6 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 	done
 	printf '%-48s %14s\n' "$ITEMS items: runner.Run, runner's own CPU s" "$(tr ' ' '\n' <<<"$split_runner" | grep . | median)"
 	printf '%-48s %14s\n' "$ITEMS items: runner.Run, ansible's CPU s" "$(tr ' ' '\n' <<<"$split_ansible" | grep . | median)"
+	printf '%-48s %14s\n' "callback CPU us per item, ansible's default" "$(tr ' ' '\n' <<<"$plugincost_default" | grep . | median)"
+	printf '%-48s %14s\n' "callback CPU us per item, arunner's plugin" "$(tr ' ' '\n' <<<"$plugincost_arunner" | grep . | median)"
 fi
