@@ -100,3 +100,18 @@ func BenchmarkUnmarshalJobEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMarshalJobEvent measures writing one job_events file's JSON, the
+// runner's work per kept event: its stdout escapes to more than its length.
+func BenchmarkMarshalJobEvent(b *testing.B) {
+	e := &Event{}
+	require.NoError(b, e.UnmarshalJSON([]byte(realisticEvent(1))))
+	e.Stdout = "\x1b[0;32mok: [localhost] => {\x1b[0m\r\n\x1b[0;32m    \"msg\": \"hello world\"\x1b[0m\r\n\x1b[0;32m}\x1b[0m\r\n"
+	e.Counter, e.StartLine, e.EndLine, e.RunnerIdent = 7, 10, 13, "c0ffee00-0000-4000-8000-000000000000"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.MarshalJSON(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

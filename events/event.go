@@ -65,7 +65,33 @@ func (e *Event) runnerVerbose() bool {
 // verbosity, event_data, then any other extra keys. Runner-synthesized
 // verbose events start with "event", as the reference writes them.
 func (e *Event) MarshalJSON() ([]byte, error) {
-	return e.appendJSON(make([]byte, 0, 256+len(e.Stdout)+len(e.EventData))), nil
+	return e.appendJSON(make([]byte, 0, e.jsonSize())), nil
+}
+
+// jsonSize is the length of e's JSON or a little more, so that appendJSON
+// never grows its buffer: a stdout with colours or many lines escapes to
+// well over its own length, and growing a buffer copied the event twice.
+func (e *Event) jsonSize() int {
+	n := 256 + quotedLen(e.Stdout) + len(e.EventData) + len(e.UUID) + len(e.RunnerIdent) +
+		len(e.Event) + len(e.Created) + len(e.ParentUUID)
+	for _, f := range e.Extra {
+		n += 4 + quotedLen(f.Key) + len(f.Value)
+	}
+	return n
+}
+
+// quotedLen is the length of appendString's output for s.
+func quotedLen(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+			n++
+		case c < 0x20:
+			n += 5
+		}
+	}
+	return n
 }
 
 func (e *Event) appendJSON(b []byte) []byte {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -154,6 +155,24 @@ func TestEventExtrasRoundTrip(t *testing.T) {
 	out, err := e.MarshalJSON()
 	require.NoError(t, err)
 	assert.Equal(t, in, string(out))
+}
+
+// MarshalJSON sizes its buffer once: a stdout that escapes to several times
+// its length (colours, line ends, quotes, control bytes) and extra keys
+// that need escaping must not make it grow.
+func TestMarshalJSONSizesItsBuffer(t *testing.T) {
+	stdout := strings.Repeat("\x1b[0;32mok: [h1] => {\"msg\": \"a\\\\b\"}\x1b[0m\r\n\t\x01", 50)
+	e := Event{UUID: "u", Counter: 7, Stdout: stdout, StartLine: 1, EndLine: 101, RunnerIdent: "r",
+		Event: "runner_on_ok", PID: 1, Created: "2026-11-28T00:00:00", ParentUUID: "p",
+		EventData: json.RawMessage(`{"host":"h1"}`),
+		Extra:     []Field{{Key: "job_id", Value: json.RawMessage(`1`)}, {Key: "we\"ird\n", Value: json.RawMessage(`"v"`)}}}
+	out, err := e.MarshalJSON()
+	require.NoError(t, err)
+	assert.Equal(t, e.jsonSize(), cap(out), "the buffer grew")
+	var back Event
+	require.NoError(t, json.Unmarshal(out, &back))
+	assert.Equal(t, stdout, back.Stdout)
+	assert.Equal(t, len(e.Extra), len(back.Extra))
 }
 
 // unquoteCases are string bodies whose decoding has a rule: escapes,

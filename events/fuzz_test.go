@@ -46,6 +46,10 @@ func FuzzFilter(f *testing.F) {
 			}
 			line = e.EndLine
 			got.WriteString(e.Stdout)
+			// A job_events file is written from one buffer, sized once.
+			if b, _ := e.MarshalJSON(); cap(b) != e.jsonSize() || !json.Valid(b) {
+				t.Fatalf("event %d: MarshalJSON grew its buffer or wrote invalid JSON: %q", i, b)
+			}
 		}
 		// Tokens hold no newline, so every newline of the input is counted.
 		if want := bytes.Count(in, []byte{'\n'}); line != want {
