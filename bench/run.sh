@@ -6,7 +6,7 @@
 #      fake ansible-playbook replaying a stream recorded from a real run
 #      (bench/testdata/loop200.pty), with job_events files off and on, under
 #      a pty (the real path) and through a pipe (Config.NoPTY);
-#   1b. the ceiling over the job_events rows: bench/files creating as many
+#   1b. what the job_events rows are up against: bench/files creating as many
 #      files of a job_events file's mean size as a run writes, the way the
 #      runner's sink does, with nothing else running;
 #   2. the runner process's peak RSS (getrusage RUSAGE_SELF) at 10k, 100k
@@ -171,7 +171,7 @@ for via in pty pipe; do
 	printf '%-48s %14s %s\n' "events/s via $via, job_events off" "$(tr ' ' '\n' <<<"${tput[$via.off]}" | grep . | median)" ">= 200000"
 	printf '%-48s %14s %s\n' "events/s via $via, job_events on" "$(tr ' ' '\n' <<<"${tput[$via.on]}" | grep . | median)" ">= 50000"
 done
-printf '%-48s %14s %s\n' "files/s, bench/files alone (the ceiling)" "$(tr ' ' '\n' <<<"${tput[files]}" | grep . | median)" ""
+printf '%-48s %14s %s\n' "files/s, bench/files alone (nothing else runs)" "$(tr ' ' '\n' <<<"${tput[files]}" | grep . | median)" ""
 for k in 10000.off 100000.off "$RSS_MAX.off" 10000.on 100000.on; do # by size
 	[ -n "${rss[$k]:-}" ] && printf '%-48s %14s %s\n' "runner max RSS MiB, ${k%.*} events, job_events ${k#*.}" "${rss[$k]}" "< 40, flat"
 done
