@@ -48,7 +48,6 @@ import stat
 import sys
 import termios
 import threading
-import uuid
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
@@ -80,6 +79,45 @@ def _env_int(name, default):
         return int(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+class _UUIDs(object):
+    """Random (version 4) UUIDs as strings, made 256 at a time. Each
+    uuid.uuid4() reads os.urandom, a system call, and builds a UUID object:
+    together as dear as the rest of an event's bookkeeping. list.pop is
+    atomic, so threads may share the pool; two refilling at once only make
+    more. A forked child must not hand out its parent's: reset() empties it."""
+
+    BATCH = 256
+
+    def __init__(self):
+        self.ids = []
+
+    def reset(self):
+        self.ids = []
+
+    def refill(self):
+        raw = bytearray(os.urandom(16 * self.BATCH))
+        raw[6::16] = bytes(b & 0x0f | 0x40 for b in raw[6::16])  # version 4
+        raw[8::16] = bytes(b & 0x3f | 0x80 for b in raw[8::16])  # RFC 4122 variant
+        h = raw.hex()
+        self.ids.extend('%s-%s-%s-%s-%s' % (h[i:i + 8], h[i + 8:i + 12], h[i + 12:i + 16], h[i + 16:i + 20],
+                                            h[i + 20:i + 32]) for i in range(0, len(h), 32))
+
+    def new(self):
+        while True:
+            try:
+                return self.ids.pop()
+            except IndexError:
+                self.refill()
+
+
+_UUID = _UUIDs()
+os.register_at_fork(after_in_child=_UUID.reset)
+
+
+def _new_uuid():
+    return _UUID.new()
 
 
 def _utcnow():
@@ -192,7 +230,7 @@ class _State:
         for key, val in self.ids:
             out[key] = val
         out['pid'] = self.pid
-        own = data.get('uuid') or str(uuid.uuid4())
+        own = data.get('uuid') or _new_uuid()
         out['uuid'] = own
         out['created'] = _utcnow().isoformat()
         parent = data.get('parent_uuid')
@@ -438,7 +476,7 @@ def _install(state):
             fileobj = sys.stderr if stderr else sys.stdout
             if stderr:
                 sys.stdout.flush()
-            with state.scoped(uuid=str(uuid.uuid4())):
+            with state.scoped(uuid=_new_uuid()):
                 state.begin(fileobj)
                 try:
                     return _display_framed(state, display, stderr, args, kwargs)
@@ -638,7 +676,7 @@ class CallbackModule(CallbackBase):
 
     @contextlib.contextmanager
     def _event(self, event, task=None, **data):
-        data.setdefault('uuid', str(uuid.uuid4()))
+        data.setdefault('uuid', _new_uuid())
         if data.get('res'):
             data['res'] = _censor(data['res'])
         with STATE.lock:
@@ -691,7 +729,7 @@ class CallbackModule(CallbackBase):
     # playbook hooks ------------------------------------------------------
 
     def v2_playbook_on_start(self, playbook):
-        pb_uuid = str(uuid.uuid4())
+        pb_uuid = _new_uuid()
         STATE.glob['playbook'] = getattr(playbook, '_file_name', '???')
         STATE.glob['playbook_uuid'] = pb_uuid
         self._clear_play()
