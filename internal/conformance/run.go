@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,10 +137,19 @@ func RunReference(t testing.TB, pdd, ident string, flags ...string) Run {
 
 // RunReferenceEnv is RunReference with env added to the cleaned
 // environment, for what ansible-runner takes from it (a stdout callback,
-// JOB_ID).
+// JOB_ID). TMPDIR is a temp dir of t's unless env sets it: ansible-runner
+// stops a timed-out run with SIGKILL, which leaves the module's unpacked
+// payload (ansible_<module>_payload_*) in the temp dir, /tmp otherwise.
 func RunReferenceEnv(t testing.TB, pdd, ident string, env map[string]string, flags ...string) Run {
 	t.Helper()
 	RequireTools(t, "ansible-runner")
+	if _, ok := env["TMPDIR"]; !ok {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["TMPDIR"] = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), ReferenceTimeout)
 	defer cancel()
 	argv := append([]string{"run", pdd, "--ident", ident}, flags...)
