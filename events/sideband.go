@@ -16,6 +16,19 @@ import (
 // which inherited file descriptor carries event records (see SideBand).
 const SideBandEnv = "ARUNNER_EVENT_FD"
 
+// EventWindowEnv names the environment variable that sets, in
+// milliseconds, how long the callback plugin may hold a side-band event so
+// that it goes out with the ones after it (default 20; 0 writes each event
+// at once). An event that comes more than a window after the plugin's last
+// write goes out at once; events that come faster are written together at
+// the window's end, the records in one write and their markers in
+// another, which spares the plugin's writes and the runner's wake-ups in
+// long loops. Events are held only while the side band carries them, and a
+// normal exit (also after SIGINT, as on cancel) writes what is held; ansible
+// killed outright loses at most a window's events. Set it through
+// Config.EnvVars.
+const EventWindowEnv = "ARUNNER_EVENT_WINDOW_MS"
+
 // SideBandFD is the descriptor the runner passes the side band's write end
 // as: the first of exec.Cmd's ExtraFiles.
 const SideBandFD = 3
@@ -46,7 +59,8 @@ var ErrNoRecord = errors.New("no side-band record")
 // SideBand carries event JSON beside the terminal stream. With the side
 // band, the callback plugin writes each event's JSON as one line
 // "<seq> <json>\n" to a pipe, then a small begin token naming seq on the
-// terminal, so that the terminal (a pty, whose line discipline hands the
+// terminal (events that come close together as a batch of records, then
+// their markers: see EventWindowEnv), so that the terminal (a pty, whose line discipline hands the
 // reader at most 4 KiB per read) carries ~40 bytes of framing per event.
 // Usually the record also holds the event's text as "stdout", and the
 // marker stands where the text would be (FilterConfig.TerminalNewlines

@@ -18,7 +18,9 @@
 # token. Otherwise (stdout is a pipe, other output must go out in the middle
 # of an event, the terminal's output processing is not the default) the
 # record goes without text, the marker is {"arunner_seq": <seq>}, and the
-# text follows it up to an end token, as in-band.
+# text follows it up to an end token, as in-band. Events that come within
+# ARUNNER_EVENT_WINDOW_MS of the last write are held and written together
+# at the window's end (see _State.hold).
 
 from __future__ import absolute_import, division, print_function
 
@@ -37,6 +39,7 @@ DOCUMENTATION = '''
       - set as the stdout callback by arunner
 '''
 
+import atexit
 import base64
 import contextlib
 import datetime
@@ -48,6 +51,7 @@ import stat
 import sys
 import termios
 import threading
+import time
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
@@ -177,6 +181,13 @@ class _State:
         os.register_at_fork(after_in_child=self._forked)
         self.stdout_pipe = False
         self.seq = 0
+        # Events held for the next write (see hold).
+        self.window = _env_int('ARUNNER_EVENT_WINDOW_MS', EVENT_WINDOW_MS) / 1000.0
+        self.held = []  # (record line, marker)
+        self.held_bytes = 0
+        self.held_file = None
+        self.next_write = 0.0
+        self.cond = None  # wakes the writing thread; made with it
         self.ids = []
         for env, key in (('JOB_ID', 'job_id'), ('AD_HOC_COMMAND_ID', 'ad_hoc_command_id'),
                          ('PROJECT_UPDATE_ID', 'project_update_id')):
@@ -189,7 +200,78 @@ class _State:
                 self.ids.append((key, val))
 
     def _forked(self):
+        # The child has only the forking thread, so no writing thread. It
+        # writes no events (see above) and must not write its parent's.
         self.pid = os.getpid()
+        self.cond = None
+        self.held = []
+        self.held_bytes = 0
+
+    def hold(self, fileobj, data):
+        """Queues an event's record (its text included) and its marker.
+
+        An event that comes more than a window after the last write goes out
+        at once. Events that come faster are held, and a thread writes them
+        at the window's end: two writes, and one wake-up of the runner, for
+        all of them instead of for each (BENCHMARKS.md has what that saves).
+        No event waits longer than the window, and none is lost at a normal
+        exit. The caller holds the lock."""
+        self.seq += 1
+        rec = '%d %s\n' % (self.seq, _ENCODER.encode(data))
+        self.held.append((rec, _token('{"arunner_rec": %d}' % self.seq)))
+        self.held_bytes += len(rec)
+        self.held_file = fileobj
+        if (time.monotonic() >= self.next_write or self.held_bytes >= HELD_BYTES
+                or data['event'] == 'playbook_on_stats'):
+            self.write_held()
+        elif len(self.held) == 1:
+            self._wake_writer()
+
+    def write_held(self):
+        """Writes the held records to the side band, then their markers to
+        the terminal: anything else written to the terminal must come
+        after. The caller holds the lock."""
+        if not self.held:
+            return
+        held, self.held, self.held_bytes = self.held, [], 0
+        fileobj = self.held_file
+        if self.side is not None and _write_all(self.side, ''.join(r for r, _ in held).encode('utf-8')):
+            fileobj.write(''.join(m for _, m in held))
+        else:
+            # The reader has gone: the events go in-band.
+            self.side = None
+            out = []
+            for rec, _ in held:
+                data = json.loads(rec.partition(' ')[2])
+                text = data.pop('stdout', '')
+                out.append(self.token(data) + text + END_TOKEN)
+            fileobj.write(''.join(out))
+        fileobj.flush()
+        self.next_write = time.monotonic() + self.window
+
+    def _wake_writer(self):
+        if self.cond is None:
+            self.cond = threading.Condition(self.lock)
+            threading.Thread(target=self._writer, args=(self.cond,), name='arunner-events', daemon=True).start()
+        self.cond.notify()
+
+    def _writer(self, cond):
+        """Writes held events when their window ends."""
+        with self.lock:
+            while True:
+                if not self.held:
+                    cond.wait()
+                    continue
+                delay = self.next_write - time.monotonic()
+                if delay > 0:
+                    cond.wait(delay)
+                    continue
+                self.write_held()
+
+    def at_exit(self):
+        with self.lock:
+            self.window = 0  # no more holding: nothing would write it
+            self.write_held()
 
     def local(self):
         ctx = getattr(self.tls, 'ctx', None)
@@ -317,29 +399,27 @@ class _State:
         token closes it."""
         pending = self.take_pending()
         if pending:
+            self.write_held()
             pending.fileobj.write(self._head(pending) + pending.take())
 
     def end(self, fileobj):
         pending = self.take_pending()
         if pending is None:
+            self.write_held()
             fileobj.write(END_TOKEN)
             fileobj.flush()
             return
         text = pending.take()
-        seq = 0
         if (pending.data is not None and self.side is not None and len(text) <= MAX_RECORD_TEXT
                 and self._plain(fileobj)):
             # The usual case with the side band: the record carries the text
             # as "stdout", and a marker on the terminal stands for both. A
             # huge text stays on the terminal, which has no bound on it.
             pending.data['stdout'] = text
-            seq = self._record(pending.data)
-            if not seq:
-                del pending.data['stdout']  # the reader is gone: in-band below
-        if seq:
-            fileobj.write(_token('{"arunner_rec": %d}' % seq))
-        else:
-            fileobj.write(self._head(pending) + text + END_TOKEN)
+            self.hold(fileobj, pending.data)
+            return
+        self.write_held()
+        fileobj.write(self._head(pending) + text + END_TOKEN)
         fileobj.flush()
 
 
@@ -347,6 +427,13 @@ class _State:
 # ONLCR may be set for an event's text to travel in its record.
 OFLAGS = (termios.OPOST | termios.ONLCR | termios.OCRNL | termios.ONOCR | termios.ONLRET
           | termios.TABDLY | getattr(termios, 'OLCUC', 0))
+
+# How long an event may be held so that it goes out with the ones after it
+# (ARUNNER_EVENT_WINDOW_MS; 0 writes each at once), and how many bytes of
+# records may be held: the runner reads 16 MiB of records ahead of their
+# markers, and a held record's marker comes only after the whole batch.
+EVENT_WINDOW_MS = 20
+HELD_BYTES = 256 << 10
 
 # The longest text an event's record carries (the runner bounds a record,
 # FilterConfig.MaxFrame, and text on the terminal is not bounded).
@@ -427,7 +514,10 @@ def _arg_getter(func, name, default):
 def _install(state):
     """Hooks Display so text printed outside callback hooks is framed too."""
     for attr in dir(Display):
-        if attr.startswith('_') or 'cow' in attr or 'prompt' in attr:
+        if attr.startswith('_') or 'cow' in attr:
+            continue
+        if 'prompt' in attr:
+            _flushing(state, attr)
             continue
         if attr in ('display', 'v', 'vv', 'vvv', 'vvvv', 'vvvvv', 'vvvvvv', 'verbose'):
             continue
@@ -519,6 +609,24 @@ def _display_framed(state, display, stderr, args, kwargs):
         sys.stdout = real
 
 
+def _flushing(state, attr):
+    """Makes Display's prompt methods write held events first: a prompt
+    must follow the events before it on the terminal."""
+    raw = inspect.getattr_static(Display, attr)
+    static = isinstance(raw, staticmethod)
+    func = getattr(Display, attr)
+    if not inspect.isfunction(func):
+        return
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if state.held:  # never in a forked worker: the lock may be stale there
+            with state.lock:
+                state.write_held()
+        return func(*args, **kwargs)
+    setattr(Display, attr, staticmethod(wrapper) if static else wrapper)
+
+
 def _flagged(state, attr, func):
     # Cheaper than scoped(): Display.debug and friends run many times per
     # task in every worker, and only need their own flag set meanwhile.
@@ -542,6 +650,7 @@ def _shared_state():
     if state is None:
         state = _State()
         _install(state)
+        atexit.register(state.at_exit)
         Display._arunner_state = state
     return state
 
