@@ -266,7 +266,12 @@ class _State:
                 if delay > 0:
                     cond.wait(delay)
                     continue
-                self.write_held()
+                try:
+                    self.write_held()
+                except (OSError, ValueError):
+                    # The terminal is gone or closed: nobody reads these
+                    # events. The thread stays for any that can still go.
+                    pass
 
     def at_exit(self):
         with self.lock:
