@@ -46,6 +46,7 @@ import datetime
 import functools
 import inspect
 import json
+import operator
 import os
 import stat
 import sys
@@ -55,6 +56,7 @@ import time
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
+from ansible.executor.task_result import TaskResult
 from ansible.plugins.callback import CallbackBase
 from ansible.plugins.loader import callback_loader
 from ansible.utils.display import Display
@@ -162,6 +164,12 @@ def _token(text):
     return ''.join(parts)
 
 
+def _marker(seq):
+    """_token('{"arunner_rec": <seq>}'), which always fits one slice."""
+    b64 = base64.b64encode(b'{"arunner_rec": %d}' % seq)
+    return '\x1b[K%s\x1b[%dD\x1b[K' % (b64.decode('ascii'), len(b64))
+
+
 class _State:
     """Event context shared by the whole process (one per interpreter)."""
 
@@ -218,7 +226,7 @@ class _State:
         exit. The caller holds the lock."""
         self.seq += 1
         rec = '%d %s\n' % (self.seq, _ENCODER.encode(data))
-        self.held.append((rec, _token('{"arunner_rec": %d}' % self.seq)))
+        self.held.append((rec, _marker(self.seq)))
         self.held_bytes += len(rec)
         self.held_file = fileobj
         if (time.monotonic() >= self.next_write or self.held_bytes >= HELD_BYTES
@@ -614,6 +622,43 @@ def _display_framed(state, display, stderr, args, kwargs):
         sys.stdout = real
 
 
+class _Event(object):
+    """Frames the text printed inside it as one event with context ctx:
+    STATE.scoped(**ctx) around STATE.begin and STATE.end, under the lock.
+    A class rather than generator-made context managers: this runs for
+    every event, and two of those cost as much as encoding the record."""
+
+    __slots__ = ('ctx', 'saved')
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.saved = None
+
+    def __enter__(self):
+        STATE.lock.acquire()
+        local = STATE.local()
+        self.saved = dict(local) if local else None
+        local.update(self.ctx)
+        try:
+            STATE.begin(sys.stdout)
+        except BaseException:
+            self._restore(local)
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            STATE.end(sys.stdout)
+        finally:
+            self._restore(STATE.local())
+        return False
+
+    def _restore(self, local):
+        local.clear()
+        if self.saved:
+            local.update(self.saved)
+        STATE.lock.release()
+
+
 def _flushing(state, attr):
     """Makes Display's prompt methods write held events first: a prompt
     must follow the events before it on the terminal."""
@@ -698,11 +743,12 @@ def _censor(res):
 
 
 def _task_context(task):
+    action = task.action  # each attribute read goes through a descriptor
     ctx = {
-        'task': task.name or task.action,
+        'task': task.name or action,
         'task_uuid': str(task._uuid),
-        'task_action': task.action,
-        'resolved_action': getattr(task, 'resolved_action', task.action),
+        'task_action': action,
+        'resolved_action': getattr(task, 'resolved_action', action),
         'task_args': '',
     }
     try:
@@ -737,16 +783,14 @@ def _loop(task):
 
 # ansible-core 2.19 renamed TaskResult's private _host/_task/_result to
 # public attributes and deprecated the old ones; use whichever exists.
-def _r_host(result):
-    return result.host if hasattr(type(result), 'host') else result._host
-
-
-def _r_task(result):
-    return result.task if hasattr(type(result), 'task') else result._task
-
-
-def _r_res(result):
-    return result.result if hasattr(type(result), 'result') else result._result
+if hasattr(TaskResult, 'task'):
+    _r_host = operator.attrgetter('host')
+    _r_task = operator.attrgetter('task')
+    _r_res = operator.attrgetter('result')
+else:
+    _r_host = operator.attrgetter('_host')
+    _r_task = operator.attrgetter('_task')
+    _r_res = operator.attrgetter('_result')
 
 
 class CallbackModule(CallbackBase):
@@ -785,24 +829,18 @@ class CallbackModule(CallbackBase):
         if fn is not None:
             return fn(*args, **kwargs)
 
-    @contextlib.contextmanager
     def _event(self, event, task=None, **data):
+        """The event a hook's text is framed in: with self._event(...): ..."""
         data.setdefault('uuid', _new_uuid())
         if data.get('res'):
             data['res'] = _censor(data['res'])
-        with STATE.lock:
-            ctx = {'event': event}
-            ctx.update(data)
-            if task is not None and event not in EVENTS_WITHOUT_TASK:
-                # The hook's own task wins over the shared one (they differ
-                # under the free strategy).
-                ctx.update(_task_context(task))
-            with STATE.scoped(**ctx):
-                STATE.begin(sys.stdout)
-                try:
-                    yield
-                finally:
-                    STATE.end(sys.stdout)
+        ctx = {'event': event}
+        ctx.update(data)
+        if task is not None and event not in EVENTS_WITHOUT_TASK:
+            # The hook's own task wins over the shared one (they differ
+            # under the free strategy).
+            ctx.update(_task_context(task))
+        return _Event(ctx)
 
     # context setters -----------------------------------------------------
 
