@@ -111,6 +111,7 @@ def child(which, n):
         prof.dump_stats('%s.%s' % (os.environ['PLUGINCOST_PROFILE'], which))
     sys.stderr.write('callback=%s items=%d cpu_us_per_item=%.1f\n' % (which, n, best / n * 1e6))
 
+
 if __name__ == '__main__':
     if len(sys.argv) > 1 and sys.argv[1] == '--child':
         child(sys.argv[2], int(sys.argv[3]))

@@ -224,8 +224,7 @@ class _State:
         all of them instead of for each (BENCHMARKS.md has what that saves).
         No event waits longer than the window, and none is lost at a normal
         exit. The caller holds the lock."""
-        self.seq += 1
-        rec = '%d %s\n' % (self.seq, _ENCODER.encode(data))
+        rec = self._record_line(data)
         self.held.append((rec, _marker(self.seq)))
         self.held_bytes += len(rec)
         self.held_file = fileobj
@@ -362,11 +361,15 @@ class _State:
         else:
             self.tls.pending = _Pending(fileobj, self.token(data), None)
 
+    def _record_line(self, data):
+        """The side-band line "<seq> <json>\\n" of data as the next record."""
+        self.seq += 1
+        return '%d %s\n' % (self.seq, _ENCODER.encode(data))
+
     def _record(self, data):
         """Writes data to the side band as record <seq>; returns seq, or 0
         when the reader has gone (events then go in-band)."""
-        self.seq += 1
-        rec = '%d %s\n' % (self.seq, _ENCODER.encode(data))
+        rec = self._record_line(data)
         if _write_all(self.side, rec.encode('utf-8')):
             return self.seq
         self.side = None
