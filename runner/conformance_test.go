@@ -138,9 +138,15 @@ func TestConformance(t *testing.T) {
 			var res *runner.Result
 			var err error
 			finished := make(chan struct{})
+			cfg := tt.config(mine)
+			// ansible's temporary files go to the test's dir on both sides
+			// (RunReference sets the reference's): a module that the
+			// job_timeout case interrupts while it unpacks leaves its
+			// payload dir behind.
+			cfg.EnvVars = map[string]string{"TMPDIR": t.TempDir()}
 			go func() {
 				defer close(finished)
-				res, err = runner.Run(ctx, tt.config(mine))
+				res, err = runner.Run(ctx, cfg)
 			}()
 			// A failing reference must not leave ours running while the
 			// temp dirs are removed.
