@@ -49,6 +49,23 @@ $GO build -o "$work/record" ./bench/record
 $GO build -o "$work/files" ./bench/files
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "n/a"}'; }
+# medianci prints a distribution-free interval for the median of its input
+# numbers: the k-th smallest to the k-th largest, for the largest k that
+# still covers the median with probability >= 95% (1 - 2 P(Bin(n, 1/2) < k)),
+# with that probability. With few numbers it is their whole range.
+medianci() {
+	sort -g | awk '{v[NR]=$1} END {
+		n = NR; if (n == 0) { print "n/a"; exit }
+		k = 1; cov = 1 - 2 / 2^n; p = 1 / 2^n; cum = 0
+		for (i = 0; 2 * (i + 1) <= n; i++) {
+			cum += p # P(X <= i)
+			if (1 - 2 * cum < 0.95) break
+			k = i + 1; cov = 1 - 2 * cum
+			p = p * (n - i) / (i + 1)
+		}
+		printf "%s-%s (%.0f%%)", v[k], v[n - k + 1], 100 * cov
+	}'
+}
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 
 echo "== machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), go $($GO env GOVERSION)"
@@ -191,6 +208,8 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 		[ "$name" = arunner ] && tw="<= 1.03x" tc="<= 1.10x"
 		printf '%-48s %14s %s\n' "$ITEMS items: $name wall, median of paired x bare" "$(tr ' ' '\n' <<<"${pair[$name.wall]}" | grep . | median)x" "$tw"
 		printf '%-48s %14s %s\n' "$ITEMS items: $name CPU, median of paired x bare" "$(tr ' ' '\n' <<<"${pair[$name.cpu]}" | grep . | median)x" "$tc"
+		printf '%-48s %s\n' "  interval for that median, wall" "$(tr ' ' '\n' <<<"${pair[$name.wall]}" | grep . | medianci)"
+		printf '%-48s %s\n' "  interval for that median, CPU" "$(tr ' ' '\n' <<<"${pair[$name.cpu]}" | grep . | medianci)"
 	done
 	printf '%-48s %14s\n' "$ITEMS items: runner.Run, runner's own CPU s" "$(tr ' ' '\n' <<<"$split_runner" | grep . | median)"
 	printf '%-48s %14s\n' "$ITEMS items: runner.Run, ansible's CPU s" "$(tr ' ' '\n' <<<"$split_ansible" | grep . | median)"
