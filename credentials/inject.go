@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -155,6 +156,9 @@ func Inject(dir string, creds ...Credential) (*Injection, error) {
 		if c == nil {
 			return nil, fieldErr("", fmt.Sprintf("creds[%d]", i), ErrInvalid, "nil credential")
 		}
+		if isNilPointer(c) {
+			return nil, fieldErr("", fmt.Sprintf("creds[%d]", i), ErrInvalid, fmt.Sprintf("nil %T", c))
+		}
 		k := c.Kind()
 		if k != kindVault && b.kinds[k] {
 			return nil, fieldErr(k, "", ErrDuplicate, "at most one credential of each kind")
@@ -173,6 +177,14 @@ func Inject(dir string, creds ...Credential) (*Injection, error) {
 	}
 	sortSecrets(b.in.Secrets)
 	return b.in, nil
+}
+
+// isNilPointer reports whether c holds a nil pointer: the built-in kinds
+// have value receivers, so a nil *Machine is a Credential too, and calling
+// its methods would panic.
+func isNilPointer(c Credential) bool {
+	v := reflect.ValueOf(c)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // sortSecrets orders longest first so that a secret containing another is

@@ -210,6 +210,7 @@ func TestInjectErrors(t *testing.T) {
 	}{
 		{"relative dir", "env", nil, ErrInvalid, "dir"},
 		{"nil credential", testDir, []Credential{nil}, ErrInvalid, "creds[0]"},
+		{"nil pointer credential", testDir, []Credential{Vault{VaultPassword: "v-secret"}, (*Machine)(nil)}, ErrInvalid, "creds[1]: invalid: nil *credentials.Machine"},
 		{"two machines", testDir, []Credential{Machine{}, Machine{}}, ErrDuplicate, "ssh"},
 		{"vault without password", testDir, []Credential{Vault{VaultID: "x"}}, ErrRequired, "vault_password"},
 		{"two default vaults", testDir, []Credential{Vault{VaultPassword: "a-secret"}, Vault{VaultPassword: "b-secret"}}, ErrDuplicate, "vault_id"},

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -296,6 +297,9 @@ func TestBadInput(t *testing.T) {
 			StatusError, "Playbook"},
 		{"malformed cmdline", func(t *testing.T, cfg *Config) { cfg.Cmdline = `--limit 'web` },
 			StatusError, "Cmdline"},
+		{"nil credential pointer", func(t *testing.T, cfg *Config) {
+			cfg.Credentials = []credentials.Credential{(*credentials.Machine)(nil)}
+		}, StatusError, "creds[0]: invalid: nil *credentials.Machine"},
 	}
 	for _, file := range []struct{ name, content string }{
 		{"envvars", "FOO: [unclosed\n"},
