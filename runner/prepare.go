@@ -175,6 +175,13 @@ func (r *run) prepare() (missing bool, err error) {
 			return false, &ConfigError{Field: "Wrap", Err: err}
 		}
 	}
+	if len(r.cmd.Argv) == 0 || r.cmd.Argv[0] == "" {
+		field := "Command"
+		if cfg.Wrap != nil {
+			field = "Wrap"
+		}
+		return false, &ConfigError{Field: field, Err: errors.New("no program to run: the command line is empty or starts with an empty name")}
+	}
 	return false, nil
 }
 

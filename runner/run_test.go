@@ -300,6 +300,18 @@ func TestBadInput(t *testing.T) {
 		{"nil credential pointer", func(t *testing.T, cfg *Config) {
 			cfg.Credentials = []credentials.Credential{(*credentials.Machine)(nil)}
 		}, StatusError, "creds[0]: invalid: nil *credentials.Machine"},
+		{"env name with =", func(t *testing.T, cfg *Config) { cfg.EnvVars["A=B"] = "x" },
+			StatusError, `EnvVars: environment variable name "A=B" contains "="`},
+		{"env name empty", func(t *testing.T, cfg *Config) { cfg.EnvVars[""] = "x" },
+			StatusError, "EnvVars: an environment variable has an empty name"},
+		// The value is not in the error: it may be a secret.
+		{"env value with NUL", func(t *testing.T, cfg *Config) { cfg.EnvVars["TOKEN"] = "s3cret\x00tail" },
+			StatusError, "EnvVars: environment variable TOKEN: the value contains a NUL byte"},
+		{"Wrap leaves no command", func(t *testing.T, cfg *Config) {
+			cfg.Wrap = func(c *Command) error { c.Argv = nil; return nil }
+		}, StatusError, "Wrap: no program to run"},
+		{"empty program name", func(t *testing.T, cfg *Config) { cfg.Playbook, cfg.Command = "", []string{"", "x"} },
+			StatusError, "Command: no program to run"},
 	}
 	for _, file := range []struct{ name, content string }{
 		{"envvars", "FOO: [unclosed\n"},
@@ -329,10 +341,12 @@ func TestBadInput(t *testing.T) {
 			var ce *ConfigError
 			require.ErrorAs(t, err, &ce)
 			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "s3cret")
 			assert.False(t, started, "nothing is started on bad input")
 			assert.Equal(t, tc.status, res.Status)
 			assert.Equal(t, string(tc.status), readArtifact(t, res, "status"))
 			assert.Contains(t, readArtifact(t, res, "stdout"), tc.want)
+			assert.NotContains(t, readArtifact(t, res, "stdout"), "s3cret")
 		})
 	}
 }
