@@ -148,17 +148,18 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 		t=$( { TIMEFORMAT='%R %U %S'; time "$@" >"$work/$name.out" 2>&1; } 2>&1 ) ||
 			{ echo "$name failed:"; tail -5 "$work/$name.out"; exit 1; }
 		read -r w u s <<<"$t"
-		case $rep in
-		pair*) echo "   $rep: $name wall=${w}s cpu=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u+s}')s" ;;
-		*)
-			echo "   run $rep: $name wall=${w}s cpu=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u+s}')s"
-			wall[$name]+="$w "
-			cpu[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.3f", u+s}') "
-			;;
-		esac
 		wall1[$name]=$w
 		cpu1[$name]=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.3f", u+s}')
+		local label="run $rep"
+		case $rep in
+		pair*) label=$rep ;; # part 4's runs stay out of part 3's medians
+		*) wall[$name]+="$w " cpu[$name]+="${cpu1[$name]} " ;;
+		esac
+		echo "   $label: $name wall=${w}s cpu=$(printf %.2f "${cpu1[$name]}")s"
 	}
+	# The two runs the targets compare, in parts 3 and 4.
+	timed_bare() { timed bare ansible-playbook -i "$pdd/inventory/hosts" "$pdd/project/loop.yml"; }
+	timed_arunner() { timed arunner "$work/arunner" run "$work/pdd-arunner" -p loop.yml --ident "$1"; }
 	# ratio A B: A/B of this repetition's runs, which ran minutes apart at
 	# most; the median of these paired ratios is steadier than the ratio
 	# of medians when the machine's speed drifts during the benchmark.
@@ -166,13 +167,13 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 	declare -A wall1 cpu1 pair
 	for rep in $(seq "$REPS"); do
 		sync
-		timed bare ansible-playbook -i "$pdd/inventory/hosts" "$pdd/project/loop.yml"
+		timed_bare
 		# The same playbook (localhost via -i localhost, -c local) under a
 		# pty with no runner: ansible's default callback, then arunner's
 		# plugin, the bytes copied to /dev/null.
 		timed bare-pty "$work/record" -plugin=false -items "$ITEMS" -o /dev/null
 		timed plugin-pty "$work/record" -side-band -items "$ITEMS" -o /dev/null
-		timed arunner "$work/arunner" run "$work/pdd-arunner" -p loop.yml --ident "r$rep"
+		timed_arunner "r$rep"
 		timed ansible-runner ansible-runner run "$work/pdd-runner" -p loop.yml --ident "r$rep"
 		# The runner's own CPU (getrusage SELF), apart from ansible's tree.
 		line=$("$work/throughput" -items "$ITEMS" -job-events -dir "$work" -keep)
@@ -200,11 +201,11 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 	for i in $(seq "$PAIRS"); do
 		sync
 		if ((i % 2)); then
-			rep="pair $i" timed bare ansible-playbook -i "$pdd/inventory/hosts" "$pdd/project/loop.yml"
-			rep="pair $i" timed arunner "$work/arunner" run "$work/pdd-arunner" -p loop.yml --ident "p$i"
+			rep="pair $i" timed_bare
+			rep="pair $i" timed_arunner "p$i"
 		else
-			rep="pair $i" timed arunner "$work/arunner" run "$work/pdd-arunner" -p loop.yml --ident "p$i"
-			rep="pair $i" timed bare ansible-playbook -i "$pdd/inventory/hosts" "$pdd/project/loop.yml"
+			rep="pair $i" timed_arunner "p$i"
+			rep="pair $i" timed_bare
 		fi
 		w=$(ratio "${wall1[arunner]}" "${wall1[bare]}") c=$(ratio "${cpu1[arunner]}" "${cpu1[bare]}")
 		echo "   pair $i: arunner x bare: wall $w cpu $c"

@@ -311,15 +311,25 @@ func (d *Dir) loadEnvVars(path string) error {
 	}
 	d.EnvVars = make(map[string]string, len(entries))
 	for _, e := range entries {
-		// exec cannot pass these; refusing here beats a confusing failure later.
-		if e.key == "" || strings.ContainsAny(e.key, "=\x00") {
-			return &FileError{Path: path, Line: e.line, Key: e.key, Err: badValue("not a valid environment variable name")}
-		}
 		v := pyStr(e.val)
-		if strings.ContainsRune(v, 0) {
-			return &FileError{Path: path, Line: e.line, Key: e.key, Err: badValue("value contains a NUL byte")}
+		if err := CheckEnvVar(e.key, v); err != nil {
+			return &FileError{Path: path, Line: e.line, Key: e.key, Err: err}
 		}
 		d.EnvVars[e.key] = v
+	}
+	return nil
+}
+
+// CheckEnvVar reports, wrapping ErrBadValue, why name=value cannot go into a
+// process's environment: exec refuses a NUL byte, and a name that is empty
+// or holds "=" would reach the child as another variable. Refusing early
+// beats a confusing failure later. The error never quotes value.
+func CheckEnvVar(name, value string) error {
+	switch {
+	case name == "" || strings.ContainsAny(name, "=\x00"):
+		return badValue("not a valid environment variable name")
+	case strings.IndexByte(value, 0) >= 0:
+		return badValue("value contains a NUL byte")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,22 +42,6 @@ func isManaged(name string) bool {
 // buildEnv builds the child's environment as ansible-runner does: this
 // process's environment, then env/envvars, then Config.EnvVars, then the
 // the credentials' variables, then the variables the runner manages.
-// checkEnvVar refuses in Config.EnvVars what an environment cannot hold,
-// as privdata does in env/envvars: an empty name, a name with "=" (the
-// child would see another name and value), or a NUL byte. The error names
-// the variable, never its value.
-func checkEnvVar(k, v string) error {
-	switch {
-	case k == "":
-		return errors.New("an environment variable has an empty name")
-	case strings.ContainsAny(k, "=\x00"):
-		return fmt.Errorf("environment variable name %q contains \"=\" or a NUL byte", k)
-	case strings.IndexByte(v, 0) >= 0:
-		return fmt.Errorf("environment variable %s: the value contains a NUL byte", k)
-	}
-	return nil
-}
-
 func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]string, error) {
 	env := make(map[string]string, 64)
 	for _, kv := range os.Environ() {
@@ -76,8 +59,8 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		if isManaged(k) {
 			return nil, &ManagedEnvError{Name: k, Source: "Config.EnvVars"}
 		}
-		if err := checkEnvVar(k, r.cfg.EnvVars[k]); err != nil {
-			return nil, &ConfigError{Field: "EnvVars", Err: err}
+		if err := privdata.CheckEnvVar(k, r.cfg.EnvVars[k]); err != nil {
+			return nil, &ConfigError{Field: "EnvVars", Err: fmt.Errorf("key %q: %w", k, err)}
 		}
 		env[k] = r.cfg.EnvVars[k]
 	}

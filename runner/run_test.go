@@ -301,12 +301,12 @@ func TestBadInput(t *testing.T) {
 			cfg.Credentials = []credentials.Credential{(*credentials.Machine)(nil)}
 		}, StatusError, "creds[0]: invalid: nil *credentials.Machine"},
 		{"env name with =", func(t *testing.T, cfg *Config) { cfg.EnvVars["A=B"] = "x" },
-			StatusError, `EnvVars: environment variable name "A=B" contains "="`},
+			StatusError, `EnvVars: key "A=B": bad value: not a valid environment variable name`},
 		{"env name empty", func(t *testing.T, cfg *Config) { cfg.EnvVars[""] = "x" },
-			StatusError, "EnvVars: an environment variable has an empty name"},
+			StatusError, `EnvVars: key "": bad value: not a valid environment variable name`},
 		// The value is not in the error: it may be a secret.
 		{"env value with NUL", func(t *testing.T, cfg *Config) { cfg.EnvVars["TOKEN"] = "s3cret\x00tail" },
-			StatusError, "EnvVars: environment variable TOKEN: the value contains a NUL byte"},
+			StatusError, `EnvVars: key "TOKEN": bad value: value contains a NUL byte`},
 		{"Wrap leaves no command", func(t *testing.T, cfg *Config) {
 			cfg.Wrap = func(c *Command) error { c.Argv = nil; return nil }
 		}, StatusError, "Wrap: no program to run"},
