@@ -138,3 +138,71 @@ func TestPluginHoldsEvents(t *testing.T) {
 		assert.Equal(t, true, res["markers_in_order"])
 	})
 }
+
+// pluginFlags runs the plugin in a forked child whose stdout is a pty, with
+// the window given: the child prints "one", turns the terminal's output
+// processing off, prints "two" at once and "three" after twice the window
+// (at least 300 ms), and exits. It prints, for each record in order, the
+// text the record carries, or null when the text stayed on the terminal.
+const pluginFlags = `
+import importlib.util, json, os, pty, sys, termios, time
+plugin, window = sys.argv[1], sys.argv[2]
+r, w = os.pipe()
+master, slave = pty.openpty()
+pid = os.fork()
+if pid == 0:
+    os.close(master)
+    os.dup2(slave, 1)
+    os.environ['ARUNNER_EVENT_FD'] = '%d:%d' % (w, os.fstat(w).st_ino)
+    os.environ['ARUNNER_EVENT_WINDOW_MS'] = window
+    spec = importlib.util.spec_from_file_location('arunner_plugin', plugin)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    from ansible.utils.display import Display
+    d = Display()
+    d.display('one')
+    attrs = termios.tcgetattr(1)
+    attrs[1] &= ~termios.OPOST
+    termios.tcsetattr(1, termios.TCSANOW, attrs)
+    d.display('two')
+    time.sleep(max(0.3, 2 * int(window) / 1000.0))
+    d.display('three')
+    sys.exit(0)
+os.close(w)
+os.close(slave)
+out = b''
+while True:
+    b = os.read(r, 1 << 16)
+    if not b:
+        break
+    out += b
+os.waitpid(pid, 0)
+json.dump([json.loads(l.partition(b' ')[2]).get('stdout') for l in out.splitlines()], sys.stdout)
+`
+
+// The plugin puts an event's text in its record only while the terminal
+// does no more than the default output processing, which the runner then
+// applies itself. It reads the terminal's flags at most once a window (each
+// read cost ~12 us an event): a change is seen by the first event a window
+// after the last read, and with no window by the next event.
+func TestPluginRereadsTerminalFlags(t *testing.T) {
+	conformance.RequireTools(t, "ansible-playbook")
+	dir, err := events.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
+	require.NoError(t, err)
+	plugin := filepath.Join(dir, events.StdoutCallback+".py")
+	run := func(t *testing.T, window string) []any {
+		out, err := exec.Command("/usr/bin/python3", "-c", pluginFlags, plugin, window).Output()
+		require.NoError(t, err, "%s", exitText(err))
+		var res []any
+		require.NoError(t, json.Unmarshal(out, &res), "%s", out)
+		return res
+	}
+	t.Run("window", func(t *testing.T) {
+		// "two" comes within the window of the read for "one": that read
+		// stands, as if "two" had been printed before the change.
+		assert.Equal(t, []any{"one\n", "two\n", nil}, run(t, "200"))
+	})
+	t.Run("no window", func(t *testing.T) {
+		assert.Equal(t, []any{"one\n", nil, nil}, run(t, "0"))
+	})
+}

@@ -188,6 +188,9 @@ class _State:
         self.pid = os.getpid()
         os.register_at_fork(after_in_child=self._forked)
         self.stdout_pipe = False
+        # The last answer of _plain and until when it stands.
+        self.plain = False
+        self.plain_until = 0.0
         self.seq = 0
         # Events held for the next write (see hold).
         self.window = _env_int('ARUNNER_EVENT_WINDOW_MS', EVENT_WINDOW_MS) / 1000.0
@@ -215,7 +218,7 @@ class _State:
         self.held = []
         self.held_bytes = 0
 
-    def hold(self, fileobj, data):
+    def hold(self, fileobj, data, now):
         """Queues an event's record (its text included) and its marker.
 
         An event that comes more than a window after the last write goes out
@@ -228,7 +231,7 @@ class _State:
         self.held.append((rec, _marker(self.seq)))
         self.held_bytes += len(rec)
         self.held_file = fileobj
-        if (time.monotonic() >= self.next_write or self.held_bytes >= HELD_BYTES
+        if (now >= self.next_write or self.held_bytes >= HELD_BYTES
                 or data['event'] == 'playbook_on_stats'):
             self.write_held()
         elif len(self.held) == 1:
@@ -386,15 +389,24 @@ class _State:
                 return _token('{"arunner_seq": %d}' % seq)
         return self.token(data)
 
-    def _plain(self, fileobj):
+    def _plain(self, fileobj, now):
         """Whether an event's text may travel in its record: only for stdout
         on a terminal with the default output processing (just "\\n" to
         "\\r\\n", which the runner then applies to the record's text). Not
         while a task has turned that processing off, nor for stderr; and not
         through a pipe (NoPTY), where the runner reads 64 KiB of text at a
-        time and the text costs less on stdout itself."""
+        time and the text costs less on stdout itself.
+
+        The terminal's flags are read at most once a window: the read cost
+        ~12 us an event, a quarter of the plugin's work (BENCHMARKS.md). So
+        text printed within a window after a change of the flags is treated
+        as printed just before it, as if it had reached the terminal up to a
+        window early. The change needs a process on the terminal (stty, a
+        module reading /dev/tty), which takes longer than a window to start."""
         if fileobj is not sys.stdout or self.stdout_pipe:
             return False
+        if now < self.plain_until:
+            return self.plain
         try:
             oflag = termios.tcgetattr(fileobj.fileno())[1]
         except termios.error:
@@ -402,7 +414,9 @@ class _State:
             return False
         except (AttributeError, ValueError, OSError):
             return False
-        return oflag & OFLAGS == termios.OPOST | termios.ONLCR
+        self.plain = oflag & OFLAGS == termios.OPOST | termios.ONLCR
+        self.plain_until = now + self.window
+        return self.plain
 
     def take_pending(self):
         pending = getattr(self.tls, 'pending', None)
@@ -426,13 +440,14 @@ class _State:
             fileobj.flush()
             return
         text = pending.take()
+        now = time.monotonic()
         if (pending.data is not None and self.side is not None and len(text) <= MAX_RECORD_TEXT
-                and self._plain(fileobj)):
+                and self._plain(fileobj, now)):
             # The usual case with the side band: the record carries the text
             # as "stdout", and a marker on the terminal stands for both. A
             # huge text stays on the terminal, which has no bound on it.
             pending.data['stdout'] = text
-            self.hold(fileobj, pending.data)
+            self.hold(fileobj, pending.data, now)
             return
         self.write_held()
         fileobj.write(self._head(pending) + text + END_TOKEN)
