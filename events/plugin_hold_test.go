@@ -13,6 +13,19 @@ import (
 	"github.com/arunner/arunner/internal/conformance"
 )
 
+// pluginChild is the start of a forked child in the scripts below: its
+// stdout the pty's slave, the side band w, the window given, the plugin
+// loaded as m, and a Display as d.
+const pluginChild = `    os.dup2(slave, 1)
+    os.environ['ARUNNER_EVENT_FD'] = '%d:%d' % (w, os.fstat(w).st_ino)
+    os.environ['ARUNNER_EVENT_WINDOW_MS'] = window
+    spec = importlib.util.spec_from_file_location('arunner_plugin', plugin)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    from ansible.utils.display import Display
+    d = Display()
+`
+
 // pluginHold runs the plugin in a forked child whose stdout is a pty and
 // whose side band is a pipe, with the window given, and prints what the
 // side band held at each step as lists of the records' texts:
@@ -31,15 +44,7 @@ step_r, step_w = os.pipe()  # child -> parent: a step is done
 master, slave = pty.openpty()
 pid = os.fork()
 if pid == 0:
-    os.dup2(slave, 1)
-    os.environ['ARUNNER_EVENT_FD'] = '%d:%d' % (w, os.fstat(w).st_ino)
-    os.environ['ARUNNER_EVENT_WINDOW_MS'] = window
-    spec = importlib.util.spec_from_file_location('arunner_plugin', plugin)
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    from ansible.utils.display import Display
-    d = Display()
-    def step():
+` + pluginChild + `    def step():
         os.write(step_w, b'.')
         os.read(go_r, 1)
     d.display('one')
@@ -151,15 +156,7 @@ r, w = os.pipe()
 master, slave = pty.openpty()
 pid = os.fork()
 if pid == 0:
-    os.close(master)
-    os.dup2(slave, 1)
-    os.environ['ARUNNER_EVENT_FD'] = '%d:%d' % (w, os.fstat(w).st_ino)
-    os.environ['ARUNNER_EVENT_WINDOW_MS'] = window
-    spec = importlib.util.spec_from_file_location('arunner_plugin', plugin)
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    from ansible.utils.display import Display
-    d = Display()
+` + pluginChild + `    os.close(master)
     d.display('one')
     attrs = termios.tcgetattr(1)
     attrs[1] &= ~termios.OPOST
