@@ -398,7 +398,8 @@ class _State:
         time and the text costs less on stdout itself.
 
         The terminal's flags are read at most once a window: the read cost
-        ~12 us an event, a quarter of the plugin's work (BENCHMARKS.md). So
+        ~12 us an event in bench/plugincost.py, of ~50 with the default
+        callback's work, and gave the interpreter lock away (BENCHMARKS.md). So
         text printed within a window after a change of the flags is treated
         as printed just before it, as if it had reached the terminal up to a
         window early. The change needs a process on the terminal (stty, a
