@@ -25,8 +25,11 @@ const SideBandEnv = "ARUNNER_EVENT_FD"
 // another, which spares the plugin's writes and the runner's wake-ups in
 // long loops. Events are held only while the side band carries them, and a
 // normal exit (also after SIGINT, as on cancel) writes what is held; ansible
-// killed outright loses at most a window's events. Set it through
-// Config.EnvVars.
+// killed outright loses at most a window's events. The plugin also reads
+// the terminal's output flags (whether an event's text may travel in its
+// record) at most once a window, so a change of them (stty -opost in a
+// task) applies from the first event a window after the last read. Set it
+// through Config.EnvVars.
 const EventWindowEnv = "ARUNNER_EVENT_WINDOW_MS"
 
 // SideBandFD is the descriptor the runner passes the side band's write end

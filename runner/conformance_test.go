@@ -143,7 +143,10 @@ func TestConformance(t *testing.T) {
 			// (RunReference sets the reference's): a module that the
 			// job_timeout case interrupts while it unpacks leaves its
 			// payload dir behind.
-			cfg.EnvVars = map[string]string{"TMPDIR": t.TempDir()}
+			if cfg.EnvVars == nil {
+				cfg.EnvVars = map[string]string{}
+			}
+			cfg.EnvVars["TMPDIR"] = t.TempDir()
 			go func() {
 				defer close(finished)
 				res, err = runner.Run(ctx, cfg)
