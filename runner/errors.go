@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // ErrCanceled is matched (errors.Is) by the error of a run that was canceled,
@@ -18,13 +19,20 @@ var ErrTimeout = errors.New("run timed out")
 // be found or executed.
 var ErrBinaryNotFound = errors.New("command not found or not executable")
 
-// ExitError is returned when ansible ran and exited with a non-zero code.
+// ExitError is returned when ansible ran and exited with a non-zero code,
+// or was killed by a signal that the runner did not send.
 type ExitError struct {
 	RC     int
 	Status Status
+	// Signal is the signal that killed ansible, 0 when it exited. RC is
+	// then 128+Signal, as ansible-runner reports it.
+	Signal syscall.Signal
 }
 
 func (e *ExitError) Error() string {
+	if e.Signal != 0 {
+		return fmt.Sprintf("ansible was killed by signal %d (%v), rc %d (status %s)", int(e.Signal), e.Signal, e.RC, e.Status)
+	}
 	return fmt.Sprintf("ansible exited with rc %d (status %s)", e.RC, e.Status)
 }
 

@@ -204,7 +204,7 @@ func (r *run) execute() (*Result, error) {
 	if rc == 0 {
 		return r.finish(res, StatusSuccessful, 0, nil)
 	}
-	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed})
+	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed, Signal: exitSignal(p.cmd.ProcessState)})
 }
 
 // drainQuiet is how long, after ansible exited, the pty may stay open with

@@ -200,8 +200,16 @@ func readPty(out io.Reader, w func([]byte), lastOutput *atomicTime) error {
 // exitCode turns the wait status into ansible-runner's rc: the exit code, or
 // 128+signal when the process was killed by a signal.
 func exitCode(ps *os.ProcessState) int {
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+	if sig := exitSignal(ps); sig != 0 {
+		return 128 + int(sig)
 	}
 	return ps.ExitCode()
+}
+
+// exitSignal is the signal that killed the process, 0 when it exited.
+func exitSignal(ps *os.ProcessState) syscall.Signal {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ws.Signal()
+	}
+	return 0
 }

@@ -85,6 +85,8 @@ func TestRunNonZeroExit(t *testing.T) {
 	require.ErrorAs(t, err, &exitErr)
 	assert.Equal(t, 2, exitErr.RC)
 	assert.Equal(t, StatusFailed, exitErr.Status)
+	assert.Zero(t, exitErr.Signal)
+	assert.EqualError(t, err, "ansible exited with rc 2 (status failed)")
 	assert.Equal(t, StatusFailed, res.Status)
 	assert.Equal(t, "2", readArtifact(t, res, "rc"))
 	assert.Equal(t, "failed", readArtifact(t, res, "status"))
@@ -559,6 +561,8 @@ func TestKilledFromOutside(t *testing.T) {
 	var exit *ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 137, exit.RC)
+	assert.Equal(t, syscall.SIGKILL, exit.Signal)
+	assert.EqualError(t, err, "ansible was killed by signal 9 (killed), rc 137 (status failed)")
 	assert.Equal(t, StatusFailed, res.Status)
 	assert.Equal(t, "137", readArtifact(t, res, "rc"))
 	assert.Contains(t, readArtifact(t, res, "stdout"), "tree started")

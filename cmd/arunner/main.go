@@ -65,8 +65,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
 	}
+	// ansible's own output says why it failed; a signal from outside it
+	// does not.
 	var exitErr *runner.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
+	if err != nil && (!errors.As(err, &exitErr) || exitErr.Signal != 0) {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 	}
 	if res.RC == 0 && err != nil && exitErr == nil {

@@ -117,6 +117,22 @@ func TestExitCodeIsRC(t *testing.T) {
 	assert.Empty(t, stdout.String())
 }
 
+// ansible killed by a signal from outside: rc 128+signal, and stderr says
+// which signal, which ansible's output cannot.
+func TestKilledBySignal(t *testing.T) {
+	pdd, fake := fakeRun(t, "echo about to die\nkill -TERM $$\nsleep 5\n")
+	var stdout, stderr bytes.Buffer
+	rc := realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake}, &stdout, &stderr)
+	assert.Equal(t, 128+15, rc)
+	assert.Contains(t, stdout.String(), "about to die")
+	assert.Equal(t, "arunner: ansible was killed by signal 15 (terminated), rc 143 (status failed)\n", stderr.String())
+	// An exit, however failed, leaves stderr to ansible.
+	stderr.Reset()
+	pdd, fake = fakeRun(t, "exit 3\n")
+	assert.Equal(t, 3, realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake}, &stdout, &stderr))
+	assert.Empty(t, stderr.String())
+}
+
 // To a file, the output is batched, and all of it is there when arunner
 // exits.
 func TestOutputToFile(t *testing.T) {
