@@ -63,7 +63,10 @@ func runTracked(t *testing.T, cfg Config, secrets ...string) (*Result, error) {
 	res, err := Run(context.Background(), cfg)
 	require.NotNil(t, res, "Run: %v", err)
 	if t.Failed() || err != nil {
-		t.Logf("stdout of %s:\n%s", res.Ident, readArtifact(t, res, "stdout"))
+		// How long it ran tells a child that died at once from one that
+		// died late.
+		t.Logf("run %s: rc %d after %s; stdout:\n%s", res.Ident, res.RC,
+			res.Ended.Sub(res.Started).Round(time.Millisecond), readArtifact(t, res, "stdout"))
 	}
 	assertNoSecrets(t, res, err, secrets...)
 	return res, err
