@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -100,6 +101,25 @@ func ExampleStream() {
 	// 1 verbose one
 	// 2 verbose two
 	// error: ansible exited with rc 3 (status failed)
+}
+
+// A failed run's error is an *ExitError: ansible's rc, and the signal when
+// something outside the runner killed ansible (rc is then 128+signal, as
+// ansible-runner reports it).
+func ExampleExitError() {
+	pdd, _ := os.MkdirTemp("", "example-")
+	defer os.RemoveAll(pdd)
+
+	for _, script := range []string{"exit 2", "kill -TERM $$"} {
+		_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: pdd, Command: []string{"sh", "-c", script}})
+		var exit *runner.ExitError
+		if errors.As(err, &exit) {
+			fmt.Printf("rc %d, signal %d: %v\n", exit.RC, exit.Signal, err)
+		}
+	}
+	// Output:
+	// rc 2, signal 0: ansible exited with rc 2 (status failed)
+	// rc 143, signal 15: ansible was killed by signal 15 (terminated), rc 143 (status failed)
 }
 
 // Events that come within 20 ms of each other reach the EventHandler
