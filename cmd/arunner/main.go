@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -24,7 +25,28 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	if pct, ok := gcPercent(os.Getenv("GOGC")); ok {
+		debug.SetGCPercent(pct)
+	}
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// defaultGCPercent is the garbage collector's target unless GOGC says
+// otherwise. The runner keeps little (1-2 MB live) while every event it
+// decodes allocates ~1.3 KB, so at Go's default (100) the heap's 4 MB goal
+// is reached every ~2,000 events, and each cycle's freed pages are handed
+// back to the kernel and faulted in again. At 200 a 300,000-event replay
+// under a pty took 20% less CPU and ran 17% faster, for 4 MB more RSS
+// (BENCHMARKS.md).
+const defaultGCPercent = 200
+
+// gcPercent returns the GC percent to set, and false when GOGC (env) is
+// set: the user's choice stands.
+func gcPercent(env string) (int, bool) {
+	if env != "" {
+		return 0, false
+	}
+	return defaultGCPercent, true
 }
 
 // realMain returns the process exit code: ansible's rc, as ansible-runner's

@@ -117,6 +117,17 @@ func TestExitCodeIsRC(t *testing.T) {
 	assert.Empty(t, stdout.String())
 }
 
+// arunner sets its own GC target unless GOGC is set.
+func TestGCPercent(t *testing.T) {
+	pct, ok := gcPercent("")
+	assert.True(t, ok)
+	assert.Equal(t, 200, pct)
+	_, ok = gcPercent("50")
+	assert.False(t, ok, "GOGC set: left to the runtime")
+	_, ok = gcPercent("off")
+	assert.False(t, ok)
+}
+
 // ansible killed by a signal from outside: rc 128+signal, and stderr says
 // which signal, which ansible's output cannot.
 func TestKilledBySignal(t *testing.T) {
