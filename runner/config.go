@@ -119,6 +119,8 @@ type Config struct {
 	// process, every 200 ms; StatusHandler and FinishedCallback from the
 	// one that drives the run. A slow EventHandler slows ansible down (its
 	// output is not read meanwhile) rather than piling events up in memory.
+	// A hook that panics stops the run, and the panic comes out of Run or
+	// Job.Wait on the caller's goroutine (HookPanic).
 
 	// EventHandler is called for every event, in order; returning false
 	// keeps the event out of job_events/ (it still reaches stdout). A kept

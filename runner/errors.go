@@ -36,6 +36,30 @@ func (e *ExitError) Error() string {
 	return fmt.Sprintf("ansible exited with rc %d (status %s)", e.RC, e.Status)
 }
 
+// HookPanic is what Run, Job.Wait and Stream panic with, on the caller's
+// goroutine, when one of Config's hooks (EventHandler, StatusHandler,
+// CancelCallback, FinishedCallback, Wrap) panicked on one of the run's own.
+// The runner recovers such a panic and stops the run first: ansible's process
+// group is killed and reaped, the run's private files (credentials, extra
+// vars) are removed, and the artifacts are completed with status "error". No
+// hook is called after the one that panicked. A caller that recovers it gets
+// the hook's name, its panic value and the stack where it panicked.
+type HookPanic struct {
+	Hook  string // the Config field, e.g. "EventHandler"
+	Value any    // what the hook panicked with
+	Stack []byte // the panicking goroutine's stack (runtime/debug.Stack)
+}
+
+func (p *HookPanic) Error() string {
+	return fmt.Sprintf("runner: %s panicked: %v\n\n%s", p.Hook, p.Value, p.Stack)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (p *HookPanic) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
 // TimeoutError says which limit ended the run. It matches ErrTimeout.
 type TimeoutError struct {
 	Kind  TimeoutKind

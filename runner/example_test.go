@@ -122,6 +122,27 @@ func ExampleExitError() {
 	// rc 143, signal 15: ansible was killed by signal 15 (terminated), rc 143 (status failed)
 }
 
+// A hook that panics does not leave ansible running or credentials on
+// disk: the run is stopped and cleaned up first, then the panic comes out
+// of Run on the caller's goroutine as a *HookPanic, which a caller may
+// recover.
+func ExampleHookPanic() {
+	pdd, _ := os.MkdirTemp("", "example-")
+	defer os.RemoveAll(pdd)
+
+	defer func() {
+		p := recover().(*runner.HookPanic)
+		fmt.Printf("%s panicked with %q\n", p.Hook, p.Value)
+	}()
+	runner.Run(context.Background(), runner.Config{
+		PrivateDataDir: pdd,
+		Command:        []string{"sh", "-c", "echo one; sleep 600"},
+		EventHandler:   func(*events.Event) bool { panic("a bug in the handler") },
+	})
+	// Output:
+	// EventHandler panicked with "a bug in the handler"
+}
+
 // Events that come within 20 ms of each other reach the EventHandler
 // together, which spares ansible and the runner a write and a wake-up per
 // event in long loops. A caller that wants each event the moment ansible

@@ -71,6 +71,9 @@ func (r *run) execute() (*Result, error) {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
 	}
 	r.status(StatusUpdate{Status: StatusStarting, RunnerIdent: r.ident, Command: res.Command, Cwd: r.cmd.Dir, Env: safeEnv})
+	if p := r.hookPanic.Load(); p != nil {
+		return r.finish(res, StatusError, 1, p)
+	}
 
 	// The events side band, unless Wrap removed it from the environment.
 	var side *events.SideBand
@@ -246,7 +249,7 @@ func drained(readDone <-chan error, filtering *atomic.Bool, lastOutput, lastFilt
 
 // monitor waits for ansible to exit, stopping it on cancel or timeout: SIGINT
 // to the group first, SIGKILL after the grace period. Limits are checked
-// every 200 ms.
+// every 200 ms. A hook's panic kills the group at once.
 func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, answers *answerer) *stop {
 	grace := r.cfg.CancelGrace
 	if grace <= 0 {
@@ -269,11 +272,16 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 		p.signal(syscall.SIGINT)
 		kill = time.After(grace)
 	}
-	ctxDone, jobCancel := r.ctx.Done(), r.job.cancel
+	ctxDone, jobCancel, abort := r.ctx.Done(), r.job.cancel, r.abort
 	for {
 		select {
 		case <-waitDone:
 			return st
+		case <-abort:
+			// A hook panicked (call): nothing is left to wait for.
+			abort, kill = nil, nil
+			st = &stop{status: StatusError, err: r.hookPanic.Load()}
+			p.signal(syscall.SIGKILL)
 		case <-ctxDone:
 			ctxDone = nil
 			stopWith(stop{status: StatusCanceled, err: &cancelError{cause: r.ctx.Err()}})
@@ -287,7 +295,11 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 			if st != nil {
 				continue
 			}
-			if r.cfg.CancelCallback != nil && r.cfg.CancelCallback() {
+			canceled := false
+			if r.cfg.CancelCallback != nil {
+				r.call("CancelCallback", func() { canceled = r.cfg.CancelCallback() })
+			}
+			if canceled {
 				stopWith(stop{status: StatusCanceled, err: &cancelError{}})
 				continue
 			}
@@ -322,7 +334,7 @@ func (r *run) onEvent(res *Result, ev *events.Event) {
 	}
 	keep := true
 	if r.cfg.EventHandler != nil {
-		keep = r.cfg.EventHandler(ev)
+		r.call("EventHandler", func() { keep = r.cfg.EventHandler(ev) })
 	}
 	if !keep && r.jsonOut == nil {
 		return
@@ -365,7 +377,7 @@ func (r *run) echo(s string) {
 func (r *run) status(u StatusUpdate) {
 	r.job.status.Store(u.Status)
 	if r.cfg.StatusHandler != nil {
-		r.cfg.StatusHandler(u)
+		r.call("StatusHandler", func() { r.cfg.StatusHandler(u) })
 	}
 }
 
@@ -390,7 +402,7 @@ func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, er
 	r.status(StatusUpdate{Status: status, RunnerIdent: r.ident})
 	res.Err = err
 	if r.cfg.FinishedCallback != nil {
-		r.cfg.FinishedCallback(res)
+		r.call("FinishedCallback", func() { r.cfg.FinishedCallback(res) })
 	}
 	return res, err
 }

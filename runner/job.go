@@ -15,8 +15,9 @@ type Job struct {
 	once   sync.Once
 	status atomic.Value // Status
 
-	res *Result
-	err error
+	res   *Result
+	err   error
+	panic *HookPanic
 }
 
 // Ident is the run's ident (its artifacts dir name).
@@ -39,15 +40,21 @@ func (j *Job) Cancel() { j.once.Do(func() { close(j.cancel) }) }
 // Done is closed when the run has ended and FinishedCallback has returned.
 func (j *Job) Done() <-chan struct{} { return j.done }
 
-// Wait waits for the run to end and returns what Run would have.
+// Wait waits for the run to end and returns what Run would have. If a hook
+// panicked, Wait panics with a *HookPanic once the run has been stopped and
+// cleaned up.
 func (j *Job) Wait() (*Result, error) {
 	<-j.done
+	if j.panic != nil {
+		panic(j.panic)
+	}
 	return j.res, j.err
 }
 
 // Run runs cfg to the end. The Result is non-nil whenever artifacts were
 // created, even when err is not nil: a failed playbook gives an *ExitError
-// together with a Result whose Status is StatusFailed.
+// together with a Result whose Status is StatusFailed. A hook's panic comes
+// out of Run as a *HookPanic (see there).
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	j, err := Start(ctx, cfg)
 	if err != nil {
@@ -69,6 +76,7 @@ func Start(ctx context.Context, cfg Config) (*Job, error) {
 	go func() {
 		defer close(j.done)
 		j.res, j.err = r.execute()
+		j.panic = r.hookPanic.Load()
 	}()
 	return j, nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,11 @@ type run struct {
 	rules    []prompt.Rule
 	jobLimit time.Duration
 	idle     time.Duration
+
+	// hookPanic is the first panic recovered from a hook (call); abort is
+	// closed when it is set.
+	hookPanic atomic.Pointer[HookPanic]
+	abort     chan struct{}
 }
 
 // newRun validates what must be right before any artifact can be written,
@@ -90,7 +96,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return &run{ctx: ctx, cfg: cfg, pdd: pdd, art: art, ident: ident}, nil
+	return &run{ctx: ctx, cfg: cfg, pdd: pdd, art: art, ident: ident, abort: make(chan struct{})}, nil
 }
 
 // prepare reads the private data dir and builds the command. A returned
@@ -171,7 +177,11 @@ func (r *run) prepare() (missing bool, err error) {
 	}
 	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
 	if cfg.Wrap != nil {
-		if err := cfg.Wrap(&r.cmd); err != nil {
+		var err error
+		if !r.call("Wrap", func() { err = cfg.Wrap(&r.cmd) }) {
+			err = errors.New("panicked")
+		}
+		if err != nil {
 			return false, &ConfigError{Field: "Wrap", Err: err}
 		}
 	}

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"iter"
+	"sync"
 
 	"github.com/arunner/arunner/events"
 )
@@ -19,6 +20,10 @@ func Stream(ctx context.Context, cfg Config) iter.Seq2[*events.Event, error] {
 		defer cancel()
 		ch := make(chan *events.Event, 256)
 		stopped := make(chan struct{})
+		// The loop's body may also panic: the handler must not block the
+		// run on a channel nobody reads any more.
+		stop := sync.OnceFunc(func() { close(stopped) })
+		defer stop()
 		user := cfg.EventHandler
 		cfg.EventHandler = func(ev *events.Event) bool {
 			keep := user == nil || user(ev)
@@ -39,7 +44,7 @@ func Stream(ctx context.Context, cfg Config) iter.Seq2[*events.Event, error] {
 		}()
 		for ev := range ch {
 			if !yield(ev, nil) {
-				close(stopped)
+				stop()
 				cancel()
 				job.Wait()
 				return
