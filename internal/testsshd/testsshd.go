@@ -151,8 +151,11 @@ func (s *Server) launch(t testing.TB, port int, hostKey string) error {
 	cmd.Stderr = s.log
 	// sshd forks a child per connection that inherits the log pipe; its own
 	// process group lets cleanup kill them all, and WaitDelay bounds the wait
-	// for the pipe should one escape.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// for the pipe should one escape. Pdeathsig stops the listener when the
+	// test binary is killed before its cleanup can run (the signal follows
+	// the thread that started sshd; nothing here locks goroutines to
+	// threads, whose exit would send it early).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 2 * time.Second
 	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if err := cmd.Start(); err != nil {

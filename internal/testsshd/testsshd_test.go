@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,4 +74,55 @@ func TestGenerateKeyEncrypted(t *testing.T) {
 	got, err := exec.Command("ssh-keygen", "-y", "-P", "fixture-pass", "-f", f).Output()
 	require.NoError(t, err)
 	assert.Equal(t, strings.Fields(string(pub))[1], strings.Fields(string(got))[1])
+}
+
+// TestServerDiesWithTestBinary checks that a test binary killed before its
+// cleanup runs does not leave sshd listening. The test binary runs itself
+// again as the victim, which starts a server and waits to be killed.
+func TestServerDiesWithTestBinary(t *testing.T) {
+	if out := os.Getenv("TESTSSHD_VICTIM_OUT"); out != "" {
+		srv := Start(t)
+		require.NoError(t, os.WriteFile(out, []byte(srv.Dir), 0o600))
+		time.Sleep(time.Minute)
+		return
+	}
+	if _, err := os.Stat(SSHD); err != nil {
+		t.Skipf("%s not available: %v", SSHD, err)
+	}
+	out := filepath.Join(t.TempDir(), "dir")
+	victim := exec.Command(os.Args[0], "-test.run=^TestServerDiesWithTestBinary$")
+	victim.Env = append(os.Environ(), "TESTSSHD_VICTIM_OUT="+out)
+	require.NoError(t, victim.Start())
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+
+	var dir string
+	require.Eventually(t, func() bool {
+		data, err := os.ReadFile(out)
+		dir = string(data)
+		return err == nil && dir != ""
+	}, 30*time.Second, 50*time.Millisecond, "the victim's server")
+	// The victim's own cleanup never runs: its temp dirs are ours to remove.
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(dir)) })
+	data, err := os.ReadFile(filepath.Join(dir, "sshd.pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, 0), "sshd runs")
+	t.Cleanup(func() { syscall.Kill(-pid, syscall.SIGKILL) }) // should the test fail
+
+	require.NoError(t, victim.Process.Kill())
+	victim.Wait()
+	assert.Eventually(t, func() bool { return exited(pid) }, 20*time.Second, 50*time.Millisecond,
+		"sshd (pid %d) outlived the killed test binary", pid)
+}
+
+// exited reports whether pid is gone or a zombie (its parent died, and this
+// machine's PID 1 may not reap it).
+func exited(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(data)
+	return strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
 }
