@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
@@ -172,4 +175,61 @@ func TestMissingPlaybookExitCode(t *testing.T) {
 	rc := realMain([]string{"run", pdd, "-p", "nope.yml"}, &stdout, &stderr)
 	assert.Equal(t, 1, rc)
 	assert.Contains(t, stdout.String(), "ERROR! the playbook: nope.yml could not be found")
+}
+
+// -j streams: each event reaches stdout while ansible still runs, here
+// through a pipe, where arunner batches its output for at most
+// lazyio.Delay. The fake prints one line and waits for the test to have
+// read that line's event before it prints the next and exits.
+func TestJSONStreamsLive(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "gate")
+	pdd, fake := fakeRun(t, "echo first\nwhile [ ! -e "+gate+" ]; do sleep 0.05; done\necho second\n")
+	open := func() { os.WriteFile(gate, nil, 0o600) }
+	defer open() // should the test fail early: the fake must not wait forever
+
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	rc := make(chan int, 1)
+	go func() {
+		defer w.Close()
+		var stderr bytes.Buffer
+		rc <- realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "-j"}, w, &stderr)
+	}()
+	lines := make(chan []byte)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- bytes.Clone(sc.Bytes())
+		}
+	}()
+	next := func() map[string]any {
+		t.Helper()
+		select {
+		case line, ok := <-lines:
+			require.True(t, ok, "stdout ended")
+			var ev map[string]any
+			require.NoError(t, json.Unmarshal(line, &ev), "%q", line)
+			return ev
+		case <-time.After(20 * time.Second):
+			t.Fatal("no event on stdout while ansible runs")
+			return nil
+		}
+	}
+
+	ev := next()
+	assert.EqualValues(t, 1, ev["counter"])
+	assert.Equal(t, "verbose", ev["event"])
+	assert.Equal(t, "first", ev["stdout"])
+	select {
+	case <-rc:
+		t.Fatal("arunner ended before the fake was let go")
+	default:
+	}
+	open()
+	ev = next()
+	assert.EqualValues(t, 2, ev["counter"])
+	assert.Equal(t, "second", ev["stdout"])
+	assert.Equal(t, 0, <-rc)
 }
