@@ -26,8 +26,13 @@
 #      back and their order alternating from pair to pair (ABBA), each
 #      pair's ratio taken, and the median of those with an interval.
 #
-# Private data dirs stay until the end (-keep): on ext4 without a journal,
-# removing many files slows down creating files for a while afterwards.
+# Each run's private data dir is removed right after it, except on ext4
+# without a journal, where they stay until the end (-keep): removing many
+# files there slows down creating files for a while afterwards. Kept
+# elsewhere, the files of a 5-repetition run (2M, ~8 GB of pages) slow down
+# every later run as they fill memory: on tmpfs, bench/files fell from 113k
+# files/s to 37k as 1.4M kept files grew to 5.4 GB (BENCHMARKS.md).
+# BENCH_KEEP=1 keeps them anyway, BENCH_KEEP=0 never.
 #
 # Each measurement is repeated BENCH_REPS times (runs interleaved, so a
 # change of machine load hits all variants alike) and the median reported.
@@ -35,7 +40,7 @@
 # (100000), BENCH_ITEMS (5000), BENCH_RSS_MAX (1000000), BENCH_PAIRS (16),
 # BENCH_DIR (where private data dirs go; default $TMPDIR: its filesystem is
 # what the job_events rows measure), BENCH_SKIP_ANSIBLE=1 to skip parts 3
-# and 4.
+# and 4, BENCH_KEEP (above).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -85,14 +90,21 @@ if [ "$fstype" = ext4 ]; then
 	dev=$(basename "$(df --output=source "$work" | tail -1)")
 	if ls /proc/fs/jbd2 2>/dev/null | grep -q "^$dev-"; then fstype="ext4, journaled"; else fstype="ext4, no journal"; fi
 fi
-echo "== private data dirs under $(dirname "$work") ($fstype)"
+case "${BENCH_KEEP:-}" in
+1) keep=(-keep) ;;
+0) keep=() ;;
+*) keep=(); [ "$fstype" = "ext4, no journal" ] && keep=(-keep) ;;
+esac
+kept="each removed after its run"
+[ ${#keep[@]} -gt 0 ] && kept="kept until the end"
+echo "== private data dirs under $(dirname "$work") ($fstype), $kept"
 
 # 1. Throughput.
 declare -A tput
 for rep in $(seq "$REPS"); do
 	for via in pty pipe "pty, GOGC=200"; do
 		for je in off on; do
-			args=(-replay "$work/replay" -stream "$STREAM" -events "$EVENTS" -dir "$work" -keep)
+			args=(-replay "$work/replay" -stream "$STREAM" -events "$EVENTS" -dir "$work" "${keep[@]}")
 			[ "$je" = on ] && args+=(-job-events)
 			[ "$via" = pipe ] && args+=(-nopty)
 			# The last variant runs with the GC target `arunner run` sets.
@@ -105,7 +117,7 @@ for rep in $(seq "$REPS"); do
 		done
 	done
 	sync
-	line=$("$work/files" -n "$EVENTS" -dir "$work" -keep)
+	line=$("$work/files" -n "$EVENTS" -dir "$work" "${keep[@]}")
 	echo "   run $rep: files: $line"
 	tput[files]+="$(field files_per_s <<<"$line") "
 done
@@ -116,7 +128,7 @@ for n in 10000 100000 "$RSS_MAX"; do
 	for je in off on; do
 		# 1M job_events files take minutes on a slow disk; on-mode stops at 100k.
 		if [ "$je" = on ] && [ "$n" -gt 100000 ]; then continue; fi
-		args=(-replay "$work/replay" -stream "$STREAM" -events "$n" -dir "$work" -keep)
+		args=(-replay "$work/replay" -stream "$STREAM" -events "$n" -dir "$work" "${keep[@]}")
 		[ "$je" = on ] && args+=(-job-events)
 		sync
 		line=$("$work/throughput" "${args[@]}")
@@ -180,7 +192,7 @@ if [ "${BENCH_SKIP_ANSIBLE:-}" != 1 ]; then
 		timed_arunner "r$rep"
 		timed ansible-runner ansible-runner run "$work/pdd-runner" -p loop.yml --ident "r$rep"
 		# The runner's own CPU (getrusage SELF), apart from ansible's tree.
-		line=$("$work/throughput" -items "$ITEMS" -job-events -dir "$work" -keep)
+		line=$("$work/throughput" -items "$ITEMS" -job-events -dir "$work" "${keep[@]}")
 		echo "   run $rep: split: $line"
 		split_runner+="$(field runner_cpu_s <<<"$line") "
 		split_ansible+="$(field ansible_cpu_s <<<"$line") "
