@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Artifacts is one run's artifacts dir, <root>/<ident>, laid out as
@@ -187,6 +189,53 @@ func writePrivate(path string, data []byte) error {
 // failed write removes its file, so none is left half written by an error.
 // uuid must be a single path element.
 func (a *Artifacts) WriteEvent(counter int, uuid string, data []byte) error {
+	return writeEvent(unix.AT_FDCWD, a.JobEventsDir(), counter, uuid, data)
+}
+
+// EventWriter writes job_events files as WriteEvent does, but relative to
+// a descriptor of the job_events directory held open: the kernel then
+// looks up one name per file instead of walking the whole path (on ext4,
+// ~1.5 us of ~21 a file), and a directory on the path swapped for a
+// symlink after OpenEventWriter cannot redirect the files. Write may be
+// called from several goroutines at once; Close must come after the last
+// Write.
+type EventWriter struct {
+	dir string
+	fd  int
+}
+
+// OpenEventWriter opens the job_events directory for an EventWriter. A
+// symlink in place of the directory is refused.
+func (a *Artifacts) OpenEventWriter() (*EventWriter, error) {
+	dir := a.JobEventsDir()
+	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("privdata: open %s: %w", dir, err)
+	}
+	return &EventWriter{dir: dir, fd: fd}, nil
+}
+
+// Write writes job_events/<counter>-<uuid>.json; see Artifacts.WriteEvent.
+func (w *EventWriter) Write(counter int, uuid string, data []byte) error {
+	if w.fd < 0 {
+		return fmt.Errorf("privdata: write event %d: %w", counter, os.ErrClosed)
+	}
+	return writeEvent(w.fd, w.dir, counter, uuid, data)
+}
+
+// Close releases the directory's descriptor.
+func (w *EventWriter) Close() error {
+	if w.fd < 0 {
+		return os.ErrClosed
+	}
+	err := syscall.Close(w.fd)
+	w.fd = -1
+	return err
+}
+
+// writeEvent writes <counter>-<uuid>.json in dir, which dirfd names
+// (AT_FDCWD: by its path). Errors name the file's full path.
+func writeEvent(dirfd int, dir string, counter int, uuid string, data []byte) error {
 	if counter < 0 {
 		return fmt.Errorf("privdata: event counter %d: %w", counter, ErrBadValue)
 	}
@@ -195,30 +244,35 @@ func (a *Artifacts) WriteEvent(counter int, uuid string, data []byte) error {
 	}
 	// Raw syscalls: this is the hot path (one call per ansible event), and
 	// os.File's poller registration and finalizer cost more than the write.
-	buf := make([]byte, 0, len(a.Dir)+len(uuid)+48)
-	buf = append(buf, a.Dir...)
-	buf = append(buf, "/job_events/"...)
+	buf := make([]byte, 0, len(dir)+len(uuid)+32)
+	buf = append(buf, dir...)
+	buf = append(buf, '/')
+	base := len(buf)
 	buf = strconv.AppendInt(buf, int64(counter), 10)
 	buf = append(buf, '-')
 	buf = append(buf, uuid...)
 	buf = append(buf, ".json"...)
 	path := string(buf)
-	if err := writeFileRaw(path, data); err != nil {
+	name := path
+	if dirfd != unix.AT_FDCWD {
+		name = path[base:]
+	}
+	if err := writeFileRaw(dirfd, name, data); err != nil {
 		return fmt.Errorf("privdata: write %s: %w", path, err)
 	}
 	return nil
 }
 
-// writeFileRaw creates path exclusively, so its mode is 0600 (minus the
-// umask) and a symlink planted there is not followed, even when a stale
-// file from a crash sits there: that one is removed and the create
-// retried, costing nothing in the common case.
-func writeFileRaw(path string, data []byte) error {
+// writeFileRaw creates name (relative to dirfd) exclusively, so its mode
+// is 0600 (minus the umask) and a symlink planted there is not followed,
+// even when a stale file from a crash sits there: that one is removed and
+// the create retried, costing nothing in the common case.
+func writeFileRaw(dirfd int, name string, data []byte) error {
 	const flags = syscall.O_WRONLY | syscall.O_CREAT | syscall.O_EXCL | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
-	fd, err := syscall.Open(path, flags, 0o600)
+	fd, err := unix.Openat(dirfd, name, flags, 0o600)
 	if err == syscall.EEXIST {
-		if err = syscall.Unlink(path); err == nil {
-			fd, err = syscall.Open(path, flags, 0o600)
+		if err = unix.Unlinkat(dirfd, name, 0); err == nil {
+			fd, err = unix.Openat(dirfd, name, flags, 0o600)
 		}
 	}
 	if err != nil {
@@ -231,13 +285,13 @@ func writeFileRaw(path string, data []byte) error {
 		}
 		if err != nil {
 			syscall.Close(fd)
-			syscall.Unlink(path)
+			unix.Unlinkat(dirfd, name, 0)
 			return err
 		}
 		data = data[n:]
 	}
 	if err := syscall.Close(fd); err != nil {
-		syscall.Unlink(path)
+		unix.Unlinkat(dirfd, name, 0)
 		return err
 	}
 	return nil

@@ -108,59 +108,125 @@ func TestArtifactFiles(t *testing.T) {
 	assert.Equal(t, "keep", string(got))
 }
 
+// eventWriters are the two ways to write a job_events file, each on its
+// own artifacts dir.
+func eventWriters() map[string]func(t *testing.T) (*Artifacts, func(int, string, []byte) error) {
+	return map[string]func(t *testing.T) (*Artifacts, func(int, string, []byte) error){
+		"WriteEvent": func(t *testing.T) (*Artifacts, func(int, string, []byte) error) {
+			a, err := NewArtifacts(t.TempDir(), "x")
+			require.NoError(t, err)
+			return a, a.WriteEvent
+		},
+		"EventWriter": func(t *testing.T) (*Artifacts, func(int, string, []byte) error) {
+			a, err := NewArtifacts(t.TempDir(), "x")
+			require.NoError(t, err)
+			w, err := a.OpenEventWriter()
+			require.NoError(t, err)
+			t.Cleanup(func() { w.Close() })
+			return a, w.Write
+		},
+	}
+}
+
 func TestWriteEvent(t *testing.T) {
+	for name, open := range eventWriters() {
+		t.Run(name, func(t *testing.T) {
+			a, write := open(t)
+			data := []byte(`{"uuid": "u1", "counter": 7}`)
+			// A stale file from a crash, with a looser mode and longer
+			// content, is replaced, not appended to or truncated in place.
+			path := filepath.Join(a.JobEventsDir(), "7-u1.json")
+			require.NoError(t, os.WriteFile(path, []byte("garbage, longer than the event itself"), 0o644))
+
+			require.NoError(t, write(7, "u1", data))
+			got, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, data, got)
+			assert.Equal(t, fs.FileMode(0o600), mode(t, path))
+
+			// A symlink planted at the name is replaced, never followed.
+			outside := filepath.Join(t.TempDir(), "outside")
+			require.NoError(t, os.WriteFile(outside, []byte("keep"), 0o600))
+			link := filepath.Join(a.JobEventsDir(), "8-u2.json")
+			require.NoError(t, os.Symlink(outside, link))
+			require.NoError(t, write(8, "u2", data))
+			got, err = os.ReadFile(outside)
+			require.NoError(t, err)
+			assert.Equal(t, "keep", string(got))
+			fi, err := os.Lstat(link)
+			require.NoError(t, err)
+			assert.True(t, fi.Mode().IsRegular())
+			require.NoError(t, os.Remove(link))
+
+			for _, bad := range []struct {
+				counter int
+				uuid    string
+			}{{-1, "u"}, {1, ""}, {1, "../../x"}, {1, "a/b"}, {1, ".."}} {
+				assert.Error(t, write(bad.counter, bad.uuid, data), "%d %q", bad.counter, bad.uuid)
+			}
+			ents, err := os.ReadDir(a.JobEventsDir())
+			require.NoError(t, err)
+			assert.Len(t, ents, 1)
+
+			// Errors name the file by its full path.
+			require.NoError(t, os.Mkdir(filepath.Join(a.JobEventsDir(), "9-u3.json"), 0o700))
+			err = write(9, "u3", data)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), filepath.Join(a.JobEventsDir(), "9-u3.json"))
+		})
+	}
+}
+
+// An EventWriter writes into the directory it opened, whatever its path
+// names later, refuses a symlink in the directory's place, and tells a use
+// after Close.
+func TestEventWriter(t *testing.T) {
 	a, err := NewArtifacts(t.TempDir(), "x")
 	require.NoError(t, err)
-	data := []byte(`{"uuid": "u1", "counter": 7}`)
-	// A stale file from a crash, with a looser mode and longer content,
-	// is replaced, not appended to or truncated in place.
-	path := filepath.Join(a.JobEventsDir(), "7-u1.json")
-	require.NoError(t, os.WriteFile(path, []byte("garbage, longer than the event itself"), 0o644))
+	w, err := a.OpenEventWriter()
+	require.NoError(t, err)
+	moved := a.JobEventsDir() + ".moved"
+	require.NoError(t, os.Rename(a.JobEventsDir(), moved))
+	outside := t.TempDir()
+	require.NoError(t, os.Symlink(outside, a.JobEventsDir()))
+	require.NoError(t, w.Write(1, "u", []byte("{}")))
+	_, err = os.Stat(filepath.Join(moved, "1-u.json"))
+	assert.NoError(t, err, "the file is in the directory opened")
+	ents, err := os.ReadDir(outside)
+	require.NoError(t, err)
+	assert.Empty(t, ents, "the symlink was followed")
 
-	require.NoError(t, a.WriteEvent(7, "u1", data))
-	got, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, data, got)
-	assert.Equal(t, fs.FileMode(0o600), mode(t, path))
+	require.NoError(t, w.Close())
+	assert.ErrorIs(t, w.Write(2, "u", []byte("{}")), os.ErrClosed)
+	assert.ErrorIs(t, w.Close(), os.ErrClosed)
 
-	// A symlink planted at the name is replaced, never followed.
-	outside := filepath.Join(t.TempDir(), "outside")
-	require.NoError(t, os.WriteFile(outside, []byte("keep"), 0o600))
-	link := filepath.Join(a.JobEventsDir(), "8-u2.json")
-	require.NoError(t, os.Symlink(outside, link))
-	require.NoError(t, a.WriteEvent(8, "u2", data))
-	got, err = os.ReadFile(outside)
-	require.NoError(t, err)
-	assert.Equal(t, "keep", string(got))
-	fi, err := os.Lstat(link)
-	require.NoError(t, err)
-	assert.True(t, fi.Mode().IsRegular())
-	require.NoError(t, os.Remove(link))
-
-	for _, bad := range []struct {
-		counter int
-		uuid    string
-	}{{-1, "u"}, {1, ""}, {1, "../../x"}, {1, "a/b"}, {1, ".."}} {
-		assert.Error(t, a.WriteEvent(bad.counter, bad.uuid, data), "%d %q", bad.counter, bad.uuid)
-	}
-	ents, err := os.ReadDir(a.JobEventsDir())
-	require.NoError(t, err)
-	assert.Len(t, ents, 1)
+	_, err = a.OpenEventWriter()
+	assert.Error(t, err, "a symlink in the job_events directory's place")
 }
 
 func BenchmarkWriteEvent(b *testing.B) {
-	a, err := NewArtifacts(b.TempDir(), "bench")
-	require.NoError(b, err)
 	data := []byte(`{"uuid": "0e8bd9a4-4d8e-4f1c-9c4c-3a3a5b0e2f11", "counter": 1, "stdout": "ok: [localhost]", "event": "runner_on_ok", "event_data": {"host": "localhost", "task": "debug", "res": {"msg": "hi"}}}`)
 	uuid := "0e8bd9a4-4d8e-4f1c-9c4c-3a3a5b0e2f11"
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if err := a.WriteEvent(i, uuid, data); err != nil {
-			b.Fatal(err)
-		}
+	for _, held := range []bool{false, true} {
+		b.Run(fmt.Sprintf("EventWriter=%v", held), func(b *testing.B) {
+			a, err := NewArtifacts(b.TempDir(), "bench")
+			require.NoError(b, err)
+			write := a.WriteEvent
+			if held {
+				w, err := a.OpenEventWriter()
+				require.NoError(b, err)
+				defer w.Close()
+				write = w.Write
+			}
+			b.SetBytes(int64(len(data)))
+			for i := 0; b.Loop(); i++ {
+				if err := write(i, uuid, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 func TestReadEvents(t *testing.T) {

@@ -203,3 +203,35 @@ func ExampleValidateIdent() {
 	// <nil>
 	// privdata: invalid ident: "../etc" contains '/' or NUL
 }
+
+// A run that writes many events holds the job_events directory open and
+// writes each file relative to it, from as many goroutines as it likes.
+func ExampleArtifacts_OpenEventWriter() {
+	pdd, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(pdd)
+
+	a, err := privdata.NewArtifacts(filepath.Join(pdd, "artifacts"), "run1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	w, err := a.OpenEventWriter()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if err := w.Write(i, fmt.Sprintf("u%d", i), fmt.Appendf(nil, `{"counter": %d}`, i)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		log.Fatal(err)
+	}
+	names, _ := filepath.Glob(filepath.Join(a.JobEventsDir(), "*.json"))
+	for _, n := range names {
+		fmt.Println(filepath.Base(n))
+	}
+	// Output:
+	// 1-u1.json
+	// 2-u2.json
+	// 3-u3.json
+}

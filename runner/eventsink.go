@@ -33,7 +33,21 @@ const (
 // WriteEvent, or a stub in tests.
 type eventWriter func(counter int, uuid string, data []byte) error
 
-func newEventSink(art *privdata.Artifacts) *asyncSink { return newAsyncSink(art.WriteEvent) }
+// newEventSink writes art's job_events files through a privdata.EventWriter
+// (one name looked up per file, not the whole path), opened with the first
+// event and closed by close. Should the directory not open, the files go
+// through WriteEvent, whose errors name each file.
+func newEventSink(art *privdata.Artifacts) *asyncSink {
+	s := newAsyncSink(art.WriteEvent)
+	s.open = func() (eventWriter, func() error) {
+		w, err := art.OpenEventWriter()
+		if err != nil {
+			return art.WriteEvent, nil
+		}
+		return w.Write, w.Close
+	}
+	return s
+}
 
 // asyncSink persists job_events files. The reader goroutine hands it each
 // kept event in order; close returns once everything handed over is on disk
@@ -48,6 +62,10 @@ func newEventSink(art *privdata.Artifacts) *asyncSink { return newAsyncSink(art.
 // the first event, so a run whose handler keeps nothing starts none.
 type asyncSink struct {
 	writeEvent eventWriter
+	// open, if set, is called before the writers start and replaces
+	// writeEvent; its closer runs once they are done.
+	open       func() (eventWriter, func() error)
+	closeWrite func() error
 	start      sync.Once
 	done       sync.WaitGroup
 	closed     bool
@@ -89,6 +107,9 @@ func newAsyncSink(w eventWriter) *asyncSink {
 // afterwards (appending past it is fine).
 func (s *asyncSink) write(counter int, uuid string, data []byte) {
 	s.start.Do(func() {
+		if s.open != nil {
+			s.writeEvent, s.closeWrite = s.open()
+		}
 		for range sinkWriters {
 			s.done.Add(1)
 			go s.drain()
@@ -177,6 +198,9 @@ func (s *asyncSink) close() error {
 		s.mu.Unlock()
 		s.work.Broadcast()
 		s.done.Wait()
+		if s.closeWrite != nil {
+			s.closeWrite()
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -220,3 +220,33 @@ func TestAsyncSinkBatches(t *testing.T) {
 		assert.Equal(t, 4+sinkBatch, calls())
 	})
 }
+
+// The sink writes through a descriptor of the job_events directory, opened
+// with the first event and closed with the sink.
+func TestEventSinkHoldsDirUntilClose(t *testing.T) {
+	art, err := privdata.NewArtifacts(t.TempDir(), "x")
+	require.NoError(t, err)
+	s := newEventSink(art)
+	assert.Zero(t, fdsTo(t, art.JobEventsDir()), "opened before the first event")
+	s.write(1, "u1", []byte(`{"counter": 1}`))
+	assert.Equal(t, 1, fdsTo(t, art.JobEventsDir()))
+	require.NoError(t, s.close())
+	assert.Zero(t, fdsTo(t, art.JobEventsDir()), "left open")
+	got, err := os.ReadFile(filepath.Join(art.JobEventsDir(), "1-u1.json"))
+	require.NoError(t, err)
+	assert.Equal(t, `{"counter": 1}`, string(got))
+}
+
+// fdsTo counts this process's descriptors open on path.
+func fdsTo(t *testing.T, path string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	n := 0
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && target == path {
+			n++
+		}
+	}
+	return n
+}

@@ -1,9 +1,9 @@
 // Command files measures what the job_events rows of bench/run.sh are up
 // against: how fast this machine creates job_events files when nothing
-// else runs. It writes -n files of -size bytes through
-// privdata.Artifacts.WriteEvent (the runner's own write: open, one write,
-// close), from as many goroutines as the runner's event sink uses, and
-// prints files/s and the CPU it took:
+// else runs. It writes -n files of -size bytes through a
+// privdata.EventWriter (the runner's own write: open relative to the held
+// job_events directory, one write, close), from as many goroutines as the
+// runner's event sink uses, and prints files/s and the CPU it took:
 //
 //	go run ./bench/files -dir /mnt/j -n 100000
 //
@@ -50,6 +50,11 @@ func run(dir string, n, size, writers int, keep bool) error {
 	if err != nil {
 		return err
 	}
+	ew, err := art.OpenEventWriter()
+	if err != nil {
+		return err
+	}
+	defer ew.Close()
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = 'x'
@@ -71,7 +76,7 @@ func run(dir string, n, size, writers int, keep bool) error {
 	for w := range writers {
 		wg.Go(func() {
 			for i := w; i < n; i += writers {
-				if err := art.WriteEvent(i+1, ids[i], data); err != nil && errs[w] == nil {
+				if err := ew.Write(i+1, ids[i], data); err != nil && errs[w] == nil {
 					errs[w] = err
 				}
 			}
