@@ -244,20 +244,23 @@ func writeEvent(dirfd int, dir string, counter int, uuid string, data []byte) er
 	}
 	// Raw syscalls: this is the hot path (one call per ansible event), and
 	// os.File's poller registration and finalizer cost more than the write.
-	buf := make([]byte, 0, len(dir)+len(uuid)+32)
-	buf = append(buf, dir...)
-	buf = append(buf, '/')
-	base := len(buf)
+	// The name is what dirfd needs; the full path is made for an error only.
+	var buf []byte
+	if dirfd == unix.AT_FDCWD {
+		buf = append(append(make([]byte, 0, len(dir)+len(uuid)+32), dir...), '/')
+	} else {
+		buf = make([]byte, 0, len(uuid)+32)
+	}
 	buf = strconv.AppendInt(buf, int64(counter), 10)
 	buf = append(buf, '-')
 	buf = append(buf, uuid...)
 	buf = append(buf, ".json"...)
-	path := string(buf)
-	name := path
-	if dirfd != unix.AT_FDCWD {
-		name = path[base:]
-	}
+	name := string(buf)
 	if err := writeFileRaw(dirfd, name, data); err != nil {
+		path := name
+		if dirfd != unix.AT_FDCWD {
+			path = dir + "/" + name
+		}
 		return fmt.Errorf("privdata: write %s: %w", path, err)
 	}
 	return nil
