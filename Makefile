@@ -33,9 +33,13 @@ test: deps-test vet
 	$(GO) test -race -count=1 -timeout 12m $(addprefix $(MODULE)/,$(addsuffix /...,$(RACE_PKGS)))
 	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v -E '$(RACE_RE)')
 
+# The BSDs (macOS among them) build too: ansible controllers run there.
+CROSS_GOOS := darwin freebsd
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	@for os in $(CROSS_GOOS); do echo "GOOS=$$os go build ./..."; GOOS=$$os $(GO) build ./... || exit 1; done
 
 bench: deps-bench
 	bench/run.sh

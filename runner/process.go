@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/osdep"
 )
 
 // proc is ansible running in a session of its own, its output read from
@@ -142,22 +143,21 @@ func command(c Command, side *os.File) (*exec.Cmd, error) {
 	cmd.Args[0] = c.Argv[0]
 	cmd.Dir = c.Dir
 	cmd.Env = envList(env)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setsid: true,
-		// A runner that dies takes ansible with it instead of orphaning it.
-		Pdeathsig: syscall.SIGKILL,
-	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// A runner that dies takes ansible with it instead of orphaning it,
+	// where the OS can do that.
+	osdep.DieWithParent(cmd.SysProcAttr)
 	return cmd, nil
 }
 
 func noEcho(tty *os.File) error {
 	fd := int(tty.Fd())
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	t, err := osdep.GetTermios(fd)
 	if err != nil {
 		return err
 	}
 	t.Lflag &^= unix.ECHO | unix.ECHONL
-	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+	return osdep.SetTermios(fd, t)
 }
 
 // signal sends sig to the whole process group; a group already gone is not

@@ -25,7 +25,7 @@ import (
 	"strings"
 
 	"github.com/arunner/arunner/events"
-	"golang.org/x/sys/unix"
+	"github.com/arunner/arunner/internal/osdep"
 )
 
 // endToken closes every event in the plugin's framing: ESC[K, base64 of
@@ -108,8 +108,7 @@ func replaySideBand(stream []byte, per, want int) error {
 		return fmt.Errorf("%s: the last event has no end token", os.Getenv("REPLAY_STREAM"))
 	}
 	tail := stream[last:]
-	_, err := unix.IoctlGetTermios(1, unix.TCGETS)
-	onTerminal := err == nil
+	onTerminal := osdep.IsTerminal(1)
 	side := os.NewFile(uintptr(events.SideBandFD), "side band")
 	var recs, out []byte
 	seq := 0

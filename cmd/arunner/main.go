@@ -15,9 +15,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/arunner/arunner/internal/lazyio"
+	"github.com/arunner/arunner/internal/osdep"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -105,9 +104,9 @@ func isTerminal(f *os.File) bool {
 	if err != nil {
 		return false
 	}
-	var terr error
-	if err := rc.Control(func(fd uintptr) { _, terr = unix.IoctlGetTermios(int(fd), unix.TCGETS) }); err != nil {
+	term := false
+	if err := rc.Control(func(fd uintptr) { term = osdep.IsTerminal(int(fd)) }); err != nil {
 		return false
 	}
-	return terr == nil
+	return term
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arunner/arunner/internal/osdep"
 )
 
 // SSHD is the server binary; tests are skipped when it is missing.
@@ -155,7 +157,8 @@ func (s *Server) launch(t testing.TB, port int, hostKey string) error {
 	// test binary is killed before its cleanup can run (the signal follows
 	// the thread that started sshd; nothing here locks goroutines to
 	// threads, whose exit would send it early).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	osdep.DieWithParent(cmd.SysProcAttr)
 	cmd.WaitDelay = 2 * time.Second
 	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if err := cmd.Start(); err != nil {
