@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh measures issue 3's speed and memory targets side by side on
-# this machine and prints one table (BENCHMARKS.md records a run of it):
+# this machine and prints one table (bench/HISTORY.md records its runs, BENCHMARKS.md the last figures):
 #
 #   1. events/s through the whole runner (runner.Run) from bench/replay, a
 #      fake ansible-playbook replaying a stream recorded from a real run
@@ -31,7 +31,7 @@
 # files there slows down creating files for a while afterwards. Kept
 # elsewhere, the files of a 5-repetition run (2M, ~8 GB of pages) slow down
 # every later run as they fill memory: on tmpfs, bench/files fell from 113k
-# files/s to 37k as 1.4M kept files grew to 5.4 GB (BENCHMARKS.md).
+# files/s to 37k as 1.4M kept files grew to 5.4 GB (bench/HISTORY.md).
 # BENCH_KEEP=1 keeps them anyway, BENCH_KEEP=0 never.
 #
 # Each measurement is repeated BENCH_REPS times (runs interleaved, so a

@@ -194,8 +194,8 @@ func (a *Artifacts) WriteEvent(counter int, uuid string, data []byte) error {
 
 // EventWriter writes job_events files as WriteEvent does, but relative to
 // a descriptor of the job_events directory held open: the kernel then
-// looks up one name per file instead of walking the whole path (on ext4,
-// ~1.5 us of ~21 a file), and a directory on the path swapped for a
+// looks up one name per file instead of walking the whole path, and a
+// directory on the path swapped for a
 // symlink after OpenEventWriter cannot redirect the files. Write may be
 // called from several goroutines at once; Close must come after the last
 // Write.
