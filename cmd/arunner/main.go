@@ -28,6 +28,12 @@ func main() {
 	if pct, ok := gcPercent(os.Getenv("GOGC")); ok {
 		debug.SetGCPercent(pct)
 	}
+	// A write to a closed pipe on stdout (arunner run ... | head) would
+	// kill arunner by SIGPIPE, and with it ansible mid-run, leaving the
+	// artifacts without a status. Notified, the write fails with EPIPE
+	// instead: Output is dropped and the run goes on (realMain). Notify,
+	// unlike Ignore, is not inherited by ansible.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -90,10 +96,13 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	// ansible's own output says why it failed; a signal from outside it
 	// does not.
 	var exitErr *runner.ExitError
-	if err != nil && (!errors.As(err, &exitErr) || exitErr.Signal != 0) {
+	if err != nil && (!errors.As(err, &exitErr) || exitErr.Signal != 0 || res.ArtifactErr != nil) {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 	}
-	if res.RC == 0 && err != nil && exitErr == nil {
+	if res.OutputErr != nil && !opts.quiet {
+		fmt.Fprintf(stderr, "arunner: %v (the run went on; its artifacts are in %s)\n", res.OutputErr, res.ArtifactDir)
+	}
+	if res.RC == 0 && (err != nil && exitErr == nil || res.OutputErr != nil) {
 		return 1
 	}
 	return res.RC
