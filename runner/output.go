@@ -4,6 +4,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/arunner/arunner/internal/lazyio"
 )
 
 // What Config.Output may fall behind by, and how long the end of a run
@@ -20,7 +22,8 @@ var (
 )
 
 // outputChunk is the most written to Output in one call, so that the end
-// of the run sees a slow Output's progress.
+// of the run sees a slow Output's progress; that much queued is written at
+// once, less within lazyio.Delay.
 const outputChunk = 64 << 10
 
 // asyncOutput writes Config.Output from a goroutine of its own, through a
@@ -30,11 +33,18 @@ const outputChunk = 64 << 10
 // Output's first error, or once it fell outputBuffer behind, it gets
 // nothing more: what it did get is the beginning of the text, without
 // holes. close delivers the rest, within bounds, and reports what was lost.
+//
+// As lazyio.Writer, it batches in time: the writer is woken a delay after
+// the first byte queued (or at once when a chunk is), not for every event,
+// which would cost a wake-up each, more than the write.
 type asyncOutput struct {
-	w io.Writer
+	w     io.Writer
+	timer *time.Timer
 
 	mu        sync.Mutex
-	wake      *sync.Cond // the queue went from empty to not, or closing
+	wake      *sync.Cond // a chunk is queued, the delay passed, or closing
+	armed     bool       // timer is set
+	due       bool       // the delay passed: write what is queued
 	queue     []byte     // written to asyncOutput, not yet taken
 	busy      int        // bytes taken by the writer, not yet written
 	progress  time.Time  // when Output last took something
@@ -48,6 +58,13 @@ type asyncOutput struct {
 func newAsyncOutput(w io.Writer) *asyncOutput {
 	o := &asyncOutput{w: w, done: make(chan struct{})}
 	o.wake = sync.NewCond(&o.mu)
+	o.timer = time.AfterFunc(time.Hour, func() {
+		o.mu.Lock()
+		o.armed, o.due = false, true
+		o.mu.Unlock()
+		o.wake.Signal()
+	})
+	o.timer.Stop()
 	go o.run()
 	return o
 }
@@ -63,10 +80,14 @@ func (o *asyncOutput) Write(p []byte) (int, error) {
 		o.err = ErrOutputStalled
 		o.lost += int64(len(p))
 	default:
-		if len(o.queue) == 0 {
-			o.wake.Signal()
-		}
 		o.queue = append(o.queue, p...)
+		switch {
+		case len(o.queue) >= outputChunk || o.due:
+			o.wake.Signal()
+		case !o.armed:
+			o.armed = true
+			o.timer.Reset(lazyio.Delay)
+		}
 	}
 	o.mu.Unlock()
 	return len(p), nil
@@ -86,7 +107,7 @@ func (o *asyncOutput) run() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for {
-		for len(o.queue) == 0 && !o.closing {
+		for !o.closing && (len(o.queue) == 0 || len(o.queue) < outputChunk && !o.due) {
 			o.wake.Wait()
 		}
 		if o.abandoned || o.err != nil && o.err != ErrOutputStalled {
@@ -104,7 +125,7 @@ func (o *asyncOutput) run() {
 			return
 		}
 		out, o.queue = o.queue, out[:0]
-		o.busy = len(out)
+		o.busy, o.due = len(out), false
 		for len(out) > 0 && !o.abandoned {
 			chunk := out[:min(len(out), outputChunk)]
 			o.mu.Unlock()
@@ -136,6 +157,7 @@ func (o *asyncOutput) close() error {
 	if o == nil {
 		return nil
 	}
+	o.timer.Stop()
 	o.mu.Lock()
 	o.closing = true
 	start := time.Now()

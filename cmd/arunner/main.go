@@ -15,9 +15,6 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/arunner/arunner/internal/lazyio"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -73,15 +70,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := opts.config()
 	if !opts.quiet {
+		// The runner writes Output in batches at most lazyio.Delay late, so
+		// that tail -f still follows a file or a pipe.
 		cfg.Output = stdout
-		if f, ok := stdout.(*os.File); ok && !isTerminal(f) {
-			// To a file or a pipe, output goes out in batches, as C's stdio
-			// buffers it there, but at most lazyio.Delay late, so that
-			// tail -f still follows it.
-			lw := lazyio.New(f, lazyio.Delay)
-			defer lw.Flush()
-			cfg.Output = lw
-		}
 	}
 
 	// The library installs no signal handlers; the CLI turns ^C and SIGTERM
@@ -106,17 +97,4 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return res.RC
-}
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	var terr error
-	if err := rc.Control(func(fd uintptr) { _, terr = unix.IoctlGetTermios(int(fd), unix.TCGETS) }); err != nil {
-		return false
-	}
-	return terr == nil
 }
