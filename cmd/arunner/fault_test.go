@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,4 +77,31 @@ func TestBrokenPipe(t *testing.T) {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	require.NoError(t, err)
 	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "ansible is gone")
+}
+
+// A lost artifact is named on stderr even when ansible failed, whose own
+// output usually says why: the exit code stays ansible's rc.
+func TestLostArtifactExitCode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("filling a disk needs a small tmpfs, which needs root")
+	}
+	pdd, fake := fakeRun(t, "i=0; while [ $i -lt 3000 ]; do echo \"line $i of a lot of text to fill the disk\"; i=$((i+1)); done\nexit 3\n")
+	art := filepath.Join(pdd, "artifacts")
+	require.NoError(t, os.MkdirAll(art, 0o700))
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", art).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", art).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", art, err, out)
+		}
+	})
+	var stdout, stderr bytes.Buffer
+	rc := realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--ident", "full"}, &stdout, &stderr)
+	assert.Equal(t, 3, rc)
+	assert.Contains(t, stderr.String(), "artifact "+filepath.Join(art, "full", "stdout")+" not written: no space left on device")
+	assert.Contains(t, stdout.String(), "line 2999 of a lot", "stdout gets everything")
+	status, err := os.ReadFile(filepath.Join(art, "full", "status"))
+	require.NoError(t, err)
+	assert.Equal(t, "error", string(status))
 }
