@@ -37,6 +37,9 @@ func TestBrokenPipe(t *testing.T) {
 	pidFile := filepath.Join(tmp, "pid")
 	pdd, fake := fakeRun(t, "echo $$ > "+pidFile+"\necho 'the first line'\nsleep 1\n"+
 		"i=0; while [ $i -lt 2000 ]; do echo \"line $i of the rest\"; i=$((i+1)); done\necho LAST LINE\n")
+	const secret = "pipe-secret-4711"
+	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "env"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "env", "extravars"), []byte("token: "+secret+"\n"), 0o600))
 	rcFile, errFile := filepath.Join(tmp, "rc"), filepath.Join(tmp, "stderr")
 	cmd := exec.Command("sh", "-c", `{ "$0"; echo $? > "$RC_FILE"; } 2>"$ERR_FILE" | head -c 10`, os.Args[0])
 	cmd.Env = append(os.Environ(), "ARUNNER_TEST_MAIN=1", "RC_FILE="+rcFile, "ERR_FILE="+errFile,
@@ -71,6 +74,15 @@ func TestBrokenPipe(t *testing.T) {
 	assert.True(t, strings.HasSuffix(string(stdout), "line 1999 of the rest\r\nLAST LINE\r\n"), "the stdout artifact is complete")
 	_, err = os.Lstat(filepath.Join(art, ".arunner"))
 	assert.True(t, os.IsNotExist(err), "the run's private dir is removed")
+	require.NoError(t, filepath.WalkDir(art, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			data, rerr := os.ReadFile(path)
+			require.NoError(t, rerr)
+			assert.NotContains(t, string(data), secret, "secret left in %s", path)
+		}
+		return err
+	}))
+	assert.NotContains(t, string(stderr), secret)
 
 	data, err := os.ReadFile(pidFile)
 	require.NoError(t, err)
