@@ -120,11 +120,12 @@ func (b *lockedBuffer) String() string {
 // holes; each job_events file there is whole.
 func TestDiskFullMidRun(t *testing.T) {
 	for _, withOutput := range []bool{false, true} {
-		t.Run(fmt.Sprintf("Output=%v", withOutput), func(t *testing.T) { testDiskFull(t, withOutput) })
+		t.Run(fmt.Sprintf("Output=%v", withOutput), func(t *testing.T) { testDiskFull(t, withOutput, false) })
 	}
+	t.Run("JSONOutput", func(t *testing.T) { testDiskFull(t, true, true) })
 }
 
-func testDiskFull(t *testing.T, withOutput bool) {
+func testDiskFull(t *testing.T, withOutput, jsonMode bool) {
 	const n = 600 // events of 2 KB: 1.2 MB of text, 3 MB of job_events
 	cfg := fakeConfig(t, "bigevents")
 	smallTmpfs(t, filepath.Join(cfg.PrivateDataDir, "artifacts"), "512k")
@@ -134,6 +135,7 @@ func testDiskFull(t *testing.T, withOutput bool) {
 	cfg.ExtraVars = map[string]any{"token": secret}
 	var log eventLog
 	cfg.EventHandler = log.handle
+	cfg.JSONOutput = jsonMode
 	var out lockedBuffer
 	if withOutput {
 		cfg.Output = &out
@@ -161,6 +163,10 @@ func testDiskFull(t *testing.T, withOutput bool) {
 	log.assertAllEvents(t, n+2)
 	assert.Equal(t, n+2, res.FinalCounter)
 	want := log.text.String()
+	if jsonMode {
+		want = out.String()
+		assert.Equal(t, n+2, strings.Count(want, "\n"), "Output gets every event")
+	}
 	if withOutput {
 		assert.Equal(t, want, out.String(), "Output gets everything though the disk is full")
 	}
