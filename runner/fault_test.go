@@ -318,3 +318,30 @@ func TestBlockingOutput(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	assert.Equal(t, calls, out.callCount(), "Output is not written after the run")
 }
+
+// slowWriter takes everything, a while after each call.
+type slowWriter struct {
+	lockedBuffer
+	delay time.Duration
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(w.delay)
+	return w.lockedBuffer.Write(p)
+}
+
+// A slow Output that keeps taking is waited for at the end, longer than
+// outputQuiet in all, and gets everything.
+func TestSlowOutputGetsEverything(t *testing.T) {
+	defer func(q time.Duration) { outputQuiet = q }(outputQuiet)
+	outputQuiet = 300 * time.Millisecond
+	cfg := fakeConfig(t, "bigevents")
+	cfg.EnvVars["FAKE_EVENTS"] = "1000"
+	cfg.EnvVars["FAKE_SIZE"] = "500" // 500 KB: 8 chunks and more
+	out := &slowWriter{delay: 200 * time.Millisecond}
+	cfg.Output = out
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.NoError(t, res.OutputErr)
+	assert.Equal(t, readArtifact(t, res, "stdout"), out.String())
+}
