@@ -53,7 +53,8 @@ func gcPercent(env string) (int, bool) {
 }
 
 // realMain returns the process exit code: ansible's rc, as ansible-runner's
-// CLI does, or 1 (usage: 2) when arunner itself could not run it.
+// CLI does, or 1 (usage: 2) when arunner itself could not run it, or when
+// that rc is 0 but an artifact or stdout lost some of the output.
 func realMain(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseArgs(args)
 	if err != nil {
@@ -70,8 +71,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := opts.config()
 	if !opts.quiet {
-		// The runner writes Output in batches at most lazyio.Delay late, so
-		// that tail -f still follows a file or a pipe.
+		// The runner writes Output in batches, as C's stdio buffers a file
+		// or a pipe, but at most lazyio's delay late, so that tail -f still
+		// follows it.
 		cfg.Output = stdout
 	}
 
