@@ -26,7 +26,8 @@ func init() {
 }
 
 // arunner run ... | head -c 10: head exits after the first line, and what
-// arunner writes next meets a closed pipe. arunner is not killed: ansible
+// arunner writes next meets a closed pipe (the rest is more than a pipe
+// holds, should head be slow to exit). arunner is not killed: ansible
 // runs to its end, the artifacts are complete (status, rc, all of stdout),
 // stderr says what happened, the exit code is 1, and no process is left.
 func TestBrokenPipe(t *testing.T) {
@@ -36,7 +37,7 @@ func TestBrokenPipe(t *testing.T) {
 	tmp := t.TempDir()
 	pidFile := filepath.Join(tmp, "pid")
 	pdd, fake := fakeRun(t, "echo $$ > "+pidFile+"\necho 'the first line'\nsleep 1\n"+
-		"i=0; while [ $i -lt 2000 ]; do echo \"line $i of the rest\"; i=$((i+1)); done\necho LAST LINE\n")
+		"i=0; while [ $i -lt 2000 ]; do echo \"line $i of the rest, long enough that all of it is more than a pipe holds\"; i=$((i+1)); done\necho LAST LINE\n")
 	const secret = "pipe-secret-4711"
 	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "env"), 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(pdd, "env", "extravars"), []byte("token: "+secret+"\n"), 0o600))
@@ -71,7 +72,7 @@ func TestBrokenPipe(t *testing.T) {
 	}
 	stdout, err := os.ReadFile(filepath.Join(art, "stdout"))
 	require.NoError(t, err)
-	assert.True(t, strings.HasSuffix(string(stdout), "line 1999 of the rest\r\nLAST LINE\r\n"), "the stdout artifact is complete")
+	assert.True(t, strings.HasSuffix(string(stdout), "line 1999 of the rest, long enough that all of it is more than a pipe holds\r\nLAST LINE\r\n"), "the stdout artifact is complete")
 	_, err = os.Lstat(filepath.Join(art, ".arunner"))
 	assert.True(t, os.IsNotExist(err), "the run's private dir is removed")
 	require.NoError(t, filepath.WalkDir(art, func(path string, d os.DirEntry, err error) error {
