@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -27,7 +28,9 @@ type FilterConfig struct {
 	// Text receives the human text as ansible-runner's stdout artifact holds
 	// it: each event's stdout plus "\n" (events with empty stdout add
 	// nothing), and lines outside any event verbatim with their own line
-	// ending. May be nil. A write error stops the Filter like a Handle error.
+	// ending. May be nil. A write error does not stop the Filter: events
+	// still reach Handle, Text gets nothing more, and Close returns the
+	// error. Text is a consumer; the events must not depend on it.
 	Text io.Writer
 	// MaxFrame bounds the bytes of one event token; 0 means DefaultMaxFrame.
 	// A larger token is reported as ErrFrameTooLarge, its payload dropped,
@@ -82,6 +85,7 @@ type Filter struct {
 	line    int
 	nextSeq int // the side-band seq the plugin writes next
 	err     error
+	textErr error // Text failed: it gets nothing more
 	closed  bool
 
 	b64     []byte
@@ -124,8 +128,8 @@ func NewFilter(cfg FilterConfig) *Filter {
 // Counter returns the last counter assigned, ansible-runner's final_counter.
 func (f *Filter) Counter() int { return f.counter }
 
-// Write consumes pty output. It returns len(p) unless Handle or Text failed,
-// in which case it returns that error now and on every later call.
+// Write consumes pty output. It returns len(p) unless Handle failed, in
+// which case it returns that error now and on every later call.
 func (f *Filter) Write(p []byte) (int, error) {
 	if f.err != nil {
 		return 0, f.err
@@ -546,7 +550,7 @@ func (f *Filter) deliver(ev *Event, s string, nl int, verbatim bool) {
 			return
 		}
 	}
-	if f.cfg.Text == nil {
+	if f.cfg.Text == nil || f.textErr != nil {
 		return
 	}
 	var err error
@@ -562,7 +566,7 @@ func (f *Filter) deliver(ev *Event, s string, nl int, verbatim bool) {
 		}
 	}
 	if err != nil {
-		f.err = err
+		f.textErr = err
 	}
 }
 
@@ -585,10 +589,11 @@ func (f *Filter) report(err error) {
 // partial line too). A token cut off by the end of the stream is reported
 // as ErrTruncatedFrame and its bytes kept as text; an event whose end token
 // never came is reported the same way but still delivered. Close returns
-// the Handle or Text error that stopped the Filter, if any.
+// the Handle error that stopped the Filter or else the first Text error, if
+// any.
 func (f *Filter) Close() error {
 	if f.closed || f.err != nil {
-		return f.err
+		return cmp.Or(f.err, f.textErr)
 	}
 	f.closed = true
 	if f.inTok {
@@ -607,5 +612,5 @@ func (f *Filter) Close() error {
 	f.emitText(f.text)
 	f.text = nil
 	f.in = nil
-	return f.err
+	return cmp.Or(f.err, f.textErr)
 }

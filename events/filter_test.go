@@ -211,6 +211,47 @@ func TestFilterHandleError(t *testing.T) {
 	assert.Equal(t, 1, calls, "the Filter stops at the first error")
 }
 
+// failAfter accepts n writes, then fails every one.
+type failAfter struct {
+	n     int
+	err   error
+	calls int
+	got   strings.Builder
+}
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	w.calls++
+	if w.calls > w.n {
+		return 0, w.err
+	}
+	return w.got.Write(p)
+}
+
+// A Text that fails (a full disk under the stdout artifact) is a consumer:
+// it gets nothing more, but every event still reaches Handle, and Close
+// reports the error.
+func TestFilterTextError(t *testing.T) {
+	full := errors.New("no space left")
+	text := &failAfter{n: 1, err: full}
+	var evs []*Event
+	f := NewFilter(FilterConfig{Text: text, Handle: func(e *Event) error { evs = append(evs, e); return nil }})
+	in := "one\n" + wrap(`{"uuid":"u2","event":"runner_on_ok"}`, "two\n") + "three\n"
+	n, err := f.Write([]byte(in))
+	require.NoError(t, err, "a Text error must not stop Write")
+	assert.Equal(t, len(in), n)
+	_, err = f.Write([]byte("four\n"))
+	require.NoError(t, err)
+	require.ErrorIs(t, f.Close(), full)
+	assert.Equal(t, []wantEv{
+		{"verbose", "", "one", 0, 1},
+		{"runner_on_ok", "u2", "two", 1, 2},
+		{"verbose", "", "three", 2, 3},
+		{"verbose", "", "four", 3, 4},
+	}, summarize(evs))
+	assert.Equal(t, "one\n", text.got.String())
+	assert.Equal(t, 2, text.calls, "Text is not written after it failed")
+}
+
 func TestFilterFrameErrorOffsets(t *testing.T) {
 	begin := frame(`{"event": "runner_on_ok", "uuid": "u"}`)
 	in := "abc" + begin + "text"

@@ -128,14 +128,66 @@ func writeJSONString(b *bytes.Buffer, s string) {
 }
 
 // WriteStatus writes the "status" file (successful, failed, timeout,
-// canceled), without a trailing newline.
+// canceled, error), without a trailing newline, into the room ReserveFinal
+// set aside if it did.
 func (a *Artifacts) WriteStatus(status string) error {
-	return writePrivate(filepath.Join(a.Dir, "status"), []byte(status))
+	return a.writeFinal("status", []byte(status))
 }
 
-// WriteRC writes the "rc" file as decimal text without a trailing newline.
+// WriteRC writes the "rc" file as decimal text without a trailing newline,
+// into the room ReserveFinal set aside if it did.
 func (a *Artifacts) WriteRC(rc int) error {
-	return writePrivate(filepath.Join(a.Dir, "rc"), strconv.AppendInt(nil, int64(rc), 10))
+	return a.writeFinal("rc", strconv.AppendInt(nil, int64(rc), 10))
+}
+
+// reserveSize is what ReserveFinal writes per file: more than any status
+// or rc takes, and one block of the file system.
+const reserveSize = 64
+
+// ReserveFinal sets aside the room for the status and rc files, which are
+// written last, so that they can still be written when the run fills the
+// disk (stdout and job_events take what there is): two hidden files,
+// .status.reserve and .rc.reserve, that WriteStatus and WriteRC overwrite in
+// place, which takes no new block, and rename to their names. status and
+// rc do not exist before the end, as with the reference, which readers
+// rely on. A reserve left by a crash is overwritten by the next run of the
+// same ident.
+func (a *Artifacts) ReserveFinal() error {
+	for _, name := range []string{"status", "rc"} {
+		if err := writePrivate(a.reservePath(name), make([]byte, reserveSize)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Artifacts) reservePath(name string) string {
+	return filepath.Join(a.Dir, "."+name+".reserve")
+}
+
+// writeFinal writes name's data into its reserve, if there is one, and
+// renames it into place; else, or should that fail, it writes name anew.
+func (a *Artifacts) writeFinal(name string, data []byte) error {
+	path, reserve := filepath.Join(a.Dir, name), a.reservePath(name)
+	f, err := os.OpenFile(reserve, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return writePrivate(path, data)
+	}
+	_, err = f.WriteAt(data, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(data)))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(reserve, path)
+	}
+	if err != nil {
+		os.Remove(reserve)
+		return writePrivate(path, data)
+	}
+	return nil
 }
 
 // CreateStdout creates (truncating) the "stdout" file, 0600, for the
@@ -261,7 +313,7 @@ func writeEvent(dirfd int, dir string, counter int, uuid string, data []byte) er
 		if dirfd != unix.AT_FDCWD {
 			path = dir + "/" + name
 		}
-		return fmt.Errorf("privdata: write %s: %w", path, err)
+		return fmt.Errorf("privdata: %w", &fs.PathError{Op: "write", Path: path, Err: err})
 	}
 	return nil
 }

@@ -106,7 +106,14 @@ type Config struct {
 
 	// Output receives ansible's human output live, as the terminal would
 	// show it (tokens stripped). With JSONOutput it receives one JSON event
-	// per line instead.
+	// per line instead. It is written from a goroutine of its own through a
+	// bounded queue, in batches at most lazyio's delay late (a person
+	// watching does not notice), so that it never holds ansible up and
+	// costs no wake-up per event. After a Write error, or when it falls too
+	// far behind, it gets nothing more and Result.OutputErr says so; the run
+	// goes on. If it has a Flush() error method, that is called at the end.
+	// Run waits for it to take the rest only while it makes progress
+	// (README, Reliability).
 	Output     io.Writer
 	JSONOutput bool
 

@@ -3,7 +3,10 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"syscall"
+
+	"github.com/arunner/arunner/privdata"
 )
 
 // ErrCanceled is matched (errors.Is) by the error of a run that was canceled,
@@ -114,3 +117,57 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ArtifactError is part of the error of a run whose artifacts could not all
+// be written (a full disk, a read-only or vanished artifacts dir): the run
+// ends with StatusError whatever ansible did, and Result.RC is still
+// ansible's rc. Path is the file that failed first (a job_events file, the
+// stdout, rc or status file) and Err the cause, a syscall.Errno such as
+// ENOSPC when the system gave one (errors.Is(err, syscall.ENOSPC) works).
+type ArtifactError struct {
+	Path string
+	Err  error
+}
+
+func (e *ArtifactError) Error() string {
+	return "artifact " + e.Path + " not written: " + e.Err.Error()
+}
+
+func (e *ArtifactError) Unwrap() error { return e.Err }
+
+// artifactError is err as an *ArtifactError naming the file that failed, or
+// path when err names none; nil when err is nil.
+func artifactError(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &ArtifactError{Path: pe.Path, Err: pe.Err}
+	}
+	var fe *privdata.FileError
+	if errors.As(err, &fe) {
+		return &ArtifactError{Path: fe.Path, Err: fe.Err}
+	}
+	return &ArtifactError{Path: path, Err: err}
+}
+
+// ErrOutputStalled is the cause in an *OutputError when Config.Output took
+// nothing for too long: it fell too far behind during the run, or did not
+// take the rest within a few seconds of the end.
+var ErrOutputStalled = errors.New("Config.Output stalled")
+
+// OutputError is Result.OutputErr: Config.Output failed or stalled and did
+// not get all of ansible's text. It does not change the run's status or
+// error: Output is a view of the run, the artifacts are its record, and
+// they are complete.
+type OutputError struct {
+	Err  error // what Output's Write (or Flush) returned, or ErrOutputStalled
+	Lost int64 // bytes Output did not get, from the first one lost to the end
+}
+
+func (e *OutputError) Error() string {
+	return fmt.Sprintf("output: %v; its last %d bytes were not delivered", e.Err, e.Lost)
+}
+
+func (e *OutputError) Unwrap() error { return e.Err }

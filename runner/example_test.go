@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/arunner/arunner/events"
@@ -161,4 +162,46 @@ func ExampleConfig_eventWindow() {
 		log.Fatal(err)
 	}
 	fmt.Println(res.Status)
+}
+
+// A run whose artifacts could not all be written (here the disk filled up)
+// ends with status error, whatever ansible did: its error names the file
+// and the errno, and Result.RC is still ansible's.
+func ExampleArtifactError() {
+	res, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Playbook: "site.yml"})
+	var lost *runner.ArtifactError
+	if errors.As(err, &lost) {
+		log.Printf("ansible's rc %d, but %s was not kept: %v", res.RC, lost.Path, lost.Err)
+		if errors.Is(err, syscall.ENOSPC) {
+			log.Print("the disk is full")
+		}
+	}
+}
+
+// brokenWriter is an Output that fails, as a closed connection does.
+type brokenWriter struct{}
+
+func (brokenWriter) Write([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// An Output that fails, or blocks, does not hold up or fail the run: it
+// gets nothing more, the run and its artifacts go on, and Result.OutputErr
+// tells what Output missed.
+func ExampleOutputError() {
+	pdd, _ := os.MkdirTemp("", "example-")
+	defer os.RemoveAll(pdd)
+
+	res, err := runner.Run(context.Background(), runner.Config{
+		PrivateDataDir: pdd,
+		Command:        []string{"sh", "-c", "echo hello; echo world"},
+		Output:         brokenWriter{},
+	})
+	stdout, _ := os.ReadFile(res.StdoutPath())
+	fmt.Printf("%s, err %v, stdout %q\n", res.Status, err, stdout)
+	var oe *runner.OutputError
+	if errors.As(res.OutputErr, &oe) {
+		fmt.Printf("Output missed %d bytes: %v\n", oe.Lost, oe.Err)
+	}
+	// Output:
+	// successful, err <nil>, stdout "hello\r\nworld\r\n"
+	// Output missed 14 bytes: connection reset
 }

@@ -1,10 +1,12 @@
 package runner
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -49,6 +51,12 @@ func (r *run) execute() (*Result, error) {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
 	}
 	defer stderrF.Close()
+	// Room for the status and rc files, should the run fill the disk. At
+	// worst (the disk is already full) they are written without it.
+	_ = r.art.ReserveFinal()
+	if r.cfg.Output != nil {
+		r.out = newAsyncOutput(r.cfg.Output)
+	}
 
 	missing, err := r.prepare()
 	if err != nil {
@@ -59,7 +67,7 @@ func (r *run) execute() (*Result, error) {
 			msg, status = fmt.Sprintf("ERROR! the playbook: %s could not be found", r.cfg.Playbook), StatusFailed
 		}
 		fmt.Fprintln(stdout, msg)
-		stdout.Flush()
+		res.ArtifactErr = artifactError(filepath.Join(r.art.Dir, "stdout"), stdout.Flush())
 		r.echo(msg + "\n")
 		return r.finish(res, status, 1, err)
 	}
@@ -100,11 +108,11 @@ func (r *run) execute() (*Result, error) {
 		// terminal get one JSON event per line instead of ansible's text.
 		text = nil
 		r.jsonOut = stdout
-		if r.cfg.Output != nil {
-			r.jsonOut = io.MultiWriter(stdout, r.cfg.Output)
+		if r.out != nil {
+			r.jsonOut = &textTee{artifact: stdout, out: r.out}
 		}
-	case r.cfg.Output != nil:
-		text = io.MultiWriter(stdout, r.cfg.Output)
+	case r.out != nil:
+		text = &textTee{artifact: stdout, out: r.out}
 	}
 	filter := events.NewFilter(events.FilterConfig{
 		RunnerIdent: r.ident,
@@ -122,15 +130,14 @@ func (r *run) execute() (*Result, error) {
 
 	r.sink = newEventSink(r.art)
 	// closeOutput delivers what the filter still holds and waits for every
-	// job_events file: the last step before the final status.
+	// job_events file: the last step before the final status. The Filter's
+	// Text error is the stdout artifact's, which Flush returns too.
 	closeOutput := func() {
 		filter.Close()
 		flushErr := stdout.Flush()
 		res.FinalCounter = filter.Counter()
-		res.ArtifactErr = r.sink.close()
-		if res.ArtifactErr == nil && flushErr != nil {
-			res.ArtifactErr = fmt.Errorf("stdout artifact: %w", flushErr)
-		}
+		sinkErr := r.sink.close()
+		res.ArtifactErr = cmp.Or(artifactError(filepath.Join(r.art.Dir, "stdout"), flushErr), artifactError(r.art.JobEventsDir(), sinkErr))
 	}
 	r.start = time.Now()
 	p, err := startProc(r.cmd, r.cfg.NoPTY, stderrF, sideW)
@@ -369,8 +376,8 @@ func (r *run) clean() {
 
 // echo copies runner-made text to Output, as ansible's text would be.
 func (r *run) echo(s string) {
-	if r.cfg.Output != nil && !r.cfg.JSONOutput {
-		io.WriteString(r.cfg.Output, s)
+	if r.out != nil && !r.cfg.JSONOutput {
+		r.out.WriteString(s)
 	}
 }
 
@@ -382,9 +389,13 @@ func (r *run) status(u StatusUpdate) {
 }
 
 // finish records the final status and rc, then calls the hooks: status
-// handler, then FinishedCallback, exactly once.
+// handler, then FinishedCallback, exactly once. A run whose artifacts could
+// not all be written ends with StatusError and an error that wraps the
+// *ArtifactError, and the run's own error if it had one; rc stays
+// ansible's. Output gets a bounded time to take the rest of the text after
+// the artifacts are complete.
 func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, error) {
-	res.Status, res.RC, res.Ended = status, rc, time.Now()
+	res.RC, res.Ended = rc, time.Now()
 	if res.redactor == nil { // prepare failed: redact what it had found
 		res.redactor = credentials.NewRedactor(r.secrets...)
 	}
@@ -393,12 +404,28 @@ func (r *run) finish(res *Result, status Status, rc int, err error) (*Result, er
 		te.Prompt = res.redactor.String(te.Prompt)
 	}
 	r.clean()
-	if werr := r.art.WriteRC(rc); werr != nil && err == nil {
-		err = werr
+	artErr := res.ArtifactErr
+	if artErr == nil {
+		artErr = artifactError(filepath.Join(r.art.Dir, "rc"), r.art.WriteRC(rc))
+	} else {
+		r.art.WriteRC(rc)
 	}
-	if werr := r.art.WriteStatus(string(status)); werr != nil && err == nil {
-		err = werr
+	if artErr != nil {
+		status = StatusError
 	}
+	if werr := artifactError(filepath.Join(r.art.Dir, "status"), r.art.WriteStatus(string(status))); werr != nil {
+		status, artErr = StatusError, cmp.Or(artErr, werr)
+	}
+	if artErr != nil {
+		res.ArtifactErr = artErr
+		if err == nil {
+			err = artErr
+		} else {
+			err = errors.Join(artErr, err)
+		}
+	}
+	res.Status = status
+	res.OutputErr = r.out.close()
 	r.status(StatusUpdate{Status: status, RunnerIdent: r.ident})
 	res.Err = err
 	if r.cfg.FinishedCallback != nil {

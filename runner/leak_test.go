@@ -146,6 +146,9 @@ func findLeaks(t testing.TB, res *Result, err error, secrets ...string) []string
 	if res.ArtifactErr != nil {
 		check("Result.ArtifactErr", []byte(res.ArtifactErr.Error()))
 	}
+	if res.OutputErr != nil {
+		check("Result.OutputErr", []byte(res.OutputErr.Error()))
+	}
 	for _, fe := range res.FrameErrors {
 		check("Result.FrameErrors", []byte(fe.Error()))
 	}

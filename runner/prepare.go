@@ -42,7 +42,8 @@ type run struct {
 	cleanup  []func()
 	sink     *asyncSink
 	facts    *factcache.Snapshot
-	jsonOut  io.Writer // JSONOutput's destination: the stdout artifact and Output
+	jsonOut  io.Writer    // JSONOutput's destination: the stdout artifact and Output
+	out      *asyncOutput // Config.Output, written from its own goroutine
 	cmd      Command
 	secrets  []string
 	start    time.Time

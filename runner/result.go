@@ -31,9 +31,14 @@ type Result struct {
 	// FrameErrors are garbled event frames met in ansible's output (at most
 	// 100); their text was kept in stdout.
 	FrameErrors []error
-	// ArtifactErr is the first error writing a job_events file or, when
-	// they were all written, the stdout artifact, if any.
+	// ArtifactErr is the first artifact that could not be written, an
+	// *ArtifactError: the stdout artifact or, when it was written, the
+	// first job_events file, then the rc and status files. A run with one
+	// ends with StatusError, and Err wraps it.
 	ArtifactErr error
+	// OutputErr is an *OutputError when Config.Output failed or stalled
+	// and did not get all of the text. It does not change Status or Err.
+	OutputErr error
 	// Facts is what Config.FactCache saw after the run, per host; FactsErr
 	// is an error saving them.
 	Facts    *factcache.Report

@@ -15,8 +15,6 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/arunner/arunner/internal/lazyio"
-	"github.com/arunner/arunner/internal/osdep"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -27,6 +25,12 @@ func main() {
 	if pct, ok := gcPercent(os.Getenv("GOGC")); ok {
 		debug.SetGCPercent(pct)
 	}
+	// A write to a closed pipe on stdout (arunner run ... | head) would
+	// kill arunner by SIGPIPE, and with it ansible mid-run, leaving the
+	// artifacts without a status. Notified, the write fails with EPIPE
+	// instead: Output is dropped and the run goes on (realMain). Notify,
+	// unlike Ignore, is not inherited by ansible.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -49,7 +53,8 @@ func gcPercent(env string) (int, bool) {
 }
 
 // realMain returns the process exit code: ansible's rc, as ansible-runner's
-// CLI does, or 1 (usage: 2) when arunner itself could not run it.
+// CLI does, or 1 (usage: 2) when arunner itself could not run it, or when
+// that rc is 0 but an artifact or stdout lost some of the output.
 func realMain(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseArgs(args)
 	if err != nil {
@@ -66,15 +71,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := opts.config()
 	if !opts.quiet {
+		// The runner writes Output in batches, as C's stdio buffers a file
+		// or a pipe, but at most lazyio's delay late, so that tail -f still
+		// follows it.
 		cfg.Output = stdout
-		if f, ok := stdout.(*os.File); ok && !isTerminal(f) {
-			// To a file or a pipe, output goes out in batches, as C's stdio
-			// buffers it there, but at most lazyio.Delay late, so that
-			// tail -f still follows it.
-			lw := lazyio.New(f, lazyio.Delay)
-			defer lw.Flush()
-			cfg.Output = lw
-		}
 	}
 
 	// The library installs no signal handlers; the CLI turns ^C and SIGTERM
@@ -89,24 +89,14 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	// ansible's own output says why it failed; a signal from outside it
 	// does not.
 	var exitErr *runner.ExitError
-	if err != nil && (!errors.As(err, &exitErr) || exitErr.Signal != 0) {
+	if err != nil && (!errors.As(err, &exitErr) || exitErr.Signal != 0 || res.ArtifactErr != nil) {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 	}
-	if res.RC == 0 && err != nil && exitErr == nil {
+	if res.OutputErr != nil && !opts.quiet {
+		fmt.Fprintf(stderr, "arunner: %v (the run went on; its artifacts are in %s)\n", res.OutputErr, res.ArtifactDir)
+	}
+	if res.RC == 0 && (err != nil && exitErr == nil || res.OutputErr != nil) {
 		return 1
 	}
 	return res.RC
-}
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	term := false
-	if err := rc.Control(func(fd uintptr) { term = osdep.IsTerminal(int(fd)) }); err != nil {
-		return false
-	}
-	return term
 }
