@@ -51,6 +51,11 @@ func (r *run) execute() (*Result, error) {
 	defer stderrF.Close()
 
 	missing, err := r.prepare()
+	if st := stoppedBy(err); st != nil {
+		// Canceled or timed out while reading the private data dir.
+		res.Timeout = st.kind
+		return r.finish(res, st.status, rcStopped, err)
+	}
 	if err != nil {
 		msg, status := err.Error(), StatusError
 		if missing {
@@ -62,6 +67,12 @@ func (r *run) execute() (*Result, error) {
 		stdout.Flush()
 		r.echo(msg + "\n")
 		return r.finish(res, status, 1, err)
+	}
+
+	if err := r.canceledEarly(); err != nil {
+		// Canceled while preparing: ansible is not started only to be
+		// stopped.
+		return r.finish(res, StatusCanceled, rcStopped, err)
 	}
 
 	res.redactor = credentials.NewRedactor(r.secrets...)
@@ -208,6 +219,32 @@ func (r *run) execute() (*Result, error) {
 		return r.finish(res, StatusSuccessful, 0, nil)
 	}
 	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed, Signal: exitSignal(p.cmd.ProcessState)})
+}
+
+// stoppedBy tells a prepare error that is a cancel or a job timeout.
+func stoppedBy(err error) *stop {
+	var te *TimeoutError
+	switch {
+	case errors.As(err, &te):
+		return &stop{status: StatusTimeout, kind: te.Kind}
+	case errors.Is(err, ErrCanceled):
+		return &stop{status: StatusCanceled}
+	}
+	return nil
+}
+
+// canceledEarly is the error of a run canceled (context or Job.Cancel)
+// before ansible was started, nil if it was not.
+func (r *run) canceledEarly() error {
+	select {
+	case <-r.job.cancel:
+		return &cancelError{}
+	default:
+	}
+	if err := r.ctx.Err(); err != nil {
+		return &cancelError{cause: err}
+	}
+	return nil
 }
 
 // drainQuiet is how long, after ansible exited, the pty may stay open with
