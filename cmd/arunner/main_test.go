@@ -58,11 +58,26 @@ func TestParseArgsErrors(t *testing.T) {
 		"run /pdd -p x.yml -m ping":        "-p, -m and -r exclude each other",
 		"run /pdd -p x.yml --hosts web":    "--hosts goes with -m or -r",
 		"run /pdd -p x.yml -vvvvvv":        "verbosity is at most 5",
+		// A larger number of seconds would overflow a time.Duration: to
+		// 290 ms, or to a negative "no limit".
+		"run /pdd -p x.yml --job-timeout 18446744074":    `--job-timeout needs a whole number in [0, 9223372036], got "18446744074"`,
+		"run /pdd -p x.yml --idle-timeout 9223372037":    `--idle-timeout needs a whole number in [0, 9223372036], got "9223372037"`,
+		"run /pdd -p x.yml --job-timeout -1":             `--job-timeout needs a whole number, got "-1"`,
+		"run /pdd -p x.yml --forks 99999999999999999999": `--forks needs a whole number in [0, 9223372036854775807], got "99999999999999999999"`,
+		"run /pdd -p x.yml --rotate-artifacts 1e3":       `--rotate-artifacts needs a whole number, got "1e3"`,
 	} {
 		_, err := parseArgs(strings.Fields(args))
 		require.Error(t, err, args)
 		assert.Contains(t, err.Error(), want, args)
 	}
+}
+
+// The largest number of seconds a time.Duration holds is accepted.
+func TestParseArgsLongestTimeout(t *testing.T) {
+	o, err := parseArgs(strings.Fields("run /pdd -p x.yml --job-timeout 9223372036 --idle-timeout 0"))
+	require.NoError(t, err)
+	assert.Equal(t, 9223372036*time.Second, o.cfg.JobTimeout)
+	assert.Zero(t, o.cfg.IdleTimeout)
 }
 
 func TestParseRoleArgs(t *testing.T) {
