@@ -106,7 +106,9 @@ type Config struct {
 
 	// Output receives ansible's human output live, as the terminal would
 	// show it (tokens stripped). With JSONOutput it receives one JSON event
-	// per line instead.
+	// per line instead. Of the runner's own errors it gets only those that
+	// ansible or ansible-runner would have printed there: a missing
+	// playbook, a missing binary.
 	Output     io.Writer
 	JSONOutput bool
 

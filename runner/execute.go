@@ -65,7 +65,11 @@ func (r *run) execute() (*Result, error) {
 		}
 		fmt.Fprintln(stdout, msg)
 		stdout.Flush()
-		r.echo(msg + "\n")
+		if missing {
+			// What ansible would have printed; the caller has any other
+			// error from Run, and should not get it twice.
+			r.echo(msg + "\n")
+		}
 		return r.finish(res, status, 1, err)
 	}
 

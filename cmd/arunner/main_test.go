@@ -189,7 +189,40 @@ func TestMissingPlaybookExitCode(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	rc := realMain([]string{"run", pdd, "-p", "nope.yml"}, &stdout, &stderr)
 	assert.Equal(t, 1, rc)
-	assert.Contains(t, stdout.String(), "ERROR! the playbook: nope.yml could not be found")
+	assert.Equal(t, "ERROR! the playbook: nope.yml could not be found\n", stdout.String())
+	assert.Empty(t, stderr.String(), "said once, on stdout, as ansible-playbook says it")
+}
+
+// An error found before ansible starts is printed once: on stderr, or on
+// stdout where ansible-playbook or ansible-runner would have said it there.
+func TestSetupErrorPrintedOnce(t *testing.T) {
+	good, fake := fakeRun(t, "exit 0\n")
+	bad, _ := fakeRun(t, "")
+	require.NoError(t, os.Mkdir(filepath.Join(bad, "env"), 0o700))
+	settings := filepath.Join(bad, "env", "settings")
+	require.NoError(t, os.WriteFile(settings, []byte("job_timeout: abc\n"), 0o600))
+	badSettings := "arunner: PrivateDataDir: privdata: " + settings + `:1: key "job_timeout": bad value: want a number of seconds, got a string` + "\n"
+	noPlaybook := "arunner: Playbook: the playbook nope.yml could not be found\n"
+	for _, tc := range []struct {
+		name           string
+		args           []string
+		stdout, stderr string
+	}{
+		{"bad env file", []string{bad, "-p", "site.yml", "-b", fake}, "", badSettings},
+		{"bad env file, json", []string{bad, "-p", "site.yml", "-b", fake, "-j"}, "", badSettings},
+		{"missing playbook, quiet", []string{good, "-p", "nope.yml", "-q"}, "", noPlaybook},
+		{"missing playbook, json", []string{good, "-p", "nope.yml", "-j"}, "", noPlaybook},
+		{"missing binary", []string{good, "-p", "site.yml", "-b", "/nonexistent/ansible-playbook"},
+			"The command was not found or was not executable: /nonexistent/ansible-playbook.\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			rc := realMain(append([]string{"run"}, tc.args...), &stdout, &stderr)
+			assert.NotZero(t, rc)
+			assert.Equal(t, tc.stdout, stdout.String())
+			assert.Equal(t, tc.stderr, stderr.String())
+		})
+	}
 }
 
 // -j streams: each event reaches stdout while ansible still runs, here
