@@ -19,6 +19,11 @@ var (
 	ErrBadIdent = errors.New("invalid ident")
 	// ErrLayout means a Layout given to Write is inconsistent.
 	ErrLayout = errors.New("invalid layout")
+	// ErrNotRegular means a file Load reads is neither a regular file nor
+	// a named pipe: a device, a socket or a directory.
+	ErrNotRegular = errors.New("not a regular file or named pipe")
+	// ErrTooLarge means a file Load reads holds more than MaxFileSize bytes.
+	ErrTooLarge = errors.New("file too large")
 )
 
 // FileError reports a problem with one file of a private data dir. Line is

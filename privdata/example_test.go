@@ -1,12 +1,14 @@
 package privdata_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing/fstest"
 	"time"
 
@@ -42,6 +44,25 @@ func ExampleLoad_error() {
 	}
 	// Output:
 	// settings 2 job_timeout
+}
+
+// A named pipe whose writer never comes holds LoadContext only until its
+// context ends.
+func ExampleLoadContext() {
+	dir, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(dir)
+	_ = os.Mkdir(filepath.Join(dir, "env"), 0o700)
+	_ = syscall.Mkfifo(filepath.Join(dir, "env", "extravars"), 0o600)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := privdata.LoadContext(ctx, dir, privdata.LoadOptions{})
+	var fe *privdata.FileError
+	if errors.As(err, &fe) {
+		fmt.Println(filepath.Base(fe.Path), errors.Is(err, context.DeadlineExceeded))
+	}
+	// Output:
+	// extravars true
 }
 
 func ExampleWrite() {

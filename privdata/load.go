@@ -1,6 +1,7 @@
 package privdata
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/arunner/arunner/prompt"
 )
@@ -90,13 +94,38 @@ const (
 	defaultFactCache      = "fact_cache"
 )
 
+// MaxFileSize bounds each file Load reads from a private data dir (the env
+// files and args): a larger one, or a named pipe whose writer sends more, is
+// a *FileError with ErrTooLarge, so that a runaway writer cannot exhaust
+// memory. Real env files are many orders of magnitude smaller.
+const MaxFileSize = 16 << 20
+
+// LoadOptions adjusts LoadContext; the zero value is Load's behaviour.
+type LoadOptions struct {
+	// OnSettings, when not nil, is called with env/settings (defaults when
+	// absent) as soon as it is read, before any other file is opened: a
+	// runner arms the settings' job_timeout there, so that it bounds the
+	// wait for the named pipes that follow.
+	OnSettings func(Settings)
+}
+
 // Load reads the private data dir at dir. Absent files leave their fields
 // zero; a file that exists but cannot be read or parsed is a *FileError.
 // Files may be named pipes: each is opened and read to EOF, in the order the
 // reference reads them (settings, passwords, envvars, ssh_key, args,
 // cmdline, then extravars), so a writer feeding them in that order never
-// deadlocks.
+// deadlocks. A named pipe without a writer is waited for; LoadContext bounds
+// that wait. A file that is neither a regular file nor a named pipe (a
+// character or block device, a socket, a directory) is refused with
+// ErrNotRegular, and one larger than MaxFileSize with ErrTooLarge.
 func Load(dir string) (*Dir, error) {
+	return LoadContext(context.Background(), dir, LoadOptions{})
+}
+
+// LoadContext is Load, stopped by ctx: once ctx is done, waiting for a named
+// pipe's writer or reading from it ends with a *FileError naming the pipe,
+// whose Err is context.Cause(ctx), and no further file is read.
+func LoadContext(ctx context.Context, dir string, opts LoadOptions) (*Dir, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("privdata: %s: %w", dir, err)
@@ -111,29 +140,32 @@ func Load(dir string) (*Dir, error) {
 	d := &Dir{Path: abs, Settings: Settings{PexpectTimeout: defaultPexpectTimeout, FactCache: defaultFactCache}}
 	env := func(name string) string { return filepath.Join(abs, "env", name) }
 
-	if err := d.loadSettings(env(SettingsFile)); err != nil {
+	if err := d.loadSettings(ctx, env(SettingsFile)); err != nil {
 		return nil, err
 	}
-	if err := d.loadPasswords(env(PasswordsFile)); err != nil {
+	if opts.OnSettings != nil {
+		opts.OnSettings(d.Settings)
+	}
+	if err := d.loadPasswords(ctx, env(PasswordsFile)); err != nil {
 		return nil, err
 	}
-	if err := d.loadEnvVars(env(EnvVarsFile)); err != nil {
+	if err := d.loadEnvVars(ctx, env(EnvVarsFile)); err != nil {
 		return nil, err
 	}
-	if d.SSHKey, err = readOptional(env(SSHKeyFile)); err != nil {
+	if d.SSHKey, err = readOptional(ctx, env(SSHKeyFile)); err != nil {
 		return nil, err
 	}
-	args, err := readOptional(filepath.Join(abs, "args"))
+	args, err := readOptional(ctx, filepath.Join(abs, "args"))
 	if err != nil {
 		return nil, err
 	}
 	d.Args = string(args)
-	cmdline, err := readOptional(env(CmdlineFile))
+	cmdline, err := readOptional(ctx, env(CmdlineFile))
 	if err != nil {
 		return nil, err
 	}
 	d.Cmdline = string(cmdline)
-	if err := d.loadExtraVars(env(ExtraVarsFile)); err != nil {
+	if err := d.loadExtraVars(ctx, env(ExtraVarsFile)); err != nil {
 		return nil, err
 	}
 	for _, p := range []struct {
@@ -151,9 +183,25 @@ func Load(dir string) (*Dir, error) {
 }
 
 // readOptional reads path to EOF, returning nil, nil if it does not exist.
-// It never trusts the size from stat, so named pipes work.
-func readOptional(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// It never trusts the size from stat, so named pipes work. A named pipe is
+// opened without blocking and its writer waited for through Go's poller, so
+// that ctx can end the wait (a blocking open could not be interrupted).
+func readOptional(ctx context.Context, path string) ([]byte, error) {
+	if ctx.Err() != nil {
+		return nil, &FileError{Path: path, Err: context.Cause(ctx)}
+	}
+	// Stat before open: opening a device can have effects of its own.
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &FileError{Path: path, Err: unwrapPathError(err)}
+	}
+	if err := checkReadable(st.Mode()); err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -161,11 +209,100 @@ func readOptional(path string) ([]byte, error) {
 		return nil, &FileError{Path: path, Err: unwrapPathError(err)}
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
+	// What was opened, in case path changed since the Stat.
+	if st, err = f.Stat(); err != nil {
 		return nil, &FileError{Path: path, Err: unwrapPathError(err)}
 	}
+	if err := checkReadable(st.Mode()); err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	if st.Mode()&fs.ModeNamedPipe != 0 {
+		// A deadline in the past wakes a read waiting in the poller.
+		stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
+		defer stop()
+		if err := waitWriter(f); err != nil {
+			return nil, readError(ctx, path, err)
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, readError(ctx, path, err)
+	}
+	if len(data) > MaxFileSize {
+		clear(data) // it may hold a secret
+		return nil, &FileError{Path: path, Err: fmt.Errorf("%w: more than %d bytes (privdata.MaxFileSize)", ErrTooLarge, MaxFileSize)}
+	}
 	return data, nil
+}
+
+// readError is the *FileError for err met while reading path: the cause of
+// ctx's end when that is what stopped the read.
+func readError(ctx context.Context, path string, err error) error {
+	if ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return &FileError{Path: path, Err: unwrapPathError(err)}
+}
+
+// waitWriter waits, through Go's poller, until the named pipe f, opened
+// non-blocking, has or has had a writer. Until then a read would report end
+// of file where a blocking open would wait: poll tells the two apart, as it
+// reports neither input nor hang-up on a pipe no writer has opened yet.
+func waitWriter(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var pollErr error
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, 0)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil {
+				pollErr = err
+				return true
+			}
+			// Not ready: the poller wakes this up again on the next
+			// event (input or hang-up), or on the deadline.
+			return n > 0
+		}
+	})
+	if err == nil {
+		err = pollErr
+	}
+	return err
+}
+
+// checkReadable refuses, with ErrNotRegular, what Load must not read: a
+// device would never end (/dev/zero) or block, a directory or socket cannot
+// be read as a file.
+func checkReadable(m fs.FileMode) error {
+	if m.IsRegular() || m&fs.ModeNamedPipe != 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: it is %s", ErrNotRegular, fileType(m))
+}
+
+// fileType names m's type for an error message.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "an irregular file"
 }
 
 // unwrapPathError drops *fs.PathError's copy of the path, which FileError
@@ -180,8 +317,8 @@ func unwrapPathError(err error) error {
 
 // loadMapping reads and parses an optional mapping file; present reports
 // whether the file exists.
-func loadMapping(path string) (entries []entry, present bool, err error) {
-	data, err := readOptional(path)
+func loadMapping(ctx context.Context, path string) (entries []entry, present bool, err error) {
+	data, err := readOptional(ctx, path)
 	if err != nil || data == nil {
 		return nil, false, err
 	}
@@ -189,8 +326,8 @@ func loadMapping(path string) (entries []entry, present bool, err error) {
 	return entries, true, err
 }
 
-func (d *Dir) loadSettings(path string) error {
-	entries, present, err := loadMapping(path)
+func (d *Dir) loadSettings(ctx context.Context, path string) error {
+	entries, present, err := loadMapping(ctx, path)
 	if err != nil || !present {
 		return err
 	}
@@ -281,8 +418,8 @@ func typeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func (d *Dir) loadPasswords(path string) error {
-	entries, present, err := loadMapping(path)
+func (d *Dir) loadPasswords(ctx context.Context, path string) error {
+	entries, present, err := loadMapping(ctx, path)
 	if err != nil || !present {
 		return err
 	}
@@ -304,8 +441,8 @@ func (d *Dir) loadPasswords(path string) error {
 	return nil
 }
 
-func (d *Dir) loadEnvVars(path string) error {
-	entries, present, err := loadMapping(path)
+func (d *Dir) loadEnvVars(ctx context.Context, path string) error {
+	entries, present, err := loadMapping(ctx, path)
 	if err != nil || !present {
 		return err
 	}
@@ -334,7 +471,7 @@ func CheckEnvVar(name, value string) error {
 	return nil
 }
 
-func (d *Dir) loadExtraVars(path string) error {
+func (d *Dir) loadExtraVars(ctx context.Context, path string) error {
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -342,7 +479,7 @@ func (d *Dir) loadExtraVars(path string) error {
 	if err != nil {
 		return &FileError{Path: path, Err: unwrapPathError(err)}
 	}
-	entries, present, err := loadMapping(path)
+	entries, present, err := loadMapping(ctx, path)
 	if err != nil || !present {
 		return err
 	}

@@ -1,8 +1,12 @@
 package privdata
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -204,7 +208,8 @@ func TestLoadUnreadable(t *testing.T) {
 			var fe *FileError
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, path, fe.Path)
-			assert.ErrorIs(t, err, syscall.EISDIR)
+			assert.ErrorIs(t, err, ErrNotRegular)
+			assert.Contains(t, err.Error(), "it is a directory")
 		})
 	}
 }
@@ -342,4 +347,209 @@ func TestFileErrorFormat(t *testing.T) {
 	assert.True(t, errors.Is(err, ErrBadValue))
 	err = &FileError{Path: "/p/env/passwords", Err: ErrSyntax}
 	assert.Equal(t, "privdata: /p/env/passwords: invalid JSON/YAML syntax", err.Error())
+}
+
+// loadBounded runs LoadContext, failing the test if it has not returned
+// within 10 s: the faults below used to hang it forever.
+func loadBounded(t *testing.T, ctx context.Context, pdd string, opts LoadOptions) (*Dir, error) {
+	t.Helper()
+	type result struct {
+		d   *Dir
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, err := LoadContext(ctx, pdd, opts)
+		done <- result{d, err}
+	}()
+	select {
+	case r := <-done:
+		return r.d, r.err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load did not return within 10s")
+		return nil, nil
+	}
+}
+
+// openedBySelf reports whether this process holds path open.
+func openedBySelf(path string) bool {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		if l, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && l == path {
+			return true
+		}
+	}
+	return false
+}
+
+// waitOpened waits until this process holds path open.
+func waitOpened(t *testing.T, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !openedBySelf(path); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not opened within 10s", path)
+		}
+	}
+}
+
+// A device, a socket or a directory where an env file belongs is refused at
+// once, with an error naming the path and what it is: a symlink to
+// /dev/zero was read until memory ran out.
+func TestLoadRefusesNonRegular(t *testing.T) {
+	tests := []struct {
+		name, file, want string
+		make             func(t *testing.T, path string)
+	}{
+		{"dev zero", ExtraVarsFile, "a character device", func(t *testing.T, p string) { require.NoError(t, os.Symlink("/dev/zero", p)) }},
+		{"dev null", SSHKeyFile, "a character device", func(t *testing.T, p string) { require.NoError(t, os.Symlink("/dev/null", p)) }},
+		{"socket", PasswordsFile, "a socket", func(t *testing.T, p string) {
+			l, err := net.Listen("unix", p)
+			require.NoError(t, err)
+			t.Cleanup(func() { l.Close() })
+		}},
+		{"directory", EnvVarsFile, "a directory", func(t *testing.T, p string) { require.NoError(t, os.Mkdir(p, 0o700)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A short dir: a unix socket's path is limited to 108 bytes.
+			pdd, err := os.MkdirTemp("", "pdd")
+			require.NoError(t, err)
+			t.Cleanup(func() { os.RemoveAll(pdd) })
+			require.NoError(t, os.Mkdir(filepath.Join(pdd, "env"), 0o700))
+			path := filepath.Join(pdd, "env", tt.file)
+			tt.make(t, path)
+			_, err = loadBounded(t, context.Background(), pdd, LoadOptions{})
+			var fe *FileError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, path, fe.Path)
+			assert.ErrorIs(t, err, ErrNotRegular)
+			assert.Equal(t, "privdata: "+path+": not a regular file or named pipe: it is "+tt.want, err.Error())
+		})
+	}
+}
+
+// A file, or a named pipe's stream, larger than MaxFileSize is refused
+// after MaxFileSize+1 bytes, naming the file and the limit.
+func TestLoadTooLarge(t *testing.T) {
+	pdd := t.TempDir()
+	args := filepath.Join(pdd, "args")
+	require.NoError(t, os.WriteFile(args, nil, 0o600))
+	require.NoError(t, os.Truncate(args, MaxFileSize))
+	d, err := Load(pdd)
+	require.NoError(t, err, "MaxFileSize itself is allowed")
+	assert.Len(t, d.Args, MaxFileSize)
+
+	require.NoError(t, os.Truncate(args, MaxFileSize+1))
+	_, err = Load(pdd)
+	assert.ErrorIs(t, err, ErrTooLarge)
+	assert.Equal(t, fmt.Sprintf("privdata: %s: file too large: more than %d bytes (privdata.MaxFileSize)", args, MaxFileSize), err.Error())
+
+	// A writer that never stops.
+	require.NoError(t, os.Remove(args))
+	require.NoError(t, syscall.Mkfifo(args, 0o600))
+	go func() {
+		f, err := os.OpenFile(args, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		buf := bytes.Repeat([]byte("y\n"), 32<<10)
+		for {
+			if _, err := f.Write(buf); err != nil {
+				return // EPIPE once Load gave up
+			}
+		}
+	}()
+	_, err = loadBounded(t, context.Background(), pdd, LoadOptions{})
+	assert.ErrorIs(t, err, ErrTooLarge)
+}
+
+// A named pipe nobody writes to, or whose writer never finishes, holds
+// LoadContext only until its context ends; the error names the pipe and
+// carries the context's cause. Files read before it are not lost to the
+// wait (settings was seen), and nothing of the pipe's partial content is in
+// the error.
+func TestLoadContextStopsFIFO(t *testing.T) {
+	errStop := errors.New("stop reading")
+	for _, tc := range []struct {
+		name   string
+		writer bool // a writer that opens the pipe, writes a secret, and stalls
+		cancel func(t *testing.T) (context.Context, func())
+		want   error
+	}{
+		{"no writer, canceled", false, func(t *testing.T) (context.Context, func()) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			return ctx, func() { cancel(errStop) }
+		}, errStop},
+		{"silent writer, canceled", true, func(t *testing.T) (context.Context, func()) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			return ctx, func() { cancel(errStop) }
+		}, errStop},
+		{"no writer, deadline", false, func(t *testing.T) (context.Context, func()) {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			t.Cleanup(cancel)
+			return ctx, func() {}
+		}, context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pdd := t.TempDir()
+			env := filepath.Join(pdd, "env")
+			require.NoError(t, os.Mkdir(env, 0o700))
+			require.NoError(t, os.WriteFile(filepath.Join(env, SettingsFile), []byte("job_timeout: 7\n"), 0o600))
+			fifo := filepath.Join(env, PasswordsFile)
+			require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+			if tc.writer {
+				release := make(chan struct{})
+				t.Cleanup(func() { close(release) })
+				go func() {
+					f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+					if err != nil {
+						return
+					}
+					defer f.Close()
+					f.WriteString("prompt: s3cret-half")
+					<-release
+				}()
+			}
+			ctx, cancel := tc.cancel(t)
+			var seen Settings
+			go func() {
+				waitOpened(t, fifo)
+				cancel()
+			}()
+			start := time.Now()
+			_, err := loadBounded(t, ctx, pdd, LoadOptions{OnSettings: func(s Settings) { seen = s }})
+			var fe *FileError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, fifo, fe.Path)
+			assert.ErrorIs(t, err, tc.want)
+			assert.NotContains(t, err.Error(), "s3cret")
+			assert.Less(t, time.Since(start), 5*time.Second)
+			assert.Equal(t, 7*time.Second, seen.JobTimeout)
+			if !tc.writer { // the writer's end is this process's too
+				assert.False(t, openedBySelf(fifo), "the pipe is closed")
+			}
+		})
+	}
+}
+
+// OnSettings is called before the next file is opened: a context it ends
+// stops Load at the first named pipe, which is never waited for.
+func TestLoadOnSettingsFirst(t *testing.T) {
+	pdd := t.TempDir()
+	env := filepath.Join(pdd, "env")
+	require.NoError(t, os.Mkdir(env, 0o700))
+	fifo := filepath.Join(env, PasswordsFile)
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	_, err := loadBounded(t, ctx, pdd, LoadOptions{OnSettings: func(s Settings) {
+		calls++
+		assert.Equal(t, 5*time.Second, s.PexpectTimeout, "defaults when env/settings is absent")
+		cancel()
+	}})
+	assert.Equal(t, 1, calls)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), fifo)
 }

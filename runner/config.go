@@ -113,7 +113,9 @@ type Config struct {
 	// far behind, it gets nothing more and Result.OutputErr says so; the run
 	// goes on. If it has a Flush() error method, that is called at the end.
 	// Run waits for it to take the rest only while it makes progress
-	// (README, Reliability).
+	// (README, Reliability). Of the runner's own errors it gets only those
+	// that ansible or ansible-runner would have printed there: a missing
+	// playbook, a missing binary.
 	Output     io.Writer
 	JSONOutput bool
 

@@ -59,6 +59,11 @@ func (r *run) execute() (*Result, error) {
 	}
 
 	missing, err := r.prepare()
+	if st := stoppedBy(err); st != nil {
+		// Canceled or timed out while reading the private data dir.
+		res.Timeout = st.kind
+		return r.finish(res, st.status, rcStopped, err)
+	}
 	if err != nil {
 		msg, status := err.Error(), StatusError
 		if missing {
@@ -68,8 +73,18 @@ func (r *run) execute() (*Result, error) {
 		}
 		fmt.Fprintln(stdout, msg)
 		res.ArtifactErr = artifactError(filepath.Join(r.art.Dir, "stdout"), stdout.Flush())
-		r.echo(msg + "\n")
+		if missing {
+			// What ansible would have printed; the caller has any other
+			// error from Run, and should not get it twice.
+			r.echo(msg + "\n")
+		}
 		return r.finish(res, status, 1, err)
+	}
+
+	if err := r.canceledEarly(); err != nil {
+		// Canceled while preparing: ansible is not started only to be
+		// stopped.
+		return r.finish(res, StatusCanceled, rcStopped, err)
 	}
 
 	res.redactor = credentials.NewRedactor(r.secrets...)
@@ -215,6 +230,32 @@ func (r *run) execute() (*Result, error) {
 		return r.finish(res, StatusSuccessful, 0, nil)
 	}
 	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed, Signal: exitSignal(p.cmd.ProcessState)})
+}
+
+// stoppedBy tells a prepare error that is a cancel or a job timeout.
+func stoppedBy(err error) *stop {
+	var te *TimeoutError
+	switch {
+	case errors.As(err, &te):
+		return &stop{status: StatusTimeout, kind: te.Kind}
+	case errors.Is(err, ErrCanceled):
+		return &stop{status: StatusCanceled}
+	}
+	return nil
+}
+
+// canceledEarly is the error of a run canceled (context or Job.Cancel)
+// before ansible was started, nil if it was not.
+func (r *run) canceledEarly() error {
+	select {
+	case <-r.job.cancel:
+		return &cancelError{}
+	default:
+	}
+	if err := r.ctx.Err(); err != nil {
+		return &cancelError{cause: err}
+	}
+	return nil
 }
 
 // drainQuiet is how long, after ansible exited, the pty may stay open with

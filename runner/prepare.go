@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -105,9 +106,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 // which ansible-runner reports as a failed run rather than an error.
 func (r *run) prepare() (missing bool, err error) {
 	cfg := &r.cfg
-	d, err := privdata.Load(r.pdd)
+	d, err := r.load()
 	if err != nil {
-		return false, &ConfigError{Field: "PrivateDataDir", Err: err}
+		return false, err
 	}
 	r.dir = d
 
@@ -196,19 +197,62 @@ func (r *run) prepare() (missing bool, err error) {
 	return false, nil
 }
 
+// load reads the private data dir until the run is canceled (its context,
+// Job.Cancel) or its job timeout, counted from now, runs out: a named pipe
+// in env/ may have no writer yet. Config.JobTimeout applies from the start,
+// env/settings' job_timeout as soon as that file is read. A run stopped
+// here ends with a *privdata.FileError naming the file, whose cause is the
+// run's *cancelError or *TimeoutError; any other error is a *ConfigError.
+func (r *run) load() (*privdata.Dir, error) {
+	begin := time.Now()
+	ctx, stop := context.WithCancelCause(context.WithoutCancel(r.ctx))
+	defer stop(nil)
+	defer context.AfterFunc(r.ctx, func() { stop(&cancelError{cause: r.ctx.Err()}) })()
+	go func() {
+		select {
+		case <-r.job.cancel:
+			stop(&cancelError{})
+		case <-ctx.Done():
+		}
+	}()
+	var timer *time.Timer
+	arm := func(limit time.Duration) {
+		if limit > 0 && timer == nil {
+			timer = time.AfterFunc(limit-time.Since(begin), func() {
+				stop(&TimeoutError{Kind: JobTimeout, Limit: limit.String()})
+			})
+		}
+	}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	arm(r.cfg.JobTimeout)
+	d, err := privdata.LoadContext(ctx, r.pdd, privdata.LoadOptions{
+		OnSettings: func(s privdata.Settings) { arm(s.JobTimeout) },
+	})
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Cause(ctx)) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, &ConfigError{Field: "PrivateDataDir", Err: err}
+	}
+	return d, nil
+}
+
 func checkDir(dir string) error {
-	f, err := os.Open(dir)
+	// Stat first: opening a named pipe would wait for a writer.
+	if fi, err := os.Stat(dir); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
 	// Reading one entry proves the directory is readable, not only present.
 	if _, err := f.ReadDir(1); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s is not readable: %w", dir, err)

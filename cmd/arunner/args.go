@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -74,16 +76,21 @@ func parseArgs(args []string) (*options, error) {
 			i++
 			return args[i], nil
 		}
-		nextInt := func() (int, error) {
+		// nextInt reads a whole number in [0, max], as env/settings'
+		// timeouts are checked: a larger one would overflow.
+		nextInt := func(max int64) (int, error) {
 			s, err := next()
 			if err != nil {
 				return 0, err
 			}
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 0 {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) || n < 0 {
 				return 0, fmt.Errorf("%s needs a whole number, got %q", name, s)
 			}
-			return n, nil
+			if err != nil || n > max {
+				return 0, fmt.Errorf("%s needs a whole number in [0, %d], got %q", name, max, s)
+			}
+			return int(n), nil
 		}
 		var err error
 		c := &o.cfg
@@ -128,9 +135,9 @@ func parseArgs(args []string) (*options, error) {
 		case "--cmdline":
 			c.Cmdline, err = next()
 		case "--forks":
-			c.Forks, err = nextInt()
+			c.Forks, err = nextInt(math.MaxInt)
 		case "--rotate-artifacts":
-			c.RotateArtifacts, err = nextInt()
+			c.RotateArtifacts, err = nextInt(math.MaxInt)
 		case "--artifact-dir":
 			c.ArtifactDir, err = next()
 		case "--project-dir":
@@ -139,7 +146,7 @@ func parseArgs(args []string) (*options, error) {
 			c.Binary, err = next()
 		case "--job-timeout", "--idle-timeout":
 			var n int
-			n, err = nextInt()
+			n, err = nextInt(maxSeconds)
 			d := secs(n)
 			if name == "--job-timeout" {
 				c.JobTimeout = d
@@ -190,6 +197,9 @@ func parseArgs(args []string) (*options, error) {
 	}
 	return o, nil
 }
+
+// maxSeconds is the largest number of seconds a time.Duration holds.
+const maxSeconds = math.MaxInt64 / int64(time.Second)
 
 func secs(n int) time.Duration { return time.Duration(n) * time.Second }
 

@@ -15,12 +15,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// With ARUNNER_TEST_MAIN=1 the test binary is arunner itself: a broken
-// stdout must be met as the real command meets it, on descriptor 1, where
-// Go's runtime raises SIGPIPE.
+// With ARUNNER_TEST_MAIN=1 the test binary is arunner itself, so that
+// signals reach a process of its own and a broken stdout is met as the real
+// command meets it, on descriptor 1, where Go's runtime raises SIGPIPE. Its
+// arguments are the command line's, or ARUNNER_TEST_ARGS where a shell
+// starts it.
 func init() {
 	if os.Getenv("ARUNNER_TEST_MAIN") == "1" {
-		os.Args = append(os.Args[:1], strings.Fields(os.Getenv("ARUNNER_TEST_ARGS"))...)
+		if args := os.Getenv("ARUNNER_TEST_ARGS"); args != "" {
+			os.Args = append(os.Args[:1], strings.Fields(args)...)
+		}
 		main()
 	}
 }

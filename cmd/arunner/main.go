@@ -86,10 +86,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
 	}
-	// ansible's own output says why it failed; a signal from outside it
-	// does not.
 	var exitErr *runner.ExitError
-	if err != nil && (!errors.As(err, &exitErr) || exitErr.Signal != 0 || res.ArtifactErr != nil) {
+	if err != nil && (!saidOnStdout(opts, res, err, &exitErr) || res.ArtifactErr != nil) {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 	}
 	if res.OutputErr != nil && !opts.quiet {
@@ -99,4 +97,24 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return res.RC
+}
+
+// saidOnStdout reports whether stdout already told why the run failed, so
+// that err is not printed twice: ansible's own output for its exit (a
+// signal from outside it does not say), and the words ansible-playbook or
+// ansible-runner print for a missing playbook or binary. It sets *exitErr
+// from err.
+func saidOnStdout(opts *options, res *runner.Result, err error, exitErr **runner.ExitError) bool {
+	if errors.As(err, exitErr) {
+		return (*exitErr).Signal == 0
+	}
+	switch {
+	case opts.quiet:
+		return false
+	case errors.Is(err, runner.ErrBinaryNotFound):
+		return true // an event, also with -j
+	case res.Status == runner.StatusFailed:
+		return !opts.json // the missing playbook
+	}
+	return false
 }

@@ -57,11 +57,26 @@ func TestParseArgsErrors(t *testing.T) {
 		"run /pdd -p x.yml -m ping":        "-p, -m and -r exclude each other",
 		"run /pdd -p x.yml --hosts web":    "--hosts goes with -m or -r",
 		"run /pdd -p x.yml -vvvvvv":        "verbosity is at most 5",
+		// A larger number of seconds would overflow a time.Duration: to
+		// 290 ms, or to a negative "no limit".
+		"run /pdd -p x.yml --job-timeout 18446744074":    `--job-timeout needs a whole number in [0, 9223372036], got "18446744074"`,
+		"run /pdd -p x.yml --idle-timeout 9223372037":    `--idle-timeout needs a whole number in [0, 9223372036], got "9223372037"`,
+		"run /pdd -p x.yml --job-timeout -1":             `--job-timeout needs a whole number, got "-1"`,
+		"run /pdd -p x.yml --forks 99999999999999999999": `--forks needs a whole number in [0, 9223372036854775807], got "99999999999999999999"`,
+		"run /pdd -p x.yml --rotate-artifacts 1e3":       `--rotate-artifacts needs a whole number, got "1e3"`,
 	} {
 		_, err := parseArgs(strings.Fields(args))
 		require.Error(t, err, args)
 		assert.Contains(t, err.Error(), want, args)
 	}
+}
+
+// The largest number of seconds a time.Duration holds is accepted.
+func TestParseArgsLongestTimeout(t *testing.T) {
+	o, err := parseArgs(strings.Fields("run /pdd -p x.yml --job-timeout 9223372036 --idle-timeout 0"))
+	require.NoError(t, err)
+	assert.Equal(t, 9223372036*time.Second, o.cfg.JobTimeout)
+	assert.Zero(t, o.cfg.IdleTimeout)
 }
 
 func TestParseRoleArgs(t *testing.T) {
@@ -166,7 +181,40 @@ func TestMissingPlaybookExitCode(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	rc := realMain([]string{"run", pdd, "-p", "nope.yml"}, &stdout, &stderr)
 	assert.Equal(t, 1, rc)
-	assert.Contains(t, stdout.String(), "ERROR! the playbook: nope.yml could not be found")
+	assert.Equal(t, "ERROR! the playbook: nope.yml could not be found\n", stdout.String())
+	assert.Empty(t, stderr.String(), "said once, on stdout, as ansible-playbook says it")
+}
+
+// An error found before ansible starts is printed once: on stderr, or on
+// stdout where ansible-playbook or ansible-runner would have said it there.
+func TestSetupErrorPrintedOnce(t *testing.T) {
+	good, fake := fakeRun(t, "exit 0\n")
+	bad, _ := fakeRun(t, "")
+	require.NoError(t, os.Mkdir(filepath.Join(bad, "env"), 0o700))
+	settings := filepath.Join(bad, "env", "settings")
+	require.NoError(t, os.WriteFile(settings, []byte("job_timeout: abc\n"), 0o600))
+	badSettings := "arunner: PrivateDataDir: privdata: " + settings + `:1: key "job_timeout": bad value: want a number of seconds, got a string` + "\n"
+	noPlaybook := "arunner: Playbook: the playbook nope.yml could not be found\n"
+	for _, tc := range []struct {
+		name           string
+		args           []string
+		stdout, stderr string
+	}{
+		{"bad env file", []string{bad, "-p", "site.yml", "-b", fake}, "", badSettings},
+		{"bad env file, json", []string{bad, "-p", "site.yml", "-b", fake, "-j"}, "", badSettings},
+		{"missing playbook, quiet", []string{good, "-p", "nope.yml", "-q"}, "", noPlaybook},
+		{"missing playbook, json", []string{good, "-p", "nope.yml", "-j"}, "", noPlaybook},
+		{"missing binary", []string{good, "-p", "site.yml", "-b", "/nonexistent/ansible-playbook"},
+			"The command was not found or was not executable: /nonexistent/ansible-playbook.\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			rc := realMain(append([]string{"run"}, tc.args...), &stdout, &stderr)
+			assert.NotZero(t, rc)
+			assert.Equal(t, tc.stdout, stdout.String())
+			assert.Equal(t, tc.stderr, stderr.String())
+		})
+	}
 }
 
 // -j streams: each event reaches stdout while ansible still runs, here
