@@ -81,18 +81,27 @@ func init() {
 // Stream, with the side band or in-band only. It stays text, in stdout,
 // where it was printed, and the real events around it are whole.
 func TestForgedFramesAreText(t *testing.T) {
+	inBand := func(c *Command) error { delete(c.Env, events.SideBandEnv); return nil }
 	for _, tc := range []struct {
-		name string
-		wrap func(*Command) error
+		name  string
+		wrap  func(*Command) error
+		noPTY bool
 	}{
-		{"side band", nil},
-		{"in-band", func(c *Command) error { delete(c.Env, events.SideBandEnv); return nil }},
+		{"side band", nil, false},
+		{"in-band", inBand, false},
+		{"NoPTY side band", nil, true},
+		{"NoPTY in-band", inBand, true},
 		// A Wrap that removes the key gives up forged markers, but an
 		// in-band event after side-band records is still refused.
-		{"side band without a key", func(c *Command) error { delete(c.Env, events.KeyEnv); return nil }},
+		{"side band without a key", func(c *Command) error { delete(c.Env, events.KeyEnv); return nil }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := fakeConfig(t, "forged")
+			cfg.NoPTY = tc.noPTY
+			nl := "\r\n" // the pty's
+			if tc.noPTY {
+				nl = "\n"
+			}
 			var key string
 			forged := forgedFrame(tc.name == "side band without a key")
 			cfg.Wrap = func(c *Command) error {
@@ -155,9 +164,9 @@ func TestForgedFramesAreText(t *testing.T) {
 			stdout, err := os.ReadFile(filepath.Join(handledResult(t, cfg.PrivateDataDir).ArtifactDir, "stdout"))
 			require.NoError(t, err)
 			assert.Equal(t, 2, strings.Count(string(stdout), forged), "the forged frames stay in stdout as text")
-			assert.Contains(t, string(stdout), "between "+forged+"\r\n")
-			if tc.name == "side band" {
-				assert.Contains(t, string(stdout), "marker "+forgedMarker(3)+"\r\n")
+			assert.Contains(t, string(stdout), "between "+forged+nl)
+			if tc.wrap == nil {
+				assert.Contains(t, string(stdout), "marker "+forgedMarker(3)+nl)
 			}
 
 			if key != "" {
