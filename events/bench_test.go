@@ -15,31 +15,34 @@ func realisticEvent(i int) string {
 	return `{"event": "runner_on_ok", "pid": 5794, "uuid": "` + u + `", "created": "2026-11-27T15:37:04.319786", "parent_uuid": "02fc0000-0001-96e6-4ec2-000000000004", "event_data": {"playbook": "test.yml", "playbook_uuid": "5ea2b3c4-1111-2222-3333-444455556666", "play": "all", "play_uuid": "02fc0000-0001-96e6-4ec2-000000000002", "play_pattern": "all", "task": "say hi", "task_uuid": "02fc0000-0001-96e6-4ec2-000000000004", "task_action": "debug", "resolved_action": "ansible.builtin.debug", "task_args": "", "task_path": "/tmp/pdd/project/test.yml:4", "host": "localhost", "remote_addr": "localhost", "res": {"msg": "hello world", "_ansible_verbose_always": true, "_ansible_no_log": false, "changed": false}, "start": "2026-11-27T15:37:04.267513", "end": "2026-11-27T15:37:04.319739", "duration": 0.052226, "event_loop": null, "uuid": "` + u + `"}}`
 }
 
-// realisticStream returns n ~1 KiB events shaped like runner_on_ok.
-func realisticStream(n int) []byte {
+// realisticStream returns n ~1 KiB events shaped like runner_on_ok, their
+// tokens with key in front of the base64.
+func realisticStream(n int, key string) []byte {
 	var sb strings.Builder
 	for i := 0; i < n; i++ {
-		sb.WriteString(wrap(realisticEvent(i), "\x1b[0;32mok: [localhost] => {\x1b[0m\r\n\x1b[0;32m    \"msg\": \"hello world\"\x1b[0m\r\n\x1b[0;32m}\x1b[0m\r\n"))
+		sb.WriteString(keyedFrame(key, realisticEvent(i)) + "\x1b[0;32mok: [localhost] => {\x1b[0m\r\n\x1b[0;32m    \"msg\": \"hello world\"\x1b[0m\r\n\x1b[0;32m}\x1b[0m\r\n" + keyedFrame(key, "{}"))
 	}
 	return []byte(sb.String())
 }
 
 // BenchmarkFilter measures the Filter with a no-op handler on ~1 KiB
 // events fed in 4 KiB writes, as from a pty; the "text" case also writes
-// the human text out, as the runner does to the stdout artifact.
+// the human text out, as the runner does to the stdout artifact, and the
+// "keyed" one checks the run's key in every token, as the runner does.
 func BenchmarkFilter(b *testing.B) {
-	b.Run("events", func(b *testing.B) { benchmarkFilter(b, nil) })
-	b.Run("text", func(b *testing.B) { benchmarkFilter(b, io.Discard) })
+	b.Run("events", func(b *testing.B) { benchmarkFilter(b, nil, "") })
+	b.Run("text", func(b *testing.B) { benchmarkFilter(b, io.Discard, "") })
+	b.Run("keyed", func(b *testing.B) { benchmarkFilter(b, io.Discard, testKey) })
 }
 
-func benchmarkFilter(b *testing.B, text io.Writer) {
+func benchmarkFilter(b *testing.B, text io.Writer, key string) {
 	const n = 1000
-	data := realisticStream(n)
+	data := realisticStream(n, key)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		f := NewFilter(FilterConfig{Handle: func(*Event) error { return nil }, Text: text})
+		f := NewFilter(FilterConfig{Handle: func(*Event) error { return nil }, Text: text, Key: key})
 		for s := data; len(s) > 0; {
 			k := min(4096, len(s))
 			_, _ = f.Write(s[:k])

@@ -55,6 +55,10 @@ func runOursCmd(t *testing.T, pdd, bin string, argv []string, opts events.EnvOpt
 	dir, err := events.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
 	require.NoError(t, err)
 	opts.PluginDir = dir
+	if opts.Key == "" {
+		opts.Key, err = events.NewKey()
+		require.NoError(t, err)
+	}
 	all := map[string]string{"ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_HOST_KEY_CHECKING": "False"}
 	for k, v := range env {
 		all[k] = v
@@ -75,6 +79,7 @@ func runOursCmd(t *testing.T, pdd, bin string, argv []string, opts events.EnvOpt
 		RunnerIdent: "ours",
 		Handle:      func(e *events.Event) error { run.Events = append(run.Events, *e); return nil },
 		Text:        &text,
+		Key:         opts.Key,
 		OnError:     func(err error) { t.Errorf("frame error: %v", err) },
 	})
 	_, _ = io.Copy(f, ptmx) // EIO at the end of a pty is EOF

@@ -10,10 +10,16 @@
 // callback the user chose (default, minimal, a collection's, or
 // callback_result_format=yaml) print the human text.
 //
+// Every token carries the run's key (NewKey) in front of its base64: the
+// plugin gets it through the environment and removes it from there before
+// any task runs, so framing a task prints is text to the Filter, not an
+// event.
+//
 // Usage, with the side band:
 //
 //	dir, _ := events.InstallPlugin(filepath.Join(artifactDir, "callback"))
-//	env := events.Env(events.EnvOptions{PluginDir: dir, UserStdoutCallback: callerStdoutCallback, SideBand: true})
+//	key, _ := events.NewKey() // never record it with the environment
+//	env := events.Env(events.EnvOptions{PluginDir: dir, UserStdoutCallback: callerStdoutCallback, SideBand: true, Key: key})
 //	pr, pw, _ := os.Pipe() // pw becomes descriptor 3 (events.SideBandFD) of ansible: exec.Cmd.ExtraFiles
 //	side := events.NewSideBand(pr, 0)
 //	defer side.Close()
@@ -22,6 +28,7 @@
 //		Handle:           func(e *events.Event) error { log.Println(e.Counter, e.Event); return nil },
 //		Text:             stdoutArtifact,
 //		SideBand:         side,
+//		Key:              key,
 //		TerminalNewlines: true, // a pty: records' text gets the "\r\n" the terminal gives the rest
 //	})
 //	io.Copy(f, ptyMaster) // ansible-playbook started with env under a pty

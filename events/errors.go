@@ -17,6 +17,10 @@ var (
 	// ErrFrameTooLarge: a token grew beyond FilterConfig.MaxFrame; its
 	// payload is discarded and the text after it is kept as verbose lines.
 	ErrFrameTooLarge = errors.New("event frame too large")
+	// ErrForgedFrame: well-formed framing that is not the plugin's, because
+	// it lacks the run's key (FilterConfig.Key) or is an in-band event after
+	// events came on the side band. It stays text, where it was printed.
+	ErrForgedFrame = errors.New("event frame not from the callback plugin")
 	// ErrClosed is returned by Write after Close.
 	ErrClosed = errors.New("events: write to closed Filter")
 )
@@ -29,7 +33,8 @@ type FrameError struct {
 	Offset int64
 	// Size is how many bytes of the frame were seen.
 	Size int
-	// Err wraps one of ErrGarbageFrame, ErrTruncatedFrame, ErrFrameTooLarge.
+	// Err wraps one of ErrGarbageFrame, ErrTruncatedFrame, ErrFrameTooLarge,
+	// ErrForgedFrame.
 	Err error
 }
 

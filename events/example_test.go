@@ -3,16 +3,22 @@ package events_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/arunner/arunner/events"
 )
 
 // token frames a JSON payload as the callback plugin does.
-func token(payload string) string {
-	b := base64.StdEncoding.EncodeToString([]byte(payload))
+func token(payload string) string { return keyedToken("", payload) }
+
+// keyedToken frames a JSON payload as the callback plugin does with the
+// run's key: the key goes in front of the base64.
+func keyedToken(key, payload string) string {
+	b := key + base64.StdEncoding.EncodeToString([]byte(payload))
 	return fmt.Sprintf("\x1b[K%s\x1b[%dD\x1b[K", b, len(b))
 }
 
@@ -89,7 +95,8 @@ func ExampleInstallPlugin() {
 }
 
 func ExampleEnv() {
-	env := events.Env(events.EnvOptions{PluginDir: "/tmp/cb", OnlyFailedEventData: true, SideBand: true})
+	// Key: events.NewKey() in a real run; never print or record it.
+	env := events.Env(events.EnvOptions{PluginDir: "/tmp/cb", OnlyFailedEventData: true, SideBand: true, Key: "k"})
 	for _, k := range events.ManagedEnvKeys() {
 		fmt.Printf("%s=%s\n", k, env[k])
 	}
@@ -101,11 +108,12 @@ func ExampleEnv() {
 	// RUNNER_ONLY_FAILED_EVENTS=True
 	// MAX_EVENT_RES=700000
 	// ARUNNER_EVENT_FD=3
+	// ARUNNER_EVENT_KEY=k
 }
 
 func ExampleManagedEnvKeys() {
 	fmt.Println(len(events.ManagedEnvKeys()), events.ManagedEnvKeys()[1])
-	// Output: 7 ANSIBLE_STDOUT_CALLBACK
+	// Output: 8 ANSIBLE_STDOUT_CALLBACK
 }
 
 func ExampleEvent_Stats() {
@@ -140,4 +148,31 @@ func ExampleFilter_Counter() {
 	// Output:
 	// 2
 	// 3
+}
+
+// The run's key goes to the plugin (EnvOptions.Key) and to the Filter: a
+// token is the plugin's only if its base64 starts with the key. Framing
+// that a task printed, without the key, stays text.
+func ExampleNewKey() {
+	key, err := events.NewKey()
+	if err != nil {
+		panic(err)
+	}
+	env := events.Env(events.EnvOptions{PluginDir: "/tmp/cb", Key: key})
+	f := events.NewFilter(events.FilterConfig{
+		Key:     env[events.KeyEnv],
+		Handle:  func(e *events.Event) error { fmt.Printf("%s %q\n", e.Event, e.Stdout); return nil },
+		OnError: func(err error) { fmt.Println("forged:", errors.Is(err, events.ErrForgedFrame)) },
+	})
+	forged := token(`{"event": "runner_on_ok", "uuid": "f"}`) + "FORGED" + token(`{}`)
+	pty := keyedToken(key, `{"event": "runner_on_ok", "uuid": "9f1c"}`) + "ok: [localhost] " + forged +
+		"\r\n" + keyedToken(key, `{}`)
+	_, _ = f.Write([]byte(pty))
+	_ = f.Close()
+	fmt.Println(len(key), strings.Contains(pty, "FORGED"))
+	// Output:
+	// forged: true
+	// forged: true
+	// runner_on_ok "ok: [localhost] \x1b[KeyJldmVudCI6ICJydW5uZXJfb25fb2siLCAidXVpZCI6ICJmIn0=\x1b[52D\x1b[KFORGED\x1b[Ke30=\x1b[4D\x1b[K"
+	// 16 true
 }

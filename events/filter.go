@@ -48,12 +48,20 @@ type FilterConfig struct {
 	// on the terminal; the Filter then turns that text into what the
 	// terminal would have carried, so that stdout is the same either way.
 	TerminalNewlines bool
+	// Key is the run's event key (NewKey, passed to the plugin through
+	// EnvOptions.Key). When set, a token is the plugin's only if its base64
+	// text starts with Key; other framing (a task printing a token to the
+	// terminal, say) is forged: it stays text where it was printed and is
+	// reported as ErrForgedFrame. Empty takes every token, as
+	// ansible-runner does.
+	Key string
 }
 
 // Filter turns the bytes that ansible writes to its pty into events and
 // human text. It is an io.Writer: the runner copies the pty output into it.
 // It finds the event tokens that the callback plugin writes (the framing of
-// ansible-runner 2.x: ESC[K, base64 slices each followed by ESC[<n>D, ESC[K)
+// ansible-runner 2.x: ESC[K, base64 slices each followed by ESC[<n>D, ESC[K;
+// the base64 starts with FilterConfig.Key when there is one)
 // and assigns counter, stdout, start_line and end_line exactly as
 // ansible-runner's OutputEventFilter does. A Filter is not safe for
 // concurrent use.
@@ -84,9 +92,12 @@ type Filter struct {
 	counter int
 	line    int
 	nextSeq int // the side-band seq the plugin writes next
-	err     error
-	textErr error // Text failed: it gets nothing more
-	closed  bool
+	// sideSeen: a marker's record came, so the plugin's events travel on
+	// the side band and an in-band event is not the plugin's.
+	sideSeen bool
+	err      error
+	textErr  error // Text failed: it gets nothing more
+	closed   bool
 
 	b64     []byte
 	dec     []byte
@@ -330,6 +341,12 @@ func (f *Filter) finishToken() {
 		return
 	}
 	next, whole, ferr := f.decodeToken(f.in[f.tokStart+len(escK) : f.off-len(escK)])
+	if ferr == errForged {
+		// What a task printed stays text, in the event it was printed in.
+		f.text = append(f.text, f.in[f.tokStart:f.off]...)
+		f.report(&FrameError{Offset: f.base + int64(f.tokStart), Size: f.off - f.tokStart, Err: ErrForgedFrame})
+		return
+	}
 	f.emitText(text)
 	f.text = f.text[:0]
 	if ferr != nil {
@@ -359,10 +376,14 @@ func (f *Filter) emitRecordText(ev *Event) {
 	f.deliver(ev, s, nl, false)
 }
 
+// errForged is decodeToken's answer for a token that is not the plugin's.
+var errForged = errors.New("forged")
+
 // decodeToken returns the event a begin token carries, nil for an end token
 // (any payload without a uuid, as in ansible-runner), and an error for an
-// undecodable payload (which also counts as an end token). whole reports a
-// marker whose record holds the event's text: no end token follows it.
+// undecodable payload (which also counts as an end token), or errForged
+// for a token that is not the plugin's. whole reports a marker whose
+// record holds the event's text: no end token follows it.
 func (f *Filter) decodeToken(body []byte) (ev *Event, whole bool, err error) {
 	f.b64 = f.b64[:0]
 	for len(body) > 0 {
@@ -376,11 +397,18 @@ func (f *Filter) decodeToken(body []byte) (ev *Event, whole bool, err error) {
 			body = body[k+1:]
 		}
 	}
-	n := base64.StdEncoding.DecodedLen(len(f.b64))
+	b64 := f.b64
+	if key := f.cfg.Key; key != "" {
+		if len(b64) < len(key) || string(b64[:len(key)]) != key {
+			return nil, false, errForged
+		}
+		b64 = b64[len(key):]
+	}
+	n := base64.StdEncoding.DecodedLen(len(b64))
 	if cap(f.dec) < n {
 		f.dec = make([]byte, n)
 	}
-	n, err = base64.StdEncoding.Decode(f.dec[:n], f.b64)
+	n, err = base64.StdEncoding.Decode(f.dec[:n], b64)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: base64: %v", ErrGarbageFrame, err)
 	}
@@ -402,6 +430,10 @@ func (f *Filter) decodeToken(body []byte) (ev *Event, whole bool, err error) {
 	if f.scratch.UUID == "" {
 		return nil, false, nil
 	}
+	if f.sideSeen {
+		// The plugin's events come on the side band: this one was printed.
+		return nil, false, errForged
+	}
 	ev = new(Event)
 	*ev = f.scratch
 	return ev, false, nil
@@ -419,6 +451,7 @@ func (f *Filter) sideEvent(seq int) (*Event, error) {
 	ev, err := f.cfg.SideBand.take(seq, seq == f.nextSeq)
 	if !errors.Is(err, ErrNoRecord) {
 		f.nextSeq = seq + 1 // the record came, decodable or not
+		f.sideSeen = true
 	}
 	return ev, err
 }

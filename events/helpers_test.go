@@ -9,8 +9,12 @@ import (
 // frame encodes payload with the token framing of ansible-runner's
 // awx_display.dump: ESC[K, 78-char base64 slices each followed by
 // ESC[<len>D, ESC[K.
-func frame(payload string) string {
-	b := base64.StdEncoding.EncodeToString([]byte(payload))
+func frame(payload string) string { return keyedFrame("", payload) }
+
+// keyedFrame frames payload as the plugin does with the run's key: the key
+// goes in front of the base64.
+func keyedFrame(key, payload string) string {
+	b := key + base64.StdEncoding.EncodeToString([]byte(payload))
 	var sb strings.Builder
 	sb.WriteString("\x1b[K")
 	for len(b) > 0 {

@@ -1,7 +1,9 @@
 package events
 
 import (
+	"crypto/rand"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"os"
@@ -102,6 +104,11 @@ type EnvOptions struct {
 	// MaxEventRes bounds the length of a result's str() kept in
 	// event_data.res; 0 means DefaultMaxEventRes.
 	MaxEventRes int
+	// Key is the run's event key (NewKey): the plugin puts it in front of
+	// every token it writes, and a Filter with the same FilterConfig.Key
+	// takes no other token for the plugin's. Empty sets no KeyEnv, and the
+	// plugin writes tokens without a key.
+	Key string
 	// SideBand asks for the events side band: SideBandEnv is set to
 	// "3". The runner then passes a pipe as descriptor SideBandFD, whose
 	// read end feeds a SideBand, and sets SideBandEnv to
@@ -129,6 +136,9 @@ func Env(o EnvOptions) map[string]string {
 		"RUNNER_ONLY_FAILED_EVENTS": pyBool(o.OnlyFailedEventData),
 		"MAX_EVENT_RES":             strconv.Itoa(maxRes),
 	}
+	if o.Key != "" {
+		env[KeyEnv] = o.Key
+	}
 	if o.SideBand {
 		env[SideBandEnv] = strconv.Itoa(SideBandFD)
 	}
@@ -148,6 +158,25 @@ func pyBool(b bool) string {
 func ManagedEnvKeys() []string {
 	return []string{
 		"ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "ORIGINAL_STDOUT_CALLBACK",
-		"RUNNER_OMIT_EVENTS", "RUNNER_ONLY_FAILED_EVENTS", "MAX_EVENT_RES", SideBandEnv,
+		"RUNNER_OMIT_EVENTS", "RUNNER_ONLY_FAILED_EVENTS", "MAX_EVENT_RES", SideBandEnv, KeyEnv,
 	}
+}
+
+// KeyEnv names the environment variable that passes the run's event key to
+// the callback plugin (EnvOptions.Key). The plugin removes it from its
+// environment when it loads, before ansible starts any task, so that no
+// task inherits it; it must not be recorded with the run's environment.
+const KeyEnv = "ARUNNER_EVENT_KEY"
+
+// NewKey returns a new event key: 16 base64 characters from 12 random
+// bytes. A token's base64 text starts with the key, so that text a task
+// prints (on a managed host, or a log file it shows) cannot pass for an
+// event without it; 12 bytes keep the base64 of what follows the key
+// aligned, so the plugin adds it to an encoded token as it is.
+func NewKey() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("events: event key: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(b[:]), nil
 }

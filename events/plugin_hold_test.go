@@ -94,7 +94,7 @@ m = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(m)
 pos, ok = 0, True
 for seq in (1, 2, 3):
-    i = term.find(m._token('{"arunner_rec": %d}' % seq).encode(), pos)
+    i = term.find(m._token('{"arunner_rec": %d}' % seq, '').encode(), pos)
     ok = ok and i >= pos
     pos = i
 res['markers_in_order'] = ok

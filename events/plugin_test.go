@@ -70,11 +70,11 @@ func TestEnv(t *testing.T) {
 		},
 		{
 			name: "all set",
-			in:   EnvOptions{PluginDir: "/p", UserStdoutCallback: "minimal", OmitEventData: true, OnlyFailedEventData: true, MaxEventRes: 10, SideBand: true},
+			in:   EnvOptions{PluginDir: "/p", UserStdoutCallback: "minimal", OmitEventData: true, OnlyFailedEventData: true, MaxEventRes: 10, SideBand: true, Key: "k"},
 			want: map[string]string{
 				"ANSIBLE_CALLBACK_PLUGINS": "/p", "ANSIBLE_STDOUT_CALLBACK": "arunner", "ORIGINAL_STDOUT_CALLBACK": "minimal",
 				"RUNNER_OMIT_EVENTS": "True", "RUNNER_ONLY_FAILED_EVENTS": "True", "MAX_EVENT_RES": "10",
-				"ARUNNER_EVENT_FD": "3",
+				"ARUNNER_EVENT_FD": "3", "ARUNNER_EVENT_KEY": "k",
 			},
 		},
 	}
@@ -88,6 +88,9 @@ func TestEnv(t *testing.T) {
 			}
 			if !tt.in.SideBand {
 				keys = append(keys, SideBandEnv) // managed, but only set with the side band
+			}
+			if tt.in.Key == "" {
+				keys = append(keys, KeyEnv) // managed, but only set with a key
 			}
 			assert.ElementsMatch(t, ManagedEnvKeys(), keys)
 		})

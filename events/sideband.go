@@ -61,10 +61,11 @@ var ErrNoRecord = errors.New("no side-band record")
 
 // SideBand carries event JSON beside the terminal stream. With the side
 // band, the callback plugin writes each event's JSON as one line
-// "<seq> <json>\n" to a pipe, then a small begin token naming seq on the
+// "<seq> <json>\n" to a pipe, then a small begin token naming seq (and
+// carrying the run's key, FilterConfig.Key, as every token does) on the
 // terminal (events that come close together as a batch of records, then
 // their markers: see EventWindowEnv), so that the terminal (a pty, whose
-// line discipline hands the reader at most 4 KiB per read) carries ~40
+// line discipline hands the reader at most 4 KiB per read) carries ~55
 // bytes of framing per event.
 // Usually the record also holds the event's text as "stdout", and the
 // marker stands where the text would be (FilterConfig.TerminalNewlines

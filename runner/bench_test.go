@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 
@@ -23,6 +24,7 @@ func init() {
 		if err != nil {
 			return 3
 		}
+		data = rekey(data, os.Getenv(events.KeyEnv))
 		n, _ := strconv.Atoi(os.Getenv("FAKE_COPIES"))
 		for range n {
 			if _, err := os.Stdout.Write(data); err != nil {
@@ -31,6 +33,19 @@ func init() {
 		}
 		return 0
 	}
+}
+
+var (
+	tokenRe = regexp.MustCompile(`\x1b\[K((?:[A-Za-z0-9+/=]+\x1b\[[0-9]+D)+)\x1b\[K`)
+	sliceRe = regexp.MustCompile(`\x1b\[[0-9]+D`)
+)
+
+// rekey puts the run's key in front of every token's base64, as the plugin
+// does (the recording has none).
+func rekey(stream []byte, key string) []byte {
+	return tokenRe.ReplaceAllFunc(stream, func(tok []byte) []byte {
+		return []byte(frameB64(key + string(sliceRe.ReplaceAll(tok[3:len(tok)-3], nil))))
+	})
 }
 
 // BenchmarkRunEvents runs the whole runner (pty, decoder, EventHandler,

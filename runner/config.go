@@ -176,6 +176,12 @@ type Password = prompt.Pair
 // only if it is that pipe). A Wrap whose sandbox cannot pass descriptor 3
 // through to ansible may delete the variable: events then travel in-band
 // on the terminal (or stdout's pipe, with NoPTY).
+//
+// Env also holds the run's event key, events.KeyEnv (never recorded with
+// the environment): the plugin puts it in every token, so that a task
+// printing event framing cannot make an event. A Wrap must pass it on
+// unchanged, and should not put it in argv, where other users see it.
+// Deleting it turns that check off for in-band tokens.
 type Command struct {
 	Argv []string
 	Dir  string

@@ -75,6 +75,13 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 	if err != nil {
 		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
 	}
+	// The plugin's tokens carry the run's key, so that a token printed by
+	// a task is not taken for an event; it is not recorded with the env.
+	key, err := events.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	r.addSecret(key)
 	userCallback := env["ANSIBLE_STDOUT_CALLBACK"]
 	userPlugins := env["ANSIBLE_CALLBACK_PLUGINS"]
 	for k, v := range events.Env(events.EnvOptions{
@@ -82,6 +89,7 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		UserStdoutCallback:  userCallback,
 		OmitEventData:       r.cfg.OmitEventData,
 		OnlyFailedEventData: r.cfg.OnlyFailedEventData,
+		Key:                 key,
 		// The side band gets event JSON past the pty's 4 KiB reads, and
 		// its goroutine decodes records while the terminal's reader
 		// scans the text: through pipes (NoPTY) too, where that beats

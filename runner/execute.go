@@ -89,6 +89,7 @@ func (r *run) execute() (*Result, error) {
 
 	res.redactor = credentials.NewRedactor(r.secrets...)
 	safeEnv := credentials.SafeEnv(r.cmd.Env, r.secrets)
+	delete(safeEnv, events.KeyEnv) // what a task could forge events with
 	res.Command, res.Cwd = res.redactor.Strings(r.cmd.Argv), r.cmd.Dir
 	if err := r.art.WriteCommand(res.Command, r.cmd.Dir, safeEnv); err != nil {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
@@ -133,6 +134,8 @@ func (r *run) execute() (*Result, error) {
 		RunnerIdent: r.ident,
 		Text:        text,
 		SideBand:    side,
+		// Whatever Wrap left is what the plugin gets.
+		Key: r.cmd.Env[events.KeyEnv],
 		// The pty turns "\n" into "\r\n" (noEcho leaves ONLCR on).
 		TerminalNewlines: !r.cfg.NoPTY,
 		Handle:           func(ev *events.Event) error { r.onEvent(res, ev); return nil },

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arunner/arunner/events"
 )
 
 // The test binary doubles as a fake ansible-playbook: run with ARUNNER_FAKE
@@ -58,11 +60,15 @@ func must(t testing.TB, err error) {
 }
 
 // token frames payload the way arunner's callback plugin does: ESC[K, then
-// base64 in slices of at most 78 characters each followed by ESC[<n>D, then
-// ESC[K.
+// the run's key (events.KeyEnv in the environment) and the base64, in
+// slices of at most 78 characters each followed by ESC[<n>D, then ESC[K.
 func token(payload any) string {
 	data, _ := json.Marshal(payload)
-	b64 := base64.StdEncoding.EncodeToString(data)
+	return frameB64(os.Getenv(events.KeyEnv) + base64.StdEncoding.EncodeToString(data))
+}
+
+// frameB64 frames base64 text as token does.
+func frameB64(b64 string) string {
 	var sb strings.Builder
 	sb.WriteString("\x1b[K")
 	for len(b64) > 0 {
@@ -202,7 +208,7 @@ func init() {
 	// is not JSON.
 	fakeModes["garbage"] = func() int {
 		fmt.Fprint(os.Stdout, "before\n")
-		fmt.Fprint(os.Stdout, "\x1b[Kbm90IGpzb24=\x1b[12D\x1b[K") // base64 of "not json"
+		fmt.Fprint(os.Stdout, frameB64(os.Getenv(events.KeyEnv)+"bm90IGpzb24=")) // base64 of "not json"
 		fmt.Fprint(os.Stdout, "middle\n")
 		fmt.Fprint(os.Stdout, fakeEvent("runner_on_ok", "00000000-0000-0000-0000-000000000001", "ok: [localhost]\n"))
 		fmt.Fprint(os.Stdout, "after\n")

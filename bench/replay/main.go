@@ -52,9 +52,11 @@ func replay() error {
 	if per == 0 {
 		return fmt.Errorf("%s holds no event", os.Getenv("REPLAY_STREAM"))
 	}
+	key := os.Getenv(events.KeyEnv)
 	if strings.HasPrefix(os.Getenv(events.SideBandEnv), strconv.Itoa(events.SideBandFD)+":") {
-		return replaySideBand(stream, per, want)
+		return replaySideBand(stream, key, per, want)
 	}
+	stream = rekey(stream, key)
 	for sent := 0; sent < want; sent += per {
 		if _, err := os.Stdout.Write(stream); err != nil {
 			return err
@@ -66,6 +68,32 @@ func replay() error {
 var token = regexp.MustCompile(`\x1b\[K((?:[A-Za-z0-9+/=]+\x1b\[[0-9]+D)+)\x1b\[K`)
 var slice = regexp.MustCompile(`\x1b\[[0-9]+D`)
 
+// rekey puts the run's key in front of every token's base64, as the plugin
+// does (the recording has none).
+func rekey(stream []byte, key string) []byte {
+	if key == "" {
+		return stream
+	}
+	return token.ReplaceAllFunc(stream, func(tok []byte) []byte {
+		return appendFrame(nil, key+string(slice.ReplaceAll(tok[3:len(tok)-3], nil)))
+	})
+}
+
+// appendFrame appends base64 text b64 framed as a token: ESC[K, slices of
+// at most 78 characters each followed by ESC[<n>D, ESC[K.
+func appendFrame(b []byte, b64 string) []byte {
+	b = append(b, "\x1b[K"...)
+	for len(b64) > 0 {
+		n := min(78, len(b64))
+		b = append(b, b64[:n]...)
+		b = append(b, "\x1b["...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, 'D')
+		b64 = b64[n:]
+	}
+	return append(b, "\x1b[K"...)
+}
+
 // replaySideBand splits the stream once into events (the text before each
 // begin token, its JSON, and the text up to its end token) and writes
 // copies the way the plugin does with the side band. Each event's record
@@ -76,7 +104,7 @@ var slice = regexp.MustCompile(`\x1b\[[0-9]+D`)
 // into "\r\n" again either way.) Through a pipe the record goes without
 // the text, which follows its marker up to an end token. A copy's records
 // go first, so that every record precedes its marker.
-func replaySideBand(stream []byte, per, want int) error {
+func replaySideBand(stream []byte, key string, per, want int) error {
 	type event struct{ pre, json, withText, text []byte }
 	var evs []event
 	var cur *event
@@ -108,6 +136,7 @@ func replaySideBand(stream []byte, per, want int) error {
 		return fmt.Errorf("%s: the last event has no end token", os.Getenv("REPLAY_STREAM"))
 	}
 	tail := stream[last:]
+	end := appendFrame(nil, key+"e30=") // the end token, "{}"
 	onTerminal := osdep.IsTerminal(1)
 	side := os.NewFile(uintptr(events.SideBandFD), "side band")
 	var recs, out []byte
@@ -121,11 +150,11 @@ func replaySideBand(stream []byte, per, want int) error {
 			out = append(out, ev.pre...)
 			if onTerminal {
 				recs = append(recs, ev.withText...)
-				out = appendMarker(out, `{"arunner_rec": `, seq)
+				out = appendMarker(out, key, `{"arunner_rec": `, seq)
 			} else {
 				recs = append(recs, ev.json...)
-				out = appendMarker(out, `{"arunner_seq": `, seq)
-				out = append(append(out, ev.text...), endToken...)
+				out = appendMarker(out, key, `{"arunner_seq": `, seq)
+				out = append(append(out, ev.text...), end...)
 			}
 			recs = append(recs, '\n')
 		}
@@ -140,15 +169,16 @@ func replaySideBand(stream []byte, per, want int) error {
 	return nil
 }
 
-// appendMarker appends the plugin's side-band marker for record seq: kind
-// is `{"arunner_rec": ` when the record holds the event's text, else
-// `{"arunner_seq": `.
-func appendMarker(b []byte, kind string, seq int) []byte {
+// appendMarker appends the plugin's side-band marker for record seq, with
+// the run's key: kind is `{"arunner_rec": ` when the record holds the
+// event's text, else `{"arunner_seq": `.
+func appendMarker(b []byte, key, kind string, seq int) []byte {
 	b64 := base64.StdEncoding.EncodeToString([]byte(kind + strconv.Itoa(seq) + `}`))
 	b = append(b, "\x1b[K"...)
+	b = append(b, key...)
 	b = append(b, b64...)
 	b = append(b, "\x1b["...)
-	b = strconv.AppendInt(b, int64(len(b64)), 10)
+	b = strconv.AppendInt(b, int64(len(key)+len(b64)), 10)
 	b = append(b, "D\x1b[K"...)
 	return b
 }

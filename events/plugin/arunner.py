@@ -21,6 +21,11 @@
 # text follows it up to an end token, as in-band. Events that come within
 # ARUNNER_EVENT_WINDOW_MS of the last write are held and written together
 # at the window's end (see _State.hold).
+#
+# Every token's base64 text starts with the run's key (ARUNNER_EVENT_KEY),
+# which the plugin takes out of the environment when it loads, before any
+# task runs: framing that a task prints (to /dev/tty, in a pause prompt, a
+# warning from a managed host) lacks it, and the runner keeps it as text.
 
 from __future__ import absolute_import, division, print_function
 
@@ -151,10 +156,12 @@ class _Encoder(json.JSONEncoder):
 _ENCODER = _Encoder()
 
 
-def _token(text):
-    """The invisible terminal token carrying JSON text: ESC[K, then base64
-    slices each followed by ESC[<n>D (cursor back over it), then ESC[K."""
-    b64 = base64.b64encode(text.encode('utf-8')).decode('ascii')
+def _token(text, key):
+    """The invisible terminal token carrying JSON text: ESC[K, then the
+    run's key and the text's base64, in slices each followed by ESC[<n>D
+    (cursor back over it), then ESC[K. The key's 12 bytes leave the base64
+    after it aligned."""
+    b64 = key + base64.b64encode(text.encode('utf-8')).decode('ascii')
     parts = ['\x1b[K']
     for i in range(0, len(b64), SLICE):
         piece = b64[i:i + SLICE]
@@ -164,10 +171,10 @@ def _token(text):
     return ''.join(parts)
 
 
-def _marker(seq):
-    """_token('{"arunner_rec": <seq>}'), which always fits one slice."""
-    b64 = base64.b64encode(b'{"arunner_rec": %d}' % seq)
-    return '\x1b[K%s\x1b[%dD\x1b[K' % (b64.decode('ascii'), len(b64))
+def _marker(seq, key):
+    """_token('{"arunner_rec": <seq>}', key), which always fits one slice."""
+    b64 = key + base64.b64encode(b'{"arunner_rec": %d}' % seq).decode('ascii')
+    return '\x1b[K%s\x1b[%dD\x1b[K' % (b64, len(b64))
 
 
 class _State:
@@ -183,6 +190,8 @@ class _State:
         self.only_failed = _env_true('RUNNER_ONLY_FAILED_EVENTS')
         self.max_res = _env_int('MAX_EVENT_RES', 700000)
         self.side = _side_band()
+        self.key = _event_key()
+        self.end_token = _token('{}', self.key)
         # getpid is a system call each time; a forked child (none writes
         # events since ansible-core 2.14) gets its own through the hook.
         self.pid = os.getpid()
@@ -228,7 +237,7 @@ class _State:
         No event waits longer than the window, and none is lost at a normal
         exit. The caller holds the lock."""
         rec = self._record_line(data)
-        self.held.append((rec, _marker(self.seq)))
+        self.held.append((rec, _marker(self.seq, self.key)))
         self.held_bytes += len(rec)
         self.held_file = fileobj
         if (now >= self.next_write or self.held_bytes >= HELD_BYTES
@@ -254,7 +263,7 @@ class _State:
             for rec, _ in held:
                 data = json.loads(rec.partition(' ')[2])
                 text = data.pop('stdout', '')
-                out.append(self.token(data) + text + END_TOKEN)
+                out.append(self.token(data) + text + self.end_token)
             fileobj.write(''.join(out))
         fileobj.flush()
         self.next_write = time.monotonic() + self.window
@@ -348,7 +357,7 @@ class _State:
         return out
 
     def token(self, payload):
-        return _token(_ENCODER.encode(payload))
+        return _token(_ENCODER.encode(payload), self.key)
 
     def begin(self, fileobj):
         # The event's text is held until the event ends, so that it goes
@@ -386,7 +395,7 @@ class _State:
         if self.side is not None:
             seq = self._record(data)
             if seq:
-                return _token('{"arunner_seq": %d}' % seq)
+                return _token('{"arunner_seq": %d}' % seq, self.key)
         return self.token(data)
 
     def _plain(self, fileobj, now):
@@ -437,7 +446,7 @@ class _State:
         pending = self.take_pending()
         if pending is None:
             self.write_held()
-            fileobj.write(END_TOKEN)
+            fileobj.write(self.end_token)
             fileobj.flush()
             return
         text = pending.take()
@@ -451,7 +460,7 @@ class _State:
             self.hold(fileobj, pending.data, now)
             return
         self.write_held()
-        fileobj.write(self._head(pending) + text + END_TOKEN)
+        fileobj.write(self._head(pending) + text + self.end_token)
         fileobj.flush()
 
 
@@ -470,8 +479,6 @@ HELD_BYTES = 256 << 10
 # The longest text an event's record carries (the runner bounds a record,
 # FilterConfig.MaxFrame, and text on the terminal is not bounded).
 MAX_RECORD_TEXT = 1 << 20
-
-END_TOKEN = '\x1b[Ke30=\x1b[4D\x1b[K'  # base64 of "{}"
 
 
 class _Pending(object):
@@ -512,6 +519,28 @@ def _side_band():
     except (ValueError, OSError):
         return None
     return fd
+
+
+def _event_key():
+    """The run's event key, taken out of the environment: programs ansible
+    starts (local tasks, a `shell: env`) must not inherit it. Its value is
+    also overwritten where the process's first environment holds it, which
+    /proc/<pid>/environ shows to processes of the same user (a local task
+    looking at its ancestors) after os.environ has forgotten it."""
+    key = os.environ.get('ARUNNER_EVENT_KEY', '')
+    if key:
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None)
+            libc.getenv.restype = ctypes.c_void_p
+            libc.getenv.argtypes = [ctypes.c_char_p]
+            at = libc.getenv(b'ARUNNER_EVENT_KEY')
+            if at:
+                ctypes.memset(at, 0, len(os.environb[b'ARUNNER_EVENT_KEY']))
+        except Exception:
+            pass
+    os.environ.pop('ARUNNER_EVENT_KEY', None)
+    return key
 
 
 def _write_all(fd, data):
