@@ -159,7 +159,7 @@ func TestConformance(t *testing.T) {
 			}
 			ours := runOurs(t, pdd, tt.playbook, tt.args, opts, tt.env)
 			if !tt.noValues {
-				conformance.CompareEventData(t, ours, ref)
+				conformance.CompareEventData(t, ours, ref, conformance.Options{})
 			}
 			o := plugin
 			o.Fixup = tt.fixup

@@ -227,9 +227,18 @@ func TestCompareEventData(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(ours *Run)
+		opts   Options
 		want   []string // substrings of the expected failures, in order; none: equal
 	}{
 		{name: "only what varies differs", change: func(o *Run) { o.Events[2] = same }},
+		{name: "any count", change: func(o *Run) {
+			o.Events[2] = same
+			o.Events = append(o.Events, event(5, "runner_on_async_poll", "localhost", "t1", "p", "t", `{"host":"localhost","task":"t1"}`))
+		}, opts: Options{AnyCount: []string{"runner_on_async_poll"}}},
+		{name: "any count undeclared", change: func(o *Run) {
+			o.Events[2] = same
+			o.Events = append(o.Events, event(5, "runner_on_async_poll", "localhost", "t1", "p", "t", `{"host":"localhost","task":"t1"}`))
+		}, want: []string{"(runner_on_async_poll \"localhost\" \"t1\") (counter 5) of ours has no counterpart"}},
 		{name: "a value", change: func(o *Run) {
 			o.Events[2] = ok("1242ac11-0002-7a2b-9c3d-000000000009", "2026-11-27T16:40:01.5", "0.25", "j9876.7", "/tmp/a/pdd", "7xyz", "true")
 		}, want: []string{"event_data of (runner_item_on_ok \"localhost\" \"t1\" item \"a\") #0"}},
@@ -257,7 +266,7 @@ func TestCompareEventData(t *testing.T) {
 			ours, ref := baseRun("/tmp/a/pdd"), refRun()
 			tt.change(&ours)
 			rec := &recorder{TB: t}
-			CompareEventData(rec, ours, ref)
+			CompareEventData(rec, ours, ref, tt.opts)
 			require.Len(t, rec.errors, len(tt.want), "failures: %v", rec.errors)
 			for i, w := range tt.want {
 				assert.Contains(t, rec.errors[i], w)

@@ -107,5 +107,5 @@ func ExampleNormalizeEventData() {
 func ExampleCompareEventData() {
 	var t testing.TB // the test's *testing.T
 	var ours, ref conformance.Run
-	conformance.CompareEventData(t, ours, ref)
+	conformance.CompareEventData(t, ours, ref, conformance.Options{})
 }
