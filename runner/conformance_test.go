@@ -246,7 +246,7 @@ func TestConformanceValues(t *testing.T) {
 		{
 			name: "check diff minimal", want: "successful 0",
 			confSettings: confSettings{Playbook: "check.yml", Cmdline: "--check --diff", Env: map[string]string{"ANSIBLE_STDOUT_CALLBACK": "minimal"}},
-			refHas:       []string{"event:runner_on_file_diff", `"before": "old\n"`, `"state": "absent"`, "command skipped in check mode"},
+			refHas:       []string{"event:runner_on_file_diff", `"before": "old\n"`, `"state": "absent"`, "event:runner_on_skipped"},
 			// Ours always records ORIGINAL_STDOUT_CALLBACK (README), which
 			// Compare leaves out on our side; ansible-runner records it
 			// when it is given a stdout callback.
