@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -26,6 +27,9 @@ type confSettings struct {
 	Cmdline   string // --cmdline      <-> Config.Cmdline
 	Verbosity int    // -v...          <-> Config.Verbosity
 	Forks     int    // --forks        <-> Config.Forks
+	// Env is added to ansible-runner's environment and to Config.EnvVars
+	// (for ANSIBLE_STDOUT_CALLBACK, which both honour there).
+	Env map[string]string
 }
 
 // flags is the ansible-runner command line for s.
@@ -129,37 +133,7 @@ func TestConformance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel() // each side of each case has its own copy of the fixture
-			fixture := filepath.Join(confFixtures, tt.fixture)
-			mine, theirs := conformance.CopyDir(t, fixture), conformance.CopyDir(t, fixture)
-
-			// Ours runs in the background while the reference runs here:
-			// RunReference may stop the test, which only this goroutine may.
-			ctx, cancel := context.WithTimeout(context.Background(), conformance.ReferenceTimeout)
-			var res *runner.Result
-			var err error
-			finished := make(chan struct{})
-			cfg := tt.config(mine)
-			// ansible's temporary files go to the test's dir on both sides
-			// (RunReference sets the reference's): a module that the
-			// job_timeout case interrupts while it unpacks leaves its
-			// payload dir behind.
-			if cfg.EnvVars == nil {
-				cfg.EnvVars = map[string]string{}
-			}
-			cfg.EnvVars["TMPDIR"] = t.TempDir()
-			go func() {
-				defer close(finished)
-				res, err = runner.Run(ctx, cfg)
-			}()
-			// A failing reference must not leave ours running while the
-			// temp dirs are removed.
-			defer func() { cancel(); <-finished }()
-			ref := conformance.RunReference(t, theirs, "ref", tt.flags()...)
-			<-finished
-			if err != nil {
-				t.Logf("runner.Run: %v", err) // compared through the artifacts
-			}
-			ours := conformance.ReadArtifacts(t, filepath.Join(mine, "artifacts", "ours"))
+			ours, ref, res := runBothSides(t, tt.fixture, tt.confSettings)
 			assert.Equal(t, tt.want, ref.Status+" "+ref.RC, "the reference's status and rc")
 			for _, h := range tt.refHas {
 				assert.True(t, refContains(ref, h), "the reference run has %.80q", h)
@@ -171,6 +145,44 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runBothSides runs s on the fixture through runner.Run and through
+// ansible-runner, each on its own copy of it and at the same time, and
+// returns the artifacts each left, and runner.Run's result (nil when it
+// failed; the artifacts say how).
+func runBothSides(t *testing.T, fixture string, s confSettings) (ours, ref conformance.Run, res *runner.Result) {
+	t.Helper()
+	fixture = filepath.Join(confFixtures, fixture)
+	mine, theirs := conformance.CopyDir(t, fixture), conformance.CopyDir(t, fixture)
+
+	// Ours runs in the background while the reference runs here:
+	// RunReference may stop the test, which only this goroutine may.
+	ctx, cancel := context.WithTimeout(context.Background(), conformance.ReferenceTimeout)
+	var err error
+	finished := make(chan struct{})
+	cfg := s.config(mine)
+	// ansible's temporary files go to the test's dir on both sides
+	// (RunReference sets the reference's): a module that the job_timeout
+	// case interrupts while it unpacks leaves its payload dir behind.
+	cfg.EnvVars = maps.Clone(s.Env)
+	if cfg.EnvVars == nil {
+		cfg.EnvVars = map[string]string{}
+	}
+	cfg.EnvVars["TMPDIR"] = t.TempDir()
+	go func() {
+		defer close(finished)
+		res, err = runner.Run(ctx, cfg)
+	}()
+	// A failing reference must not leave ours running while the temp dirs
+	// are removed.
+	defer func() { cancel(); <-finished }()
+	ref = conformance.RunReferenceEnv(t, theirs, "ref", s.Env, s.flags()...)
+	<-finished
+	if err != nil {
+		t.Logf("runner.Run: %v", err) // compared through the artifacts
+	}
+	return conformance.ReadArtifacts(t, filepath.Join(mine, "artifacts", "ours")), ref, res
 }
 
 // refContains tells whether the reference run has h: an event type for
@@ -199,5 +211,58 @@ func dropInterruptTail(t testing.TB, ours, _ *conformance.Run) {
 			ours.Stdout = strings.Join(lines[:i], "")
 			return
 		}
+	}
+}
+
+// TestConformanceValues compares the values of the job events, not only
+// their shapes: the playbooks of testdata/conformance/values (loops over
+// command and debug, changed_when, failed_when, ignore_errors, no_log
+// loops, set_fact, include_tasks, handlers, async, registered results used
+// later, an unreachable host, and --check --diff) run through runner.Run
+// and ansible-runner 2.3.1, and each event's whole event_data must be the
+// same once uuids, timestamps, durations, pids and paths are normalized
+// (conformance.CompareEventData). Two runs, as async tasks fail under
+// --check; the second prints its text with the minimal stdout callback,
+// which edits results otherwise than the default one does.
+func TestConformanceValues(t *testing.T) {
+	conformance.RequireTools(t, "ansible-playbook", "ansible-runner")
+	tests := []struct {
+		name string
+		confSettings
+		want   string
+		refHas []string // as in TestConformance
+		opts   conformance.Options
+	}{
+		{
+			name: "site", confSettings: confSettings{Playbook: "site.yml", Forks: 1}, want: "failed 4",
+			refHas: []string{"event:runner_item_on_ok", "event:runner_item_on_skipped", "event:runner_on_failed",
+				"event:playbook_on_include", "event:playbook_on_notify", "event:runner_on_async_ok",
+				"event:runner_on_async_failed", "event:runner_on_unreachable", "event:runner_retry", "event:runner_item_on_failed",
+				"event:playbook_on_no_hosts_matched", "this is a module warning", "the output has been hidden",
+				`"ansible_loop_var": "item"`, `"msg": "forced change"`},
+			// A loaded machine may poll an async job before it ends.
+			opts: conformance.Options{AnyCount: []string{"runner_on_async_poll"}, IgnoreLines: regexp.MustCompile(`ASYNC POLL on`)},
+		},
+		{
+			name: "check diff minimal", want: "successful 0",
+			confSettings: confSettings{Playbook: "check.yml", Cmdline: "--check --diff", Env: map[string]string{"ANSIBLE_STDOUT_CALLBACK": "minimal"}},
+			refHas:       []string{"event:runner_on_file_diff", `"before": "old\n"`, `"state": "absent"`, "event:runner_on_skipped"},
+			// Ours always records ORIGINAL_STDOUT_CALLBACK (README), which
+			// Compare leaves out on our side; ansible-runner records it
+			// when it is given a stdout callback.
+			opts: conformance.Options{EnvOnlyRef: []string{"ORIGINAL_STDOUT_CALLBACK"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ours, ref, _ := runBothSides(t, "values", tt.confSettings)
+			assert.Equal(t, tt.want, ref.Status+" "+ref.RC, "the reference's status and rc")
+			for _, h := range tt.refHas {
+				assert.True(t, refContains(ref, h), "the reference run has %.80q", h)
+			}
+			conformance.CompareEventData(t, ours, ref, tt.opts)
+			conformance.Compare(t, ours, ref, tt.opts)
+		})
 	}
 }

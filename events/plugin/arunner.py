@@ -777,17 +777,42 @@ def _ini_stdout_callback():
     return ''
 
 
-def _censor(res):
+def _captured(res):
+    """The result as the event carries it: as ansible handed it to the
+    callbacks, with no_log censored as ansible-runner does.
+
+    ansible gives each callback plugin its own copy of a result, and the
+    stdout callback that prints our text (called with ours) edits it as it
+    prints: the default callback drops "results" after a loop's items,
+    debug's "changed", "item" and others (_clean_results), "warnings" and
+    "exception". ansible-runner writes its event before that; ours is
+    encoded when the event ends, so it keeps a copy made before the call.
+    The top level is enough: ansible's and the collections' stdout
+    callbacks only add or remove top-level keys of a result (the diff that
+    v2_on_file_diff prints is another matter, see _captured_diff), and a
+    copy of it costs little beside encoding the event."""
     if not isinstance(res, dict):
         return res
     if res.get('_ansible_no_log', False):
         return {'censored': CENSORED}
+    res = dict(res)
     results = res.get('results')
     if isinstance(results, list) and any(isinstance(i, dict) and i.get('_ansible_no_log', False) for i in results):
-        res = dict(res)
         res['results'] = [{'censored': CENSORED} if isinstance(i, dict) and i.get('_ansible_no_log', False) else i
                           for i in results]
     return res
+
+
+def _captured_diff(diff):
+    """A copy of a result's diff (a dict or a list of them) as ansible
+    handed it over: the stdout callback's _get_diff replaces "before" and
+    "after" in each dict by the text it prints (a dict by its JSON, None by
+    ""), and the event must carry the values."""
+    if isinstance(diff, dict):
+        return dict(diff)
+    if isinstance(diff, list):
+        return [dict(d) if isinstance(d, dict) else d for d in diff]
+    return diff
 
 
 def _task_context(task):
@@ -880,8 +905,8 @@ class CallbackModule(CallbackBase):
     def _event(self, event, task=None, **data):
         """The event a hook's text is framed in: with self._event(...): ..."""
         data.setdefault('uuid', _new_uuid())
-        if data.get('res'):
-            data['res'] = _censor(data['res'])
+        if 'res' in data:
+            data['res'] = _captured(data['res'])
         ctx = {'event': event}
         ctx.update(data)
         if task is not None and event not in EVENTS_WITHOUT_TASK:
@@ -1077,12 +1102,13 @@ class CallbackModule(CallbackBase):
         self._async('runner_on_async_failed', result)
 
     def v2_runner_on_file_diff(self, result, diff):
-        with self._event('runner_on_file_diff', task=_r_task(result), host=_r_host(result).get_name(), diff=diff):
+        with self._event('runner_on_file_diff', task=_r_task(result), host=_r_host(result).get_name(),
+                         diff=_captured_diff(diff)):
             self._call('v2_runner_on_file_diff', result, diff)
 
     def v2_on_file_diff(self, result):
         with self._event('runner_on_file_diff', task=_r_task(result), host=_r_host(result).get_name(),
-                         diff=_r_res(result).get('diff')):
+                         diff=_captured_diff(_r_res(result).get('diff'))):
             self._call('v2_on_file_diff', result)
 
     def _item(self, event, result):

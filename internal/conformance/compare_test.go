@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -206,4 +208,95 @@ func TestCleanEnv(t *testing.T) {
 		assert.NotRegexp(t, `^(ANSIBLE_|RUNNER_|JOB_ID=)`, kv)
 	}
 	assert.Equal(t, []string{"A=1", "B=2"}, env[len(env)-2:])
+}
+
+func TestCompareEventData(t *testing.T) {
+	// ok is a loop item's result as each side writes it: uuids, times,
+	// durations, the job id and the paths differ, nothing else.
+	ok := func(uuid, ts, dur, jid, pdd, tmp, changed string) events.Event {
+		return event(3, "runner_item_on_ok", "localhost", "t1", uuid, "t", `{"host":"localhost","task":"t1","task_uuid":"`+uuid+
+			`","start":"`+ts+`","duration":`+dur+`,"res":{"item":"a","changed":`+changed+`,"delta":"0:00:00.00`+dur[2:]+
+			`","ansible_job_id":"`+jid+`","path":"`+pdd+`/project/x","after_header":"/root/.ansible/tmp/ansible-local-`+tmp+`/tmp`+tmp+`"}}`)
+	}
+	refRun := func() Run {
+		r := baseRun("/tmp/b/pdd")
+		r.Events[2] = ok("0242ac11-0002-7a2b-9c3d-000000000008", "2026-11-27T16:39:31.123456", "0.5", "j1.42", "/tmp/b/pdd", "42abc", "false")
+		return r
+	}
+	same := ok("1242ac11-0002-7a2b-9c3d-000000000009", "2026-11-27T16:40:01.5", "0.25", "j9876.7", "/tmp/a/pdd", "7xyz", "false")
+	tests := []struct {
+		name   string
+		change func(ours *Run)
+		opts   Options
+		want   []string // substrings of the expected failures, in order; none: equal
+	}{
+		{name: "only what varies differs", change: func(o *Run) { o.Events[2] = same }},
+		{name: "any count", change: func(o *Run) {
+			o.Events[2] = same
+			o.Events = append(o.Events, event(5, "runner_on_async_poll", "localhost", "t1", "p", "t", `{"host":"localhost","task":"t1"}`))
+		}, opts: Options{AnyCount: []string{"runner_on_async_poll"}}},
+		{name: "any count undeclared", change: func(o *Run) {
+			o.Events[2] = same
+			o.Events = append(o.Events, event(5, "runner_on_async_poll", "localhost", "t1", "p", "t", `{"host":"localhost","task":"t1"}`))
+		}, want: []string{"(runner_on_async_poll \"localhost\" \"t1\") (counter 5) of ours has no counterpart"}},
+		{name: "a value", change: func(o *Run) {
+			o.Events[2] = ok("1242ac11-0002-7a2b-9c3d-000000000009", "2026-11-27T16:40:01.5", "0.25", "j9876.7", "/tmp/a/pdd", "7xyz", "true")
+		}, want: []string{"event_data of (runner_item_on_ok \"localhost\" \"t1\" item \"a\") #0"}},
+		{name: "a missing key", change: func(o *Run) {
+			o.Events[2] = same
+			o.Events[2].EventData = []byte(strings.Replace(string(o.Events[2].EventData), `"changed":false,`, "", 1))
+		}, want: []string{"event_data of"}},
+		{name: "another item", change: func(o *Run) {
+			o.Events[2] = same
+			o.Events[2].EventData = []byte(strings.Replace(string(o.Events[2].EventData), `"item":"a"`, `"item":"b"`, 1))
+		}, want: []string{`item "a") #0 of the reference (counter 3) has no counterpart`, `item "b") (counter 3) of ours has no counterpart`}},
+		{name: "an extra event", change: func(o *Run) {
+			o.Events[2] = same
+			o.Events = append(o.Events, event(5, "warning", "", "", "w", "", `{"msg":"x"}`))
+		}, want: []string{`(warning "" "") (counter 5) of ours has no counterpart`}},
+		{name: "empty verbose events of workers are left out", change: func(o *Run) {
+			o.Events[2] = same
+			e := event(5, "verbose", "", "", "v", "", `{}`)
+			e.PID = 7
+			o.Events = append(o.Events, e)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ours, ref := baseRun("/tmp/a/pdd"), refRun()
+			tt.change(&ours)
+			rec := &recorder{TB: t}
+			CompareEventData(rec, ours, ref, tt.opts)
+			require.Len(t, rec.errors, len(tt.want), "failures: %v", rec.errors)
+			for i, w := range tt.want {
+				assert.Contains(t, rec.errors[i], w)
+			}
+		})
+	}
+}
+
+func TestNormalizeEventData(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"uuid":"0242ac11-0002-7a2b-9c3d-000000000008_2","task":"t"}`, `{"task":"t","uuid":"UUID"}`},
+		{`{"start":"2026-11-27T16:39:31.123456","res":{"end":"2026-11-27 16:39:31.1"}}`, `{"res":{"end":"TIMESTAMP"},"start":"TIMESTAMP"}`},
+		{`{"duration":0.123,"res":{"delta":"0:00:00.003"}}`, `{"duration":"DURATION","res":{"delta":"DELTA"}}`},
+		{`{"duration":null}`, `{"duration":null}`},
+		{`{"res":{"ansible_job_id":"j123456789012.4242","results_file":"/root/.ansible_async/j1.2"}}`,
+			`{"res":{"ansible_job_id":"JID","results_file":"/root/.ansible_async/JID"}}`},
+		{`{"res":{"h":"/root/.ansible/tmp/ansible-local-42abc_d/tmpxyz_1","t":"/root/.ansible/tmp/ansible-tmp-1700000000.12-42-1234/x"}}`,
+			`{"res":{"h":"/root/.ansible/tmp/ANSIBLE_TMP","t":"/root/.ansible/tmp/ANSIBLE_TMP/x"}}`},
+		{`{"task_path":"/tmp/a/pdd/project/site.yml:3"}`, `{"task_path":"PDD/project/site.yml:3"}`},
+		// Everything else is kept as it is, numbers as written.
+		{`{"res":{"changed":false,"rc":0,"n":1.50,"msg":"obj1.2 at 16:39","item":{"b":[1,"x"]}}}`,
+			`{"res":{"changed":false,"item":{"b":[1,"x"]},"msg":"obj1.2 at 16:39","n":1.50,"rc":0}}`},
+		{`not json`, `not json`},
+	}
+	for _, tt := range tests {
+		got := NormalizeEventData([]byte(tt.in), "/tmp/a/pdd")
+		var want bytes.Buffer
+		if json.Indent(&want, []byte(tt.want), "", "  ") != nil {
+			want.WriteString(tt.want)
+		}
+		assert.Equal(t, want.String(), got, tt.in)
+	}
 }

@@ -4,7 +4,10 @@
 // compares two runs of the same playbook the way the project promises they
 // agree: same status and rc, same command line shape, same multiset of
 // (event, host, task), the reference's field names present in ours, equal
-// playbook_on_stats, and the same stdout text modulo timing, uuids and paths.
+// playbook_on_stats, and the same stdout text modulo timing, uuids and paths
+// (Compare); and, value by value, the same event_data in each pair of
+// events, modulo only uuids, timestamps, durations, pids and paths
+// (CompareEventData).
 // It imports testing and testify, and is meant for tests only.
 //
 //	pdd := conformance.CopyDir(t, "testdata/conformance/outcomes")

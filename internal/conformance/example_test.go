@@ -83,3 +83,29 @@ type exampleTB struct{ testing.TB }
 func (exampleTB) Helper()                           {}
 func (exampleTB) Errorf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 func (exampleTB) FailNow()                          { panic("example failed") }
+
+// An event's data with what differs between runs replaced, as
+// CompareEventData compares it.
+func ExampleNormalizeEventData() {
+	data := `{"task_path": "/tmp/pdd/project/site.yml:3", "duration": 0.4,
+		"res": {"changed": true, "start": "2026-11-27 16:39:31.123456", "item": "a"}}`
+	fmt.Println(conformance.NormalizeEventData([]byte(data), "/tmp/pdd"))
+	// Output:
+	// {
+	//   "duration": "DURATION",
+	//   "res": {
+	//     "changed": true,
+	//     "item": "a",
+	//     "start": "TIMESTAMP"
+	//   },
+	//   "task_path": "PDD/project/site.yml:3"
+	// }
+}
+
+// The value-level check on the two runs of a case (see ExampleCompare):
+// every event's whole event_data, matched by event, host, task and item.
+func ExampleCompareEventData() {
+	var t testing.TB // the test's *testing.T
+	var ours, ref conformance.Run
+	conformance.CompareEventData(t, ours, ref, conformance.Options{})
+}
