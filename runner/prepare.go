@@ -137,32 +137,18 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, &ConfigError{Field: "Passwords", Err: err}
 	}
 
-	cwd := cfg.ProjectDir
-	switch {
-	case cwd != "":
-		if cwd, err = filepath.Abs(cwd); err != nil {
-			return false, &ConfigError{Field: "ProjectDir", Err: err}
-		}
-		if err := checkDir(cwd); err != nil {
-			return false, &ConfigError{Field: "ProjectDir", Err: err}
-		}
-	case d.ProjectDir != "":
-		cwd = d.ProjectDir
-		if err := checkDir(cwd); err != nil {
-			return false, &ConfigError{Field: "ProjectDir", Err: err}
-		}
-	default:
-		cwd = r.pdd // as ansible-runner: no project/ means the private data dir
+	env, err := r.buildEnv(d, inj.Env)
+	if err != nil {
+		return false, err
 	}
-
+	cwd, err := r.workDir(d, env)
+	if err != nil {
+		return false, err
+	}
 	argv, err := r.buildArgv(d, cwd, inj.Flags.ExtraVarsFiles)
 	if err != nil {
 		var missingErr *missingPlaybookError
 		return errors.As(err, &missingErr), err
-	}
-	env, err := r.buildEnv(d, inj.Env)
-	if err != nil {
-		return false, err
 	}
 	// Every run gets its own ssh control masters, stopped at its end: a
 	// master left in ~/.ansible/cp would let the next run in without keys.
@@ -195,6 +181,37 @@ func (r *run) prepare() (missing bool, err error) {
 	return false, nil
 }
 
+// workDir is where the command runs, chosen as ansible-runner chooses it:
+// the private data dir for an ad hoc run (Module, or AD_HOC_COMMAND_ID in
+// the run's environment, which ansible-runner sets for ad hoc runs and
+// reads back), else ProjectDir, else <PrivateDataDir>/project, else the
+// private data dir. Config.Command runs, like ansible-runner's
+// run_command, are not ad hoc whatever the environment says.
+func (r *run) workDir(d *privdata.Dir, env map[string]string) (string, error) {
+	cfg := &r.cfg
+	_, adhocID := env["AD_HOC_COMMAND_ID"]
+	if len(cfg.Command) == 0 && (cfg.Module != "" || adhocID) {
+		return r.pdd, nil
+	}
+	switch {
+	case cfg.ProjectDir != "":
+		cwd, err := filepath.Abs(cfg.ProjectDir)
+		if err != nil {
+			return "", &ConfigError{Field: "ProjectDir", Err: err}
+		}
+		if err := checkDir(cwd); err != nil {
+			return "", &ConfigError{Field: "ProjectDir", Err: err}
+		}
+		return cwd, nil
+	case d.ProjectDir != "":
+		if err := checkDir(d.ProjectDir); err != nil {
+			return "", &ConfigError{Field: "ProjectDir", Err: err}
+		}
+		return d.ProjectDir, nil
+	}
+	return r.pdd, nil // as ansible-runner: no project/ means the private data dir
+}
+
 func checkDir(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -223,15 +240,16 @@ func (e *missingPlaybookError) Error() string {
 func (e *missingPlaybookError) Unwrap() error { return fs.ErrNotExist }
 
 // buildArgv builds the command line the way ansible-runner does: a top-level
-// args file replaces everything; otherwise ansible-playbook or ansible with
-// env/cmdline (or Config.Cmdline), inventory, limit, extra vars files,
-// verbosity, tags and forks.
+// args file replaces everything, Playbook, Module, Role and Binary included
+// (Config.Command alone goes before it); otherwise ansible-playbook or
+// ansible with env/cmdline (or Config.Cmdline), inventory, limit, extra
+// vars files, verbosity, tags and forks.
 func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]string, error) {
 	cfg := &r.cfg
 	if len(cfg.Command) > 0 {
 		return slices.Clone(cfg.Command), nil
 	}
-	if d.Args != "" && cfg.Playbook == "" && cfg.Module == "" && cfg.Role == "" {
+	if d.Args != "" {
 		argv, err := cmdbuild.Split(d.Args)
 		if err != nil {
 			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: err}
