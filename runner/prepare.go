@@ -109,6 +109,9 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, &ConfigError{Field: "PrivateDataDir", Err: err}
 	}
 	r.dir = d
+	if err := r.checkIsolation(d); err != nil {
+		return false, err
+	}
 
 	r.jobLimit, r.idle = cfg.JobTimeout, cfg.IdleTimeout
 	if r.jobLimit == 0 {
