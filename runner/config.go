@@ -13,7 +13,8 @@ import (
 // private data dir says"; fields that override the private data dir say so.
 type Config struct {
 	// PrivateDataDir is the ansible-runner private data dir (env/, project/,
-	// inventory/, artifacts/). Required.
+	// inventory/, artifacts/). Required; created (0700) when it does not
+	// exist, as ansible-runner does.
 	PrivateDataDir string
 	// Ident names the run's artifacts dir; default a random UUID.
 	Ident string

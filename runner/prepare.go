@@ -68,7 +68,16 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if err != nil {
 		return nil, &ConfigError{Field: "PrivateDataDir", Err: err}
 	}
-	if fi, err := os.Stat(pdd); err != nil {
+	fi, err := os.Stat(pdd)
+	if errors.Is(err, fs.ErrNotExist) {
+		// As ansible-runner: a run needs nothing from the private data dir
+		// (an ad hoc command, an args-less helper), so a missing one is
+		// made, 0700 as every dir the runner makes.
+		if err = os.MkdirAll(pdd, 0o700); err == nil {
+			fi, err = os.Stat(pdd)
+		}
+	}
+	if err != nil {
 		return nil, &ConfigError{Field: "PrivateDataDir", Err: err}
 	} else if !fi.IsDir() {
 		return nil, &ConfigError{Field: "PrivateDataDir", Err: fmt.Errorf("%s is not a directory", pdd)}

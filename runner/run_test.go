@@ -415,8 +415,30 @@ func TestStartErrors(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "Ident", ce.Field)
 
-	_, err = Start(context.Background(), Config{PrivateDataDir: "/nonexistent/pdd"})
-	require.ErrorIs(t, err, fs.ErrNotExist)
+	// A private data dir that cannot be made.
+	file := filepath.Join(t.TempDir(), "file")
+	must(t, os.WriteFile(file, nil, 0o600))
+	_, err = Start(context.Background(), Config{PrivateDataDir: filepath.Join(file, "pdd")})
+	require.ErrorIs(t, err, syscall.ENOTDIR)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "PrivateDataDir", ce.Field)
+}
+
+// A private data dir that does not exist is made, 0700, as ansible-runner
+// makes it: a run that needs nothing from it goes ahead.
+func TestMissingPrivateDataDirIsMade(t *testing.T) {
+	cfg := fakeConfig(t, "ok")
+	cfg.PrivateDataDir = filepath.Join(t.TempDir(), "new", "pdd")
+	cfg.Playbook, cfg.Module = "", "ping"
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, StatusSuccessful, res.Status)
+	for _, dir := range []string{cfg.PrivateDataDir, filepath.Dir(cfg.PrivateDataDir)} {
+		fi, err := os.Stat(dir)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), dir)
+	}
+	assert.Equal(t, filepath.Join(cfg.PrivateDataDir, "artifacts", res.Ident), res.ArtifactDir)
 }
 
 // Config.ExtraVars and a named-pipe env/extravars reach ansible as -e @file,
