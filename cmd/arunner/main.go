@@ -54,6 +54,11 @@ func gcPercent(env string) (int, bool) {
 func realMain(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseArgs(args)
 	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) && ue.code != 2 {
+			fmt.Fprintf(stderr, "arunner: %v\n", err)
+			return ue.code
+		}
 		fmt.Fprintf(stderr, "arunner: %v\n\n%s", err, usage)
 		return 2
 	}
@@ -66,6 +71,15 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cfg := opts.config()
+	if opts.debug || opts.logfile != "" {
+		dl, err := newDebugLog(opts, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "arunner: %v\n", err)
+			return 1
+		}
+		defer dl.close()
+		cfg.StatusHandler = dl.status
+	}
 	if !opts.quiet {
 		cfg.Output = stdout
 		if f, ok := stdout.(*os.File); ok && !isTerminal(f) {
