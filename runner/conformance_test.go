@@ -101,10 +101,11 @@ func TestConformance(t *testing.T) {
 		{
 			name: "missing playbook", fixture: "plays", confSettings: confSettings{Playbook: "nosuch.yml"}, want: "failed 1", refHas: []string{"nosuch.yml"},
 			// README: arunner refuses a missing playbook before starting
-			// ansible, with ansible-playbook's message, status and rc; so
-			// no command artifact, no events, and text written without a
+			// ansible, with ansible-playbook's message, status and rc, the
+			// command artifact and the message as one verbose event, as
+			// ansible-runner leaves them; the text is written without a
 			// terminal (no colors, no \r).
-			opts: conformance.Options{NoCommand: true, NoEvents: true, StripTerminal: true},
+			opts: conformance.Options{StripTerminal: true},
 		},
 		{name: "env files", fixture: "envfiles", confSettings: confSettings{Playbook: "env.yml"}, want: "successful 0", refHas: []string{"hello from extravars 8", "from envvars"}},
 		{name: "limit", fixture: "plays", confSettings: confSettings{Playbook: "outcomes.yml", Limit: "h1", Forks: 1}, want: "successful 0", refHas: []string{"ok: [h1]"}},

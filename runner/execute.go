@@ -58,10 +58,7 @@ func (r *run) execute() (*Result, error) {
 			// ansible-runner's does.
 			msg, status = fmt.Sprintf("ERROR! the playbook: %s could not be found", r.cfg.Playbook), StatusFailed
 		}
-		fmt.Fprintln(stdout, msg)
-		stdout.Flush()
-		r.echo(msg + "\n")
-		return r.finish(res, status, 1, err)
+		return r.failEarly(res, stdout, status, msg, err, missing)
 	}
 
 	res.redactor = credentials.NewRedactor(r.secrets...)
@@ -364,13 +361,6 @@ func (r *run) clean() {
 	if r.runtime != "" {
 		os.RemoveAll(r.runtime)
 		r.runtime = ""
-	}
-}
-
-// echo copies runner-made text to Output, as ansible's text would be.
-func (r *run) echo(s string) {
-	if r.cfg.Output != nil && !r.cfg.JSONOutput {
-		io.WriteString(r.cfg.Output, s)
 	}
 }
 

@@ -110,7 +110,8 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 
 // prepare reads the private data dir and builds the command. A returned
 // error is a *ConfigError; missing is set when the playbook is missing,
-// which ansible-runner reports as a failed run rather than an error.
+// which ansible-runner reports as a failed run rather than an error (r.cmd
+// then holds the command that would have run, unwrapped).
 func (r *run) prepare() (missing bool, err error) {
 	cfg := &r.cfg
 	d, err := privdata.Load(r.pdd)
@@ -160,7 +161,11 @@ func (r *run) prepare() (missing bool, err error) {
 	argv, err := r.buildArgv(d, cwd, inj.Flags.ExtraVarsFiles)
 	if err != nil {
 		var missingErr *missingPlaybookError
-		return errors.As(err, &missingErr), err
+		if errors.As(err, &missingErr) {
+			r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
+			return true, err
+		}
+		return false, err
 	}
 	// Every run gets its own ssh control masters, stopped at its end: a
 	// master left in ~/.ansible/cp would let the next run in without keys.
@@ -362,13 +367,6 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	if playbook == "" {
 		return nil, &ConfigError{Field: "Playbook", Err: errors.New("one of Playbook, Role, Module or a private data dir args file is required")}
 	}
-	pb := playbook
-	if !filepath.IsAbs(pb) {
-		pb = filepath.Join(cwd, pb)
-	}
-	if _, err := os.Stat(pb); err != nil {
-		return nil, &ConfigError{Field: "Playbook", Err: &missingPlaybookError{playbook: playbook}}
-	}
 	p := cmdbuild.Playbook{
 		Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, Limit: cfg.Limit,
 		ExtraVarsFiles: extra, Verbosity: cfg.Verbosity, Tags: cfg.Tags, SkipTags: cfg.SkipTags,
@@ -381,6 +379,15 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	argv, err := p.Args()
 	if err != nil {
 		return nil, &ConfigError{Field: "Playbook", Err: err}
+	}
+	pb := playbook
+	if !filepath.IsAbs(pb) {
+		pb = filepath.Join(cwd, pb)
+	}
+	if _, err := os.Stat(pb); err != nil {
+		// The command line goes with the error: the command artifact
+		// records it, as ansible-runner's does.
+		return argv, &ConfigError{Field: "Playbook", Err: &missingPlaybookError{playbook: playbook}}
 	}
 	return argv, nil
 }

@@ -338,6 +338,8 @@ func TestBadInput(t *testing.T) {
 			tc.setup(t, &cfg)
 			started := false
 			cfg.StatusHandler = func(u StatusUpdate) { started = started || u.Status == StatusRunning }
+			var handled []*events.Event
+			cfg.EventHandler = func(ev *events.Event) bool { handled = append(handled, ev); return true }
 			res, err := Run(context.Background(), cfg)
 			require.Error(t, err)
 			var ce *ConfigError
@@ -347,8 +349,39 @@ func TestBadInput(t *testing.T) {
 			assert.False(t, started, "nothing is started on bad input")
 			assert.Equal(t, tc.status, res.Status)
 			assert.Equal(t, string(tc.status), readArtifact(t, res, "status"))
-			assert.Contains(t, readArtifact(t, res, "stdout"), tc.want)
-			assert.NotContains(t, readArtifact(t, res, "stdout"), "s3cret")
+			assert.Equal(t, "1", readArtifact(t, res, "rc"))
+			stdout := readArtifact(t, res, "stdout")
+			assert.Contains(t, stdout, tc.want)
+			assert.NotContains(t, stdout, "s3cret")
+
+			// As ansible-runner leaves it: the message is also one verbose
+			// event, so that output built from events says why.
+			files, err := filepath.Glob(filepath.Join(res.ArtifactDir, "job_events", "*.json"))
+			require.NoError(t, err)
+			require.Len(t, files, 1)
+			var ev map[string]any
+			data, err := os.ReadFile(files[0])
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(data, &ev))
+			assert.Equal(t, "verbose", ev["event"])
+			assert.Equal(t, strings.TrimSuffix(stdout, "\n"), ev["stdout"], "the event's text is the stdout artifact")
+			assert.EqualValues(t, 1, ev["counter"])
+			assert.EqualValues(t, 0, ev["start_line"])
+			assert.EqualValues(t, 1, ev["end_line"])
+			assert.Equal(t, res.Ident, ev["runner_ident"])
+			require.Len(t, handled, 1)
+			assert.Equal(t, ev["uuid"], handled[0].UUID)
+			assert.Equal(t, 1, res.FinalCounter)
+
+			// The command artifact exists when the command was built.
+			if tc.status == StatusFailed {
+				var cmd struct{ Command []string }
+				require.NoError(t, json.Unmarshal([]byte(readArtifact(t, res, "command")), &cmd))
+				assert.Equal(t, "nope.yml", cmd.Command[len(cmd.Command)-1])
+				assert.Equal(t, cmd.Command, res.Command)
+			} else {
+				assert.NoFileExists(t, filepath.Join(res.ArtifactDir, "command"))
+			}
 		})
 	}
 }
