@@ -190,6 +190,16 @@ func (r *run) execute() (*Result, error) {
 		<-readDone
 	}
 	p.ptmx.Close()
+	if te := (*TimeoutError)(nil); st != nil && errors.As(st.err, &te) {
+		// After the grace period, the output says why it ended, as one
+		// more verbose event. The newline before it ends a line ansible
+		// may have left open, so that the notice is a line of its own.
+		nl := "\n"
+		if !r.cfg.NoPTY {
+			nl = "\r\n"
+		}
+		filter.Write([]byte(nl + te.notice() + nl))
+	}
 	closeOutput()
 	if side != nil {
 		res.sideRecords = side.Records()

@@ -201,6 +201,7 @@ func TestTimeouts(t *testing.T) {
 		assert.Equal(t, StatusTimeout, res.Status)
 		assert.Equal(t, 254, res.RC)
 		assert.Equal(t, "timeout", readArtifact(t, res, "status"))
+		assertEndsWith(t, res, "The job timeout of 1s was reached: the run was stopped.")
 	})
 	t.Run("idle", func(t *testing.T) {
 		t.Parallel()
@@ -212,6 +213,7 @@ func TestTimeouts(t *testing.T) {
 		assert.Equal(t, IdleTimeout, te.Kind)
 		assert.Equal(t, IdleTimeout, res.Timeout)
 		assert.Equal(t, StatusTimeout, res.Status)
+		assertEndsWith(t, res, "The idle timeout of 1s was reached (no output for 1s): the run was stopped.")
 	})
 	t.Run("settings", func(t *testing.T) {
 		t.Parallel()
@@ -222,6 +224,33 @@ func TestTimeouts(t *testing.T) {
 		require.ErrorIs(t, err, ErrTimeout)
 		assert.Equal(t, JobTimeout, res.Timeout)
 	})
+}
+
+// assertEndsWith checks that the run's output ends with the line notice,
+// in the stdout artifact and as the last event, a verbose one whose
+// end_line is the stdout artifact's line count: stdout and events still
+// line up.
+func assertEndsWith(t *testing.T, res *Result, notice string) {
+	t.Helper()
+	stdout := readArtifact(t, res, "stdout")
+	assert.True(t, strings.HasSuffix(stdout, "\r\n"+notice+"\r\n"), "stdout ends with %q:\n%q", notice, stdout)
+	files, err := filepath.Glob(filepath.Join(res.ArtifactDir, "job_events", "*.json"))
+	require.NoError(t, err)
+	var last map[string]any
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal(data, &ev))
+		if last == nil || ev["counter"].(float64) > last["counter"].(float64) {
+			last = ev
+		}
+	}
+	require.NotNil(t, last)
+	assert.Equal(t, "verbose", last["event"])
+	assert.Equal(t, notice, last["stdout"])
+	assert.EqualValues(t, res.FinalCounter, last["counter"])
+	assert.EqualValues(t, strings.Count(stdout, "\n"), last["end_line"], "end_line is the stdout artifact's line count")
 }
 
 func TestMissingBinary(t *testing.T) {
@@ -407,6 +436,7 @@ func TestUnansweredPromptTimesOut(t *testing.T) {
 	assert.Contains(t, te.Prompt, "Enter the secret:")
 	assert.Contains(t, err.Error(), "Enter the secret:")
 	assert.Equal(t, StatusTimeout, res.Status)
+	assertEndsWith(t, res, "The prompt timeout of 1s was reached (a prompt went unanswered): the run was stopped.")
 }
 
 // Many runs in one process: no global state. Run with -race.
