@@ -52,6 +52,9 @@ func (r *run) failEarly(res *Result, stdout *lazyio.Writer, status Status, msg s
 	if flushErr != nil && res.ArtifactErr == nil {
 		res.ArtifactErr = fmt.Errorf("stdout artifact: %w", flushErr)
 	}
+	if p := r.hookPanic.Load(); p != nil {
+		status, err = StatusError, p // the EventHandler panicked on the message
+	}
 	return r.finish(res, status, 1, err)
 }
 
