@@ -13,7 +13,8 @@ import (
 // private data dir says"; fields that override the private data dir say so.
 type Config struct {
 	// PrivateDataDir is the ansible-runner private data dir (env/, project/,
-	// inventory/, artifacts/). Required.
+	// inventory/, artifacts/). Required; created (0700) when it does not
+	// exist, as ansible-runner does.
 	PrivateDataDir string
 	// Ident names the run's artifacts dir; default a random UUID.
 	Ident string
@@ -21,12 +22,18 @@ type Config struct {
 	// <PrivateDataDir>/artifacts.
 	ArtifactDir string
 	// ProjectDir is the working directory of ansible-playbook; default
-	// <PrivateDataDir>/project.
+	// <PrivateDataDir>/project, or the private data dir when that is
+	// absent. As in ansible-runner, an ad hoc run (Module, or
+	// AD_HOC_COMMAND_ID in the run's environment) works in the private
+	// data dir instead, whatever ProjectDir says.
 	ProjectDir string
 	// RotateArtifacts keeps only the newest N runs' artifacts (0 = keep all).
 	RotateArtifacts int
 
 	// Playbook is the playbook to run, relative to ProjectDir or absolute.
+	// As in ansible-runner, an args file in the private data dir (a whole
+	// command line) wins over Playbook, Role, Module and Binary: when it
+	// is present, it is what runs.
 	Playbook string
 	// Role runs one role through a generated one-play playbook against
 	// HostPattern (default all), as ansible-runner's role mode does;
@@ -41,7 +48,8 @@ type Config struct {
 	// Command, when set, is the whole command line to run (any ansible CLI:
 	// ansible-doc, ansible-config, ansible-galaxy, ansible-inventory...),
 	// like ansible-runner's run_command and the private data dir's args
-	// file. The fields that build a command line are then ignored.
+	// file. The fields that build a command line, and the args file, are
+	// then ignored.
 	Command []string
 	// Binary replaces ansible-playbook (or ansible); tests point it at a
 	// fake.

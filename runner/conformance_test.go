@@ -105,10 +105,11 @@ func TestConformance(t *testing.T) {
 		{
 			name: "missing playbook", fixture: "plays", confSettings: confSettings{Playbook: "nosuch.yml"}, want: "failed 1", refHas: []string{"nosuch.yml"},
 			// README: arunner refuses a missing playbook before starting
-			// ansible, with ansible-playbook's message, status and rc; so
-			// no command artifact, no events, and text written without a
+			// ansible, with ansible-playbook's message, status and rc, the
+			// command artifact and the message as one verbose event, as
+			// ansible-runner leaves them; the text is written without a
 			// terminal (no colors, no \r).
-			opts: conformance.Options{NoCommand: true, NoEvents: true, StripTerminal: true},
+			opts: conformance.Options{StripTerminal: true},
 		},
 		{name: "env files", fixture: "envfiles", confSettings: confSettings{Playbook: "env.yml"}, want: "successful 0", refHas: []string{"hello from extravars 8", "from envvars"}},
 		{name: "limit", fixture: "plays", confSettings: confSettings{Playbook: "outcomes.yml", Limit: "h1", Forks: 1}, want: "successful 0", refHas: []string{"ok: [h1]"}},
@@ -200,10 +201,25 @@ func refContains(ref conformance.Run, h string) bool {
 	return false
 }
 
-// dropInterruptTail removes from our stdout what ansible prints when it
-// gets SIGINT: a Python traceback ending in KeyboardInterrupt, or
-// ansible's own "User interrupted execution" error.
+// jobTimeoutNotice is the line arunner ends the job_timeout case's output
+// with (README): ansible-runner's ends with whatever ansible printed last.
+const jobTimeoutNotice = "The job timeout of 3s was reached: the run was stopped."
+
+// dropInterruptTail checks that our output ends with the timeout notice,
+// as its last line and its last event, then removes from our stdout what
+// ansible prints when it gets SIGINT (a Python traceback ending in
+// KeyboardInterrupt, or ansible's own "User interrupted execution" error)
+// and the notice, with the newline that opens it.
 func dropInterruptTail(t testing.TB, ours, _ *conformance.Run) {
+	if assert.True(t, strings.HasSuffix(ours.Stdout, "\r\n"+jobTimeoutNotice+"\r\n"), "stdout ends with the notice: %q", ours.Stdout) {
+		ours.Stdout = strings.TrimSuffix(ours.Stdout, jobTimeoutNotice+"\r\n")
+		ours.Stdout = strings.TrimSuffix(ours.Stdout, "\r\n")
+	}
+	if assert.NotEmpty(t, ours.Events) {
+		last := ours.Events[len(ours.Events)-1]
+		assert.Equal(t, "verbose", last.Event)
+		assert.Equal(t, jobTimeoutNotice, last.Stdout)
+	}
 	lines := strings.SplitAfter(ours.Stdout, "\n")
 	for i, l := range lines {
 		if strings.HasPrefix(l, "Traceback (most recent call last):") || strings.Contains(l, "User interrupted execution") ||

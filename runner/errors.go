@@ -78,6 +78,19 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("run timed out: %s timeout of %s reached", e.Kind, e.Limit)
 }
 
+// notice is the line the run's output ends with when e stopped it: ansible's
+// own last words ("User interrupted execution", or nothing after SIGKILL)
+// do not say why. It names the limit, never the prompt's text.
+func (e *TimeoutError) notice() string {
+	switch e.Kind {
+	case IdleTimeout:
+		return fmt.Sprintf("The idle timeout of %s was reached (no output for %s): the run was stopped.", e.Limit, e.Limit)
+	case PromptTimeout:
+		return fmt.Sprintf("The prompt timeout of %s was reached (a prompt went unanswered): the run was stopped.", e.Limit)
+	}
+	return fmt.Sprintf("The job timeout of %s was reached: the run was stopped.", e.Limit)
+}
+
 // Is makes a *TimeoutError match ErrTimeout.
 func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
 

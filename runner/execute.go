@@ -71,14 +71,7 @@ func (r *run) execute() (*Result, error) {
 			// ansible-runner's does.
 			msg, status = fmt.Sprintf("ERROR! the playbook: %s could not be found", r.cfg.Playbook), StatusFailed
 		}
-		fmt.Fprintln(stdout, msg)
-		res.ArtifactErr = artifactError(filepath.Join(r.art.Dir, "stdout"), stdout.Flush())
-		if missing {
-			// What ansible would have printed; the caller has any other
-			// error from Run, and should not get it twice.
-			r.echo(msg + "\n")
-		}
-		return r.finish(res, status, 1, err)
+		return r.failEarly(res, stdout, status, msg, err, missing)
 	}
 
 	if err := r.canceledEarly(); err != nil {
@@ -117,19 +110,7 @@ func (r *run) execute() (*Result, error) {
 		defer side.Close()
 	}
 
-	var text io.Writer = stdout
-	switch {
-	case r.cfg.JSONOutput:
-		// As ansible-runner's json mode: the stdout artifact and the
-		// terminal get one JSON event per line instead of ansible's text.
-		text = nil
-		r.jsonOut = stdout
-		if r.out != nil {
-			r.jsonOut = &textTee{artifact: stdout, out: r.out}
-		}
-	case r.out != nil:
-		text = &textTee{artifact: stdout, out: r.out}
-	}
+	text := r.textWriter(stdout)
 	filter := events.NewFilter(events.FilterConfig{
 		RunnerIdent: r.ident,
 		Text:        text,
@@ -218,6 +199,16 @@ func (r *run) execute() (*Result, error) {
 		<-readDone
 	}
 	p.ptmx.Close()
+	if te := (*TimeoutError)(nil); st != nil && errors.As(st.err, &te) {
+		// After the grace period, the output says why it ended, as one
+		// more verbose event. The newline before it ends a line ansible
+		// may have left open, so that the notice is a line of its own.
+		nl := "\n"
+		if !r.cfg.NoPTY {
+			nl = "\r\n"
+		}
+		filter.Write([]byte(nl + te.notice() + nl))
+	}
 	closeOutput()
 	if side != nil {
 		res.sideRecords = side.Records()
@@ -418,11 +409,19 @@ func (r *run) clean() {
 	}
 }
 
-// echo copies runner-made text to Output, as ansible's text would be.
-func (r *run) echo(s string) {
-	if r.out != nil && !r.cfg.JSONOutput {
-		r.out.WriteString(s)
+// textWriter returns where the Filter writes ansible's text: the stdout
+// artifact, and Output if there is one. With JSONOutput it returns nil and
+// sends the JSON lines there instead, as ansible-runner's json mode puts one
+// JSON event per line in place of ansible's text.
+func (r *run) textWriter(stdout io.Writer) io.Writer {
+	var text io.Writer = stdout
+	if r.out != nil {
+		text = &textTee{artifact: stdout, out: r.out}
 	}
+	if r.cfg.JSONOutput {
+		r.jsonOut, text = text, nil
+	}
+	return text
 }
 
 func (r *run) status(u StatusUpdate) {

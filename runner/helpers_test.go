@@ -193,7 +193,9 @@ func TestHelperBadInput(t *testing.T) {
 			return err
 		}, "sources"},
 		{"bad private data dir", func() error {
-			_, _, _, err := RunCommand(ctx, Config{PrivateDataDir: "/nonexistent/pdd"}, "ansible", "--version")
+			file := filepath.Join(t.TempDir(), "file")
+			must(t, os.WriteFile(file, nil, 0o600))
+			_, _, _, err := RunCommand(ctx, Config{PrivateDataDir: filepath.Join(file, "pdd")}, "ansible", "--version")
 			return err
 		}, "PrivateDataDir"},
 	}

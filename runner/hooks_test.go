@@ -33,6 +33,7 @@ func recoverHookPanic(t *testing.T, f func()) (p *HookPanic) {
 // behind, and comes out of Wait (or Run) on the caller's goroutine.
 func TestHookPanic(t *testing.T) {
 	cases := []struct {
+		name    string // default hook
 		hook    string
 		mode    string
 		arm     func(cfg *Config, pids func() []int, boom func())
@@ -61,12 +62,21 @@ func TestHookPanic(t *testing.T) {
 		{hook: "Wrap", mode: "tree", status: "error", arm: func(cfg *Config, pids func() []int, boom func()) {
 			cfg.Wrap = func(*Command) error { boom(); return nil }
 		}},
+		// The message of a run that failed before ansible started is an event too.
+		{name: "EventHandler before the start", hook: "EventHandler", mode: "tree", status: "error", arm: func(cfg *Config, pids func() []int, boom func()) {
+			cfg.Playbook = "nope.yml"
+			cfg.EventHandler = func(*events.Event) bool { boom(); return true }
+		}},
 		{hook: "FinishedCallback", mode: "ok", status: "successful", arm: func(cfg *Config, pids func() []int, boom func()) {
 			cfg.FinishedCallback = func(*Result) { boom() }
 		}},
 	}
 	for _, c := range cases {
-		t.Run(c.hook, func(t *testing.T) {
+		name := c.hook
+		if c.name != "" {
+			name = c.name
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			cfg, pids := treeConfig(t)
 			cfg.EnvVars["ARUNNER_FAKE"] = c.mode

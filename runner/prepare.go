@@ -70,7 +70,16 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if err != nil {
 		return nil, &ConfigError{Field: "PrivateDataDir", Err: err}
 	}
-	if fi, err := os.Stat(pdd); err != nil {
+	fi, err := os.Stat(pdd)
+	if errors.Is(err, fs.ErrNotExist) {
+		// As ansible-runner: a run needs nothing from the private data dir
+		// (an ad hoc command, an args-less helper), so a missing one is
+		// made, 0700 as every dir the runner makes.
+		if err = os.MkdirAll(pdd, 0o700); err == nil {
+			fi, err = os.Stat(pdd)
+		}
+	}
+	if err != nil {
 		return nil, &ConfigError{Field: "PrivateDataDir", Err: err}
 	} else if !fi.IsDir() {
 		return nil, &ConfigError{Field: "PrivateDataDir", Err: fmt.Errorf("%s is not a directory", pdd)}
@@ -103,7 +112,8 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 
 // prepare reads the private data dir and builds the command. A returned
 // error is a *ConfigError; missing is set when the playbook is missing,
-// which ansible-runner reports as a failed run rather than an error.
+// which ansible-runner reports as a failed run rather than an error (r.cmd
+// then holds the command that would have run, unwrapped).
 func (r *run) prepare() (missing bool, err error) {
 	cfg := &r.cfg
 	d, err := r.load()
@@ -111,6 +121,9 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, err
 	}
 	r.dir = d
+	if err := r.checkIsolation(d); err != nil {
+		return false, err
+	}
 
 	r.jobLimit, r.idle = cfg.JobTimeout, cfg.IdleTimeout
 	if r.jobLimit == 0 {
@@ -139,31 +152,21 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, &ConfigError{Field: "Passwords", Err: err}
 	}
 
-	cwd := cfg.ProjectDir
-	switch {
-	case cwd != "":
-		if cwd, err = filepath.Abs(cwd); err != nil {
-			return false, &ConfigError{Field: "ProjectDir", Err: err}
-		}
-		if err := checkDir(cwd); err != nil {
-			return false, &ConfigError{Field: "ProjectDir", Err: err}
-		}
-	case d.ProjectDir != "":
-		cwd = d.ProjectDir
-		if err := checkDir(cwd); err != nil {
-			return false, &ConfigError{Field: "ProjectDir", Err: err}
-		}
-	default:
-		cwd = r.pdd // as ansible-runner: no project/ means the private data dir
+	env, err := r.buildEnv(d, inj.Env)
+	if err != nil {
+		return false, err
 	}
-
+	cwd, err := r.workDir(d, env)
+	if err != nil {
+		return false, err
+	}
 	argv, err := r.buildArgv(d, cwd, inj.Flags.ExtraVarsFiles)
 	if err != nil {
 		var missingErr *missingPlaybookError
-		return errors.As(err, &missingErr), err
-	}
-	env, err := r.buildEnv(d, inj.Env)
-	if err != nil {
+		if errors.As(err, &missingErr) {
+			r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
+			return true, err
+		}
 		return false, err
 	}
 	// Every run gets its own ssh control masters, stopped at its end: a
@@ -241,6 +244,37 @@ func (r *run) load() (*privdata.Dir, error) {
 	return d, nil
 }
 
+// workDir is where the command runs, chosen as ansible-runner chooses it:
+// the private data dir for an ad hoc run (Module, or AD_HOC_COMMAND_ID in
+// the run's environment, which ansible-runner sets for ad hoc runs and
+// reads back), else ProjectDir, else <PrivateDataDir>/project, else the
+// private data dir. Config.Command runs, like ansible-runner's
+// run_command, are not ad hoc whatever the environment says.
+func (r *run) workDir(d *privdata.Dir, env map[string]string) (string, error) {
+	cfg := &r.cfg
+	_, adhocID := env["AD_HOC_COMMAND_ID"]
+	if len(cfg.Command) == 0 && (cfg.Module != "" || adhocID) {
+		return r.pdd, nil
+	}
+	switch {
+	case cfg.ProjectDir != "":
+		cwd, err := filepath.Abs(cfg.ProjectDir)
+		if err != nil {
+			return "", &ConfigError{Field: "ProjectDir", Err: err}
+		}
+		if err := checkDir(cwd); err != nil {
+			return "", &ConfigError{Field: "ProjectDir", Err: err}
+		}
+		return cwd, nil
+	case d.ProjectDir != "":
+		if err := checkDir(d.ProjectDir); err != nil {
+			return "", &ConfigError{Field: "ProjectDir", Err: err}
+		}
+		return d.ProjectDir, nil
+	}
+	return r.pdd, nil // as ansible-runner: no project/ means the private data dir
+}
+
 func checkDir(dir string) error {
 	// Stat first: opening a named pipe would wait for a writer.
 	if fi, err := os.Stat(dir); err != nil {
@@ -268,15 +302,16 @@ func (e *missingPlaybookError) Error() string {
 func (e *missingPlaybookError) Unwrap() error { return fs.ErrNotExist }
 
 // buildArgv builds the command line the way ansible-runner does: a top-level
-// args file replaces everything; otherwise ansible-playbook or ansible with
-// env/cmdline (or Config.Cmdline), inventory, limit, extra vars files,
-// verbosity, tags and forks.
+// args file replaces everything, Playbook, Module, Role and Binary included
+// (Config.Command alone goes before it); otherwise ansible-playbook or
+// ansible with env/cmdline (or Config.Cmdline), inventory, limit, extra
+// vars files, verbosity, tags and forks.
 func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]string, error) {
 	cfg := &r.cfg
 	if len(cfg.Command) > 0 {
 		return slices.Clone(cfg.Command), nil
 	}
-	if d.Args != "" && cfg.Playbook == "" && cfg.Module == "" && cfg.Role == "" {
+	if d.Args != "" {
 		argv, err := cmdbuild.Split(d.Args)
 		if err != nil {
 			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: err}
@@ -377,13 +412,6 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	if playbook == "" {
 		return nil, &ConfigError{Field: "Playbook", Err: errors.New("one of Playbook, Role, Module or a private data dir args file is required")}
 	}
-	pb := playbook
-	if !filepath.IsAbs(pb) {
-		pb = filepath.Join(cwd, pb)
-	}
-	if _, err := os.Stat(pb); err != nil {
-		return nil, &ConfigError{Field: "Playbook", Err: &missingPlaybookError{playbook: playbook}}
-	}
 	p := cmdbuild.Playbook{
 		Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, Limit: cfg.Limit,
 		ExtraVarsFiles: extra, Verbosity: cfg.Verbosity, Tags: cfg.Tags, SkipTags: cfg.SkipTags,
@@ -396,6 +424,15 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	argv, err := p.Args()
 	if err != nil {
 		return nil, &ConfigError{Field: "Playbook", Err: err}
+	}
+	pb := playbook
+	if !filepath.IsAbs(pb) {
+		pb = filepath.Join(cwd, pb)
+	}
+	if _, err := os.Stat(pb); err != nil {
+		// The command line goes with the error: the command artifact
+		// records it, as ansible-runner's does.
+		return argv, &ConfigError{Field: "Playbook", Err: &missingPlaybookError{playbook: playbook}}
 	}
 	return argv, nil
 }

@@ -201,6 +201,7 @@ func TestTimeouts(t *testing.T) {
 		assert.Equal(t, StatusTimeout, res.Status)
 		assert.Equal(t, 254, res.RC)
 		assert.Equal(t, "timeout", readArtifact(t, res, "status"))
+		assertEndsWith(t, res, "The job timeout of 1s was reached: the run was stopped.")
 	})
 	t.Run("idle", func(t *testing.T) {
 		t.Parallel()
@@ -212,6 +213,7 @@ func TestTimeouts(t *testing.T) {
 		assert.Equal(t, IdleTimeout, te.Kind)
 		assert.Equal(t, IdleTimeout, res.Timeout)
 		assert.Equal(t, StatusTimeout, res.Status)
+		assertEndsWith(t, res, "The idle timeout of 1s was reached (no output for 1s): the run was stopped.")
 	})
 	t.Run("settings", func(t *testing.T) {
 		t.Parallel()
@@ -222,6 +224,33 @@ func TestTimeouts(t *testing.T) {
 		require.ErrorIs(t, err, ErrTimeout)
 		assert.Equal(t, JobTimeout, res.Timeout)
 	})
+}
+
+// assertEndsWith checks that the run's output ends with the line notice,
+// in the stdout artifact and as the last event, a verbose one whose
+// end_line is the stdout artifact's line count: stdout and events still
+// line up.
+func assertEndsWith(t *testing.T, res *Result, notice string) {
+	t.Helper()
+	stdout := readArtifact(t, res, "stdout")
+	assert.True(t, strings.HasSuffix(stdout, "\r\n"+notice+"\r\n"), "stdout ends with %q:\n%q", notice, stdout)
+	files, err := filepath.Glob(filepath.Join(res.ArtifactDir, "job_events", "*.json"))
+	require.NoError(t, err)
+	var last map[string]any
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal(data, &ev))
+		if last == nil || ev["counter"].(float64) > last["counter"].(float64) {
+			last = ev
+		}
+	}
+	require.NotNil(t, last)
+	assert.Equal(t, "verbose", last["event"])
+	assert.Equal(t, notice, last["stdout"])
+	assert.EqualValues(t, res.FinalCounter, last["counter"])
+	assert.EqualValues(t, strings.Count(stdout, "\n"), last["end_line"], "end_line is the stdout artifact's line count")
 }
 
 func TestMissingBinary(t *testing.T) {
@@ -338,6 +367,8 @@ func TestBadInput(t *testing.T) {
 			tc.setup(t, &cfg)
 			started := false
 			cfg.StatusHandler = func(u StatusUpdate) { started = started || u.Status == StatusRunning }
+			var handled []*events.Event
+			cfg.EventHandler = func(ev *events.Event) bool { handled = append(handled, ev); return true }
 			res, err := Run(context.Background(), cfg)
 			require.Error(t, err)
 			var ce *ConfigError
@@ -347,8 +378,39 @@ func TestBadInput(t *testing.T) {
 			assert.False(t, started, "nothing is started on bad input")
 			assert.Equal(t, tc.status, res.Status)
 			assert.Equal(t, string(tc.status), readArtifact(t, res, "status"))
-			assert.Contains(t, readArtifact(t, res, "stdout"), tc.want)
-			assert.NotContains(t, readArtifact(t, res, "stdout"), "s3cret")
+			assert.Equal(t, "1", readArtifact(t, res, "rc"))
+			stdout := readArtifact(t, res, "stdout")
+			assert.Contains(t, stdout, tc.want)
+			assert.NotContains(t, stdout, "s3cret")
+
+			// As ansible-runner leaves it: the message is also one verbose
+			// event, so that output built from events says why.
+			files, err := filepath.Glob(filepath.Join(res.ArtifactDir, "job_events", "*.json"))
+			require.NoError(t, err)
+			require.Len(t, files, 1)
+			var ev map[string]any
+			data, err := os.ReadFile(files[0])
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(data, &ev))
+			assert.Equal(t, "verbose", ev["event"])
+			assert.Equal(t, strings.TrimSuffix(stdout, "\n"), ev["stdout"], "the event's text is the stdout artifact")
+			assert.EqualValues(t, 1, ev["counter"])
+			assert.EqualValues(t, 0, ev["start_line"])
+			assert.EqualValues(t, 1, ev["end_line"])
+			assert.Equal(t, res.Ident, ev["runner_ident"])
+			require.Len(t, handled, 1)
+			assert.Equal(t, ev["uuid"], handled[0].UUID)
+			assert.Equal(t, 1, res.FinalCounter)
+
+			// The command artifact exists when the command was built.
+			if tc.status == StatusFailed {
+				var cmd struct{ Command []string }
+				require.NoError(t, json.Unmarshal([]byte(readArtifact(t, res, "command")), &cmd))
+				assert.Equal(t, "nope.yml", cmd.Command[len(cmd.Command)-1])
+				assert.Equal(t, cmd.Command, res.Command)
+			} else {
+				assert.NoFileExists(t, filepath.Join(res.ArtifactDir, "command"))
+			}
 		})
 	}
 }
@@ -374,6 +436,7 @@ func TestUnansweredPromptTimesOut(t *testing.T) {
 	assert.Contains(t, te.Prompt, "Enter the secret:")
 	assert.Contains(t, err.Error(), "Enter the secret:")
 	assert.Equal(t, StatusTimeout, res.Status)
+	assertEndsWith(t, res, "The prompt timeout of 1s was reached (a prompt went unanswered): the run was stopped.")
 }
 
 // Many runs in one process: no global state. Run with -race.
@@ -415,8 +478,30 @@ func TestStartErrors(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "Ident", ce.Field)
 
-	_, err = Start(context.Background(), Config{PrivateDataDir: "/nonexistent/pdd"})
-	require.ErrorIs(t, err, fs.ErrNotExist)
+	// A private data dir that cannot be made.
+	file := filepath.Join(t.TempDir(), "file")
+	must(t, os.WriteFile(file, nil, 0o600))
+	_, err = Start(context.Background(), Config{PrivateDataDir: filepath.Join(file, "pdd")})
+	require.ErrorIs(t, err, syscall.ENOTDIR)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "PrivateDataDir", ce.Field)
+}
+
+// A private data dir that does not exist is made, 0700, as ansible-runner
+// makes it: a run that needs nothing from it goes ahead.
+func TestMissingPrivateDataDirIsMade(t *testing.T) {
+	cfg := fakeConfig(t, "ok")
+	cfg.PrivateDataDir = filepath.Join(t.TempDir(), "new", "pdd")
+	cfg.Playbook, cfg.Module = "", "ping"
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, StatusSuccessful, res.Status)
+	for _, dir := range []string{cfg.PrivateDataDir, filepath.Dir(cfg.PrivateDataDir)} {
+		fi, err := os.Stat(dir)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), dir)
+	}
+	assert.Equal(t, filepath.Join(cfg.PrivateDataDir, "artifacts", res.Ident), res.ArtifactDir)
 }
 
 // Config.ExtraVars and a named-pipe env/extravars reach ansible as -e @file,

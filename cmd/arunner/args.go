@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 )
 
 const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r ROLE) [options]
+       arunner run PRIVATE_DATA_DIR [options]     (runs PRIVATE_DATA_DIR/args)
 
   -p, --playbook PLAYBOOK   playbook to run, relative to the project dir
   -m, --module MODULE       run an ad hoc module instead of a playbook
@@ -35,15 +38,58 @@ const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r
       --idle-timeout SECS   end the run after SECS seconds without output
       --omit-event-data     leave event_data out of every event
       --only-failed-event-data  keep event_data only on failure events
+      --omit-env-files      accepted: arunner never writes env/ files
   -q, --quiet               print nothing but errors
   -j, --json                print one JSON event per line instead of ansible's text
+      --debug               print how the run is set up (command, dir, redacted env) on stderr
+      --logfile FILE        with --debug, append those lines to FILE too
       --version             print arunner's version
 
-The exit code is ansible's rc, as with ansible-runner.
+An args file in PRIVATE_DATA_DIR, when present, is what runs, whatever -p,
+-m, -r or -b say (as with ansible-runner). Not supported yet, and refused:
+--process-isolation*, --directory-isolation-base-path, --container-*.
+
+The exit code is ansible's rc, as with ansible-runner; 2 for a malformed
+command line, 1 when arunner could not run ansible.
 `
+
+// notYet are the `ansible-runner run` flags arunner reads but cannot honour
+// yet: process isolation and execution environments. Each takes one value
+// (1), none (0) or any number (-1, argparse's nargs='*'). A command line
+// that gives one is refused rather than run without what it asked for;
+// this table is the one place to change when isolation comes.
+var notYet = map[string]int{
+	"--process-isolation":             0,
+	"--process-isolation-executable":  1,
+	"--process-isolation-path":        1,
+	"--process-isolation-hide-paths":  -1,
+	"--process-isolation-show-paths":  -1,
+	"--process-isolation-ro-paths":    -1,
+	"--directory-isolation-base-path": 1,
+	"--container-image":               1,
+	"--container-volume-mount":        1,
+	"--container-option":              1,
+}
+
+// usageError is a command line arunner will not run, with the exit code
+// ansible-runner's CLI gives the same mistake: 2 for what its argument
+// parser rejects (printed with the usage), 1 for what it refuses after
+// parsing (printed alone).
+type usageError struct {
+	msg  string
+	code int
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(code int, format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), code: code}
+}
 
 type options struct {
 	help, version, quiet, json bool
+	debug                      bool
+	logfile                    string
 	pdd                        string
 	cfg                        runner.Config
 }
@@ -60,6 +106,7 @@ func (o *options) config() runner.Config {
 func parseArgs(args []string) (*options, error) {
 	o := &options{}
 	var operands []string
+	var unsupported string // the first notYet flag given
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name, value, hasValue := strings.Cut(a, "=")
@@ -71,7 +118,7 @@ func parseArgs(args []string) (*options, error) {
 				return value, nil
 			}
 			if i+1 >= len(args) {
-				return "", fmt.Errorf("%s needs a value", name)
+				return "", usagef(2, "%s needs a value", name)
 			}
 			i++
 			return args[i], nil
@@ -85,10 +132,10 @@ func parseArgs(args []string) (*options, error) {
 			}
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil && !errors.Is(err, strconv.ErrRange) || n < 0 {
-				return 0, fmt.Errorf("%s needs a whole number, got %q", name, s)
+				return 0, usagef(2, "%s needs a whole number, got %q", name, s)
 			}
 			if err != nil || n > max {
-				return 0, fmt.Errorf("%s needs a whole number in [0, %d], got %q", name, max, s)
+				return 0, usagef(2, "%s needs a whole number in [0, %d], got %q", name, max, s)
 			}
 			return int(n), nil
 		}
@@ -159,12 +206,31 @@ func parseArgs(args []string) (*options, error) {
 			c.OnlyFailedEventData = true
 		case "--verbose":
 			c.Verbosity++
+		case "--debug":
+			o.debug = true
+		case "--logfile":
+			o.logfile, err = next()
+		case "--omit-env-files":
+			// ansible-runner's CLI writes --cmdline and role variables to
+			// env/ unless given this; arunner never writes them.
 		default:
-			switch {
+			switch n, ok := notYet[name]; {
+			case ok:
+				if unsupported == "" {
+					unsupported = name
+				}
+				switch {
+				case n == 1:
+					_, err = next()
+				case n < 0 && !hasValue:
+					for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+						i++
+					}
+				}
 			case len(a) > 1 && a[0] == '-' && strings.Trim(a[1:], "v") == "":
 				c.Verbosity += len(a) - 1
 			case strings.HasPrefix(a, "-") && a != "-":
-				return nil, fmt.Errorf("unknown flag %s", a)
+				return nil, usagef(2, "unknown flag %s", a)
 			default:
 				operands = append(operands, a)
 			}
@@ -177,29 +243,38 @@ func parseArgs(args []string) (*options, error) {
 		return o, nil
 	}
 	if len(operands) != 2 || operands[0] != "run" {
-		return nil, fmt.Errorf("expected `run PRIVATE_DATA_DIR`, got %q", operands)
+		return nil, usagef(2, "expected `run PRIVATE_DATA_DIR`, got %q", operands)
 	}
 	o.pdd = operands[1]
 	c := &o.cfg
 	switch {
 	case c.Verbosity > 5:
-		return nil, fmt.Errorf("verbosity is at most 5 (-vvvvv)")
-	case c.Playbook == "" && c.Module == "" && c.Role == "":
-		return nil, fmt.Errorf("-p PLAYBOOK, -m MODULE or -r ROLE is required")
+		return nil, usagef(2, "verbosity is at most 5 (-vvvvv)")
 	case btoi(c.Playbook != "")+btoi(c.Module != "")+btoi(c.Role != "") > 1:
-		return nil, fmt.Errorf("-p, -m and -r exclude each other")
+		return nil, usagef(2, "-p, -m and -r exclude each other")
 	case c.Module == "" && c.ModuleArgs != "":
-		return nil, fmt.Errorf("-a goes with -m")
-	case c.Module == "" && c.Role == "" && c.HostPattern != "":
-		return nil, fmt.Errorf("--hosts goes with -m or -r")
+		return nil, usagef(2, "-a goes with -m")
 	case c.Role == "" && (c.RolesPath != nil || c.RoleVars != nil || c.RoleSkipFacts):
-		return nil, fmt.Errorf("--roles-path, --role-vars and --role-skip-facts go with -r")
+		return nil, usagef(2, "--roles-path, --role-vars and --role-skip-facts go with -r")
+	case c.Module == "" && c.Role == "" && c.HostPattern != "":
+		return nil, usagef(1, "--hosts goes with -m or -r")
+	case unsupported != "":
+		return nil, usagef(1, "%s is not supported yet: arunner cannot isolate ansible from the host", unsupported)
+	case c.Playbook == "" && c.Module == "" && c.Role == "" && !hasArgsFile(o.pdd):
+		return nil, usagef(1, "-p PLAYBOOK, -m MODULE or -r ROLE is required (or an args file in %s)", o.pdd)
 	}
 	return o, nil
 }
 
 // maxSeconds is the largest number of seconds a time.Duration holds.
 const maxSeconds = math.MaxInt64 / int64(time.Second)
+
+// hasArgsFile reports whether the private data dir pdd has an args file,
+// which runs when no playbook, module or role is given.
+func hasArgsFile(pdd string) bool {
+	_, err := os.Stat(filepath.Join(pdd, "args"))
+	return err == nil
+}
 
 func secs(n int) time.Duration { return time.Duration(n) * time.Second }
 
@@ -218,7 +293,7 @@ func parseRoleVars(s string) (map[string]any, error) {
 	for _, item := range strings.Fields(s) {
 		k, v, ok := strings.Cut(item, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("--role-vars: %q is not KEY=VALUE", item)
+			return nil, usagef(2, "--role-vars: %q is not KEY=VALUE", item)
 		}
 		vars[k] = literal(v)
 	}

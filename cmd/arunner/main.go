@@ -58,6 +58,11 @@ func gcPercent(env string) (int, bool) {
 func realMain(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseArgs(args)
 	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) && ue.code != 2 {
+			fmt.Fprintf(stderr, "arunner: %v\n", err)
+			return ue.code
+		}
 		fmt.Fprintf(stderr, "arunner: %v\n\n%s", err, usage)
 		return 2
 	}
@@ -70,6 +75,15 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cfg := opts.config()
+	if opts.debug || opts.logfile != "" {
+		dl, err := newDebugLog(opts, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "arunner: %v\n", err)
+			return 1
+		}
+		defer dl.close()
+		cfg.StatusHandler = dl.status
+	}
 	if !opts.quiet {
 		// The runner writes Output in batches, as C's stdio buffers a file
 		// or a pipe, but at most lazyio's delay late, so that tail -f still
@@ -101,20 +115,24 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 
 // saidOnStdout reports whether stdout already told why the run failed, so
 // that err is not printed twice: ansible's own output for its exit (a
-// signal from outside it does not say), and the words ansible-playbook or
-// ansible-runner print for a missing playbook or binary. It sets *exitErr
-// from err.
+// signal from outside it does not say), and the runner's message for an
+// error found before ansible started, which goes out as ansible-runner's
+// verbose event does (not with -q; with -j it is inside a JSON line, and
+// stderr says it plainly). It sets *exitErr from err.
 func saidOnStdout(opts *options, res *runner.Result, err error, exitErr **runner.ExitError) bool {
 	if errors.As(err, exitErr) {
 		return (*exitErr).Signal == 0
 	}
-	switch {
-	case opts.quiet:
+	if opts.quiet || opts.json {
 		return false
-	case errors.Is(err, runner.ErrBinaryNotFound):
-		return true // an event, also with -j
-	case res.Status == runner.StatusFailed:
-		return !opts.json // the missing playbook
+	}
+	var ce *runner.ConfigError
+	var me *runner.ManagedEnvError
+	switch {
+	case errors.Is(err, runner.ErrBinaryNotFound), res.Status == runner.StatusFailed, errors.As(err, &me):
+		return true
+	case errors.As(err, &ce):
+		return ce.Field != "ArtifactDir" // its stdout could not be written
 	}
 	return false
 }

@@ -46,7 +46,7 @@ func TestParseArgs(t *testing.T) {
 
 func TestParseArgsErrors(t *testing.T) {
 	for args, want := range map[string]string{
-		"run /pdd":                         "-p PLAYBOOK, -m MODULE or -r ROLE is required",
+		"run /pdd":                         "-p PLAYBOOK, -m MODULE or -r ROLE is required (or an args file in /pdd)",
 		"/pdd -p x.yml":                    "expected `run PRIVATE_DATA_DIR`",
 		"run /pdd -p x.yml --forks many":   `--forks needs a whole number, got "many"`,
 		"run /pdd -p x.yml --bogus":        "unknown flag --bogus",
@@ -101,6 +101,121 @@ func TestUsageErrorExitCode(t *testing.T) {
 	var out bytes.Buffer
 	assert.Equal(t, 2, realMain([]string{"run"}, &out, &out))
 	assert.Contains(t, out.String(), "usage: arunner run")
+}
+
+// Usage errors exit as ansible-runner's CLI does: 2 with the usage for what
+// its argument parser rejects, 1 with the message alone for what it
+// refuses after parsing. Nothing is created either way.
+func TestUsageExitCodes(t *testing.T) {
+	for args, want := range map[string]int{
+		"run PDD -p x.yml --bogus":      2,
+		"run PDD -p x.yml --limit":      2,
+		"run PDD -p x.yml -m ping":      2,
+		"run PDD -p x.yml --forks many": 2,
+		"run PDD":                       1,
+		"run PDD -p x.yml --hosts web":  1,
+	} {
+		pdd := filepath.Join(t.TempDir(), "pdd")
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, want, realMain(strings.Fields(strings.ReplaceAll(args, "PDD", pdd)), &stdout, &stderr), args)
+		assert.Equal(t, want == 2, strings.Contains(stderr.String(), "usage: arunner run"), "%s: usage printed: %s", args, stderr.String())
+		assert.NoDirExists(t, pdd, args)
+	}
+}
+
+// ansible-runner's process isolation and container flags are read (with
+// their values) and refused, before anything is created.
+func TestIsolationFlagsRefused(t *testing.T) {
+	for _, flags := range [][]string{
+		{"--process-isolation"},
+		{"--process-isolation-executable", "bwrap"},
+		{"--process-isolation-executable=bwrap"},
+		{"--process-isolation-path", "/tmp"},
+		{"--process-isolation-hide-paths", "/a", "/b"},
+		{"--process-isolation-show-paths"},
+		{"--process-isolation-ro-paths", "/a"},
+		{"--directory-isolation-base-path", "/tmp"},
+		{"--container-image", "quay.io/ansible/ansible-runner:devel"},
+		{"--container-volume-mount", "/a:/b"},
+		{"--container-option=--net=host"},
+	} {
+		pdd := filepath.Join(t.TempDir(), "pdd")
+		var stdout, stderr bytes.Buffer
+		args := append(append([]string{"run", "-p", "site.yml"}, flags...), "-i", "x", pdd)
+		if strings.HasSuffix(flags[0], "-paths") {
+			// nargs='*' takes what follows up to the next flag.
+			args = append(append([]string{"run", pdd, "-p", "site.yml"}, flags...), "-i", "x")
+		}
+		assert.Equal(t, 1, realMain(args, &stdout, &stderr), "%q", args)
+		name, _, _ := strings.Cut(flags[0], "=")
+		assert.Equal(t, "arunner: "+name+" is not supported yet: arunner cannot isolate ansible from the host\n", stderr.String())
+		assert.NoDirExists(t, pdd)
+	}
+}
+
+// Without -p, -m or -r, the private data dir's args file runs; with one,
+// the args file still wins, as in ansible-runner.
+func TestArgsFileRuns(t *testing.T) {
+	pdd, fake := fakeRun(t, "echo from the args file: \"$*\"\nexit 4\n")
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "args"), []byte(fake+" one 'two three'\n"), 0o600))
+	for _, flags := range [][]string{nil, {"-p", "site.yml"}, {"-m", "ping"}, {"-p", "missing.yml"}} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 4, realMain(append([]string{"run", pdd}, flags...), &stdout, &stderr), "%q: %s", flags, stderr.String())
+		assert.Contains(t, stdout.String(), "from the args file: one two three", flags)
+	}
+}
+
+// A private data dir that does not exist is made (0700), as
+// ansible-runner's CLI makes it.
+func TestPrivateDataDirMade(t *testing.T) {
+	_, fake := fakeRun(t, "echo pong\n")
+	pdd := filepath.Join(t.TempDir(), "new", "pdd")
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 0, realMain([]string{"run", pdd, "-m", "ping", "-b", fake, "--ident", "made"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "pong")
+	fi, err := os.Stat(pdd)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+	assert.FileExists(t, filepath.Join(pdd, "artifacts", "made", "status"))
+}
+
+// --debug shows the command, its dir, the redacted environment and each
+// status on stderr; --logfile appends the same lines, time-stamped, to a
+// file, which --logfile alone only creates.
+func TestDebugAndLogfile(t *testing.T) {
+	pdd, fake := fakeRun(t, "echo ran\n")
+	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "env"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "env", "envvars"), []byte("MY_PASSWORD: hunter2\n"), 0o600))
+	logfile := filepath.Join(t.TempDir(), "debug.log")
+
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--debug", "--logfile", logfile}, &stdout, &stderr), stderr.String())
+	debug := stderr.String()
+	assert.Contains(t, debug, "starting debug logging\n")
+	assert.Contains(t, debug, "\ncommand: "+fake+" site.yml\n")
+	assert.Contains(t, debug, "\ncwd: "+filepath.Join(pdd, "project")+"\n")
+	assert.Contains(t, debug, "\nenv:\n")
+	assert.Contains(t, debug, "\n MY_PASSWORD: ")
+	assert.NotContains(t, debug, "hunter2")
+	assert.Contains(t, debug, "\nstatus: successful\n")
+	assert.NotContains(t, stdout.String(), "command:", "stdout is ansible's")
+	logged, err := os.ReadFile(logfile)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(logged), "\n"), "\n")
+	assert.Len(t, lines, strings.Count(debug, "\n"))
+	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: starting debug logging$`, lines[0])
+
+	// --logfile alone: the file is there, empty; stderr is quiet.
+	require.NoError(t, os.Remove(logfile))
+	stderr.Reset()
+	require.Equal(t, 0, realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--logfile", logfile}, &stdout, &stderr))
+	assert.Empty(t, stderr.String())
+	logged, err = os.ReadFile(logfile)
+	require.NoError(t, err)
+	assert.Empty(t, logged)
+
+	// --omit-env-files is accepted: arunner writes no env files anyway.
+	require.Equal(t, 0, realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--omit-env-files"}, &stdout, &stderr))
 }
 
 // fakeRun returns a private data dir with project/site.yml, and a fake
@@ -185,25 +300,30 @@ func TestMissingPlaybookExitCode(t *testing.T) {
 	assert.Empty(t, stderr.String(), "said once, on stdout, as ansible-playbook says it")
 }
 
-// An error found before ansible starts is printed once: on stderr, or on
-// stdout where ansible-playbook or ansible-runner would have said it there.
+// An error found before ansible starts is printed once, on stdout, where
+// ansible-runner's verbose event says it (stderr is left alone); with -q on
+// stderr only, and with -j on stderr plainly beside the JSON event.
 func TestSetupErrorPrintedOnce(t *testing.T) {
 	good, fake := fakeRun(t, "exit 0\n")
 	bad, _ := fakeRun(t, "")
 	require.NoError(t, os.Mkdir(filepath.Join(bad, "env"), 0o700))
 	settings := filepath.Join(bad, "env", "settings")
 	require.NoError(t, os.WriteFile(settings, []byte("job_timeout: abc\n"), 0o600))
-	badSettings := "arunner: PrivateDataDir: privdata: " + settings + `:1: key "job_timeout": bad value: want a number of seconds, got a string` + "\n"
-	noPlaybook := "arunner: Playbook: the playbook nope.yml could not be found\n"
+	badSettings := "PrivateDataDir: privdata: " + settings + `:1: key "job_timeout": bad value: want a number of seconds, got a string`
+	noPlaybook := "Playbook: the playbook nope.yml could not be found"
+	const noPlaybookText = "ERROR! the playbook: nope.yml could not be found"
 	for _, tc := range []struct {
-		name           string
-		args           []string
-		stdout, stderr string
+		name   string
+		args   []string
+		stdout string // a JSON event when it starts with {
+		stderr string
 	}{
-		{"bad env file", []string{bad, "-p", "site.yml", "-b", fake}, "", badSettings},
-		{"bad env file, json", []string{bad, "-p", "site.yml", "-b", fake, "-j"}, "", badSettings},
-		{"missing playbook, quiet", []string{good, "-p", "nope.yml", "-q"}, "", noPlaybook},
-		{"missing playbook, json", []string{good, "-p", "nope.yml", "-j"}, "", noPlaybook},
+		{"bad env file", []string{bad, "-p", "site.yml", "-b", fake}, badSettings + "\n", ""},
+		{"bad env file, quiet", []string{bad, "-p", "site.yml", "-b", fake, "-q"}, "", "arunner: " + badSettings + "\n"},
+		{"bad env file, json", []string{bad, "-p", "site.yml", "-b", fake, "-j"}, "{" + badSettings, "arunner: " + badSettings + "\n"},
+		{"missing playbook", []string{good, "-p", "nope.yml"}, noPlaybookText + "\n", ""},
+		{"missing playbook, quiet", []string{good, "-p", "nope.yml", "-q"}, "", "arunner: " + noPlaybook + "\n"},
+		{"missing playbook, json", []string{good, "-p", "nope.yml", "-j"}, "{" + noPlaybookText, "arunner: " + noPlaybook + "\n"},
 		{"missing binary", []string{good, "-p", "site.yml", "-b", "/nonexistent/ansible-playbook"},
 			"The command was not found or was not executable: /nonexistent/ansible-playbook.\n", ""},
 	} {
@@ -211,7 +331,14 @@ func TestSetupErrorPrintedOnce(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			rc := realMain(append([]string{"run"}, tc.args...), &stdout, &stderr)
 			assert.NotZero(t, rc)
-			assert.Equal(t, tc.stdout, stdout.String())
+			if msg, ok := strings.CutPrefix(tc.stdout, "{"); ok {
+				var ev struct{ Event, Stdout string }
+				require.NoError(t, json.Unmarshal(stdout.Bytes(), &ev), stdout.String())
+				assert.Equal(t, "verbose", ev.Event)
+				assert.Equal(t, msg, ev.Stdout)
+			} else {
+				assert.Equal(t, tc.stdout, stdout.String())
+			}
 			assert.Equal(t, tc.stderr, stderr.String())
 		})
 	}
