@@ -262,8 +262,10 @@ func (p *player) task(playCtx object, t TaskStep, i int) {
 func (p *player) result(ctx object, h HostResult, start string) {
 	res := object{}
 	add := func(k string, v any) { res = append(res, field{k, v}) }
-	for k, v := range h.Res {
-		add(k, v)
+	if h.Items == nil {
+		for k, v := range h.Res {
+			add(k, v)
+		}
 	}
 	changed := h.Status == "changed"
 	var results []any
@@ -272,8 +274,9 @@ func (p *player) result(ctx object, h HostResult, start string) {
 		for k, v := range h.Res {
 			r = append(r, field{k, v})
 		}
-		r = append(r, field{"changed", changed}, field{"item", item}, field{"ansible_loop_var", "item"}, field{"_ansible_no_log", false})
-		event, text := "runner_item_on_ok", "ok"
+		r = append(r, field{"changed", changed}, field{"item", item}, field{"ansible_loop_var", "item"},
+			field{"_ansible_no_log", false}, field{"_ansible_item_label", item})
+		event, text, tail := "runner_item_on_ok", "ok", ""
 		switch h.Status {
 		case "changed":
 			text = "changed"
@@ -282,10 +285,11 @@ func (p *player) result(ctx object, h HostResult, start string) {
 			r = append(r, field{"failed", true}, field{"msg", h.Msg})
 		case "skipped":
 			event, text = "runner_item_on_skipped", "skipping"
-			r = append(r, field{"skipped", true})
+			r = append(r, field{"skip_reason", "Conditional result was False"})
+			tail = " " // the default callback prints one after a skipped item
 		}
 		p.event(event, append(clone(ctx), field{"host", h.Host}, field{"res", r}),
-			fmt.Sprintf("%s: [%s] => (item=%s)\n", text, h.Host, itemLabel(item)))
+			fmt.Sprintf("%s: [%s] => (item=%s)%s\n", text, h.Host, itemLabel(item), tail))
 		results = append(results, r)
 	}
 	if h.Items != nil {
@@ -296,7 +300,9 @@ func (p *player) result(ctx object, h HostResult, start string) {
 	if h.Msg != "" && h.Items == nil {
 		add("msg", h.Msg)
 	}
-	add("_ansible_no_log", false)
+	if h.Items == nil && h.Status != "unreachable" {
+		add("_ansible_no_log", false) // a loop's and an unreachable host's result have none
+	}
 	end := now()
 	timing := []field{{"start", start}, {"end", end}, {"duration", duration(start, end)}}
 	hostCtx := append(clone(ctx), field{"host", h.Host}, field{"remote_addr", h.Host})
@@ -313,7 +319,10 @@ func (p *player) result(ctx object, h HostResult, start string) {
 		}
 		p.event("runner_on_ok", append(append(hostCtx, field{"res", res}), append(timing, field{"event_loop", nil})...), text)
 	case "failed":
-		add("failed", true)
+		var ignore any // ignore_errors is null unless set, as ansible passes it
+		if h.IgnoreErrors {
+			ignore = true
+		}
 		if h.IgnoreErrors {
 			p.count(h.Host, "ignored")
 		} else {
@@ -325,7 +334,7 @@ func (p *player) result(ctx object, h HostResult, start string) {
 			text += "...ignoring\n"
 		}
 		p.event("runner_on_failed", append(append(hostCtx, field{"res", res}),
-			append(timing, field{"ignore_errors", h.IgnoreErrors}, field{"event_loop", nil})...), text)
+			append(timing, field{"ignore_errors", ignore}, field{"event_loop", nil})...), text)
 	case "unreachable":
 		add("unreachable", true)
 		p.count(h.Host, "dark")
