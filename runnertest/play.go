@@ -54,9 +54,7 @@ func play(s Script) int {
 			p.end()
 			return w.RC
 		case "die":
-			signal.Reset(w.Signal)
-			syscall.Kill(p.pid, w.Signal)
-			time.Sleep(time.Minute) // the signal ends the process before this does
+			die(w.Signal)
 			return 98
 		case "hang":
 			return p.hang()
@@ -77,6 +75,17 @@ func play(s Script) int {
 		return 2
 	}
 	return 0
+}
+
+// die ends the process by sig. The Go runtime turns some signals (SIGSEGV,
+// SIGABRT...) into a crash with exit code 2, so the process becomes a
+// shell, with the same pid, which sends sig to itself.
+func die(sig syscall.Signal) {
+	os.Stdout.Sync()
+	syscall.Exec("/bin/sh", []string{"sh", "-c", fmt.Sprintf("kill -%d $$", int(sig))}, os.Environ())
+	signal.Reset(sig) // no shell: the runtime's default for sig
+	syscall.Kill(os.Getpid(), sig)
+	time.Sleep(time.Minute)
 }
 
 // hang waits for SIGINT (a cancel's first step) or SIGTERM, and exits as

@@ -2,9 +2,11 @@ package runnertest_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,5 +108,90 @@ func TestScriptedPlaybook(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A prompt reads the answer without echoing it: the secret is in no
+// artifact. Unanswered, it fails the run: at once when stdin ends (NoPTY),
+// else when the runner's PromptTimeout ends the wait.
+func TestPrompt(t *testing.T) {
+	steps := []runnertest.Step{runnertest.Prompt("Vault password: ", "s3cret"), runnertest.Text("unlocked\n")}
+	res, err := runWith(t, runner.Config{Passwords: []runner.Password{{Pattern: "Vault password:", Response: "s3cret"}}}, steps...)
+	if err != nil {
+		t.Fatalf("answered: %v", err)
+	}
+	stdout, _ := os.ReadFile(res.ArtifactDir + "/stdout")
+	if !strings.Contains(string(stdout), "unlocked") || strings.Contains(string(stdout), "s3cret") {
+		t.Errorf("stdout %q", stdout)
+	}
+
+	res, err = runWith(t, runner.Config{NoPTY: true}, steps...)
+	if res == nil || res.RC != 1 || res.Status != runner.StatusFailed {
+		t.Errorf("no stdin: %+v, %v", res, err)
+	}
+
+	start := time.Now()
+	res, err = runWith(t, runner.Config{PromptTimeout: 200 * time.Millisecond}, steps...)
+	if res == nil || res.Status == runner.StatusSuccessful || time.Since(start) > 5*time.Second {
+		t.Errorf("unanswered: %+v, %v", res, err)
+	}
+
+	res, err = runWith(t, runner.Config{Passwords: []runner.Password{{Pattern: "Vault password:", Response: "wrong"}}}, steps...)
+	if res == nil || res.RC != 1 {
+		t.Errorf("wrong answer: %+v, %v", res, err)
+	}
+}
+
+// Exit sets the rc; Die kills the fake with a signal; Hang waits for the
+// cancel, which SIGINT delivers; Sleep and Stderr do what they say.
+func TestEndings(t *testing.T) {
+	res, err := run(t, false, runnertest.Play("p", "all", runnertest.Task("t", runnertest.OK("h"))), runnertest.Exit(3))
+	var exit *runner.ExitError
+	if !errors.As(err, &exit) || exit.RC != 3 {
+		t.Errorf("Exit(3): %v", err)
+	}
+	if names := runnertest.ReadEvents(t, res.ArtifactDir).Names(); names[len(names)-1] != "playbook_on_stats" {
+		t.Errorf("Exit(3) after a play: events %q end without stats", names)
+	}
+
+	_, err = run(t, false, runnertest.Die(syscall.SIGSEGV))
+	if !errors.As(err, &exit) || exit.Signal != syscall.SIGSEGV {
+		t.Errorf("Die(SIGSEGV): %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Playbook: "site.yml", CancelGrace: 5 * time.Second}
+	runnertest.New(t, runnertest.Hang()).Apply(&cfg)
+	start := time.Now()
+	res, err = runner.Run(ctx, cfg)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 3*time.Second {
+		t.Errorf("Hang: %v after %v: SIGINT must end it before the grace", err, time.Since(start))
+	}
+
+	start = time.Now()
+	res, err = runWith(t, runner.Config{NoPTY: true}, runnertest.Sleep(150*time.Millisecond), runnertest.Stderr("a warning\n"))
+	if err != nil || time.Since(start) < 150*time.Millisecond {
+		t.Errorf("Sleep: %v after %v", err, time.Since(start))
+	}
+	if stderr, _ := os.ReadFile(res.ArtifactDir + "/stderr"); string(stderr) != "a warning\n" {
+		t.Errorf("stderr artifact %q", stderr)
+	}
+}
+
+// Events.Find selects by name, host and task.
+func TestFind(t *testing.T) {
+	res, _ := run(t, false, runnertest.Play("p", "all",
+		runnertest.Task("a", runnertest.OK("h1"), runnertest.Failed("h2", "x")),
+		runnertest.Task("b", runnertest.OK("h1"))))
+	evs := runnertest.ReadEvents(t, res.ArtifactDir)
+	if n := len(evs.Find(runnertest.Match{Event: "runner_on_ok"})); n != 2 {
+		t.Errorf("runner_on_ok: %d", n)
+	}
+	if got := evs.Find(runnertest.Match{Host: "h1", Task: "b"}).Names(); !slices.Equal(got, []string{"runner_on_start", "runner_on_ok"}) {
+		t.Errorf("h1 b: %q", got)
+	}
+	if n := len(evs.Find(runnertest.Match{Play: "p", Event: "runner_on_failed", Host: "h2"})); n != 1 {
+		t.Errorf("h2 failed: %d", n)
 	}
 }
