@@ -2,8 +2,8 @@ package runnertest
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
-	"testing"
 
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/privdata"
@@ -13,22 +13,21 @@ import (
 type Events []events.Event
 
 // ReadEvents reads the events of the run whose artifacts are in
-// artifactDir (Result.ArtifactDir), failing t if they cannot be read.
-func ReadEvents(t testing.TB, artifactDir string) Events {
-	t.Helper()
+// artifactDir (Result.ArtifactDir).
+func ReadEvents(artifactDir string) (Events, error) {
 	var evs Events
 	dir := filepath.Join(artifactDir, "job_events")
 	for data, err := range privdata.ReadEvents(dir) {
 		if err != nil {
-			t.Fatalf("runnertest: %v", err)
+			return nil, fmt.Errorf("runnertest: %w", err)
 		}
 		var ev events.Event
 		if err := json.Unmarshal(data, &ev); err != nil {
-			t.Fatalf("runnertest: %s: %v", dir, err)
+			return nil, fmt.Errorf("runnertest: %s: %w", dir, err)
 		}
 		evs = append(evs, ev)
 	}
-	return evs
+	return evs, nil
 }
 
 // Match selects events: each non-empty field must equal the event's.

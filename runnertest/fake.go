@@ -2,6 +2,7 @@ package runnertest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,26 +26,43 @@ type Fake struct {
 	Env map[string]string
 }
 
-// New returns a fake ansible playing steps. The script lives in a file
-// under t.TempDir(). The test binary's TestMain must call Main.
+// New returns a fake ansible playing steps, its script in t.TempDir().
+// The test binary's TestMain must call Main.
 func New(t testing.TB, steps ...Step) *Fake {
 	t.Helper()
+	f, err := Write(t.TempDir(), steps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// Write is New for code without a testing.TB: it writes the script into
+// dir, which must outlive the runs of the fake.
+func Write(dir string, steps ...Step) (*Fake, error) {
 	if !mainCalled {
-		t.Fatal("runnertest: TestMain must call runnertest.Main(m) for the fake to run")
+		return nil, errors.New("runnertest: TestMain must call runnertest.Main(m) for the fake to run")
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		t.Fatalf("runnertest: %v", err)
+		return nil, fmt.Errorf("runnertest: %w", err)
 	}
 	data, err := json.Marshal(Script(steps))
 	if err != nil {
-		t.Fatalf("runnertest: %v", err)
+		return nil, fmt.Errorf("runnertest: %w", err)
 	}
-	path := filepath.Join(t.TempDir(), "script.json")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatalf("runnertest: %v", err)
+	f, err := os.CreateTemp(dir, "script-*.json")
+	if err != nil {
+		return nil, fmt.Errorf("runnertest: %w", err)
 	}
-	return &Fake{Binary: exe, Env: map[string]string{ScriptEnv: path}}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("runnertest: %w", err)
+	}
+	return &Fake{Binary: exe, Env: map[string]string{ScriptEnv: f.Name()}}, nil
 }
 
 // Apply makes cfg run the fake: its binary, its environment added to

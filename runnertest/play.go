@@ -131,20 +131,76 @@ type field struct {
 
 type object []field
 
-func (o object) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
-	for i, f := range o {
-		if i > 0 {
-			b = append(b, ", "...)
+// pyJSON encodes v as the plugin's json.dumps does, with ", " and ": "
+// between items; maps (which have no order in Go) with sorted keys.
+// dumps drops the "_ansible" keys, as the default callback does in its
+// text.
+func pyJSON(v any, dumps bool) string {
+	var sb strings.Builder
+	var walk func(v any)
+	obj := func(keys []string, val func(string) any) {
+		sb.WriteByte('{')
+		n := 0
+		for _, k := range keys {
+			if dumps && strings.HasPrefix(k, "_ansible") {
+				continue
+			}
+			if n > 0 {
+				sb.WriteString(", ")
+			}
+			n++
+			kb, _ := json.Marshal(k)
+			sb.Write(kb)
+			sb.WriteString(": ")
+			walk(val(k))
 		}
-		k, _ := json.Marshal(f.k)
-		v, err := json.Marshal(f.v)
-		if err != nil {
-			return nil, err
-		}
-		b = append(append(append(b, k...), ": "...), v...)
+		sb.WriteByte('}')
 	}
-	return append(b, '}'), nil
+	walk = func(v any) {
+		switch x := v.(type) {
+		case object:
+			keys := make([]string, len(x))
+			vals := make(map[string]any, len(x))
+			for i, f := range x {
+				keys[i], vals[f.k] = f.k, f.v
+			}
+			if dumps {
+				slices.Sort(keys)
+			}
+			obj(keys, func(k string) any { return vals[k] })
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			obj(keys, func(k string) any { return x[k] })
+		case []any:
+			sb.WriteByte('[')
+			for i, e := range x {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				walk(e)
+			}
+			sb.WriteByte(']')
+		case nil, bool, string, float64, int, json.Number:
+			b, _ := json.Marshal(x)
+			sb.Write(b)
+		default: // other maps and slices: through their JSON
+			b, _ := json.Marshal(x)
+			dec := json.NewDecoder(strings.NewReader(string(b)))
+			dec.UseNumber()
+			var y any
+			if dec.Decode(&y) != nil {
+				sb.Write(b)
+				return
+			}
+			walk(y)
+		}
+	}
+	walk(v)
+	return sb.String()
 }
 
 // event writes one event the way the plugin's begin_dict builds it: data
@@ -175,11 +231,7 @@ func (p *player) event(name string, data object, text string) {
 		ev = append(ev, field{"parent_uuid", parent})
 	}
 	ev = append(ev, field{"event_data", data})
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		panic(err) // the script's values came through JSON: they encode
-	}
-	p.w.Event(payload, text)
+	p.w.Event([]byte(pyJSON(ev, false)), text)
 }
 
 func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000000") }
@@ -377,53 +429,7 @@ func duration(start, end string) float64 {
 
 // pyDumps is Python's json.dumps(v, sort_keys=True) of a result without
 // its internal "_ansible" keys, as the default callback prints it.
-func pyDumps(v any) string {
-	var sb strings.Builder
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case object:
-			m := map[string]any{}
-			for _, f := range x {
-				if !strings.HasPrefix(f.k, "_ansible") {
-					m[f.k] = f.v
-				}
-			}
-			walk(m)
-		case map[string]any:
-			keys := make([]string, 0, len(x))
-			for k := range x {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			sb.WriteByte('{')
-			for i, k := range keys {
-				if i > 0 {
-					sb.WriteString(", ")
-				}
-				kb, _ := json.Marshal(k)
-				sb.Write(kb)
-				sb.WriteString(": ")
-				walk(x[k])
-			}
-			sb.WriteByte('}')
-		case []any:
-			sb.WriteByte('[')
-			for i, e := range x {
-				if i > 0 {
-					sb.WriteString(", ")
-				}
-				walk(e)
-			}
-			sb.WriteByte(']')
-		default:
-			b, _ := json.Marshal(x)
-			sb.Write(b)
-		}
-	}
-	walk(v)
-	return sb.String()
-}
+func pyDumps(v any) string { return pyJSON(v, true) }
 
 // end writes playbook_on_stats when a play ran, and the recap.
 func (p *player) end() {

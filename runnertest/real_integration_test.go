@@ -59,12 +59,12 @@ func TestScriptMatchesRealRun(t *testing.T) {
 	if _, err := exec.LookPath("ansible-playbook"); err != nil {
 		t.Skip("ansible-playbook not on PATH")
 	}
-	real := runnertest.ReadEvents(t, runReal(t).ArtifactDir)
+	real := readEvents(t, runReal(t).ArtifactDir)
 	res, err := runWith(t, runner.Config{}, realScript...)
 	if res == nil {
 		t.Fatal(err)
 	}
-	fake := runnertest.ReadEvents(t, res.ArtifactDir)
+	fake := readEvents(t, res.ArtifactDir)
 
 	// Hosts report in any order: compare multisets, and shapes per name.
 	if got, want := describe(fake), describe(real); !slices.Equal(got, want) {

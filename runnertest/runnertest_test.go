@@ -57,7 +57,7 @@ func TestScriptedPlaybook(t *testing.T) {
 			if res.RC != 4 || res.Status != runner.StatusFailed {
 				t.Errorf("rc %d, status %s, want 4 failed (%v)", res.RC, res.Status, err)
 			}
-			evs := runnertest.ReadEvents(t, res.ArtifactDir)
+			evs := readEvents(t, res.ArtifactDir)
 			want := []string{"playbook_on_start", "playbook_on_play_start",
 				"playbook_on_task_start", "runner_on_start", "runner_on_start", "runner_on_ok", "runner_on_ok",
 				"playbook_on_task_start", "runner_on_start", "runner_on_start", "runner_item_on_ok", "runner_item_on_ok", "runner_on_ok", "runner_on_skipped",
@@ -150,7 +150,7 @@ func TestEndings(t *testing.T) {
 	if !errors.As(err, &exit) || exit.RC != 3 {
 		t.Errorf("Exit(3): %v", err)
 	}
-	if names := runnertest.ReadEvents(t, res.ArtifactDir).Names(); names[len(names)-1] != "playbook_on_stats" {
+	if names := readEvents(t, res.ArtifactDir).Names(); names[len(names)-1] != "playbook_on_stats" {
 		t.Errorf("Exit(3) after a play: events %q end without stats", names)
 	}
 
@@ -184,7 +184,7 @@ func TestFind(t *testing.T) {
 	res, _ := run(t, false, runnertest.Play("p", "all",
 		runnertest.Task("a", runnertest.OK("h1"), runnertest.Failed("h2", "x")),
 		runnertest.Task("b", runnertest.OK("h1"))))
-	evs := runnertest.ReadEvents(t, res.ArtifactDir)
+	evs := readEvents(t, res.ArtifactDir)
 	if n := len(evs.Find(runnertest.Match{Event: "runner_on_ok"})); n != 2 {
 		t.Errorf("runner_on_ok: %d", n)
 	}
@@ -194,4 +194,13 @@ func TestFind(t *testing.T) {
 	if n := len(evs.Find(runnertest.Match{Play: "p", Event: "runner_on_failed", Host: "h2"})); n != 1 {
 		t.Errorf("h2 failed: %d", n)
 	}
+}
+
+func readEvents(t *testing.T, artifactDir string) runnertest.Events {
+	t.Helper()
+	evs, err := runnertest.ReadEvents(artifactDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }
