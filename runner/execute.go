@@ -81,8 +81,7 @@ func (r *run) execute() (*Result, error) {
 	}
 
 	res.redactor = credentials.NewRedactor(r.secrets...)
-	safeEnv := credentials.SafeEnv(r.cmd.Env, r.secrets)
-	delete(safeEnv, events.KeyEnv) // what a task could forge events with
+	safeEnv := r.safeEnv()
 	res.Command, res.Cwd = res.redactor.Strings(r.cmd.Argv), r.cmd.Dir
 	if err := r.art.WriteCommand(res.Command, r.cmd.Dir, safeEnv); err != nil {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
@@ -407,6 +406,15 @@ func (r *run) clean() {
 		os.RemoveAll(r.runtime)
 		r.runtime = ""
 	}
+}
+
+// safeEnv is the command's environment as the run records it (the command
+// artifact, the starting status): secrets redacted, and without the event
+// key, which a task could forge events with.
+func (r *run) safeEnv() map[string]string {
+	env := credentials.SafeEnv(r.cmd.Env, r.secrets)
+	delete(env, events.KeyEnv)
+	return env
 }
 
 // textWriter returns where the Filter writes ansible's text: the stdout
