@@ -361,10 +361,7 @@ func (r *run) clean() {
 		f()
 	}
 	r.cleanup = nil
-	if r.runtime != "" {
-		os.RemoveAll(r.runtime)
-		r.runtime = ""
-	}
+	r.removeRuntime()
 }
 
 // echo copies runner-made text to Output, as ansible's text would be.

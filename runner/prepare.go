@@ -38,7 +38,10 @@ type run struct {
 	dir *privdata.Dir // nil when Load failed
 
 	ident    string
-	runtime  string // per-run private dir, removed at the end
+	runtime  string   // per-run private dir, removed at the end (runtime.go)
+	scratch  string   // per-run dir with a path ansible takes as it is
+	lock     *os.File // flocked for the run's life
+	fds      []*os.File
 	cleanup  []func()
 	sink     *asyncSink
 	facts    *factcache.Snapshot
@@ -118,10 +121,9 @@ func (r *run) prepare() (missing bool, err error) {
 		r.idle = d.Settings.IdleTimeout
 	}
 
-	if err := os.Mkdir(filepath.Join(r.art.Dir, ".arunner"), 0o700); err != nil {
+	if err := r.makeRuntime(); err != nil {
 		return false, &ConfigError{Field: "ArtifactDir", Err: err}
 	}
-	r.runtime = filepath.Join(r.art.Dir, ".arunner")
 	inj, err := r.injectCredentials()
 	if err != nil {
 		return false, err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -53,8 +54,9 @@ func (r *run) rolePlaybook(cwd string) (string, error) {
 }
 
 // rolesPath is ANSIBLE_ROLES_PATH for a role run: Config.RolesPath, then
-// <private data dir>/roles.
-func (r *run) rolesPath() string {
+// <private data dir>/roles. ansible splits it on ':', so a dir whose path it
+// would not take as it is is named by a link in the scratch dir.
+func (r *run) rolesPath() (string, error) {
 	parts := make([]string, 0, len(r.cfg.RolesPath)+1)
 	for _, p := range r.cfg.RolesPath {
 		if abs, err := filepath.Abs(p); err == nil {
@@ -62,5 +64,12 @@ func (r *run) rolesPath() string {
 		}
 		parts = append(parts, p)
 	}
-	return strings.Join(append(parts, filepath.Join(r.pdd, "roles")), ":")
+	parts = append(parts, filepath.Join(r.pdd, "roles"))
+	for i, p := range parts {
+		var err error
+		if parts[i], err = r.ansiblePath(p, "roles-"+strconv.Itoa(i)); err != nil {
+			return "", err
+		}
+	}
+	return strings.Join(parts, ":"), nil
 }

@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/factcache"
+)
+
+// pathSpecials is in every path of the tests below: ':' (ansible splits
+// ANSIBLE_CALLBACK_PLUGINS and ANSIBLE_ROLES_PATH on it), non-ASCII letters
+// and a space.
+const pathSpecials = ":10:00 ü ж"
+
+// Real ansible runs with ':' and unicode in the ident, the private data dir,
+// the artifacts dir, the project dir and the roles path: the callback plugin
+// is found, the role is found, facts are cached, and nothing is left.
+func TestSpecialCharactersInPaths(t *testing.T) {
+	needBinaries(t)
+	base := filepath.Join(t.TempDir(), "base"+pathSpecials)
+	pdd := filepath.Join(base, "pdd"+pathSpecials)
+	project := filepath.Join(base, "project"+pathSpecials)
+	roles := filepath.Join(base, "roles"+pathSpecials)
+	artifacts := filepath.Join(base, "artifacts"+pathSpecials)
+	for _, d := range []string{filepath.Join(pdd, "inventory"), filepath.Join(pdd, "roles", "pddrole", "tasks"),
+		project, filepath.Join(roles, "greet", "tasks")} {
+		must(t, os.MkdirAll(d, 0o700))
+	}
+	must(t, os.WriteFile(filepath.Join(pdd, "inventory", "hosts"), []byte(
+		"localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"), 0o600))
+	must(t, os.WriteFile(filepath.Join(roles, "greet", "tasks", "main.yml"), []byte(`
+- set_fact:
+    greeting: "hello {{ who }}"
+    cacheable: true
+- include_role:
+    name: pddrole
+`), 0o600))
+	must(t, os.WriteFile(filepath.Join(pdd, "roles", "pddrole", "tasks", "main.yml"), []byte(`
+- debug:
+    msg: "{{ greeting }} from pddrole"
+`), 0o600))
+	must(t, os.WriteFile(filepath.Join(project, "site.yml"), []byte(`
+- hosts: all
+  gather_facts: false
+  tasks:
+    - assert:
+        that: who == "world"
+`), 0o600))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := func(t *testing.T, cfg Config) *Result {
+		t.Helper()
+		cfg.PrivateDataDir = pdd
+		cfg.ExtraVars = map[string]any{"who": "world"}
+		trackLeaks(t, &cfg)
+		res, err := Run(ctx, cfg)
+		require.NoError(t, err, "stdout: %s", readArtifact(t, res, "stdout"))
+		assert.Equal(t, StatusSuccessful, res.Status)
+		n := 0
+		for ev, err := range res.Events() {
+			require.NoError(t, err)
+			if ev.Event == "runner_on_ok" {
+				n++
+			}
+		}
+		assert.Positive(t, n, "the callback plugin's events reach job_events")
+		assertNoSecrets(t, res, nil, "hello world")
+		return res
+	}
+
+	t.Run("role", func(t *testing.T) {
+		store, err := factcache.NewDirStore(t.TempDir())
+		require.NoError(t, err)
+		res := run(t, Config{
+			Ident: "job-2024-01-01T10:00:00-ü", ArtifactDir: artifacts, ProjectDir: project,
+			Role: "greet", RolesPath: []string{roles}, RoleSkipFacts: true,
+			FactCache: &FactCache{Store: store},
+		})
+		assert.Equal(t, filepath.Join(artifacts, "job-2024-01-01T10:00:00-ü"), res.ArtifactDir)
+		assert.Contains(t, readArtifact(t, res, "stdout"), "hello world from pddrole")
+		facts, err := res.GetFactCache("localhost")
+		require.NoError(t, err)
+		assert.Equal(t, "hello world", facts["greeting"], "ansible wrote the fact cache in the artifacts")
+	})
+	t.Run("playbook", func(t *testing.T) {
+		res := run(t, Config{Ident: "pb:" + pathSpecials, ProjectDir: project, Playbook: "site.yml"})
+		assert.Equal(t, filepath.Join(pdd, "artifacts", "pb:"+pathSpecials), res.ArtifactDir)
+	})
+}
