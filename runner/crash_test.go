@@ -22,6 +22,7 @@ import (
 const (
 	crashExtraVar = "crash-extra-var-value"
 	crashTFConfig = "crash-terraform-config"
+	crashRoleVar  = "crash-role-var-value"
 )
 
 func init() {
@@ -34,7 +35,7 @@ func init() {
 		if err != nil {
 			return 3
 		}
-		_, _ = Run(context.Background(), Config{
+		cfg := Config{
 			PrivateDataDir: os.Getenv("CRASH_PDD"),
 			Ident:          os.Getenv("CRASH_IDENT"),
 			Playbook:       "site.yml",
@@ -48,16 +49,25 @@ func init() {
 					os.WriteFile(os.Getenv("FAKE_OUT"), []byte("running"), 0o600)
 				}
 			},
-		})
+		}
+		if os.Getenv("CRASH_ROLE") != "" {
+			cfg.Playbook, cfg.Role, cfg.RoleVars = "", "r", map[string]any{"rv": crashRoleVar}
+		}
+		_, _ = Run(context.Background(), cfg)
 		return 4
 	}
 }
 
 // An embedding program killed with SIGKILL mid-run leaves its runtime dir
-// (credential files, a dead agent socket) and its scratch dir (the control
-// path dir); the next run in the same private data dir removes them, and
+// (credential files, extra vars, a dead agent socket), its scratch dir (the
+// control path dir) and a role run's playbook; the next run in the same private data dir removes them, and
 // nothing secret, no socket and no process of the crashed run is left.
 func TestCrashedRunCleanedByNextRun(t *testing.T) {
+	t.Run("playbook", func(t *testing.T) { testCrashedRun(t, false) })
+	t.Run("role", func(t *testing.T) { testCrashedRun(t, true) })
+}
+
+func testCrashedRun(t *testing.T, role bool) {
 	cfg := fakeConfig(t, "ok")
 	pdd := cfg.PrivateDataDir
 	const crashIdent = "crashed:2024-01-01T10:00:00"
@@ -68,6 +78,9 @@ func TestCrashedRunCleanedByNextRun(t *testing.T) {
 	embedder := exec.CommandContext(ctx, os.Args[0])
 	embedder.Env = append(os.Environ(), "ARUNNER_FAKE=crash-embedder", "CRASH_PDD="+pdd, "CRASH_IDENT="+crashIdent,
 		"CRASH_KEY=../credentials/testdata/id_plain", "FAKE_OUT="+ready)
+	if role {
+		embedder.Env = append(embedder.Env, "CRASH_ROLE=1")
+	}
 	embedder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, embedder.Start())
 	waitFor(t, "the embedder's run to start", func() bool {
@@ -85,6 +98,12 @@ func TestCrashedRunCleanedByNextRun(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, &cmd))
 	leftovers := []string{runtimeDir, scratch, cmd.Env["SSH_AUTH_SOCK"], cmd.Env["ANSIBLE_SSH_CONTROL_PATH_DIR"], cmd.Env["TF_BACKEND_CONFIG_FILE"]}
+	if role {
+		playbooks, err := filepath.Glob(filepath.Join(pdd, "project", rolePlaybookPrefix+"*.json"))
+		require.NoError(t, err)
+		require.Len(t, playbooks, 1)
+		leftovers = append(leftovers, playbooks[0])
+	}
 
 	require.NoError(t, embedder.Process.Kill())
 	_ = embedder.Wait()
@@ -103,7 +122,14 @@ func TestCrashedRunCleanedByNextRun(t *testing.T) {
 		assert.ErrorIs(t, err, fs.ErrNotExist, "%s is removed by the next run", p)
 	}
 	// Also: no process of the crashed run (its cwd is in pdd) is alive.
-	assertNoSecrets(t, res, err, crashExtraVar, crashTFConfig)
+	assertNoSecrets(t, res, err, crashExtraVar, crashTFConfig, crashRoleVar)
+	// assertNoSecrets exempts what was there before this run: the crashed
+	// run's files are searched here.
+	must(t, walkFiles(pdd, func(rel string, data []byte) {
+		for _, s := range []string{crashExtraVar, crashTFConfig, crashRoleVar, "PRIVATE KEY"} {
+			assert.NotContains(t, string(data), s, "in %s", rel)
+		}
+	}))
 	// The crashed run's artifacts are its record, and stay.
 	for _, name := range []string{"command", "stdout"} {
 		_, err := os.Stat(filepath.Join(crashed, name))

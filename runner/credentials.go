@@ -48,7 +48,8 @@ const controlPathDir = "cp"
 const maxSocketPath = 100
 
 // injectCredentials turns Config.Credentials into files (written 0600 under
-// the run's private dir, removed with it), flags, prompts, env and keys, and
+// the run's private dir, removed with it; extra vars files as soon as ansible
+// has read them), flags, prompts, env and keys, and
 // registers every secret for redaction.
 func (r *run) injectCredentials() (*credentials.Injection, error) {
 	if len(r.cfg.Credentials) == 0 {
@@ -77,6 +78,8 @@ func (r *run) injectCredentials() (*credentials.Injection, error) {
 			return nil, &ConfigError{Field: "Credentials", Err: err}
 		}
 	}
+	// ansible reads extra vars once, at its start (secretFile).
+	r.readAtStart = append(r.readAtStart, inj.Flags.ExtraVarsFiles...)
 	fl := &r.cfg.Flags
 	cf := inj.Flags
 	if fl.User == "" {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,8 @@ const pathSpecials = ":10:00 ü ж"
 
 // Real ansible runs with ':' and unicode in the ident, the private data dir,
 // the artifacts dir, the project dir and the roles path: the callback plugin
-// is found, the role is found, facts are cached, and nothing is left.
+// is found, the role is found, facts are cached, and nothing is left. The
+// extra vars, whose file is gone by then, hold in a second play.
 func TestSpecialCharactersInPaths(t *testing.T) {
 	needBinaries(t)
 	base := filepath.Join(t.TempDir(), "base"+pathSpecials)
@@ -51,6 +53,15 @@ func TestSpecialCharactersInPaths(t *testing.T) {
   tasks:
     - assert:
         that: who == "world"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - pause:
+        seconds: 1
+    - assert:
+        that:
+          - who == "world"
+          - xvpath is not exists
 `), 0o600))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -58,7 +69,11 @@ func TestSpecialCharactersInPaths(t *testing.T) {
 	run := func(t *testing.T, cfg Config) *Result {
 		t.Helper()
 		cfg.PrivateDataDir = pdd
-		cfg.ExtraVars = map[string]any{"who": "world"}
+		root := cfg.ArtifactDir
+		if root == "" {
+			root = filepath.Join(pdd, "artifacts")
+		}
+		cfg.ExtraVars = map[string]any{"who": "world", "xvpath": filepath.Join(root, cfg.Ident, runtimeName, "extravars.json")}
 		trackLeaks(t, &cfg)
 		res, err := Run(ctx, cfg)
 		require.NoError(t, err, "stdout: %s", readArtifact(t, res, "stdout"))
@@ -89,8 +104,15 @@ func TestSpecialCharactersInPaths(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "hello world", facts["greeting"], "ansible wrote the fact cache in the artifacts")
 	})
-	t.Run("playbook", func(t *testing.T) {
-		res := run(t, Config{Ident: "pb:" + pathSpecials, ProjectDir: project, Playbook: "site.yml"})
-		assert.Equal(t, filepath.Join(pdd, "artifacts", "pb:"+pathSpecials), res.ArtifactDir)
+	for _, noPTY := range []bool{false, true} {
+		t.Run(fmt.Sprintf("playbook noPTY=%v", noPTY), func(t *testing.T) {
+			ident := fmt.Sprintf("pb%v:%s", noPTY, pathSpecials)
+			res := run(t, Config{Ident: ident, ProjectDir: project, Playbook: "site.yml", NoPTY: noPTY})
+			assert.Equal(t, filepath.Join(pdd, "artifacts", ident), res.ArtifactDir)
+		})
+	}
+	t.Run("ad hoc", func(t *testing.T) {
+		res := run(t, Config{Ident: "adhoc:" + pathSpecials, Module: "debug", ModuleArgs: "msg='who={{ who | upper }}'"})
+		assert.Contains(t, readArtifact(t, res, "stdout"), "who=WORLD")
 	})
 }

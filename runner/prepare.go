@@ -38,10 +38,7 @@ type run struct {
 	dir *privdata.Dir // nil when Load failed
 
 	ident    string
-	runtime  string   // per-run private dir, removed at the end (runtime.go)
-	scratch  string   // per-run dir with a path ansible takes as it is
-	lock     *os.File // flocked for the run's life
-	fds      []*os.File
+	runtime  string // per-run private dir, removed at the end
 	cleanup  []func()
 	sink     *asyncSink
 	facts    *factcache.Snapshot
@@ -58,6 +55,13 @@ type run struct {
 	// closed when it is set.
 	hookPanic atomic.Pointer[HookPanic]
 	abort     chan struct{}
+
+	// runtime.go: the scratch dir, the runtime dir's lock held for the
+	// run's life, and the files ansible reads at its start, removed at the
+	// first event (only the reader goroutine uses them once ansible runs).
+	scratch     string
+	lock        *os.File
+	readAtStart []string
 }
 
 // newRun validates what must be right before any artifact can be written,
@@ -357,15 +361,15 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	return argv, nil
 }
 
-// writeExtraVars puts Config.ExtraVars in a 0600 JSON file in the run's
-// private dir, so that no value reaches argv.
+// writeExtraVars gives ansible vars as a JSON file for -e @file, so that no
+// value reaches argv.
 func (r *run) writeExtraVars(name string, vars map[string]any) (string, error) {
 	data, err := json.Marshal(vars)
 	if err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}
-	p := filepath.Join(r.runtime, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
+	p, err := r.secretFile(name, data, 0o600)
+	if err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}
 	return p, nil

@@ -10,6 +10,13 @@ import (
 	"github.com/google/uuid"
 )
 
+// rolePlaybookPrefix starts the name of a role run's playbook, and
+// rolePlaybookLink, in the runtime dir, points to it.
+const (
+	rolePlaybookPrefix = "arunner-role-"
+	rolePlaybookLink   = "role-playbook"
+)
+
 // rolePlaybook writes the one-play playbook that runs Config.Role, as
 // ansible-runner's role mode does: in the project dir (so that roles next to
 // it are found), under a unique name, removed when the run ends.
@@ -39,11 +46,13 @@ func (r *run) rolePlaybook(cwd string) (string, error) {
 	if err := os.MkdirAll(cwd, 0o700); err != nil {
 		return "", &ConfigError{Field: "Role", Err: err}
 	}
-	name := "arunner-role-" + strings.ReplaceAll(uuid.NewString(), "-", "") + ".json"
+	name := rolePlaybookPrefix + strings.ReplaceAll(uuid.NewString(), "-", "") + ".json"
 	path := filepath.Join(cwd, name)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return "", &ConfigError{Field: "Role", Err: err}
 	}
+	// So that the next run removes it if this one is killed (RoleVars).
+	_ = os.Symlink(path, filepath.Join(r.runtime, rolePlaybookLink))
 	r.cleanup = append(r.cleanup, func() {
 		os.Remove(path)
 		if created {

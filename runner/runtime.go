@@ -17,7 +17,8 @@ import (
 // it ends:
 //
 //   - the runtime dir, <artifacts>/<ident>/.arunner: credential files, the
-//     callback plugin, the agent socket. Its lock file is held with flock
+//     callback plugin, the agent socket, extra vars files until ansible has
+//     read them (secretFile), a link to a role run's playbook. Its lock file is held with flock
 //     for the run's life, which tells a live run's dir from one a run killed
 //     hard (os.Exit, SIGKILL) left behind.
 //   - the scratch dir, made with os.MkdirTemp in a temp dir whose path
@@ -105,10 +106,6 @@ func (r *run) makeRuntime() error {
 // of the lock. The cleanup functions, which stop the agent and the control
 // masters, must have run.
 func (r *run) removeRuntime() {
-	for _, f := range r.fds {
-		f.Close()
-	}
-	r.fds = nil
 	if r.scratch != "" {
 		os.RemoveAll(r.scratch)
 		r.scratch = ""
@@ -121,6 +118,31 @@ func (r *run) removeRuntime() {
 		r.lock.Close()
 		r.lock = nil
 	}
+}
+
+// secretFile gives ansible data that it reads once, at its start (extra
+// vars), as a file of the given mode in the runtime dir, and returns its
+// path. The file is removed as soon as the callback plugin's first event
+// shows that ansible has read it (unlinkStarted), so that a run killed after
+// that leaves it nowhere. (A memory file named /dev/fd/N would leave nothing at all, but
+// ansible-playbook resolves the path of -e @file to the memfd's unopenable
+// name.)
+func (r *run) secretFile(name string, data []byte, mode os.FileMode) (string, error) {
+	p := filepath.Join(r.runtime, name)
+	if err := os.WriteFile(p, data, mode); err != nil {
+		return "", err
+	}
+	r.readAtStart = append(r.readAtStart, p)
+	return p, nil
+}
+
+// unlinkStarted removes the files secretFile made. ansible loads extra vars
+// before it loads the callback plugin.
+func (r *run) unlinkStarted() {
+	for _, p := range r.readAtStart {
+		os.Remove(p)
+	}
+	r.readAtStart = nil
 }
 
 // ansiblePath returns p if ansible takes it as it is, else a link to p
@@ -188,6 +210,9 @@ func removeAbandoned(rt string) {
 	if target, err := os.Readlink(filepath.Join(rt, scratchLink)); err == nil {
 		removeScratch(target)
 	}
+	if target, err := os.Readlink(filepath.Join(rt, rolePlaybookLink)); err == nil {
+		removeRolePlaybook(target)
+	}
 	os.RemoveAll(rt)
 }
 
@@ -203,6 +228,18 @@ func removeScratch(target string) {
 	}
 	stopControlMasters(filepath.Join(target, controlPathDir))
 	os.RemoveAll(target)
+}
+
+// removeRolePlaybook removes a crashed role run's playbook, if target is
+// one: it holds the RoleVars.
+func removeRolePlaybook(target string) {
+	base := filepath.Base(target)
+	if !filepath.IsAbs(target) || !strings.HasPrefix(base, rolePlaybookPrefix) || !strings.HasSuffix(base, ".json") {
+		return
+	}
+	if st, err := os.Lstat(target); err == nil && st.Mode().IsRegular() && ours(st) {
+		os.Remove(target)
+	}
 }
 
 // ours reports whether this process's user owns the file: a dir that
