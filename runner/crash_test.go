@@ -63,11 +63,14 @@ func init() {
 // control path dir) and a role run's playbook; the next run in the same private data dir removes them, and
 // nothing secret, no socket and no process of the crashed run is left.
 func TestCrashedRunCleanedByNextRun(t *testing.T) {
-	t.Run("playbook", func(t *testing.T) { testCrashedRun(t, false) })
-	t.Run("role", func(t *testing.T) { testCrashedRun(t, true) })
+	t.Run("playbook", func(t *testing.T) { testCrashedRun(t, false, false) })
+	t.Run("role", func(t *testing.T) { testCrashedRun(t, true, false) })
+	// Rotating the artifacts would remove the crashed run's runtime dir
+	// and with it the way to its scratch dir.
+	t.Run("rotated", func(t *testing.T) { testCrashedRun(t, false, true) })
 }
 
-func testCrashedRun(t *testing.T, role bool) {
+func testCrashedRun(t *testing.T, role, rotate bool) {
 	cfg := fakeConfig(t, "ok")
 	pdd := cfg.PrivateDataDir
 	const crashIdent = "crashed:2024-01-01T10:00:00"
@@ -113,6 +116,11 @@ func testCrashedRun(t *testing.T, role bool) {
 		require.NoError(t, err, "the crash leaves %s", p)
 	}
 
+	before, err := os.Stat(crashed)
+	require.NoError(t, err)
+	if rotate {
+		cfg.RotateArtifacts = 1
+	}
 	trackLeaks(t, &cfg)
 	res, err := Run(ctx, cfg)
 	require.NoError(t, err)
@@ -130,6 +138,12 @@ func testCrashedRun(t *testing.T, role bool) {
 			assert.NotContains(t, string(data), s, "in %s", rel)
 		}
 	}))
+	if rotate {
+		return
+	}
+	after, err := os.Stat(crashed)
+	require.NoError(t, err)
+	assert.Equal(t, before.ModTime(), after.ModTime(), "artifacts are rotated by their dir's time")
 	// The crashed run's artifacts are its record, and stay.
 	for _, name := range []string{"command", "stdout"} {
 		_, err := os.Stat(filepath.Join(crashed, name))

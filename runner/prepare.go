@@ -91,6 +91,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if root == "" {
 		root = filepath.Join(pdd, "artifacts")
 	}
+	// What runs killed hard left (runtime.go), before this run's dir is
+	// made: rotation keeps the newest dirs.
+	cleanAbandoned(root)
 	art, err := privdata.NewArtifacts(root, ident)
 	if err != nil {
 		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
@@ -126,7 +129,7 @@ func (r *run) prepare() (missing bool, err error) {
 	}
 
 	if err := r.makeRuntime(); err != nil {
-		return false, &ConfigError{Field: "ArtifactDir", Err: err}
+		return false, err
 	}
 	inj, err := r.injectCredentials()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -60,15 +61,37 @@ func scratchBase() (string, error) {
 	return "", fmt.Errorf("no temp dir whose path ansible can use: %q contains one of %q", os.TempDir(), ansibleUnsafe)
 }
 
-// makeRuntime removes what crashed runs left in the artifacts root, then
-// creates the run's runtime dir, already locked (it is made under a
-// temporary name and renamed, so no run ever sees it unlocked), and its
-// scratch dir.
+// makeRuntime creates the run's runtime dir, already locked (it is made
+// under a temporary name and renamed, so no run ever sees it unlocked), and
+// its scratch dir. An error is a *ConfigError.
 func (r *run) makeRuntime() error {
-	cleanAbandoned(filepath.Dir(r.art.Dir))
-	tmp, err := os.MkdirTemp(r.art.Dir, runtimeName+"-")
+	rt, lock, err := makeLocked(r.art.Dir)
 	if err != nil {
-		return err
+		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("another run with ident %q is using %s", r.ident, r.art.Dir)
+		}
+		return &ConfigError{Field: "ArtifactDir", Err: err}
+	}
+	r.runtime, r.lock = rt, lock
+	base, err := scratchBase()
+	if err == nil {
+		r.scratch, err = os.MkdirTemp(base, scratchPrefix)
+	}
+	if err == nil {
+		err = os.Symlink(r.scratch, filepath.Join(rt, scratchLink))
+	}
+	if err != nil {
+		return &ConfigError{Field: "TMPDIR", Err: err}
+	}
+	return nil
+}
+
+// makeLocked makes dir/.arunner holding the lock file, and returns it with
+// the lock held.
+func makeLocked(dir string) (string, *os.File, error) {
+	tmp, err := os.MkdirTemp(dir, runtimeName+"-")
+	if err != nil {
+		return "", nil, err
 	}
 	lock, err := os.OpenFile(filepath.Join(tmp, lockName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
@@ -76,30 +99,17 @@ func (r *run) makeRuntime() error {
 			lock.Close()
 		}
 	}
-	if err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	rt := filepath.Join(r.art.Dir, runtimeName)
-	if err := os.Rename(tmp, rt); err != nil {
-		lock.Close()
-		os.RemoveAll(tmp)
-		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("another run with ident %q is using %s", r.ident, r.art.Dir)
+	rt := filepath.Join(dir, runtimeName)
+	if err == nil {
+		if err = os.Rename(tmp, rt); err != nil {
+			lock.Close()
 		}
-		return err
 	}
-	r.runtime, r.lock = rt, lock
-	base, err := scratchBase()
 	if err != nil {
-		return err
+		os.RemoveAll(tmp)
+		return "", nil, err
 	}
-	scratch, err := os.MkdirTemp(base, scratchPrefix)
-	if err != nil {
-		return err
-	}
-	r.scratch = scratch
-	return os.Symlink(scratch, filepath.Join(rt, scratchLink))
+	return rt, lock, nil
 }
 
 // removeRuntime removes the scratch dir, then the runtime dir, then lets go
@@ -169,8 +179,9 @@ func (r *run) ansibleDir() string {
 }
 
 // cleanAbandoned removes the runtime dirs under the artifacts root that no
-// live run holds, with their scratch dirs. It never fails a run: what it
-// cannot remove now, a later run tries again.
+// live run holds, with their scratch dirs. It runs before artifacts are
+// rotated, which would remove a runtime dir but not its scratch dir. It
+// never fails a run: what it cannot remove now, a later run tries again.
 func cleanAbandoned(root string) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
@@ -184,8 +195,11 @@ func cleanAbandoned(root string) {
 }
 
 func removeAbandoned(rt string) {
-	st, err := os.Lstat(rt)
-	if err != nil || !st.IsDir() || !ours(st) {
+	st, err := os.Lstat(filepath.Dir(rt))
+	if err != nil {
+		return
+	}
+	if rst, err := os.Lstat(rt); err != nil || !rst.IsDir() || !ours(rst) {
 		return
 	}
 	lock, err := os.OpenFile(filepath.Join(rt, lockName), os.O_RDWR|syscall.O_NOFOLLOW, 0)
@@ -214,6 +228,8 @@ func removeAbandoned(rt string) {
 		removeRolePlaybook(target)
 	}
 	os.RemoveAll(rt)
+	// The artifacts dir keeps its time, by which artifacts are rotated.
+	_ = os.Chtimes(filepath.Dir(rt), time.Time{}, st.ModTime())
 }
 
 // removeScratch removes a crashed run's scratch dir, if target is one of
