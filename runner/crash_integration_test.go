@@ -85,7 +85,8 @@ func TestRealCrashedRunCleanedByNextRun(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, embedder.Process.Kill())
 	_ = embedder.Wait()
-	t.Cleanup(func() { // should the test fail: no master is left
+	t.Cleanup(func() { // should the test fail: no master or dir is left
+		removeScratch(scratch)
 		for _, p := range processesNaming(scratch) {
 			if pid, err := strconv.Atoi(p[:bytes.IndexByte([]byte(p), ':')]); err == nil {
 				syscall.Kill(pid, syscall.SIGKILL)

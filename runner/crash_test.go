@@ -94,6 +94,7 @@ func testCrashedRun(t *testing.T, role, rotate bool) {
 	runtimeDir := filepath.Join(crashed, runtimeName)
 	scratch, err := os.Readlink(filepath.Join(runtimeDir, scratchLink))
 	require.NoError(t, err)
+	t.Cleanup(func() { removeScratch(scratch) }) // should the test fail
 	var cmd struct {
 		Env map[string]string `json:"env"`
 	}
