@@ -371,7 +371,7 @@ func (r *run) writeExtraVars(name string, vars map[string]any) (string, error) {
 	if err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}
-	p, err := r.secretFile(name, data, 0o600)
+	p, err := r.secretFile(name, data)
 	if err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}

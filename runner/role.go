@@ -51,8 +51,11 @@ func (r *run) rolePlaybook(cwd string) (string, error) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return "", &ConfigError{Field: "Role", Err: err}
 	}
-	// So that the next run removes it if this one is killed (RoleVars).
-	_ = os.Symlink(path, filepath.Join(r.runtime, rolePlaybookLink))
+	if r.runtime != "" {
+		// So that the next run removes it if this one is killed: it
+		// holds the RoleVars.
+		_ = os.Symlink(path, filepath.Join(r.runtime, rolePlaybookLink))
+	}
 	r.cleanup = append(r.cleanup, func() {
 		os.Remove(path)
 		if created {

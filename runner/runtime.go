@@ -19,9 +19,9 @@ import (
 //
 //   - the runtime dir, <artifacts>/<ident>/.arunner: credential files, the
 //     callback plugin, the agent socket, extra vars files until ansible has
-//     read them (secretFile), a link to a role run's playbook. Its lock file is held with flock
-//     for the run's life, which tells a live run's dir from one a run killed
-//     hard (os.Exit, SIGKILL) left behind.
+//     read them (secretFile), a link to a role run's playbook. Its lock file
+//     is held with flock for the run's life, which tells a live run's dir
+//     from one a run killed hard (os.Exit, SIGKILL) left behind.
 //   - the scratch dir, made with os.MkdirTemp in a temp dir whose path
 //     ansible and ssh take as it is: the ssh control path dir, and links
 //     to the user's dirs whose paths ansible would split or expand (see
@@ -131,15 +131,15 @@ func (r *run) removeRuntime() {
 }
 
 // secretFile gives ansible data that it reads once, at its start (extra
-// vars), as a file of the given mode in the runtime dir, and returns its
-// path. The file is removed as soon as the callback plugin's first event
-// shows that ansible has read it (unlinkStarted), so that a run killed after
-// that leaves it nowhere. (A memory file named /dev/fd/N would leave nothing at all, but
-// ansible-playbook resolves the path of -e @file to the memfd's unopenable
-// name.)
-func (r *run) secretFile(name string, data []byte, mode os.FileMode) (string, error) {
+// vars), as a 0600 file in the runtime dir, and returns its path. The file
+// is removed as soon as the callback plugin's first event shows that
+// ansible has read it (unlinkStarted), so that a run killed after that
+// leaves it nowhere. (A memfd named /dev/fd/N would leave nothing at all,
+// but ansible-playbook resolves -e @path with realpath, to the memfd's
+// unopenable name.)
+func (r *run) secretFile(name string, data []byte) (string, error) {
 	p := filepath.Join(r.runtime, name)
-	if err := os.WriteFile(p, data, mode); err != nil {
+	if err := os.WriteFile(p, data, 0o600); err != nil {
 		return "", err
 	}
 	r.readAtStart = append(r.readAtStart, p)
@@ -195,11 +195,11 @@ func cleanAbandoned(root string) {
 }
 
 func removeAbandoned(rt string) {
-	st, err := os.Lstat(filepath.Dir(rt))
-	if err != nil {
+	if st, err := os.Lstat(rt); err != nil || !st.IsDir() || !ours(st) {
 		return
 	}
-	if rst, err := os.Lstat(rt); err != nil || !rst.IsDir() || !ours(rst) {
+	st, err := os.Lstat(filepath.Dir(rt))
+	if err != nil {
 		return
 	}
 	lock, err := os.OpenFile(filepath.Join(rt, lockName), os.O_RDWR|syscall.O_NOFOLLOW, 0)
