@@ -55,7 +55,7 @@ func (r *run) injectCredentials() (*credentials.Injection, error) {
 	if len(r.cfg.Credentials) == 0 {
 		return &credentials.Injection{}, nil
 	}
-	dir := filepath.Join(r.runtime, "credentials")
+	dir := filepath.Join(r.ansibleDir(), "credentials")
 	inj, err := credentials.Inject(dir, r.cfg.Credentials...)
 	if err != nil {
 		return nil, &ConfigError{Field: "Credentials", Err: err}

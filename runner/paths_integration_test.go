@@ -111,6 +111,12 @@ func TestSpecialCharactersInPaths(t *testing.T) {
 			assert.Equal(t, filepath.Join(pdd, "artifacts", ident), res.ArtifactDir)
 		})
 	}
+	// ansible expands $VAR in the path of -e @file: the runner's own go
+	// where it does not.
+	t.Run("artifacts dir with $HOME", func(t *testing.T) {
+		res := run(t, Config{Ident: "dollar", ArtifactDir: filepath.Join(base, "art $HOME,%C{"), ProjectDir: project, Playbook: "site.yml"})
+		assert.Equal(t, filepath.Join(base, "art $HOME,%C{", "dollar"), res.ArtifactDir)
+	})
 	t.Run("ad hoc", func(t *testing.T) {
 		res := run(t, Config{Ident: "adhoc:" + pathSpecials, Module: "debug", ModuleArgs: "msg='who={{ who | upper }}'"})
 		assert.Contains(t, readArtifact(t, res, "stdout"), "who=WORLD")

@@ -131,14 +131,14 @@ func (r *run) removeRuntime() {
 }
 
 // secretFile gives ansible data that it reads once, at its start (extra
-// vars), as a 0600 file in the runtime dir, and returns its path. The file
+// vars), as a 0600 file in ansibleDir, and returns its path. The file
 // is removed as soon as the callback plugin's first event shows that
 // ansible has read it (unlinkStarted), so that a run killed after that
 // leaves it nowhere. (A memfd named /dev/fd/N would leave nothing at all,
 // but ansible-playbook resolves -e @path with realpath, to the memfd's
 // unopenable name.)
 func (r *run) secretFile(name string, data []byte) (string, error) {
-	p := filepath.Join(r.runtime, name)
+	p := filepath.Join(r.ansibleDir(), name)
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		return "", err
 	}
@@ -169,8 +169,8 @@ func (r *run) ansiblePath(p, name string) (string, error) {
 }
 
 // ansibleDir is where the runner's own files that ansible finds through a
-// path-list variable go: the runtime dir, or the scratch dir when the
-// runtime dir's path is not ansibleSafe.
+// path-list variable, or by a path it expands (-e @file), go: the runtime
+// dir, or the scratch dir when the runtime dir's path is not ansibleSafe.
 func (r *run) ansibleDir() string {
 	if ansibleSafe(r.runtime) {
 		return r.runtime
