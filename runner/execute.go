@@ -368,6 +368,11 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 // onEvent runs in the pty reader goroutine, once per event, in order. It
 // never fails the Filter: an error there would stop the output with it.
 func (r *run) onEvent(res *Result, ev *events.Event) {
+	if r.readAtStart != nil && ev.PID != 0 {
+		// Sent by the callback plugin, which ansible loads after the
+		// extra vars (text before it, a runner-made verbose event, is not).
+		r.unlinkStarted()
+	}
 	if ev.Event == "playbook_on_stats" && res.stats == nil {
 		if s, ok := ev.Stats(); ok {
 			res.stats = s
@@ -402,10 +407,7 @@ func (r *run) clean() {
 		f()
 	}
 	r.cleanup = nil
-	if r.runtime != "" {
-		os.RemoveAll(r.runtime)
-		r.runtime = ""
-	}
+	r.removeRuntime()
 }
 
 // safeEnv is the command's environment as the run records it (the command
