@@ -2,10 +2,12 @@ package runnertest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,4 +165,32 @@ func ExamplePrivateDataDir() {
 		cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Playbook: "site.yml"}
 		runnertest.New(t, runnertest.Play("p", "all")).Apply(&cfg)
 	}
+}
+
+// Hang stands for a playbook that never ends: a cancel (or a timeout)
+// ends it with SIGINT, as it would end ansible.
+func ExampleHang() {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	dir, _ := os.MkdirTemp("", "runnertest-example-")
+	defer os.RemoveAll(dir)
+	fake, _ := runnertest.Write(dir, runnertest.Text("waiting\n"), runnertest.Hang())
+	os.MkdirAll(filepath.Join(dir, "project"), 0o700)
+	os.WriteFile(filepath.Join(dir, "project", "site.yml"), nil, 0o600)
+	cfg := runner.Config{PrivateDataDir: dir, Playbook: "site.yml"}
+	fake.Apply(&cfg)
+	res, err := runner.Run(ctx, cfg)
+	fmt.Println(res.Status, errors.Is(err, context.Canceled))
+	// Output: canceled true
+}
+
+// Exit ends a script with an rc of its choice, Die with a signal.
+func ExampleDie() {
+	res, _ := exampleRun(runner.Config{}, runnertest.Text("going down\n"), runnertest.Die(syscall.SIGKILL))
+	fmt.Println(res.Status, res.RC)
+	res, _ = exampleRun(runner.Config{}, runnertest.Exit(5))
+	fmt.Println(res.Status, res.RC)
+	// Output:
+	// failed 137
+	// failed 5
 }

@@ -84,10 +84,15 @@ func (f *Fake) Apply(cfg *runner.Config) {
 var mainCalled bool
 
 // Main runs the tests, or, in a fake started by a Fake, plays its script
-// and exits with its rc. Call it from TestMain:
+// and exits with its rc. Call it from TestMain, before anything else
+// there (flag.Parse, setup), which the fake must not do:
 //
 //	func TestMain(m *testing.M) { runnertest.Main(m) }
-func Main(m *testing.M) {
+//
+// m is a *testing.M, or anything whose Run runs the tests: a TestMain
+// with setup of its own passes a value whose Run does the setup and then
+// calls m.Run, so that the fake skips the setup.
+func Main(m interface{ Run() int }) {
 	if path := os.Getenv(ScriptEnv); path != "" {
 		os.Exit(playFile(path))
 	}

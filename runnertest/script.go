@@ -35,8 +35,8 @@ func (s *Step) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &s.w) }
 // PlayStep is a play: its name, its hosts pattern and its tasks, run with
 // the linear strategy (every host starts a task, then each reports).
 type PlayStep struct {
-	Name    string `json:"name"`
-	Pattern string `json:"pattern"`
+	Name    string
+	Pattern string
 	Tasks   []TaskStep
 }
 
