@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/runnertest"
 )
@@ -92,11 +93,24 @@ func TestDeployVaultPassword(t *testing.T) {
 	}
 }
 
+// A cancel once the first host changed: what ran before it is reported.
 func TestDeployCanceled(t *testing.T) {
 	d := deployer(t, runnertest.Play("deploy", "web", runnertest.Task("copy app", runnertest.Changed("web1"))),
 		runnertest.Hang())
 	ctx, cancel := context.WithCancel(within(t, 5*time.Second))
-	time.AfterFunc(100*time.Millisecond, cancel)
+	fake := d.Tune
+	d.Tune = func(cfg *runner.Config) {
+		fake(cfg)
+		handle := cfg.EventHandler
+		cfg.EventHandler = func(ev *events.Event) bool {
+			defer func() {
+				if ev.Event == "runner_on_ok" {
+					cancel()
+				}
+			}()
+			return handle(ev)
+		}
+	}
 	rep, err := d.Deploy(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
