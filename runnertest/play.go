@@ -88,12 +88,19 @@ func die(sig syscall.Signal) {
 	time.Sleep(time.Minute)
 }
 
+// hangLimit bounds a Hang, so that a fake whose runner went away without
+// killing it does not stay forever.
+const hangLimit = 10 * time.Minute
+
 // hang waits for SIGINT (a cancel's first step) or SIGTERM, and exits as
 // ansible does on KeyboardInterrupt.
 func (p *player) hang() int {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
-	<-c
+	select {
+	case <-c:
+	case <-time.After(hangLimit):
+	}
 	os.Stderr.WriteString("[ERROR]: User interrupted execution\n")
 	return 99
 }

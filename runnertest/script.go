@@ -152,5 +152,6 @@ func Exit(rc int) Step { return Step{stepWire{Kind: "exit", RC: rc}} }
 func Die(sig syscall.Signal) Step { return Step{stepWire{Kind: "die", Signal: sig}} }
 
 // Hang waits until the run is canceled or times out: SIGINT makes it print
-// ansible's "User interrupted execution" and exit 99, as ansible does.
+// ansible's "User interrupted execution" and exit 99, as ansible does. It
+// gives up after ten minutes, so that no fake outlives a lost test.
 func Hang() Step { return Step{stepWire{Kind: "hang"}} }
