@@ -194,3 +194,24 @@ func ExampleDie() {
 	// failed 137
 	// failed 5
 }
+
+// Save keeps a real run for Load to replay: a test records under a flag,
+// and replays the recording otherwise.
+func ExampleSave() {
+	var _ = func(t *testing.T, record bool) {
+		if record { // go test -run TestDeploy -record, with ansible installed
+			cfg := runner.Config{PrivateDataDir: "testdata/deploy-pdd", Playbook: "site.yml"}
+			res, _ := runner.Run(context.Background(), cfg)
+			if err := runnertest.Save(res.ArtifactDir, "testdata/deploy-recording"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		script, err := runnertest.Load("testdata/deploy-recording")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Playbook: "site.yml"}
+		runnertest.New(t, script...).Apply(&cfg)
+		// ... the code under test runs cfg
+	}
+}

@@ -65,6 +65,45 @@ func Load(artifactDir string) (Script, error) {
 	return append(s, Exit(rc)), nil
 }
 
+// Save copies what Load reads of a finished run (artifacts/<ident>'s
+// job_events/, stdout, rc and status) to dir, for a test to replay: run the
+// real thing once (say under a -record flag of the test) and Save its
+// Result.ArtifactDir under testdata/. The command and env artifacts stay
+// behind; what ansible printed and put in events goes, so read a recording
+// for secrets before committing it.
+func Save(artifactDir, dir string) error {
+	if err := os.MkdirAll(filepath.Join(dir, "job_events"), 0o755); err != nil {
+		return fmt.Errorf("runnertest: %w", err)
+	}
+	copyFile := func(name string) error {
+		data, err := os.ReadFile(filepath.Join(artifactDir, name))
+		if err != nil {
+			return fmt.Errorf("runnertest: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("runnertest: %w", err)
+		}
+		return nil
+	}
+	ents, err := os.ReadDir(filepath.Join(artifactDir, "job_events"))
+	if err != nil {
+		return fmt.Errorf("runnertest: %w", err)
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".json") && !strings.HasSuffix(e.Name(), "-partial.json") {
+			if err := copyFile(filepath.Join("job_events", e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range []string{"stdout", "rc", "status"} {
+		if err := copyFile(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // runnerKeys are the keys the runner adds to what the plugin sends.
 var runnerKeys = map[string]bool{"counter": true, "stdout": true, "start_line": true, "end_line": true, "runner_ident": true}
 
