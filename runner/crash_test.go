@@ -38,7 +38,7 @@ func init() {
 		cfg := Config{
 			PrivateDataDir: os.Getenv("CRASH_PDD"),
 			Ident:          os.Getenv("CRASH_IDENT"),
-			Playbook:       "site.yml",
+			Target:         Playbook{Path: "site.yml"},
 			Binary:         os.Args[0],
 			EnvVars:        map[string]string{"ARUNNER_FAKE": "sleep"},
 			ExtraVars:      map[string]any{"secret": crashExtraVar},
@@ -51,7 +51,7 @@ func init() {
 			},
 		}
 		if os.Getenv("CRASH_ROLE") != "" {
-			cfg.Playbook, cfg.Role, cfg.RoleVars = "", "r", map[string]any{"rv": crashRoleVar}
+			cfg.Target = Role{Name: "r", Vars: map[string]any{"rv": crashRoleVar}}
 		}
 		_, _ = Run(context.Background(), cfg)
 		return 4
@@ -103,7 +103,7 @@ func testCrashedRun(t *testing.T, role, rotate bool) {
 	require.NoError(t, json.Unmarshal(data, &cmd))
 	leftovers := []string{runtimeDir, scratch, cmd.Env["SSH_AUTH_SOCK"], cmd.Env["ANSIBLE_SSH_CONTROL_PATH_DIR"], cmd.Env["TF_BACKEND_CONFIG_FILE"]}
 	if role {
-		playbooks, err := filepath.Glob(filepath.Join(pdd, "project", rolePlaybookPrefix+"*.json"))
+		playbooks, err := filepath.Glob(filepath.Join(pdd, "project", playbookPrefix["role"]+"*.json"))
 		require.NoError(t, err)
 		require.Len(t, playbooks, 1)
 		leftovers = append(leftovers, playbooks[0])

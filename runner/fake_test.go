@@ -34,7 +34,7 @@ func fakeConfig(t testing.TB, mode string) Config {
 	t.Helper()
 	return Config{
 		PrivateDataDir: fakePDD(t),
-		Playbook:       "site.yml",
+		Target:         Playbook{Path: "site.yml"},
 		Binary:         os.Args[0],
 		EnvVars:        map[string]string{"ARUNNER_FAKE": mode},
 		CancelGrace:    500 * time.Millisecond,
@@ -116,7 +116,7 @@ func fake(mode string) int {
 		fmt.Fprint(out, "fatal: [localhost]: FAILED!\n")
 		return 2
 	case "env":
-		files := map[string]string{} // what each -e @file holds
+		files := map[string]string{} // what each -e @file, -i file and the playbook hold
 		for i, a := range os.Args[1:] {
 			if a == "-e" && i+2 < len(os.Args) && strings.HasPrefix(os.Args[i+2], "@") {
 				data, err := os.ReadFile(os.Args[i+2][1:])
@@ -124,6 +124,16 @@ func fake(mode string) int {
 					data = []byte(err.Error())
 				}
 				files[os.Args[i+2][1:]] = string(data)
+			}
+			if a == "-i" && i+2 < len(os.Args) {
+				if data, err := os.ReadFile(os.Args[i+2]); err == nil {
+					files[os.Args[i+2]] = string(data)
+				}
+			}
+		}
+		if last := os.Args[len(os.Args)-1]; len(os.Args) > 1 {
+			if data, err := os.ReadFile(last); err == nil {
+				files[last] = string(data)
 			}
 		}
 		data, _ := json.Marshal(map[string]any{"env": os.Environ(), "args": os.Args, "stdin_tty": isTTY(0), "files": files})
