@@ -23,7 +23,7 @@ func ResolveInventory(pdd string, sources []string) ([]string, error) {
 		}
 		p := s
 		if !filepath.IsAbs(p) {
-			if q := filepath.Join(pdd, "inventory", p); exists(q) {
+			if q := (Paths{Root: pdd}).Inventory(p); exists(q) {
 				p = q
 			} else if q, err := filepath.Abs(p); err == nil {
 				p = q

@@ -125,7 +125,7 @@ func Write(dir string, l Layout) (*Dir, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("privdata: %w", err)
 	}
-	envDir := filepath.Join(abs, "env")
+	envDir := Paths{Root: abs}.Env("")
 	if err := mkdirPrivate(envDir); err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func writeInventory(pdd string, inv Inventory) error {
 	if name == "" && len(inv.Files) == 0 {
 		return nil
 	}
-	dir := filepath.Join(pdd, "inventory")
+	dir := Paths{Root: pdd}.Inventory()
 	if err := mkdirPrivate(dir); err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func writeProject(pdd string, l Layout) error {
 	if l.Project == "" && l.ProjectFS == nil && len(l.ProjectFiles) == 0 {
 		return nil
 	}
-	dst := filepath.Join(pdd, "project")
+	dst := Paths{Root: pdd}.Project()
 	if err := mkdirPrivate(dst); err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func (r *run) planAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map[
 	if len(d.SSHKey) > 0 {
 		keys = append(keys, sshagent.Key{
 			PEM:        d.SSHKey,
-			Passphrase: r.passphraseFor(filepath.Join(r.pdd, "env", "ssh_key")),
+			Passphrase: r.passphraseFor(r.paths().Env("ssh_key")),
 			Comment:    "env/ssh_key",
 		})
 	}

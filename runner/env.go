@@ -53,7 +53,7 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 	}
 	for _, k := range slices.Sorted(maps.Keys(d.EnvVars)) {
 		if isManaged(k) {
-			return nil, &ManagedEnvError{Name: k, Source: filepath.Join(r.pdd, "env", "envvars")}
+			return nil, &ManagedEnvError{Name: k, Source: r.paths().Env("envvars")}
 		}
 		env[k] = d.EnvVars[k]
 	}

@@ -29,7 +29,7 @@ func (r *run) factsEnv(env map[string]string) error {
 			return &ManagedEnvError{Name: k, Source: "Config.EnvVars"}
 		}
 		if _, ok := r.dir.EnvVars[k]; ok {
-			return &ManagedEnvError{Name: k, Source: filepath.Join(r.pdd, "env", "envvars")}
+			return &ManagedEnvError{Name: k, Source: r.paths().Env("envvars")}
 		}
 		env[k] = v
 	}

@@ -143,7 +143,7 @@ func inventorySources(pdd string, sources []string, none bool) ([]string, error)
 		return nil, nil
 	}
 	if len(sources) == 0 {
-		if p := filepath.Join(pdd, "inventory"); exists(p) {
+		if p := (privdata.Paths{Root: pdd}).Inventory(); exists(p) {
 			return []string{p}, nil
 		}
 		return nil, nil
@@ -323,7 +323,7 @@ func runHelper(ctx context.Context, cfg Config, build argvFunc, collect func(*Re
 	}
 	root := cfg.ArtifactDir
 	if root == "" {
-		root = filepath.Join(pdd, "artifacts")
+		root = privdata.Paths{Root: pdd}.Artifacts()
 	}
 	if root, err = filepath.Abs(root); err != nil {
 		return nil, nil, nil, &ConfigError{Field: "ArtifactDir", Err: err}

@@ -84,7 +84,7 @@ func Prepare(ctx context.Context, cfg Config) (*Plan, error) {
 	}
 	root := cfg.ArtifactDir
 	if root == "" {
-		root = filepath.Join(pdd, "artifacts")
+		root = privdata.Paths{Root: pdd}.Artifacts()
 	}
 	if root, err = filepath.Abs(root); err != nil {
 		return nil, &ConfigError{Field: "ArtifactDir", Err: err}

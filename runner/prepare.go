@@ -111,7 +111,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	}
 	root := cfg.ArtifactDir
 	if root == "" {
-		root = filepath.Join(pdd, "artifacts")
+		root = privdata.Paths{Root: pdd}.Artifacts()
 	}
 	// What runs killed hard left (runtime.go), before this run's dir is
 	// made: rotation keeps the newest dirs.
@@ -383,10 +383,10 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, cred credentials.Flags) ([]
 	if d.Args != "" {
 		argv, err := cmdbuild.Split(d.Args)
 		if err != nil {
-			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: err}
+			return nil, &ConfigError{Field: r.paths().Args(), Err: err}
 		}
 		if len(argv) == 0 {
-			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: errors.New("empty command")}
+			return nil, &ConfigError{Field: r.paths().Args(), Err: errors.New("empty command")}
 		}
 		return argv, nil
 	}
@@ -401,7 +401,7 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, cred credentials.Flags) ([]
 	if err != nil {
 		field := "Cmdline"
 		if cfg.Cmdline == "" {
-			field = filepath.Join(r.pdd, "env", "cmdline")
+			field = r.paths().Env("cmdline")
 		}
 		return nil, &ConfigError{Field: field, Err: err}
 	}
@@ -537,6 +537,9 @@ func (r *run) writeExtraVars(name string, vars map[string]any) (string, error) {
 	}
 	return r.planFile(name, data, "extra vars", true), nil
 }
+
+// paths names the entries of the run's private data dir.
+func (r *run) paths() privdata.Paths { return privdata.Paths{Root: r.pdd} }
 
 func (r *run) addSecret(s string) {
 	if s != "" && !slices.Contains(r.secrets, s) {

@@ -61,7 +61,7 @@ func (r *run) planPlaybook(cwd, kind string, data []byte) string {
 // <private data dir>/roles. ansible splits it on ':', so a dir whose path it
 // would not take as it is is named by a link in the scratch dir.
 func (r *run) rolesPath(t Role) string {
-	parts := append(absAll(t.RolesPath), filepath.Join(r.pdd, "roles"))
+	parts := append(absAll(t.RolesPath), r.paths().Roles())
 	for i, p := range parts {
 		parts[i] = r.ansiblePath(p, "roles-"+strconv.Itoa(i))
 	}
