@@ -60,7 +60,7 @@ func ExamplePrepare() {
 	plan, err := runner.Prepare(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
 		Target:         runner.Playbook{Path: "site.yml", Switches: runner.Switches{Limit: "web", Check: true}},
-		Inventory:      runner.InventorySources("web1,web2,"),
+		Inventory:      runner.Inventory{Sources: []string{"web1,web2,"}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -104,7 +104,7 @@ func ExampleAdHoc() {
 	plan, err := runner.Prepare(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
 		Target:         runner.AdHoc{Module: "shell", Args: "uptime", Hosts: "web", Switches: runner.Switches{Become: true}},
-		Inventory:      runner.InventorySources("web1,"),
+		Inventory:      runner.Inventory{Sources: []string{"web1,"}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -142,7 +142,7 @@ func ExampleRawCommand() {
 	_, err := runner.Prepare(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
 		Target:         runner.RawCommand{Argv: []string{"ansible-inventory", "--graph"}},
-		Inventory:      runner.InventorySources("hosts"), // the command line is whole
+		Inventory:      runner.Inventory{Sources: []string{"hosts"}}, // the command line is whole
 	})
 	fmt.Println(err)
 	// Output:

@@ -107,7 +107,7 @@ func TestContradictoryTargets(t *testing.T) {
 		"pointer target":            {func(c *Config) { c.Target = &Playbook{Path: "site.yml"} }, "Target", "not a pointer"},
 		"command and binary":        {func(c *Config) { c.Target = RawCommand{Argv: []string{"true"}} }, "Binary", "does not apply to a RawCommand"},
 		"command and inventory": {func(c *Config) {
-			c.Target, c.Binary, c.Inventory = RawCommand{Argv: []string{"true"}}, "", InventorySources("hosts")
+			c.Target, c.Binary, c.Inventory = RawCommand{Argv: []string{"true"}}, "", Inventory{Sources: []string{"hosts"}}
 		}, "Inventory", "does not apply to a RawCommand"},
 		"command and extra vars": {func(c *Config) {
 			c.Target, c.Binary, c.ExtraVars = RawCommand{Argv: []string{"true"}}, "", map[string]any{"a": 1}

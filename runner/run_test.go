@@ -319,7 +319,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"missing playbook", func(t *testing.T, cfg *Config) { cfg.Target = Playbook{Path: "nope.yml"} },
 			StatusFailed, "nope.yml could not be found"},
-		{"missing inventory", func(t *testing.T, cfg *Config) { cfg.Inventory = InventorySources("/nonexistent/hosts") },
+		{"missing inventory", func(t *testing.T, cfg *Config) { cfg.Inventory = Inventory{Sources: []string{"/nonexistent/hosts"}} },
 			StatusError, "/nonexistent/hosts"},
 		{"project dir is a file", func(t *testing.T, cfg *Config) {
 			p := filepath.Join(t.TempDir(), "file")

@@ -101,9 +101,6 @@ type Inventory struct {
 	None bool
 }
 
-// InventorySources is an Inventory of sources, for Config.Inventory.
-func InventorySources(sources ...string) Inventory { return Inventory{Sources: sources} }
-
 func (inv Inventory) isZero() bool {
 	return inv.Sources == nil && inv.Text == "" && inv.Model == nil && !inv.None
 }

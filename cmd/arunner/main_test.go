@@ -23,7 +23,7 @@ func TestParseArgs(t *testing.T) {
 	assert.Equal(t, "/pdd", c.PrivateDataDir)
 	assert.Equal(t, runner.Playbook{Path: "site.yml", Switches: runner.Switches{Limit: "web", Forks: 7, Verbosity: 4}}, c.Target)
 	assert.Equal(t, "id1", c.Ident)
-	assert.Equal(t, runner.InventorySources("a", "b"), c.Inventory)
+	assert.Equal(t, runner.Inventory{Sources: []string{"a", "b"}}, c.Inventory)
 	assert.Equal(t, 3, c.RotateArtifacts)
 	assert.Equal(t, "/art", c.ArtifactDir)
 	assert.Equal(t, "/proj", c.ProjectDir)
