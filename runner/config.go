@@ -41,6 +41,10 @@ type Config struct {
 	// in the private data dir (a whole command line) wins over it: when
 	// that file is present, it is what runs; Target may then be nil.
 	Target Target
+	// Binary, Cmdline, Inventory and ExtraVars build the command line of
+	// a Playbook, AdHoc or Role target; a RawCommand, whose command line
+	// is whole, refuses them.
+	//
 	// Binary replaces ansible-playbook (or ansible) as argv[0]; tests
 	// point it at a fake.
 	Binary string
