@@ -51,7 +51,6 @@ func (r *run) planPlaybook(cwd, kind string, data []byte) string {
 		PlanFile: PlanFile{Path: filepath.Join(cwd, name), Mode: 0o600, What: playbookWhat[kind]},
 		data:     data,
 		mkdir:    cwd,
-		link:     "",
 		runLink:  playbookLinks[kind],
 	})
 	return name
@@ -66,4 +65,16 @@ func (r *run) rolesPath(t Role) string {
 		parts[i] = r.ansiblePath(p, "roles-"+strconv.Itoa(i))
 	}
 	return strings.Join(parts, ":")
+}
+
+// absAll makes every path in ps absolute.
+func absAll(ps []string) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		out = append(out, p)
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -180,16 +179,4 @@ func hostsOr(pattern string) string {
 		return "all"
 	}
 	return pattern
-}
-
-// absAll makes every path in ps absolute.
-func absAll(ps []string) []string {
-	out := make([]string, 0, len(ps))
-	for _, p := range ps {
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
-		}
-		out = append(out, p)
-	}
-	return out
 }
