@@ -150,8 +150,8 @@ func TestInlineContentFake(t *testing.T) {
 	assert.Equal(t, filepath.Join(res.ArtifactDir, runtimeName, "inventory"), rep.Args[1])
 	playbook := rep.Args[len(rep.Args)-1]
 	assert.Regexp(t, `^arunner-playbook-[0-9a-f]{32}\.yml$`, playbook)
-	assert.Equal(t, "inline-host\n", rep.Files[rep.Args[1]])
-	assert.Equal(t, "- hosts: all\n  tasks: []\n", rep.Files[playbook])
+	assert.Equal(t, "inline-host\n", rep.Inputs[rep.Args[1]])
+	assert.Equal(t, "- hosts: all\n  tasks: []\n", rep.Inputs[playbook])
 	assert.NoFileExists(t, rep.Args[1])
 	left, _ := filepath.Glob(filepath.Join(cfg.PrivateDataDir, "project", "arunner-*"))
 	assert.Empty(t, left)
