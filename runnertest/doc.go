@@ -10,7 +10,7 @@
 //
 //	fake := runnertest.New(t, runnertest.Play("deploy", "web",
 //		runnertest.Task("install", runnertest.Changed("web1"), runnertest.Failed("web2", "no space left"))))
-//	cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Playbook: "site.yml"}
+//	cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Target: runner.Playbook{Path: "site.yml"}}
 //	fake.Apply(&cfg)
 //	res, err := runner.Run(ctx, cfg)
 package runnertest

@@ -30,7 +30,7 @@ func ExampleNew() {
 	var _ = func(t *testing.T) { // func TestDeploy(t *testing.T) { ... }
 		fake := runnertest.New(t, runnertest.Play("deploy", "web",
 			runnertest.Task("install", runnertest.Changed("web1"), runnertest.Failed("web2", "no space left"))))
-		cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Playbook: "site.yml"}
+		cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Target: runner.Playbook{Path: "site.yml"}}
 		fake.Apply(&cfg)
 		res, err := runner.Run(context.Background(), cfg)
 		if res.RC != 2 {
@@ -54,7 +54,7 @@ func exampleRun(cfg runner.Config, steps ...runnertest.Step) (*runner.Result, ru
 	pdd := filepath.Join(dir, "pdd")
 	os.MkdirAll(filepath.Join(pdd, "project"), 0o700)
 	os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("- hosts: all\n"), 0o600)
-	cfg.PrivateDataDir, cfg.Playbook = pdd, "site.yml"
+	cfg.PrivateDataDir, cfg.Target = pdd, runner.Playbook{Path: "site.yml"}
 	fake.Apply(&cfg)
 	res, _ := runner.Run(context.Background(), cfg)
 	evs, err := runnertest.ReadEvents(res.ArtifactDir)
@@ -162,7 +162,7 @@ func ExampleLoad() {
 // site.yml accepts.
 func ExamplePrivateDataDir() {
 	var _ = func(t *testing.T) {
-		cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Playbook: "site.yml"}
+		cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Target: runner.Playbook{Path: "site.yml"}}
 		runnertest.New(t, runnertest.Play("p", "all")).Apply(&cfg)
 	}
 }
@@ -177,7 +177,7 @@ func ExampleHang() {
 	fake, _ := runnertest.Write(dir, runnertest.Text("waiting\n"), runnertest.Hang())
 	os.MkdirAll(filepath.Join(dir, "project"), 0o700)
 	os.WriteFile(filepath.Join(dir, "project", "site.yml"), nil, 0o600)
-	cfg := runner.Config{PrivateDataDir: dir, Playbook: "site.yml"}
+	cfg := runner.Config{PrivateDataDir: dir, Target: runner.Playbook{Path: "site.yml"}}
 	fake.Apply(&cfg)
 	res, err := runner.Run(ctx, cfg)
 	fmt.Println(res.Status, errors.Is(err, context.Canceled))
@@ -200,7 +200,7 @@ func ExampleDie() {
 func ExampleSave() {
 	var _ = func(t *testing.T, record bool) {
 		if record { // go test -run TestDeploy -record, with ansible installed
-			cfg := runner.Config{PrivateDataDir: "testdata/deploy-pdd", Playbook: "site.yml"}
+			cfg := runner.Config{PrivateDataDir: "testdata/deploy-pdd", Target: runner.Playbook{Path: "site.yml"}}
 			res, _ := runner.Run(context.Background(), cfg)
 			if err := runnertest.Save(res.ArtifactDir, "testdata/deploy-recording"); err != nil {
 				t.Fatal(err)
@@ -210,7 +210,7 @@ func ExampleSave() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Playbook: "site.yml"}
+		cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Target: runner.Playbook{Path: "site.yml"}}
 		runnertest.New(t, script...).Apply(&cfg)
 		// ... the code under test runs cfg
 	}

@@ -95,7 +95,7 @@ func runReal(t *testing.T) *runner.Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := runner.Run(ctx, runner.Config{PrivateDataDir: pdd, Playbook: "site.yml",
+	res, err := runner.Run(ctx, runner.Config{PrivateDataDir: pdd, Target: runner.Playbook{Path: "site.yml"},
 		EnvVars: map[string]string{"ANSIBLE_NOCOLOR": "1"}})
 	if res == nil || res.RC != 4 {
 		t.Fatalf("real run: %v", err)

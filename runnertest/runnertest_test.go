@@ -26,7 +26,7 @@ func run(t *testing.T, noPTY bool, steps ...runnertest.Step) (*runner.Result, er
 // runWith runs steps with cfg's settings, a private data dir and the fake.
 func runWith(t *testing.T, cfg runner.Config, steps ...runnertest.Step) (*runner.Result, error) {
 	t.Helper()
-	cfg.PrivateDataDir, cfg.Playbook, cfg.CancelGrace = runnertest.PrivateDataDir(t), "site.yml", time.Second
+	cfg.PrivateDataDir, cfg.Target, cfg.CancelGrace = runnertest.PrivateDataDir(t), runner.Playbook{Path: "site.yml"}, time.Second
 	runnertest.New(t, steps...).Apply(&cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -161,7 +161,7 @@ func TestEndings(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Playbook: "site.yml", CancelGrace: 5 * time.Second}
+	cfg := runner.Config{PrivateDataDir: runnertest.PrivateDataDir(t), Target: runner.Playbook{Path: "site.yml"}, CancelGrace: 5 * time.Second}
 	runnertest.New(t, runnertest.Hang()).Apply(&cfg)
 	start := time.Now()
 	res, err = runner.Run(ctx, cfg)

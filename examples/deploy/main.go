@@ -96,7 +96,7 @@ func (d *Deployer) Deploy(ctx context.Context) (*Report, error) {
 	rep := &Report{Failed: map[string]string{}}
 	cfg := runner.Config{
 		PrivateDataDir: d.PrivateDataDir,
-		Playbook:       "site.yml",
+		Target:         runner.Playbook{Path: "site.yml"},
 		JobTimeout:     d.Timeout,
 		EventHandler: func(ev *events.Event) bool {
 			switch ev.Event {
