@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -31,7 +31,7 @@ func isManaged(name string) bool {
 			return true
 		}
 	}
-	for _, m := range events.ManagedEnvKeys() {
+	for _, m := range eventproto.ManagedEnvKeys() {
 		if m == name {
 			return true
 		}
@@ -71,20 +71,20 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		env[k] = credEnv[k]
 	}
 
-	pluginDir, err := events.InstallPlugin(filepath.Join(r.runtime, "callback"))
+	pluginDir, err := eventproto.InstallPlugin(filepath.Join(r.runtime, "callback"))
 	if err != nil {
 		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
 	}
 	// The plugin's tokens carry the run's key, so that a token printed by
 	// a task is not taken for an event; it is not recorded with the env.
-	key, err := events.NewKey()
+	key, err := eventproto.NewKey()
 	if err != nil {
 		return nil, err
 	}
 	r.addSecret(key)
 	userCallback := env["ANSIBLE_STDOUT_CALLBACK"]
 	userPlugins := env["ANSIBLE_CALLBACK_PLUGINS"]
-	for k, v := range events.Env(events.EnvOptions{
+	for k, v := range eventproto.Env(eventproto.EnvOptions{
 		PluginDir:           pluginDir,
 		UserStdoutCallback:  userCallback,
 		OmitEventData:       r.cfg.OmitEventData,
@@ -95,6 +95,7 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		// scans the text: through pipes (NoPTY) too, where that beats
 		// decoding base64 tokens on one goroutine (BENCHMARKS.md).
 		SideBand: true,
+		Window:   r.cfg.EventWindow,
 	}) {
 		env[k] = v
 	}

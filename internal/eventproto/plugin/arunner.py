@@ -6,7 +6,7 @@
 # event's full JSON is written as an invisible begin token (ESC[K, base64
 # slices each followed by ESC[<n>D, ESC[K), then the human text that the
 # user's chosen stdout callback prints, then an end token carrying {}. The
-# Go side (arunner/events.Filter) cuts the stream at the tokens, so each
+# Go side (arunner/internal/eventproto.Filter) cuts the stream at the tokens, so each
 # event's stdout is exactly the text printed between its two tokens. Text
 # written through Display outside any hook becomes its own event the same
 # way. No file is written per event.
