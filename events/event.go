@@ -231,10 +231,10 @@ func (e *Event) decodeTop(b []byte) error {
 // Decoder decodes job events one after another, as json.Unmarshal into an
 // Event does, but keeps its scratch space from one event to the next: a
 // Decoder used for a stream of events (a directory of job_events files,
-// the lines of ansible-runner's worker stream) allocates per event only
-// what the Event keeps, one string holding all its string fields and
-// event_data's copy. Its zero value is ready to use; it is not safe for
-// concurrent use.
+// the event lines of ansible-runner's worker stream or of arunner run -j)
+// allocates per event only what the Event keeps, one string holding all
+// its string fields and event_data's copy. Its zero value is ready to use;
+// it is not safe for concurrent use.
 type Decoder struct {
 	strs []byte   // the event's string fields, unescaped, end to end
 	refs []strRef // where each goes, in the order the keys came

@@ -96,3 +96,48 @@ func ExampleFrameError() {
 	// true 1200 true
 	// events: frame at byte 1200 (56 bytes): event frame not from the callback plugin
 }
+
+// Failed counts a failure as AWX does: not when the task ignores errors.
+func ExampleEvent_Failed() {
+	for _, j := range []string{
+		`{"event": "runner_on_failed", "event_data": {"host": "web1"}}`,
+		`{"event": "runner_on_failed", "event_data": {"host": "web2", "ignore_errors": true}}`,
+		`{"event": "runner_on_unreachable", "event_data": {"host": "web3"}}`,
+		`{"event": "runner_on_ok", "event_data": {"host": "web4", "res": {"changed": true}}}`,
+	} {
+		var e events.Event
+		_ = json.Unmarshal([]byte(j), &e)
+		fmt.Println(e.Host(), e.Failed(), e.IgnoreErrors(), e.Changed())
+	}
+	// Output:
+	// web1 true false false
+	// web2 false true false
+	// web3 true false false
+	// web4 false false true
+}
+
+// Top-level keys that Event has no field for, such as the job_id that AWX
+// sets, are kept in order and read back by name.
+func ExampleEvent_ExtraField() {
+	var e events.Event
+	_ = json.Unmarshal([]byte(`{"uuid": "a", "event": "verbose", "job_id": 42, "custom": {"k": "v"}}`), &e)
+	job, ok := e.ExtraField("job_id")
+	fmt.Println(string(job), ok, len(e.Extra), e.Extra[1].Key)
+	// Output: 42 true 2 custom
+}
+
+// Res is the module's result as raw JSON, to decode into what the caller
+// expects of that module.
+func ExampleEvent_Res() {
+	var e events.Event
+	_ = json.Unmarshal([]byte(`{"event": "runner_on_ok", "event_data": {"task_action": "command",
+		"res": {"rc": 0, "stdout": "up 3 days", "changed": true}}}`), &e)
+	var res struct {
+		RC     int    `json:"rc"`
+		Stdout string `json:"stdout"`
+	}
+	if e.TaskAction() == "command" && json.Unmarshal(e.Res(), &res) == nil {
+		fmt.Println(res.RC, res.Stdout)
+	}
+	// Output: 0 up 3 days
+}

@@ -37,9 +37,10 @@ type FilterConfig struct {
 	// still reach Handle, Text gets nothing more, and Close returns the
 	// error. Text is a consumer; the events must not depend on it.
 	Text io.Writer
-	// MaxFrame bounds the bytes of one event token; 0 means DefaultMaxFrame.
-	// A larger token is reported as events.ErrFrameTooLarge, its payload dropped,
-	// and the text around it kept.
+	// MaxFrame bounds the bytes of one event token; 0 means
+	// DefaultMaxFrame. A larger token is reported as
+	// events.ErrFrameTooLarge, its payload dropped, and the text around it
+	// kept.
 	MaxFrame int
 	// OnError receives an *events.FrameError for every garbage, truncated or
 	// oversized frame. Such frames never stop the Filter. May be nil.
