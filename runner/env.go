@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -33,7 +33,7 @@ func isManaged(name string) bool {
 			return true
 		}
 	}
-	for _, m := range events.ManagedEnvKeys() {
+	for _, m := range eventproto.ManagedEnvKeys() {
 		if m == name {
 			return true
 		}
@@ -79,14 +79,14 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 	r.planned = append(r.planned, planFile{PlanFile: PlanFile{Path: pluginDir, What: "callback plugin"}, plugin: true})
 	// The plugin's tokens carry the run's key, so that a token printed by
 	// a task is not taken for an event; it is not recorded with the env.
-	key, err := events.NewKey()
+	key, err := eventproto.NewKey()
 	if err != nil {
 		return nil, err
 	}
 	r.addSecret(key)
 	userCallback := env["ANSIBLE_STDOUT_CALLBACK"]
 	userPlugins := env["ANSIBLE_CALLBACK_PLUGINS"]
-	for k, v := range events.Env(events.EnvOptions{
+	for k, v := range eventproto.Env(eventproto.EnvOptions{
 		PluginDir:           pluginDir,
 		UserStdoutCallback:  userCallback,
 		OmitEventData:       r.cfg.OmitEventData,
@@ -97,6 +97,7 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		// scans the text: through pipes (NoPTY) too, where that beats
 		// decoding base64 tokens on one goroutine (BENCHMARKS.md).
 		SideBand: true,
+		Window:   r.cfg.EventWindow,
 	}) {
 		env[k] = v
 	}

@@ -149,12 +149,12 @@ func ExampleHookPanic() {
 // Events that come within 20 ms of each other reach the EventHandler
 // together, which spares ansible and the runner a write and a wake-up per
 // event in long loops. A caller that wants each event the moment ansible
-// has it turns the window off (or sets another, in milliseconds).
+// has it turns the window off (or sets another).
 func ExampleConfig_eventWindow() {
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: "/srv/jobs/42",
 		Target:         runner.Playbook{Path: "site.yml"},
-		EnvVars:        map[string]string{events.EventWindowEnv: "0"},
+		EventWindow:    -1, // each event at once
 		EventHandler: func(ev *events.Event) bool {
 			fmt.Println(time.Now().Format(time.StampMilli), ev.Event, ev.Host())
 			return true

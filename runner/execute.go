@@ -14,6 +14,7 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/internal/lazyio"
 )
 
@@ -93,9 +94,9 @@ func (r *run) execute() (*Result, error) {
 	}
 
 	// The events side band, unless Wrap removed it from the environment.
-	var side *events.SideBand
+	var side *eventproto.SideBand
 	var sideW *os.File
-	if r.cmd.Env[events.SideBandEnv] == strconv.Itoa(events.SideBandFD) {
+	if r.cmd.Env[eventproto.SideBandEnv] == strconv.Itoa(eventproto.SideBandFD) {
 		pr, pw, err := os.Pipe()
 		if err != nil {
 			return r.finish(res, StatusError, 1, fmt.Errorf("events side band: %w", err))
@@ -106,17 +107,17 @@ func (r *run) execute() (*Result, error) {
 			pw.Close()
 			return r.finish(res, StatusError, 1, fmt.Errorf("events side band: %w", err))
 		}
-		side, sideW = events.NewSideBand(rr, 0), pw
+		side, sideW = eventproto.NewSideBand(rr, 0), pw
 		defer side.Close()
 	}
 
 	text := r.textWriter(stdout)
-	filter := events.NewFilter(events.FilterConfig{
+	filter := eventproto.NewFilter(eventproto.FilterConfig{
 		RunnerIdent: r.ident,
 		Text:        text,
 		SideBand:    side,
 		// Whatever Wrap left is what the plugin gets.
-		Key: r.cmd.Env[events.KeyEnv],
+		Key: r.cmd.Env[eventproto.KeyEnv],
 		// The pty turns "\n" into "\r\n" (noEcho leaves ONLCR on).
 		TerminalNewlines: !r.cfg.NoPTY,
 		Handle:           func(ev *events.Event) error { r.onEvent(res, ev); return nil },
@@ -374,7 +375,7 @@ func (r *run) onEvent(res *Result, ev *events.Event) {
 		// extra vars (text before it, a runner-made verbose event, is not).
 		r.unlinkStarted()
 	}
-	if ev.Event == "playbook_on_stats" && res.stats == nil {
+	if ev.Event == events.PlaybookOnStats && res.stats == nil {
 		if s, ok := ev.Stats(); ok {
 			res.stats = s
 		}
@@ -416,7 +417,7 @@ func (r *run) clean() {
 // key, which a task could forge events with.
 func (r *run) safeEnv() map[string]string {
 	env := credentials.SafeEnv(r.cmd.Env, r.secrets)
-	delete(env, events.KeyEnv)
+	delete(env, eventproto.KeyEnv)
 	return env
 }
 

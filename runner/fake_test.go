@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/internal/fakeplugin"
 )
 
@@ -60,11 +60,11 @@ func must(t testing.TB, err error) {
 }
 
 // token frames payload the way arunner's callback plugin does, with the
-// run's key (events.KeyEnv in the environment): internal/fakeplugin writes
+// run's key (eventproto.KeyEnv in the environment): internal/fakeplugin writes
 // the framing for every fake.
 func token(payload any) string {
 	data, _ := json.Marshal(payload)
-	return fakeplugin.NewInBand(nil, os.Getenv(events.KeyEnv)).Token(data)
+	return fakeplugin.NewInBand(nil, os.Getenv(eventproto.KeyEnv)).Token(data)
 }
 
 // frameB64 frames base64 text as token does.
@@ -219,7 +219,7 @@ func init() {
 	// is not JSON.
 	fakeModes["garbage"] = func() int {
 		fmt.Fprint(os.Stdout, "before\n")
-		fmt.Fprint(os.Stdout, frameB64(os.Getenv(events.KeyEnv)+"bm90IGpzb24=")) // base64 of "not json"
+		fmt.Fprint(os.Stdout, frameB64(os.Getenv(eventproto.KeyEnv)+"bm90IGpzb24=")) // base64 of "not json"
 		fmt.Fprint(os.Stdout, "middle\n")
 		fmt.Fprint(os.Stdout, fakeEvent("runner_on_ok", "00000000-0000-0000-0000-000000000001", "ok: [localhost]\n"))
 		fmt.Fprint(os.Stdout, "after\n")

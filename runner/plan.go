@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/arunner/arunner/credentials"
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -209,7 +209,7 @@ func (f *planFile) field() string {
 func (r *run) make(f planFile) error {
 	switch {
 	case f.plugin:
-		_, err := events.InstallPlugin(f.Path)
+		_, err := eventproto.InstallPlugin(f.Path)
 		return err
 	case f.dir:
 		if err := os.Mkdir(f.Path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {

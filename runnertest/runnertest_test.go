@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/runnertest"
 )
@@ -43,7 +44,7 @@ func TestScriptedPlaybook(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			cfg := runner.Config{NoPTY: mode.noPTY}
 			if mode.inBand {
-				cfg.Wrap = func(c *runner.Command) error { delete(c.Env, events.SideBandEnv); return nil }
+				cfg.Wrap = func(c *runner.Command) error { delete(c.Env, eventproto.SideBandEnv); return nil }
 			}
 			res, err := runWith(t, cfg,
 				runnertest.Play("deploy", "web",

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // slice is the plugin's base64 characters per slice (SLICE in arunner.py).
@@ -36,10 +36,10 @@ type Writer struct {
 }
 
 // New returns a Writer on out (the process's stdout) that uses the run's
-// event key (events.KeyEnv) and, when the runner passed one that is really
-// descriptor 3, the side band (events.SideBandEnv), as the plugin does.
+// event key (eventproto.KeyEnv) and, when the runner passed one that is really
+// descriptor 3, the side band (eventproto.SideBandEnv), as the plugin does.
 func New(out io.Writer) *Writer {
-	w := &Writer{out: out, key: os.Getenv(events.KeyEnv), side: sideBand()}
+	w := &Writer{out: out, key: os.Getenv(eventproto.KeyEnv), side: sideBand()}
 	w.end = Frame(w.key + base64.StdEncoding.EncodeToString([]byte("{}")))
 	return w
 }
@@ -52,18 +52,18 @@ func NewInBand(out io.Writer, key string) *Writer {
 	return w
 }
 
-// sideBand returns descriptor 3 when events.SideBandEnv names it with the
+// sideBand returns descriptor 3 when eventproto.SideBandEnv names it with the
 // inode of the pipe it is ("3:<inode>"), as the plugin checks.
 func sideBand() *os.File {
-	fd, ino, ok := strings.Cut(os.Getenv(events.SideBandEnv), ":")
-	if !ok || fd != strconv.Itoa(events.SideBandFD) {
+	fd, ino, ok := strings.Cut(os.Getenv(eventproto.SideBandEnv), ":")
+	if !ok || fd != strconv.Itoa(eventproto.SideBandFD) {
 		return nil
 	}
 	var st syscall.Stat_t
-	if syscall.Fstat(events.SideBandFD, &st) != nil || strconv.FormatUint(st.Ino, 10) != ino {
+	if syscall.Fstat(eventproto.SideBandFD, &st) != nil || strconv.FormatUint(st.Ino, 10) != ino {
 		return nil
 	}
-	return os.NewFile(uintptr(events.SideBandFD), "side band")
+	return os.NewFile(uintptr(eventproto.SideBandFD), "side band")
 }
 
 // SideBand reports whether events go to the side band.
