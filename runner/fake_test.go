@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/arunner/arunner/internal/eventproto"
-	"github.com/arunner/arunner/internal/fakeplugin"
 )
 
 // The test binary doubles as a fake ansible-playbook: run with ARUNNER_FAKE
@@ -60,15 +59,15 @@ func must(t testing.TB, err error) {
 }
 
 // token frames payload the way arunner's callback plugin does, with the
-// run's key (eventproto.KeyEnv in the environment): internal/fakeplugin writes
+// run's key (eventproto.KeyEnv in the environment): eventproto.Writer writes
 // the framing for every fake.
 func token(payload any) string {
 	data, _ := json.Marshal(payload)
-	return fakeplugin.NewInBand(nil, os.Getenv(eventproto.KeyEnv)).Token(data)
+	return eventproto.NewInBandWriter(nil, os.Getenv(eventproto.KeyEnv)).Token(data)
 }
 
 // frameB64 frames base64 text as token does.
-func frameB64(b64 string) string { return fakeplugin.Frame(b64) }
+func frameB64(b64 string) string { return eventproto.Frame(b64) }
 
 func fakeEvent(name, uuid, text string) string {
 	begin := token(map[string]any{

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/arunner/arunner/internal/fakeplugin"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/internal/osdep"
 )
 
@@ -22,7 +22,7 @@ import (
 // callback plugin would write, with the fields, parents and text that
 // ansible-core's linear strategy and default stdout callback give them.
 type player struct {
-	w        *fakeplugin.Writer
+	w        *eventproto.Writer
 	pid      int
 	playbook string
 	pbUUID   string // set once playbook_on_start went out
@@ -34,7 +34,7 @@ type player struct {
 }
 
 func play(s Script) int {
-	p := &player{w: fakeplugin.New(os.Stdout), pid: os.Getpid(), playbook: "site.yml",
+	p := &player{w: eventproto.NewWriter(os.Stdout), pid: os.Getpid(), playbook: "site.yml",
 		stats: map[string]map[string]int{}, stdin: bufio.NewReader(os.Stdin)}
 	for _, st := range s {
 		switch w := st.w; w.Kind {

@@ -25,7 +25,6 @@ import (
 	"strings"
 
 	"github.com/arunner/arunner/internal/eventproto"
-	"github.com/arunner/arunner/internal/fakeplugin"
 	"github.com/arunner/arunner/internal/osdep"
 )
 
@@ -76,7 +75,7 @@ func rekey(stream []byte, key string) []byte {
 		return stream
 	}
 	return token.ReplaceAllFunc(stream, func(tok []byte) []byte {
-		return []byte(fakeplugin.Frame(key + string(slice.ReplaceAll(tok[3:len(tok)-3], nil))))
+		return []byte(eventproto.Frame(key + string(slice.ReplaceAll(tok[3:len(tok)-3], nil))))
 	})
 }
 
@@ -122,7 +121,7 @@ func replaySideBand(stream []byte, key string, per, want int) error {
 		return fmt.Errorf("%s: the last event has no end token", os.Getenv("REPLAY_STREAM"))
 	}
 	tail := stream[last:]
-	end := []byte(fakeplugin.Frame(key + "e30=")) // the end token, "{}"
+	end := []byte(eventproto.Frame(key + "e30=")) // the end token, "{}"
 	onTerminal := osdep.IsTerminal(1)
 	side := os.NewFile(uintptr(eventproto.SideBandFD), "side band")
 	var recs, out []byte
@@ -156,7 +155,7 @@ func replaySideBand(stream []byte, key string, per, want int) error {
 }
 
 // appendMarker appends the plugin's side-band marker for record seq, with
-// the run's key, without the allocations of internal/fakeplugin's writer,
+// the run's key, without the allocations of eventproto.Frame,
 // since it runs once per event and copy: kind is `{"arunner_rec": ` when the record holds the
 // event's text, else `{"arunner_seq": `.
 func appendMarker(b []byte, key, kind string, seq int) []byte {

@@ -1,14 +1,4 @@
-// Package fakeplugin writes what arunner's callback plugin writes, for fake
-// ansible binaries: the in-band tokens carrying the run's key, and the side
-// band on descriptor 3 when the runner passes one. It is the one place in
-// Go that writes the plugin's framing; runnertest and arunner's own test
-// fakes use it, so that a change of the framing is made here and in the
-// plugin (events/plugin/arunner.py), and nowhere else.
-//
-//	w := fakeplugin.New(os.Stdout)
-//	w.Event(`{"event": "runner_on_ok", "uuid": "...", "event_data": {...}}`, "ok: [web1]\n")
-//	w.Text("text outside any event\n")
-package fakeplugin
+package eventproto
 
 import (
 	"encoding/base64"
@@ -18,15 +8,19 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/arunner/arunner/internal/eventproto"
 )
 
-// slice is the plugin's base64 characters per slice (SLICE in arunner.py).
-const slice = 78
+// sliceLen is the plugin's base64 characters per slice (SLICE in
+// arunner.py).
+const sliceLen = 78
 
-// Writer writes events framed as the plugin frames them. Its Key and side
-// band come from the environment the runner gave the process.
+// Writer writes what the callback plugin writes, for fake ansible binaries
+// (runnertest's, the runner's own test fakes): the in-band tokens with the
+// run's key, and the side band when the runner passes one. It is the one
+// place in Go that writes the plugin's framing, beside the Filter that
+// reads it, so that a change of the framing is made here and in the plugin
+// and nowhere else. Its key and side band come from the environment the
+// runner gave the process.
 type Writer struct {
 	out  io.Writer
 	key  string
@@ -35,35 +29,35 @@ type Writer struct {
 	end  string
 }
 
-// New returns a Writer on out (the process's stdout) that uses the run's
-// event key (eventproto.KeyEnv) and, when the runner passed one that is really
-// descriptor 3, the side band (eventproto.SideBandEnv), as the plugin does.
-func New(out io.Writer) *Writer {
-	w := &Writer{out: out, key: os.Getenv(eventproto.KeyEnv), side: sideBand()}
+// NewWriter returns a Writer on out (the process's stdout) that uses the run's
+// event key (KeyEnv) and, when the runner passed one that is really
+// descriptor 3, the side band (SideBandEnv), as the plugin does.
+func NewWriter(out io.Writer) *Writer {
+	w := &Writer{out: out, key: os.Getenv(KeyEnv), side: writerSideBand()}
 	w.end = Frame(w.key + base64.StdEncoding.EncodeToString([]byte("{}")))
 	return w
 }
 
-// NewInBand returns a Writer on out that frames every event in-band with
+// NewInBandWriter returns a Writer on out that frames every event in-band with
 // key, whatever the environment says.
-func NewInBand(out io.Writer, key string) *Writer {
+func NewInBandWriter(out io.Writer, key string) *Writer {
 	w := &Writer{out: out, key: key}
 	w.end = Frame(w.key + base64.StdEncoding.EncodeToString([]byte("{}")))
 	return w
 }
 
-// sideBand returns descriptor 3 when eventproto.SideBandEnv names it with the
+// writerSideBand returns descriptor 3 when SideBandEnv names it with the
 // inode of the pipe it is ("3:<inode>"), as the plugin checks.
-func sideBand() *os.File {
-	fd, ino, ok := strings.Cut(os.Getenv(eventproto.SideBandEnv), ":")
-	if !ok || fd != strconv.Itoa(eventproto.SideBandFD) {
+func writerSideBand() *os.File {
+	fd, ino, ok := strings.Cut(os.Getenv(SideBandEnv), ":")
+	if !ok || fd != strconv.Itoa(SideBandFD) {
 		return nil
 	}
 	var st syscall.Stat_t
-	if syscall.Fstat(eventproto.SideBandFD, &st) != nil || strconv.FormatUint(st.Ino, 10) != ino {
+	if syscall.Fstat(SideBandFD, &st) != nil || strconv.FormatUint(st.Ino, 10) != ino {
 		return nil
 	}
-	return os.NewFile(uintptr(eventproto.SideBandFD), "side band")
+	return os.NewFile(uintptr(SideBandFD), "side band")
 }
 
 // SideBand reports whether events go to the side band.
@@ -111,10 +105,10 @@ func (w *Writer) Token(payload []byte) string {
 // most 78 characters each followed by ESC[<n>D, ESC[K.
 func Frame(b64 string) string {
 	var sb strings.Builder
-	sb.Grow(len(b64) + 8 + len(b64)/slice*6)
+	sb.Grow(len(b64) + 8 + len(b64)/sliceLen*6)
 	sb.WriteString("\x1b[K")
 	for len(b64) > 0 {
-		n := min(slice, len(b64))
+		n := min(sliceLen, len(b64))
 		fmt.Fprintf(&sb, "%s\x1b[%dD", b64[:n], n)
 		b64 = b64[n:]
 	}
