@@ -3,8 +3,10 @@
 // the runner see the events, stdout, artifacts and hooks of a real run,
 // without ansible installed and in milliseconds; recorded real runs
 // replayed byte for byte (Load); and helpers to find events and summarize
-// a run (Events). The fake is the test binary re-executed, so TestMain
-// must call Main:
+// a run (Events). A script describes a playbook run (ansible-core's linear
+// strategy, the default stdout callback); other runs, ad hoc commands say,
+// are best recorded once and replayed with Load. The fake is the test
+// binary re-executed, so TestMain must call Main:
 //
 //	func TestMain(m *testing.M) { runnertest.Main(m) }
 //
