@@ -53,11 +53,14 @@ func ExampleRun() {
 	}
 	stdout, _ := os.ReadFile(res.StdoutPath())
 	fmt.Printf("rc %d, stdout %q\n", res.RC, stdout)
+	// Not a playbook, so no recap: empty stats, never nil.
+	fmt.Println("hosts recapped:", len(res.Stats().Processed))
 	// Output:
 	// status: starting
 	// status: running
 	// status: successful
 	// rc 0, stdout "hello from the pty\r\n"
+	// hosts recapped: 0
 }
 
 // Start runs in the background; Cancel sends SIGINT to the whole process

@@ -63,9 +63,16 @@ func (r *Result) Redact(s string) string {
 	return r.redactor.String(s)
 }
 
-// Stats is the recap of the run's playbook_on_stats event, or nil when the
-// run had none (an ad hoc command, a syntax error, a canceled run).
-func (r *Result) Stats() *events.Stats { return r.stats }
+// Stats is the recap of the run's playbook_on_stats event. It is never nil:
+// a run that had none (an ad hoc command, a syntax error, a canceled run)
+// has empty stats, which name no host; Processed tells whether a host was
+// recapped.
+func (r *Result) Stats() *events.Stats {
+	if r == nil || r.stats == nil {
+		return &events.Stats{}
+	}
+	return r.stats
+}
 
 // StdoutPath is the stdout artifact.
 func (r *Result) StdoutPath() string { return filepath.Join(r.ArtifactDir, "stdout") }

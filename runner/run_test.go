@@ -463,7 +463,7 @@ func TestConcurrentRuns(t *testing.T) {
 		assert.Equal(t, StatusSuccessful, results[i].Status)
 		assert.Equal(t, 2+i%7, results[i].FinalCounter, "run %d", i)
 		stats := results[i].Stats()
-		require.NotNil(t, stats, "run %d", i)
+		require.Equal(t, 1, stats.Processed["localhost"], "run %d", i)
 		assert.Equal(t, i%7, stats.OK["localhost"])
 	}
 }
