@@ -126,6 +126,24 @@ func ExampleExitError() {
 	// rc 143, signal 15: ansible was killed by signal 15 (terminated), rc 143 (status failed)
 }
 
+// A failed playbook's *ExitError says what its rc means, which hosts failed
+// or could not be reached, and the last failure, e.g.
+//
+//	ansible exited with rc 2 (status failed): one or more hosts failed; failed: web2; last failure: web2, task "install nginx": No package matching 'ngix' is available
+func ExampleExitError_hosts() {
+	_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Playbook: "site.yml"})
+	var exit *runner.ExitError
+	if errors.As(err, &exit) {
+		log.Print(err) // the whole story on one line
+		for _, h := range exit.Unreachable {
+			log.Printf("check the network to %s", h)
+		}
+		if f := exit.LastFailure; f != nil {
+			log.Printf("%s failed at %q: %s", f.Host, f.Task, f.Msg)
+		}
+	}
+}
+
 // A hook that panics does not leave ansible running or credentials on
 // disk: the run is stopped and cleaned up first, then the panic comes out
 // of Run on the caller's goroutine as a *HookPanic, which a caller may

@@ -223,7 +223,7 @@ func (r *run) execute() (*Result, error) {
 	if rc == 0 {
 		return r.finish(res, StatusSuccessful, 0, nil)
 	}
-	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed, Signal: exitSignal(p.cmd.ProcessState)})
+	return r.finish(res, StatusFailed, rc, res.fails.exitError(rc, exitSignal(p.cmd.ProcessState), r.ansible, res.redactor))
 }
 
 // stoppedBy tells a prepare error that is a cancel or a job timeout.
@@ -369,11 +369,7 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 // onEvent runs in the pty reader goroutine, once per event, in order. It
 // never fails the Filter: an error there would stop the output with it.
 func (r *run) onEvent(res *Result, ev *events.Event) {
-	if ev.Event == "playbook_on_stats" && res.stats == nil {
-		if s, ok := ev.Stats(); ok {
-			res.stats = s
-		}
-	}
+	res.fails.see(ev)
 	keep := true
 	if r.cfg.EventHandler != nil {
 		r.call("EventHandler", func() { keep = r.cfg.EventHandler(ev) })

@@ -52,6 +52,9 @@ type run struct {
 	rules    []prompt.Rule
 	jobLimit time.Duration
 	idle     time.Duration
+	// ansible: the command is ansible-playbook or ansible (Binary stands
+	// in for them), whose rc tells what went wrong.
+	ansible bool
 
 	// hookPanic is the first panic recovered from a hook (call); abort is
 	// closed when it is set.
@@ -181,6 +184,7 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, err
 	}
 	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
+	r.ansible = len(cfg.Command) == 0 && d.Args == "" || isAnsibleRC(argv[0])
 	if cfg.Wrap != nil {
 		var err error
 		if !r.call("Wrap", func() { err = cfg.Wrap(&r.cmd) }) {

@@ -46,7 +46,8 @@ type Result struct {
 	// Err is the error Run returned.
 	Err error
 
-	stats    *events.Stats
+	// fails has the recap and the failures seen, for Stats and ExitError.
+	fails    failures
 	redactor *credentials.Redactor
 	// sideRecords counts the events side band's records (tests check that
 	// the plugin used it).
@@ -68,10 +69,10 @@ func (r *Result) Redact(s string) string {
 // has empty stats, which name no host; Processed tells whether a host was
 // recapped.
 func (r *Result) Stats() *events.Stats {
-	if r == nil || r.stats == nil {
+	if r == nil || r.fails.stats == nil {
 		return &events.Stats{}
 	}
-	return r.stats
+	return r.fails.stats
 }
 
 // StdoutPath is the stdout artifact.
