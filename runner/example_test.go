@@ -88,23 +88,28 @@ func ExampleStart() {
 }
 
 // Stream yields events as they happen; lines outside any callback event
-// become "verbose" events, as in ansible-runner.
+// become "verbose" events, as in ansible-runner. Once the loop has ended,
+// result gives the run's Result.
 func ExampleStream() {
 	pdd, _ := os.MkdirTemp("", "example-")
 	defer os.RemoveAll(pdd)
 
 	cfg := runner.Config{PrivateDataDir: pdd, Command: []string{"sh", "-c", "echo one; echo two; exit 3"}}
-	for ev, err := range runner.Stream(context.Background(), cfg) {
+	evs, result := runner.Stream(context.Background(), cfg)
+	for ev, err := range evs {
 		if err != nil {
 			fmt.Println("error:", err)
 			continue
 		}
 		fmt.Println(ev.Counter, ev.Event, strings.TrimSpace(ev.Stdout))
 	}
+	res := result()
+	fmt.Println(res.Status, res.RC, res.FinalCounter)
 	// Output:
 	// 1 verbose one
 	// 2 verbose two
 	// error: ansible exited with rc 3 (status failed)
+	// failed 3 2
 }
 
 // A failed run's error is an *ExitError: ansible's rc, and the signal when
