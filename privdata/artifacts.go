@@ -360,9 +360,21 @@ func writeFileRaw(dirfd int, name string, data []byte) error {
 // continues with the next file.
 func ReadEvents(dir string) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
+		for f, err := range ReadEventFiles(dir) {
+			if !yield(f.Data, err) {
+				return
+			}
+		}
+	}
+}
+
+// eventPaths yields the job event files of dir in counter order; an error
+// reading dir is the one thing yielded.
+func eventPaths(dir string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
-			yield(nil, fmt.Errorf("privdata: %w", err))
+			yield("", fmt.Errorf("privdata: %w", err))
 			return
 		}
 		type ev struct {
@@ -380,11 +392,7 @@ func ReadEvents(dir string) iter.Seq2[[]byte, error] {
 			return cmp.Or(cmp.Compare(x.n, y.n), strings.Compare(x.name, y.name))
 		})
 		for _, e := range evs {
-			data, err := os.ReadFile(filepath.Join(dir, e.name))
-			if err != nil {
-				err = fmt.Errorf("privdata: %w", err)
-			}
-			if !yield(data, err) {
+			if !yield(filepath.Join(dir, e.name), nil) {
 				return
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -110,6 +111,38 @@ func ExampleStream() {
 	// 2 verbose two
 	// error: ansible exited with rc 3 (status failed)
 	// failed 3 2
+}
+
+// LoadResult reads a finished run back from its artifacts dir, one that
+// arunner or ansible-runner wrote: status, rc, stats, events, facts, and
+// the error the run ended with.
+func ExampleLoadResult() {
+	pdd, _ := os.MkdirTemp("", "example-")
+	defer os.RemoveAll(pdd)
+	runner.Run(context.Background(), runner.Config{
+		PrivateDataDir: pdd,
+		Ident:          "job42",
+		Command:        []string{"sh", "-c", "echo deploying; exit 3"},
+	})
+
+	res, err := runner.LoadResult(filepath.Join(pdd, "artifacts", "job42"))
+	if err != nil {
+		log.Fatal(err) // a *privdata.FileError names the file at fault
+	}
+	fmt.Println(res.Ident, res.Status, res.RC, res.Command)
+	for ev, err := range res.Events() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(ev.Counter, ev.Event, strings.TrimSpace(ev.Stdout))
+	}
+	fmt.Println("hosts recapped:", len(res.Stats().Processed))
+	fmt.Println(res.Err)
+	// Output:
+	// job42 failed 3 [sh -c echo deploying; exit 3]
+	// 1 verbose deploying
+	// hosts recapped: 0
+	// ansible exited with rc 3 (status failed)
 }
 
 // A failed run's error is an *ExitError: ansible's rc, and the signal when

@@ -79,17 +79,22 @@ func (r *Result) Stats() *events.Stats {
 func (r *Result) StdoutPath() string { return filepath.Join(r.ArtifactDir, "stdout") }
 
 // Events yields the run's events in counter order, read back from the
-// job_events artifacts (events an EventHandler dropped are not there).
+// job_events artifacts (events an EventHandler dropped are not there). A
+// file that cannot be read or decoded yields a *privdata.FileError naming
+// it, and the iteration goes on with the next.
 func (r *Result) Events() iter.Seq2[*events.Event, error] {
 	return func(yield func(*events.Event, error) bool) {
-		for data, err := range privdata.ReadEvents(filepath.Join(r.ArtifactDir, "job_events")) {
+		art := privdata.Artifacts{Dir: r.ArtifactDir}
+		for f, err := range privdata.ReadEventFiles(art.JobEventsDir()) {
 			if err != nil {
-				yield(nil, err)
-				return
+				if !yield(nil, err) || f.Path == "" {
+					return
+				}
+				continue
 			}
 			ev := new(events.Event)
-			if err := ev.UnmarshalJSON(data); err != nil {
-				if !yield(nil, err) {
+			if err := ev.UnmarshalJSON(f.Data); err != nil {
+				if !yield(nil, &privdata.FileError{Path: f.Path, Err: err}) {
 					return
 				}
 				continue
