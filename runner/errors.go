@@ -35,9 +35,10 @@ type ExitError struct {
 	// Signal is the signal that killed ansible, 0 when it exited. RC is
 	// then 128+Signal, as ansible-runner reports it.
 	Signal syscall.Signal
-	// Reason says what RC means to ansible-playbook and ansible (their
-	// exit codes, from ansible's cli and task queue manager); "" when the
-	// run was another command or ansible does not use the rc.
+	// Reason says what RC means to ansible-playbook, ansible and the other
+	// ansible-core CLIs (their exit codes, from ansible's cli and task
+	// queue manager); "" when the run was another command or ansible does
+	// not use the rc.
 	Reason string
 	// Failed and Unreachable are the hosts that ended failed or
 	// unreachable, sorted: those of the recap (playbook_on_stats), or for a

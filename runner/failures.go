@@ -16,15 +16,16 @@ import (
 
 // rcReason is what rc means to ansible-playbook and ansible, from
 // ansible/cli/__init__.py (cli_executor) and the task queue manager's RUN_*
-// codes (ansible 2.14). Two codes have two meanings, which the hosts tell
-// apart: 2 is failed hosts and argparse's usage error, 4 unreachable hosts
+// codes (ansible 2.14). Two codes have two meanings, which the run tells
+// apart: 2 is failed hosts and argparse's usage error, which comes before
+// the callback plugin has sent any event (started); 4 is unreachable hosts
 // and a parser error. "" for an rc ansible does not give.
-func rcReason(rc int, failed, unreachable bool) string {
+func rcReason(rc int, started, failed, unreachable bool) string {
 	switch rc {
 	case 1:
 		return "ansible reported an error (a bad playbook, inventory, variable or option value, a missing file)"
 	case 2:
-		if failed {
+		if failed || started {
 			return "one or more hosts failed"
 		}
 		return "ansible rejected its command line (a usage error)"
@@ -49,11 +50,16 @@ func rcReason(rc int, failed, unreachable bool) string {
 	return ""
 }
 
-// isAnsibleRC reports whether argv0 is a command whose exit codes rcReason
-// knows: ansible-playbook or ansible.
+// isAnsibleRC reports whether argv0 is one of ansible-core's CLIs, whose
+// exit codes rcReason knows: they all end through the same cli_executor,
+// and ansible and ansible-playbook add the task queue manager's.
 func isAnsibleRC(argv0 string) bool {
-	base := filepath.Base(argv0)
-	return base == "ansible-playbook" || base == "ansible"
+	switch filepath.Base(argv0) {
+	case "ansible", "ansible-playbook", "ansible-inventory", "ansible-doc", "ansible-config",
+		"ansible-galaxy", "ansible-vault", "ansible-console", "ansible-pull":
+		return true
+	}
+	return false
 }
 
 // failures follows a run's failed and unreachable results, so that its
@@ -63,9 +69,13 @@ type failures struct {
 	failed, unreachable map[string]struct{}
 	last                map[string]*events.Event // per host, its last failure
 	stats               *events.Stats            // the first recap
+	started             bool                     // the callback plugin sent an event
 }
 
 func (f *failures) see(ev *events.Event) {
+	if ev.PID != 0 { // not a verbose event the runner made of a line
+		f.started = true
+	}
 	var into *map[string]struct{}
 	switch ev.Event {
 	case "playbook_on_stats":
@@ -110,7 +120,7 @@ func (f *failures) exitError(rc int, sig syscall.Signal, ansible bool, red *cred
 	}
 	e.Failed, e.Unreachable = sortedHosts(failed), sortedHosts(unreachable)
 	if ansible && sig == 0 {
-		e.Reason = rcReason(rc, len(e.Failed) > 0, len(e.Unreachable) > 0)
+		e.Reason = rcReason(rc, f.started, len(e.Failed) > 0, len(e.Unreachable) > 0)
 	}
 	var last *events.Event
 	for _, h := range append(slices.Clone(e.Failed), e.Unreachable...) {

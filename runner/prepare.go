@@ -52,8 +52,8 @@ type run struct {
 	rules    []prompt.Rule
 	jobLimit time.Duration
 	idle     time.Duration
-	// ansible: the command is ansible-playbook or ansible (Binary stands
-	// in for them), whose rc tells what went wrong.
+	// ansible: the command is one of ansible-core's CLIs (Binary stands in
+	// for ansible-playbook or ansible), whose rc tells what went wrong.
 	ansible bool
 
 	// hookPanic is the first panic recovered from a hook (call); abort is

@@ -137,7 +137,8 @@ func TestExitErrorReasonOnlyForAnsible(t *testing.T) {
 	assert.Equal(t, "ansible exited with rc 2 (status failed)", err.Error())
 
 	assert.True(t, isAnsibleRC("/usr/bin/ansible-playbook"))
-	assert.False(t, isAnsibleRC("/usr/bin/ansible-inventory"))
+	assert.True(t, isAnsibleRC("/usr/bin/ansible-inventory"))
+	assert.False(t, isAnsibleRC("/usr/bin/ansible-runner"), "its own exit codes")
 }
 
 // ansible-playbook's own exit codes, explained: a host that failed and one
@@ -188,4 +189,14 @@ func TestExitErrorRealAnsible(t *testing.T) {
 	assert.Equal(t, "ansible rejected its command line (a usage error)", exit.Reason)
 	assert.Empty(t, exit.Failed)
 	assert.Nil(t, exit.LastFailure)
+}
+
+// rc 2 and 4 each have two meanings, which the run tells apart.
+func TestRCReason(t *testing.T) {
+	assert.Equal(t, "one or more hosts failed", rcReason(2, true, false, false), "the plugin spoke: past argparse")
+	assert.Equal(t, "ansible rejected its command line (a usage error)", rcReason(2, false, false, false))
+	assert.Equal(t, "one or more hosts were unreachable", rcReason(4, true, false, true))
+	assert.Equal(t, "ansible could not parse its input (a playbook, inventory or vars file)", rcReason(4, true, false, false))
+	assert.Equal(t, "ansible was interrupted (SIGINT)", rcReason(99, true, false, false))
+	assert.Empty(t, rcReason(3, true, false, false), "unused by ansible")
 }
