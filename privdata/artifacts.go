@@ -81,6 +81,9 @@ func mkdirPrivate(d string) error {
 // JobEventsDir returns <Dir>/job_events.
 func (a *Artifacts) JobEventsDir() string { return filepath.Join(a.Dir, "job_events") }
 
+// StdoutPath returns <Dir>/stdout, ansible's text.
+func (a *Artifacts) StdoutPath() string { return filepath.Join(a.Dir, "stdout") }
+
 // FactCacheDir returns the jsonfile fact cache dir, <Dir>/<FactCache>. It
 // may not exist yet.
 func (a *Artifacts) FactCacheDir() string {
@@ -193,7 +196,7 @@ func (a *Artifacts) writeFinal(name string, data []byte) error {
 // CreateStdout creates (truncating) the "stdout" file, 0600, for the
 // runner to stream into. The caller closes it.
 func (a *Artifacts) CreateStdout() (*os.File, error) {
-	return createPrivate(filepath.Join(a.Dir, "stdout"))
+	return createPrivate(a.StdoutPath())
 }
 
 // CreateStderr creates (truncating) the "stderr" file, 0600. Under a pty it

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"iter"
-	"path/filepath"
 	"time"
 
 	"github.com/arunner/arunner/credentials"
@@ -43,7 +42,8 @@ type Result struct {
 	// is an error saving them.
 	Facts    *factcache.Report
 	FactsErr error
-	// Err is the error Run returned.
+	// Err is the error Run returned; for LoadResult, that error as far as
+	// the artifacts tell it.
 	Err error
 
 	// fails has the recap and the failures seen, for Stats and ExitError.
@@ -76,7 +76,10 @@ func (r *Result) Stats() *events.Stats {
 }
 
 // StdoutPath is the stdout artifact.
-func (r *Result) StdoutPath() string { return filepath.Join(r.ArtifactDir, "stdout") }
+func (r *Result) StdoutPath() string { return r.artifacts().StdoutPath() }
+
+// artifacts is the run's artifacts dir, to build the paths inside it.
+func (r *Result) artifacts() *privdata.Artifacts { return &privdata.Artifacts{Dir: r.ArtifactDir} }
 
 // Events yields the run's events in counter order, read back from the
 // job_events artifacts (events an EventHandler dropped are not there). A
@@ -84,8 +87,7 @@ func (r *Result) StdoutPath() string { return filepath.Join(r.ArtifactDir, "stdo
 // it, and the iteration goes on with the next.
 func (r *Result) Events() iter.Seq2[*events.Event, error] {
 	return func(yield func(*events.Event, error) bool) {
-		art := privdata.Artifacts{Dir: r.ArtifactDir}
-		for f, err := range privdata.ReadEventFiles(art.JobEventsDir()) {
+		for f, err := range privdata.ReadEventFiles(r.artifacts().JobEventsDir()) {
 			if err != nil {
 				if !yield(nil, err) || f.Path == "" {
 					return
