@@ -98,7 +98,7 @@ func ExampleResult_Redact() {
 
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
-		Command:        []string{"sh", "-c", `printf 'Password: '; read p; echo "got $p"`},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", `printf 'Password: '; read p; echo "got $p"`}},
 		Passwords:      []runner.Password{{Pattern: "Password:", Response: "s3cret"}},
 	})
 	if err != nil {

@@ -20,10 +20,12 @@ import (
 func ExampleRun_playbook() {
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: "/srv/jobs/42",
-		Playbook:       "site.yml",
-		Limit:          "web",
-		ExtraVars:      map[string]any{"release": "2.4.1"}, // written to a 0600 file, never argv
-		Output:         os.Stdout,
+		Target: runner.Playbook{
+			Path:     "site.yml",
+			Switches: runner.Switches{Limit: "web"},
+		},
+		ExtraVars: map[string]any{"release": "2.4.1"}, // written to a 0600 file, never argv
+		Output:    os.Stdout,
 		EventHandler: func(ev *events.Event) bool {
 			if ev.Failed() {
 				log.Printf("%s failed on %s", ev.Task(), ev.Host())
@@ -46,7 +48,7 @@ func ExampleRun() {
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
 		Ident:          "hello",
-		Command:        []string{"sh", "-c", "echo hello from the pty"},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", "echo hello from the pty"}},
 		StatusHandler:  func(u runner.StatusUpdate) { fmt.Println("status:", u.Status) },
 	})
 	if err != nil {
@@ -72,7 +74,7 @@ func ExampleStart() {
 
 	job, err := runner.Start(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
-		Command:        []string{"sleep", "600"},
+		Target:         runner.RawCommand{Argv: []string{"sleep", "600"}},
 		CancelGrace:    time.Second,
 	})
 	if err != nil {
@@ -95,7 +97,7 @@ func ExampleStream() {
 	pdd, _ := os.MkdirTemp("", "example-")
 	defer os.RemoveAll(pdd)
 
-	cfg := runner.Config{PrivateDataDir: pdd, Command: []string{"sh", "-c", "echo one; echo two; exit 3"}}
+	cfg := runner.Config{PrivateDataDir: pdd, Target: runner.RawCommand{Argv: []string{"sh", "-c", "echo one; echo two; exit 3"}}}
 	evs, result := runner.Stream(context.Background(), cfg)
 	for ev, err := range evs {
 		if err != nil {
@@ -122,7 +124,7 @@ func ExampleLoadResult() {
 	runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
 		Ident:          "job42",
-		Command:        []string{"sh", "-c", "echo deploying; exit 3"},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", "echo deploying; exit 3"}},
 	})
 
 	res, err := runner.LoadResult(filepath.Join(pdd, "artifacts", "job42"))
@@ -153,7 +155,7 @@ func ExampleExitError() {
 	defer os.RemoveAll(pdd)
 
 	for _, script := range []string{"exit 2", "kill -TERM $$"} {
-		_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: pdd, Command: []string{"sh", "-c", script}})
+		_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: pdd, Target: runner.RawCommand{Argv: []string{"sh", "-c", script}}})
 		var exit *runner.ExitError
 		if errors.As(err, &exit) {
 			fmt.Printf("rc %d, signal %d: %v\n", exit.RC, exit.Signal, err)
@@ -169,7 +171,7 @@ func ExampleExitError() {
 //
 //	ansible exited with rc 2 (status failed): one or more hosts failed; failed: web2; last failure: web2, task "install nginx": No package matching 'ngix' is available
 func ExampleExitError_hosts() {
-	_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Playbook: "site.yml"})
+	_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Target: runner.Playbook{Path: "site.yml"}})
 	var exit *runner.ExitError
 	if errors.As(err, &exit) {
 		log.Print(err) // the whole story on one line
@@ -196,7 +198,7 @@ func ExampleHookPanic() {
 	}()
 	runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
-		Command:        []string{"sh", "-c", "echo one; sleep 600"},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", "echo one; sleep 600"}},
 		EventHandler:   func(*events.Event) bool { panic("a bug in the handler") },
 	})
 	// Output:
@@ -210,7 +212,7 @@ func ExampleHookPanic() {
 func ExampleConfig_eventWindow() {
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: "/srv/jobs/42",
-		Playbook:       "site.yml",
+		Target:         runner.Playbook{Path: "site.yml"},
 		EnvVars:        map[string]string{events.EventWindowEnv: "0"},
 		EventHandler: func(ev *events.Event) bool {
 			fmt.Println(time.Now().Format(time.StampMilli), ev.Event, ev.Host())
@@ -227,7 +229,7 @@ func ExampleConfig_eventWindow() {
 // ends with status error, whatever ansible did: its error names the file
 // and the errno, and Result.RC is still ansible's.
 func ExampleArtifactError() {
-	res, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Playbook: "site.yml"})
+	res, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Target: runner.Playbook{Path: "site.yml"}})
 	var lost *runner.ArtifactError
 	if errors.As(err, &lost) {
 		log.Printf("ansible's rc %d, but %s was not kept: %v", res.RC, lost.Path, lost.Err)
@@ -251,7 +253,7 @@ func ExampleOutputError() {
 
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
-		Command:        []string{"sh", "-c", "echo hello; echo world"},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", "echo hello; echo world"}},
 		Output:         brokenWriter{},
 	})
 	stdout, _ := os.ReadFile(res.StdoutPath())

@@ -257,7 +257,7 @@ func TestLoadResultOfAnsibleRunner(t *testing.T) {
 
 	// arunner's run of the same playbook: the live Result and the loaded
 	// one agree, and tell the same story as the reference's artifacts.
-	live, runErr := Run(ctx, Config{PrivateDataDir: pdd, Playbook: "site.yml", Ident: "ours"})
+	live, runErr := Run(ctx, Config{PrivateDataDir: pdd, Target: Playbook{Path: "site.yml"}, Ident: "ours"})
 	require.Error(t, runErr)
 	assert.Equal(t, story, runErr.Error())
 	ours, err := LoadResult(live.ArtifactDir)

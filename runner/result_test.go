@@ -130,7 +130,7 @@ func TestExitErrorFailureMessage(t *testing.T) {
 // The rc means something only for ansible-playbook and ansible: a plain
 // command's rc 2 is not "a host failed".
 func TestExitErrorReasonOnlyForAnsible(t *testing.T) {
-	_, err := Run(context.Background(), Config{PrivateDataDir: t.TempDir(), Command: []string{"sh", "-c", "exit 2"}})
+	_, err := Run(context.Background(), Config{PrivateDataDir: t.TempDir(), Target: RawCommand{Argv: []string{"sh", "-c", "exit 2"}}})
 	var exit *ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Empty(t, exit.Reason)
@@ -165,7 +165,7 @@ func TestExitErrorRealAnsible(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	res, err := Run(context.Background(), Config{PrivateDataDir: pdd, Playbook: "site.yml"})
+	res, err := Run(context.Background(), Config{PrivateDataDir: pdd, Target: Playbook{Path: "site.yml"}})
 	var exit *ExitError
 	require.ErrorAs(t, err, &exit, stdoutOf(t, res))
 	assert.Equal(t, 4, exit.RC)
@@ -177,7 +177,7 @@ func TestExitErrorRealAnsible(t *testing.T) {
 	assert.True(t, exit.LastFailure.Unreachable)
 	assert.Contains(t, exit.LastFailure.Msg, "Connection refused")
 
-	res, err = Run(context.Background(), Config{PrivateDataDir: pdd, Playbook: "site.yml", Limit: "web"})
+	res, err = Run(context.Background(), Config{PrivateDataDir: pdd, Target: Playbook{Path: "site.yml", Switches: Switches{Limit: "web"}}})
 	require.ErrorAs(t, err, &exit, stdoutOf(t, res))
 	assert.Equal(t, 2, exit.RC)
 	assert.Equal(t, `ansible exited with rc 2 (status failed): one or more hosts failed; failed: h2; last failure: h2, task "run a missing command": non-zero return code: no such thing`, err.Error())
