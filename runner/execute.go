@@ -224,7 +224,7 @@ func (r *run) execute() (*Result, error) {
 	if rc == 0 {
 		return r.finish(res, StatusSuccessful, 0, nil)
 	}
-	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed, Signal: exitSignal(p.cmd.ProcessState)})
+	return r.finish(res, StatusFailed, rc, res.fails.exitError(rc, exitSignal(p.cmd.ProcessState), r.ansible, res.redactor))
 }
 
 // stoppedBy tells a prepare error that is a cancel or a job timeout.
@@ -375,11 +375,7 @@ func (r *run) onEvent(res *Result, ev *events.Event) {
 		// extra vars (text before it, a runner-made verbose event, is not).
 		r.unlinkStarted()
 	}
-	if ev.Event == events.PlaybookOnStats && res.stats == nil {
-		if s, ok := ev.Stats(); ok {
-			res.stats = s
-		}
-	}
+	res.fails.see(ev)
 	keep := true
 	if r.cfg.EventHandler != nil {
 		r.call("EventHandler", func() { keep = r.cfg.EventHandler(ev) })

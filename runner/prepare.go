@@ -53,6 +53,9 @@ type run struct {
 	rules    []prompt.Rule
 	jobLimit time.Duration
 	idle     time.Duration
+	// ansible: the command is one of ansible-core's CLIs (Binary stands in
+	// for ansible-playbook or ansible), whose rc tells what went wrong.
+	ansible bool
 
 	// hookPanic is the first panic recovered from a hook (call); abort is
 	// closed when it is set.
@@ -216,6 +219,8 @@ func (r *run) decide() (missing bool, err error) {
 		return false, err
 	}
 	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
+	_, raw := cfg.Target.(RawCommand)
+	r.ansible = !raw && d.Args == "" || isAnsibleRC(argv[0])
 	return false, nil
 }
 
