@@ -20,6 +20,7 @@ import (
 
 	"github.com/arunner/arunner/cmdbuild"
 	"github.com/arunner/arunner/factcache"
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/prompt"
 )
@@ -38,20 +39,24 @@ type run struct {
 	art *privdata.Artifacts
 	dir *privdata.Dir // nil when Load failed
 
-	ident    string
-	runtime  string // per-run private dir, removed at the end
-	cleanup  []func()
-	sink     *asyncSink
-	facts    *factcache.Snapshot
-	jsonOut  io.Writer    // JSONOutput's destination: the stdout artifact and Output
-	out      *asyncOutput // Config.Output, written from its own goroutine
-	cmd      Command
-	secrets  []string
-	start    time.Time
-	passwds  []Password
-	rules    []prompt.Rule
-	jobLimit time.Duration
-	idle     time.Duration
+	ident   string
+	runtime string // per-run private dir, removed at the end
+	cleanup []func()
+	sink    *asyncSink
+	facts   *factcache.Snapshot
+	jsonOut io.Writer    // JSONOutput's destination: the stdout artifact and Output
+	out     *asyncOutput // Config.Output, written from its own goroutine
+	cmd     Command
+	iso     isolation.Options
+	// container is the run's container, to stop and remove; nil when the
+	// run is not in one.
+	container *isolation.Plan
+	secrets   []string
+	start     time.Time
+	passwds   []Password
+	rules     []prompt.Rule
+	jobLimit  time.Duration
+	idle      time.Duration
 
 	// hookPanic is the first panic recovered from a hook (call); abort is
 	// closed when it is set.
@@ -121,7 +126,7 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, err
 	}
 	r.dir = d
-	if err := r.checkIsolation(d); err != nil {
+	if err := r.isolationOptions(d); err != nil {
 		return false, err
 	}
 
@@ -181,6 +186,9 @@ func (r *run) prepare() (missing bool, err error) {
 		return false, err
 	}
 	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
+	if err := r.isolate(r.isolationBinds(cwd, env), isolationReadOnly(argv, env)); err != nil {
+		return false, err
+	}
 	if cfg.Wrap != nil {
 		var err error
 		if !r.call("Wrap", func() { err = cfg.Wrap(&r.cmd) }) {
