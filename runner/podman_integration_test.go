@@ -14,8 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/internal/conformance"
+	"github.com/arunner/arunner/internal/testsshd"
 	"github.com/arunner/arunner/isolation"
 )
 
@@ -194,4 +196,32 @@ func TestPodmanMissingImage(t *testing.T) {
 	assert.Equal(t, StatusError, res.Status)
 	assert.NoFileExists(t, started)
 	assert.Empty(t, podmanLeft(t, res.Ident))
+}
+
+// Credentials work inside as on the host: a machine credential's key is
+// served by the runner's agent, whose socket is mounted in, to ssh in the
+// sandbox and in the container (on the host's network, where the test's
+// sshd listens on loopback); nothing is left after the run.
+func TestIsolatedSSHKey(t *testing.T) {
+	needBinaries(t, "ssh")
+	priv, pub := testsshd.GenerateKey(t, "")
+	srv := testsshd.Start(t, pub)
+	const playbook = "- hosts: all\n  gather_facts: false\n  tasks:\n  - name: remote\n    command: echo reached-over-ssh\n"
+	for _, engine := range []string{"bwrap", "podman"} {
+		t.Run(engine, func(t *testing.T) {
+			cfg := realConfig(t, playbook, sshInventory(srv, ""))
+			cfg.Isolation = &isolation.Options{Enabled: true, Executable: engine}
+			if engine == "podman" {
+				cfg.Isolation.Image = needPodman(t)
+				cfg.Isolation.ContainerOptions = []string{"--network=host"}
+			} else {
+				needBwrap(t)
+			}
+			cfg.Credentials = []credentials.Credential{credentials.Machine{Username: srv.User, SSHKeyData: string(priv)}}
+			res, err := runTracked(t, cfg, pemLine(t, priv))
+			require.NoError(t, err)
+			assert.Equal(t, engine, res.Command[0])
+			assert.Equal(t, "reached-over-ssh", taskResult(t, res, "remote")["stdout"])
+		})
+	}
 }

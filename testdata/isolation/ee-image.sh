@@ -5,7 +5,7 @@
 set -euo pipefail
 IMG=${1:-localhost/arunner-ee-test:1}; DP=usr/lib/python3/dist-packages
 # usr/lib/terminfo: ansible colours its text only where curses knows the terminal.
-BINS="mkdir rm chmod cat ls id sleep ssh-agent ssh-add"           # coreutils needed by module execution
+BINS="mkdir rm chmod cat ls id sleep ssh sftp scp ssh-agent ssh-add"           # coreutils needed by module execution
 LIBS=$(for f in /usr/bin/python3.11 /usr/bin/dash $(printf '/usr/bin/%s ' $BINS) /usr/lib/python3.11/lib-dynload/*.so \
           /$DP/yaml/*.so /$DP/markupsafe/*.so /$DP/_cffi_backend*.so /$DP/cryptography/hazmat/bindings/*.so; do ldd "$f"; done |
        awk '$2=="=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}' | sort -u |
