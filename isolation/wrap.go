@@ -156,6 +156,12 @@ func (o *Options) container(r Run) (*Plan, error) {
 		mounted = append(mounted, real)
 	}
 	binds := bindsOf(r.Binds, mounted)
+	for _, p := range slices.Concat(mounted, binds, r.ReadOnly) {
+		if strings.ContainsRune(p, ':') {
+			// The engine would split the -v argument there.
+			return nil, &SettingError{Key: "private_data_dir", Err: fmt.Errorf("cannot mount %s in a container: it has a ':'", p)}
+		}
+	}
 	for _, b := range binds {
 		argv = append(argv, "-v", b+":"+b)
 	}

@@ -219,13 +219,13 @@ func isExecutable(p string) bool {
 
 // isolationBinds are the host paths a run needs besides the private data
 // dir, bound at their own path in the sandbox or container: the working
-// dir, the artifacts and the run's private dir (plugin, extra vars,
-// credential files, fact cache), the ssh-agent socket and control path
-// dirs. Paths named on the command line (inventories, a playbook, vault
+// dir, the artifacts and the run's runtime and scratch dirs (plugin,
+// extra vars, credential files, links to paths ansible would misread),
+// the fact cache, the ssh-agent socket and control path dirs. Paths named on the command line (inventories, a playbook, vault
 // password files outside the private data dir) are bound read-only by
 // isolationReadOnly.
 func (r *run) isolationBinds(cwd string, env map[string]string) []string {
-	binds := []string{cwd, r.art.Dir, r.runtime, env["ANSIBLE_SSH_CONTROL_PATH_DIR"], env["ANSIBLE_CACHE_PLUGIN_CONNECTION"]}
+	binds := []string{cwd, r.art.Dir, r.runtime, r.scratch, env["ANSIBLE_SSH_CONTROL_PATH_DIR"], env["ANSIBLE_CACHE_PLUGIN_CONNECTION"]}
 	if s := env["SSH_AUTH_SOCK"]; s != "" {
 		binds = append(binds, filepath.Dir(s))
 	}
