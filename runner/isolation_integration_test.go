@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,6 +158,45 @@ func TestIsolationBadInput(t *testing.T) {
 			assert.NoFileExists(t, started, "ansible ran")
 			assert.NoFileExists(t, filepath.Join(res.ArtifactDir, "command"), "nothing was started")
 			assert.Contains(t, readArtifact(t, res, "stdout"), tt.want)
+		})
+	}
+}
+
+// Cancel and job timeout reach the whole sandbox: nothing of the run is
+// left, even a child that ignores SIGINT.
+func TestBubblewrapStopLeavesNothing(t *testing.T) {
+	needBwrap(t)
+	t.Parallel()
+	for _, mode := range []string{"sleep", "ignoreint"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := fakeConfig(t, mode)
+			cfg.Isolation = &isolation.Options{Enabled: true, Executable: "bwrap"}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			want := StatusCanceled
+			if mode == "ignoreint" {
+				cfg.JobTimeout, want = time.Second, StatusTimeout
+			} else {
+				time.AfterFunc(time.Second, cancel)
+			}
+			// While it runs, the check below sees it: it can fail.
+			seen := make(chan int, 1)
+			time.AfterFunc(700*time.Millisecond, func() {
+				ps, _ := exec.Command("ps", "-eo", "pid,args").Output()
+				seen <- strings.Count(string(ps), cfg.PrivateDataDir)
+			})
+			res, err := Run(ctx, cfg)
+			require.Error(t, err)
+			assert.Equal(t, want, res.Status)
+			assert.Equal(t, "bwrap", res.Command[0])
+			assert.Positive(t, <-seen, "the run's processes, seen while it ran")
+			// Every process of the run has the private data dir in its
+			// command line (-i <pdd>/inventory).
+			ps, err := exec.Command("ps", "-eo", "pid,args").Output()
+			require.NoError(t, err)
+			for _, l := range strings.Split(string(ps), "\n") {
+				assert.NotContains(t, l, cfg.PrivateDataDir, "a process was left behind")
+			}
 		})
 	}
 }
