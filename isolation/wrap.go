@@ -65,6 +65,10 @@ type Plan struct {
 	Env  map[string]string
 	// EnvFile is the content of Run.EnvFile, nil when no file is used.
 	EnvFile []byte
+	// JobEnv is what the container's process gets (Run.Env, less a side
+	// band the engine cannot pass): what the run records as its
+	// environment. Nil for the sandbox, whose Env is the command's.
+	JobEnv map[string]string
 	// Engine and Container name the engine and the container, for Kill,
 	// Remove and ImageCheck; empty for the sandbox.
 	Engine, Container, Image string
@@ -198,9 +202,11 @@ func (o *Options) container(r Run) (*Plan, error) {
 	}
 	argv = append(argv, "--env-file", r.EnvFile)
 	sideBand := r.SideBand != "" && r.Env[r.SideBand] != "" && engine == "podman"
+	jobEnv := maps.Clone(r.Env)
 	for _, k := range passed {
 		if k == r.SideBand && !sideBand {
 			delete(env, k)
+			delete(jobEnv, k)
 			continue
 		}
 		argv = append(argv, "-e", k)
@@ -225,7 +231,7 @@ func (o *Options) container(r Run) (*Plan, error) {
 	argv = append(argv, o.Image)
 	argv = append(argv, r.Argv...)
 	return &Plan{
-		Mode: Container, Argv: argv, Dir: r.Dir, Env: env, EnvFile: []byte(file.String()),
+		Mode: Container, Argv: argv, Dir: r.Dir, Env: env, EnvFile: []byte(file.String()), JobEnv: jobEnv,
 		Engine: engine, Container: name, Image: o.Image,
 	}, nil
 }

@@ -98,7 +98,11 @@ func TestContainerArgvMatchesAnsibleRunner(t *testing.T) {
 				// docker cannot pass a descriptor: the events go in-band.
 				extra = []string{"-e", "KEY", "-e", "ML"}
 				assert.NotContains(t, plan.Env, "FD")
+				assert.NotContains(t, plan.JobEnv, "FD")
+			} else {
+				assert.Equal(t, "3", plan.JobEnv["FD"])
 			}
+			assert.Equal(t, "bar", plan.JobEnv["FOO"])
 			want = insertAfter(t, want, []string{"--env-file", run.EnvFile}, extra...)
 			if engine == "podman" {
 				want = insertAfter(t, want, []string{"--quiet"}, "--preserve-fds", "1")

@@ -425,9 +425,15 @@ func (r *run) clean() {
 
 // safeEnv is the command's environment as the run records it (the command
 // artifact, the starting status): secrets redacted, and without the event
-// key, which a task could forge events with.
+// key, which a task could forge events with. A container's is the run's
+// own, which the container gets, as ansible-runner records it; the
+// engine's (the host's) is not ansible's.
 func (r *run) safeEnv() map[string]string {
-	env := credentials.SafeEnv(r.cmd.Env, r.secrets)
+	src := r.cmd.Env
+	if r.container != nil {
+		src = r.container.JobEnv
+	}
+	env := credentials.SafeEnv(src, r.secrets)
 	delete(env, events.KeyEnv)
 	return env
 }

@@ -135,6 +135,11 @@ func TestPodmanRunMatchesHost(t *testing.T) {
 	assert.Equal(t, "written", readTrim(t, filepath.Join(pdd, "project", "out.txt")), "the project is writable")
 	assert.FileExists(t, filepath.Join(res.ArtifactDir, "fact_cache", "h1"), "the fact cache is on the host")
 	assert.NoDirExists(t, filepath.Join(res.ArtifactDir, ".arunner"), "the env file and the run's private dir are removed")
+	// The command artifact records the container's environment, as
+	// ansible-runner's does, not the engine's (the host's).
+	assert.Equal(t, "1", boxed.Command.Env["PYTHONUNBUFFERED"])
+	assert.NotContains(t, boxed.Command.Env, "PATH")
+	assert.NotContains(t, boxed.Command.Env, events.KeyEnv)
 	assert.Empty(t, podmanLeft(t, "pod"))
 }
 
@@ -224,4 +229,19 @@ func TestIsolatedSSHKey(t *testing.T) {
 			assert.Equal(t, "reached-over-ssh", taskResult(t, res, "remote")["stdout"])
 		})
 	}
+}
+
+// Without a pty (the helpers' mode), the container gets no --tty, stdout
+// comes through the engine's pipe.
+func TestPodmanNoPTY(t *testing.T) {
+	image := needPodman(t)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Config{PrivateDataDir: t.TempDir(), Command: []string{"ansible", "--version"}, NoPTY: true,
+		Isolation: &isolation.Options{Enabled: true, Image: image}})
+	require.NoError(t, err)
+	assert.NotContains(t, res.Command, "--tty")
+	assert.Contains(t, readArtifact(t, res, "stdout"), "ansible [core 2.14")
+	assert.Empty(t, podmanLeft(t, res.Ident))
 }
