@@ -140,15 +140,25 @@ func (r *run) engine(ctx context.Context, limit time.Duration, argv []string) ([
 // missing image is an error of the run's setup, not a failed playbook. An
 // image that is not local is pulled, as the engine would have.
 func (r *run) checkImage(p *isolation.Plan) error {
-	if _, err := r.engine(r.ctx, engineTimeout, p.ImageCheck()); err == nil {
+	// A pull can take long: Job.Cancel stops it as the context does.
+	ctx, stop := context.WithCancel(r.ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-r.job.cancel:
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	if _, err := r.engine(ctx, engineTimeout, p.ImageCheck()); err == nil {
 		return nil
 	}
-	out, err := r.engine(r.ctx, pullTimeout, p.Pull())
+	out, err := r.engine(ctx, pullTimeout, p.Pull())
 	if err == nil {
 		return nil
 	}
-	if r.ctx.Err() != nil {
-		return &cancelError{cause: r.ctx.Err()}
+	if err := r.canceledEarly(); err != nil {
+		return err
 	}
 	return &ConfigError{Field: r.isolationField("container_image"),
 		Err: fmt.Errorf("%w: image %s is not there and could not be pulled: %s", ErrIsolationUnavailable, p.Image, lastLine(out, err))}
