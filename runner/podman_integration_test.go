@@ -206,12 +206,20 @@ func TestPodmanMissingImage(t *testing.T) {
 // Credentials work inside as on the host: a machine credential's key is
 // served by the runner's agent, whose socket is mounted in, to ssh in the
 // sandbox and in the container (on the host's network, where the test's
-// sshd listens on loopback); nothing is left after the run.
+// sshd listens on loopback); a custom credential's file (in the run's
+// private dir, mounted, never copied into an image), env and extra vars
+// reach the playbook; nothing is left after the run.
 func TestIsolatedSSHKey(t *testing.T) {
 	needBinaries(t, "ssh")
 	priv, pub := testsshd.GenerateKey(t, "")
 	srv := testsshd.Start(t, pub)
-	const playbook = "- hosts: all\n  gather_facts: false\n  tasks:\n  - name: remote\n    command: echo reached-over-ssh\n"
+	const playbook = "- hosts: all\n  gather_facts: false\n  tasks:\n  - name: remote\n    command: echo reached-over-ssh\n" +
+		"  - name: file\n    debug: msg={{ lookup('file', lookup('env', 'TOKEN_FILE')) | length }}\n" +
+		"  - name: var\n    debug: msg={{ api_token | length }}\n"
+	const token = "tok-secret-2207"
+	ct, err := credentials.ParseCredentialType([]byte("fields: [{id: token, secret: true}]"),
+		[]byte("file: {template: '{{ token }}'}\nenv: {TOKEN_FILE: '{{ tower.filename }}'}\nextra_vars: {api_token: '{{ token }}'}"))
+	require.NoError(t, err)
 	for _, engine := range []string{"bwrap", "podman"} {
 		t.Run(engine, func(t *testing.T) {
 			cfg := realConfig(t, playbook, sshInventory(srv, ""))
@@ -222,11 +230,14 @@ func TestIsolatedSSHKey(t *testing.T) {
 			} else {
 				needBwrap(t)
 			}
-			cfg.Credentials = []credentials.Credential{credentials.Machine{Username: srv.User, SSHKeyData: string(priv)}}
-			res, err := runTracked(t, cfg, pemLine(t, priv))
+			cfg.Credentials = []credentials.Credential{credentials.Machine{Username: srv.User, SSHKeyData: string(priv)},
+				credentials.Custom{Type: ct, Inputs: map[string]any{"token": token}}}
+			res, err := runTracked(t, cfg, pemLine(t, priv), token)
 			require.NoError(t, err)
 			assert.Equal(t, engine, res.Command[0])
 			assert.Equal(t, "reached-over-ssh", taskResult(t, res, "remote")["stdout"])
+			assert.Equal(t, fmt.Sprint(len(token)), taskResult(t, res, "file")["msg"], "the credential's file, mounted")
+			assert.Equal(t, fmt.Sprint(len(token)), taskResult(t, res, "var")["msg"], "the credential's extra vars")
 		})
 	}
 }
