@@ -142,14 +142,20 @@ func TestIsolationBadInput(t *testing.T) {
 		"no namespaces":  {isolation.Options{Enabled: true, Executable: fakeNS}, "Creating new namespace failed"},
 		"hide path":      {isolation.Options{Enabled: true, Executable: "bwrap", HidePaths: []string{"/nonexistent"}}, "process_isolation_hide_paths: /nonexistent"},
 		"dir isolation":  {isolation.Options{Enabled: true, Executable: "bwrap", DirectoryIsolationBasePath: "/tmp"}, "not supported"},
+		"mount source":   {isolation.Options{Enabled: true, Executable: "podman", Image: "x", VolumeMounts: []string{"/nonexistent:/x"}}, "container_volume_mounts: mount source: stat /nonexistent"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := fakeConfig(t, "env")
 			started := filepath.Join(t.TempDir(), "started")
 			cfg.EnvVars["FAKE_OUT"] = started
 			cfg.Isolation = &tt.iso
-			if name == "engine missing" {
+			switch name {
+			case "engine missing":
 				t.Setenv("PATH", t.TempDir())
+			case "mount source":
+				if _, err := exec.LookPath("podman"); err != nil {
+					t.Skip("podman is not installed: the missing engine would be the error")
+				}
 			}
 			res, err := Run(context.Background(), cfg)
 			require.Error(t, err)
