@@ -47,7 +47,7 @@ func (r *run) isolationOptions(d *privdata.Dir) error {
 	if err != nil {
 		var se *isolation.SettingError
 		if errors.As(err, &se) {
-			return &ConfigError{Field: filepath.Join(r.pdd, "env", privdata.SettingsFile) + ": " + se.Key, Err: se.Err}
+			return &ConfigError{Field: r.paths().Env(privdata.SettingsFile) + ": " + se.Key, Err: se.Err}
 		}
 		return &ConfigError{Field: "Isolation", Err: err}
 	}
@@ -59,7 +59,7 @@ func (r *run) isolationOptions(d *privdata.Dir) error {
 // that file set it, Config.Isolation otherwise.
 func (r *run) isolationField(key string) string {
 	if _, ok := r.dir.Settings.Raw[key]; ok {
-		return filepath.Join(r.pdd, "env", privdata.SettingsFile) + ": " + key
+		return r.paths().Env(privdata.SettingsFile) + ": " + key
 	}
 	return "Isolation: " + key
 }

@@ -56,7 +56,7 @@ func isolatedRun(t *testing.T, iso *isolation.Options, ident string) (*Result, c
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, Config{
-		PrivateDataDir: pdd, Ident: ident, Playbook: "site.yml", Isolation: iso,
+		PrivateDataDir: pdd, Ident: ident, Target: Playbook{Path: "site.yml"}, Isolation: iso,
 		Passwords: []Password{{Pattern: "Say the word", Response: "bird"}},
 	})
 	require.NoError(t, err)
@@ -115,7 +115,7 @@ func TestBubblewrapSandbox(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := Run(ctx, Config{PrivateDataDir: pdd, Ident: "probe", Playbook: "probe.yml", Isolation: &isolation.Options{
+	res, err := Run(ctx, Config{PrivateDataDir: pdd, Ident: "probe", Target: Playbook{Path: "probe.yml"}, Isolation: &isolation.Options{
 		Enabled: true, Executable: "bwrap", HidePaths: []string{"/etc/ssh"}, ROPaths: []string{roDir}, ShowPaths: []string{showDir},
 	}})
 	require.NoError(t, err)

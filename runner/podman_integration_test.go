@@ -158,7 +158,7 @@ func TestPodmanStopLeavesNothing(t *testing.T) {
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			cfg := Config{PrivateDataDir: pdd, Ident: how, Playbook: "site.yml", CancelGrace: 2 * time.Second,
+			cfg := Config{PrivateDataDir: pdd, Ident: how, Target: Playbook{Path: "site.yml"}, CancelGrace: 2 * time.Second,
 				Isolation: &isolation.Options{Enabled: true, Image: image}}
 			if how == "timeout" {
 				cfg.JobTimeout = 4 * time.Second
@@ -249,7 +249,7 @@ func TestPodmanNoPTY(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := Run(ctx, Config{PrivateDataDir: t.TempDir(), Command: []string{"ansible", "--version"}, NoPTY: true,
+	res, err := Run(ctx, Config{PrivateDataDir: t.TempDir(), Target: RawCommand{Argv: []string{"ansible", "--version"}}, NoPTY: true,
 		Isolation: &isolation.Options{Enabled: true, Image: image}})
 	require.NoError(t, err)
 	assert.NotContains(t, res.Command, "--tty")

@@ -75,6 +75,15 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cfg := opts.config()
+	if opts.dryRun {
+		plan, err := runner.Prepare(context.Background(), cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "arunner: %v\n", err)
+			return 1
+		}
+		fmt.Fprint(stdout, plan)
+		return 0
+	}
 	if opts.debug || opts.logfile != "" {
 		dl, err := newDebugLog(opts, stderr)
 		if err != nil {
