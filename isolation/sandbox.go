@@ -66,6 +66,9 @@ func (o *Options) sandbox(r Run) (*Plan, error) {
 		argv = append(argv, "--ro-bind", p, p)
 	}
 	pdd, err := filepath.EvalSymlinks(r.PrivateDataDir)
+	if err != nil && r.Planned {
+		pdd, err = filepath.Clean(r.PrivateDataDir), nil
+	}
 	if err != nil {
 		return nil, &SettingError{Key: "private_data_dir", Err: err}
 	}
@@ -74,11 +77,11 @@ func (o *Options) sandbox(r Run) (*Plan, error) {
 		// The run's paths name the private data dir as given.
 		argv = append(argv, "--symlink", pdd, filepath.Clean(r.PrivateDataDir))
 	}
-	binds := bindsOf(r.Binds, []string{pdd})
+	binds := bindsOf(r.Binds, []string{pdd}, r.Planned)
 	for _, b := range binds {
 		argv = append(argv, "--bind", b, b)
 	}
-	for _, b := range bindsOf(r.ReadOnly, append([]string{pdd}, binds...)) {
+	for _, b := range bindsOf(r.ReadOnly, append([]string{pdd}, binds...), r.Planned) {
 		argv = append(argv, "--ro-bind", b, b)
 	}
 	show, err := resolved("process_isolation_show_paths", o.ShowPaths)

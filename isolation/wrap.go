@@ -55,6 +55,10 @@ type Run struct {
 	// UID is the runner's user id: docker runs as it, and podman run by a
 	// user other than root gets --userns=keep-id.
 	UID int
+	// Planned says that Binds, ReadOnly and PrivateDataDir are planned,
+	// not made yet (a dry run): they are bound as named, not resolved, and
+	// none is skipped for being missing.
+	Planned bool
 }
 
 // Plan is the isolated command.
@@ -159,7 +163,7 @@ func (o *Options) container(r Run) (*Plan, error) {
 	if real, err := filepath.EvalSymlinks(pdd); err == nil && real != pdd {
 		mounted = append(mounted, real)
 	}
-	binds := bindsOf(r.Binds, mounted)
+	binds := bindsOf(r.Binds, mounted, r.Planned)
 	for _, p := range slices.Concat(mounted, binds, r.ReadOnly) {
 		if strings.ContainsRune(p, ':') {
 			// The engine would split the -v argument there.
@@ -169,7 +173,7 @@ func (o *Options) container(r Run) (*Plan, error) {
 	for _, b := range binds {
 		argv = append(argv, "-v", b+":"+b)
 	}
-	for _, b := range bindsOf(r.ReadOnly, append(mounted, binds...)) {
+	for _, b := range bindsOf(r.ReadOnly, append(mounted, binds...), r.Planned) {
 		argv = append(argv, "-v", b+":"+b+":ro")
 	}
 	for _, m := range o.VolumeMounts {
@@ -289,15 +293,18 @@ func dirSlash(p string) string {
 	return p + "/"
 }
 
-// bindsOf is paths that exist and are not inside one of mounted (nor
-// inside one another), resolved, in order.
-func bindsOf(paths, mounted []string) []string {
+// bindsOf is paths that exist (or are planned) and are not inside one of
+// mounted (nor inside one another), resolved, in order.
+func bindsOf(paths, mounted []string, planned bool) []string {
 	var out []string
 	for _, b := range paths {
 		if b == "" {
 			continue
 		}
 		p, err := filepath.EvalSymlinks(b)
+		if err != nil && planned {
+			p, err = filepath.Clean(b), nil
+		}
 		if err != nil {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/privdata"
@@ -78,25 +79,10 @@ func (r *run) isolate(binds, readOnly []string) error {
 		return &ConfigError{Field: r.isolationField("process_isolation_executable"),
 			Err: fmt.Errorf("%w: %s not found or not executable", ErrIsolationUnavailable, engine)}
 	}
-	run := isolation.Run{
-		Argv: r.cmd.Argv, Dir: r.cmd.Dir, Env: r.cmd.Env, HostEnv: hostEnv,
-		PassThrough:    []string{events.SideBandEnv, events.KeyEnv},
-		SideBand:       events.SideBandEnv,
-		Name:           r.ident,
-		PrivateDataDir: r.pdd,
-		Binds:          binds,
-		ReadOnly:       readOnly,
-		EnvFile:        filepath.Join(r.runtime, "env.list"),
-		TTY:            !r.cfg.NoPTY,
-		UID:            os.Getuid(),
-	}
+	run := r.isolationRun(hostEnv, binds, readOnly, false)
 	plan, err := r.iso.Wrap(run)
 	if err != nil {
-		var se *isolation.SettingError
-		if errors.As(err, &se) {
-			return &ConfigError{Field: r.isolationField(se.Key), Err: se.Err}
-		}
-		return &ConfigError{Field: "Isolation", Err: err}
+		return r.isolationError(err)
 	}
 	switch mode {
 	case isolation.Container:
@@ -114,6 +100,51 @@ func (r *run) isolate(binds, readOnly []string) error {
 	}
 	r.cmd = Command{Argv: plan.Argv, Dir: plan.Dir, Env: plan.Env}
 	return nil
+}
+
+// isolationRun is what the isolation package needs to know of the run.
+func (r *run) isolationRun(hostEnv map[string]string, binds, readOnly []string, planned bool) isolation.Run {
+	return isolation.Run{
+		Argv: r.cmd.Argv, Dir: r.cmd.Dir, Env: r.cmd.Env, HostEnv: hostEnv,
+		PassThrough:    []string{events.SideBandEnv, events.KeyEnv},
+		SideBand:       events.SideBandEnv,
+		Name:           r.ident,
+		PrivateDataDir: r.pdd,
+		Binds:          binds,
+		ReadOnly:       readOnly,
+		EnvFile:        filepath.Join(r.runtime, "env.list"),
+		TTY:            !r.cfg.NoPTY,
+		UID:            os.Getuid(),
+		Planned:        planned,
+	}
+}
+
+func (r *run) isolationError(err error) error {
+	var se *isolation.SettingError
+	if errors.As(err, &se) {
+		return &ConfigError{Field: r.isolationField(se.Key), Err: se.Err}
+	}
+	return &ConfigError{Field: "Isolation", Err: err}
+}
+
+// plannedIsolation is the isolated command of a run decided and not
+// started (Prepare), redacted; nil without isolation. Nothing is checked
+// (engine, image, namespaces) and the run's dirs are bound as planned.
+func (r *run) plannedIsolation() (*Command, error) {
+	if r.iso.Mode() == isolation.None {
+		return nil, nil
+	}
+	p, err := r.iso.Wrap(r.isolationRun(environ(), r.isolationBinds(r.cmd.Dir, r.cmd.Env), isolationReadOnly(r.cmd.Argv, r.cmd.Env), true))
+	if err != nil {
+		return nil, r.isolationError(err)
+	}
+	env := p.Env
+	if p.JobEnv != nil {
+		env = p.JobEnv
+	}
+	env = credentials.SafeEnv(env, r.secrets)
+	delete(env, events.KeyEnv)
+	return &Command{Argv: credentials.NewRedactor(r.secrets...).Strings(p.Argv), Dir: p.Dir, Env: env}, nil
 }
 
 // engineTimeout bounds the engine commands the runner runs itself (image

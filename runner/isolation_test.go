@@ -6,10 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/isolation"
 )
 
 // A private data dir that asks for process isolation in env/settings
@@ -58,4 +61,41 @@ func TestIsolationSettingsRefused(t *testing.T) {
 		assert.Equal(t, StatusError, res.Status)
 		assert.NoFileExists(t, started)
 	}
+}
+
+// Prepare shows the isolated command without starting or making anything:
+// the run's dirs, planned, are bound as they will be.
+func TestPrepareIsolated(t *testing.T) {
+	for _, iso := range []isolation.Options{
+		{Enabled: true, Executable: "bwrap"},
+		{Enabled: true, Image: "localhost/ee:1"},
+	} {
+		cfg := fakeConfig(t, "env")
+		cfg.Ident = "planned"
+		cfg.EnvVars["FOO_VAR"] = "x"
+		cfg.Isolation = &iso
+		p, err := Prepare(context.Background(), cfg)
+		require.NoError(t, err)
+		require.NotNil(t, p.Isolated)
+		argv := strings.Join(p.Isolated.Argv, " ")
+		assert.Equal(t, iso.Engine(), p.Isolated.Argv[0])
+		require.NotEmpty(t, p.scratch)
+		bind := "--bind " + p.scratch + " " + p.scratch
+		if iso.Mode() == isolation.Container {
+			bind = "-v " + p.scratch + ":" + p.scratch
+		}
+		assert.Contains(t, argv, bind, "the scratch dir, planned, is bound")
+		assert.True(t, strings.HasSuffix(argv, strings.Join(p.Command.Argv, " ")), "%s", argv)
+		assert.Contains(t, p.String(), "isolated: "+iso.Engine()+" ")
+		assert.NoDirExists(t, p.ArtifactDir, "nothing was made")
+		assert.NoDirExists(t, p.scratch, "nothing was made")
+		if iso.Mode() == isolation.Container {
+			assert.Equal(t, "x", p.Isolated.Env["FOO_VAR"])
+			assert.NotContains(t, p.Isolated.Env, "PATH", "the container's environment, not the engine's")
+		}
+	}
+	cfg := fakeConfig(t, "env")
+	p, err := Prepare(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Nil(t, p.Isolated)
 }
