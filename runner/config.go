@@ -7,6 +7,7 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/prompt"
 )
 
@@ -139,8 +140,15 @@ type Config struct {
 	// complete and the last event was delivered.
 	FinishedCallback func(*Result)
 
-	// Wrap, when set, may rewrite the command before it starts: a sandbox
-	// or container runtime puts its own argv in front.
+	// Isolation runs ansible in a bubblewrap sandbox or in a podman or
+	// docker container (an execution environment), as ansible-runner's
+	// process_isolation settings do; nil means as env/settings says, and
+	// env/settings' keys win over these, as in ansible-runner.
+	Isolation *isolation.Options
+
+	// Wrap, when set, may rewrite the command before it starts (after
+	// Isolation applied): a sandbox or container runtime of the caller's
+	// puts its own argv in front.
 	Wrap func(*Command) error
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/arunner/arunner/internal/eventproto"
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -42,14 +43,14 @@ func isManaged(name string) bool {
 }
 
 // buildEnv builds the child's environment as ansible-runner does: this
-// process's environment, then env/envvars, then Config.EnvVars, then the
+// process's environment (except in a container), then env/envvars, then Config.EnvVars, then the
 // the credentials' variables, then the variables the runner manages.
 func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]string, error) {
 	env := make(map[string]string, 64)
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
+	if r.iso.Mode() != isolation.Container {
+		// A container gets the run's own variables only, as with
+		// ansible-runner: the host's PATH or HOME would be wrong there.
+		env = environ()
 	}
 	for _, k := range slices.Sorted(maps.Keys(d.EnvVars)) {
 		if isManaged(k) {

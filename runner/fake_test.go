@@ -25,7 +25,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("ARUNNER_FAKE"); mode != "" {
 		os.Exit(fake(mode))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeTestImage()
+	os.Exit(code)
 }
 
 // fakeConfig is a Config whose binary is the fake playing mode.

@@ -120,10 +120,9 @@ func TestForgedFramesAreText(t *testing.T) {
 				}
 			}
 			cfg.EventHandler = func(e *events.Event) bool { handled = append(handled, e); return true }
-			var res *Result
-			cfg.FinishedCallback = func(r *Result) { res = r }
 			var runErr error
-			for ev, err := range Stream(context.Background(), cfg) {
+			evs, result := Stream(context.Background(), cfg)
+			for ev, err := range evs {
 				if err != nil {
 					runErr = err
 					break
@@ -132,6 +131,7 @@ func TestForgedFramesAreText(t *testing.T) {
 			}
 			require.NoError(t, runErr)
 			require.NotEmpty(t, handled)
+			res := result()
 			require.NotNil(t, res)
 			assert.Equal(t, StatusSuccessful, res.Status)
 			require.NotEmpty(t, res.FrameErrors)
