@@ -3,7 +3,6 @@ package runner
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -61,26 +60,16 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// token frames payload the way arunner's callback plugin does: ESC[K, then
-// the run's key (eventproto.KeyEnv in the environment) and the base64, in
-// slices of at most 78 characters each followed by ESC[<n>D, then ESC[K.
+// token frames payload the way arunner's callback plugin does, with the
+// run's key (eventproto.KeyEnv in the environment): eventproto.Writer writes
+// the framing for every fake.
 func token(payload any) string {
 	data, _ := json.Marshal(payload)
-	return frameB64(os.Getenv(eventproto.KeyEnv) + base64.StdEncoding.EncodeToString(data))
+	return eventproto.NewInBandWriter(nil, os.Getenv(eventproto.KeyEnv)).Token(data)
 }
 
 // frameB64 frames base64 text as token does.
-func frameB64(b64 string) string {
-	var sb strings.Builder
-	sb.WriteString("\x1b[K")
-	for len(b64) > 0 {
-		n := min(78, len(b64))
-		fmt.Fprintf(&sb, "%s\x1b[%dD", b64[:n], n)
-		b64 = b64[n:]
-	}
-	sb.WriteString("\x1b[K")
-	return sb.String()
-}
+func frameB64(b64 string) string { return eventproto.Frame(b64) }
 
 func fakeEvent(name, uuid, text string) string {
 	begin := token(map[string]any{

@@ -75,23 +75,8 @@ func rekey(stream []byte, key string) []byte {
 		return stream
 	}
 	return token.ReplaceAllFunc(stream, func(tok []byte) []byte {
-		return appendFrame(nil, key+string(slice.ReplaceAll(tok[3:len(tok)-3], nil)))
+		return []byte(eventproto.Frame(key + string(slice.ReplaceAll(tok[3:len(tok)-3], nil))))
 	})
-}
-
-// appendFrame appends base64 text b64 framed as a token: ESC[K, slices of
-// at most 78 characters each followed by ESC[<n>D, ESC[K.
-func appendFrame(b []byte, b64 string) []byte {
-	b = append(b, "\x1b[K"...)
-	for len(b64) > 0 {
-		n := min(78, len(b64))
-		b = append(b, b64[:n]...)
-		b = append(b, "\x1b["...)
-		b = strconv.AppendInt(b, int64(n), 10)
-		b = append(b, 'D')
-		b64 = b64[n:]
-	}
-	return append(b, "\x1b[K"...)
 }
 
 // replaySideBand splits the stream once into events (the text before each
@@ -136,7 +121,7 @@ func replaySideBand(stream []byte, key string, per, want int) error {
 		return fmt.Errorf("%s: the last event has no end token", os.Getenv("REPLAY_STREAM"))
 	}
 	tail := stream[last:]
-	end := appendFrame(nil, key+"e30=") // the end token, "{}"
+	end := []byte(eventproto.Frame(key + "e30=")) // the end token, "{}"
 	onTerminal := osdep.IsTerminal(1)
 	side := os.NewFile(uintptr(eventproto.SideBandFD), "side band")
 	var recs, out []byte
@@ -170,7 +155,8 @@ func replaySideBand(stream []byte, key string, per, want int) error {
 }
 
 // appendMarker appends the plugin's side-band marker for record seq, with
-// the run's key: kind is `{"arunner_rec": ` when the record holds the
+// the run's key, without the allocations of eventproto.Frame,
+// since it runs once per event and copy: kind is `{"arunner_rec": ` when the record holds the
 // event's text, else `{"arunner_seq": `.
 func appendMarker(b []byte, key, kind string, seq int) []byte {
 	b64 := base64.StdEncoding.EncodeToString([]byte(kind + strconv.Itoa(seq) + `}`))

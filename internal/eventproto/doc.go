@@ -9,7 +9,8 @@
 // usually the event's text in the record too).
 // The plugin frames every callback hook as an event and lets the stdout
 // callback the user chose (default, minimal, a collection's, or
-// callback_result_format=yaml) print the human text.
+// callback_result_format=yaml) print the human text. Writer writes what the
+// plugin writes, for fake ansible binaries (runnertest, the runner's tests).
 //
 // Every token carries the run's key (NewKey) in front of its base64: the
 // plugin gets it through the environment and removes it from there before
