@@ -1,0 +1,416 @@
+package stream
+
+// This file is the one place that maps between ansible-runner's run()
+// keyword arguments (the stream's {"kwargs": {...}} line) and
+// runner.Config, both ways.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arunner/arunner/cmdbuild"
+	"github.com/arunner/arunner/runner"
+)
+
+// ErrNotTransmittable is matched by Transmit's error for a Config field that
+// the stream cannot carry (a hook, a writer, credentials only this process
+// holds).
+var ErrNotTransmittable = errors.New("cannot be sent to a worker")
+
+// KwargsError is a kwargs line the worker cannot run: an argument it does
+// not know, or one whose value has the wrong type.
+type KwargsError struct {
+	Key string
+	Err error
+}
+
+func (e *KwargsError) Error() string { return "kwargs: " + e.Key + ": " + e.Err.Error() }
+func (e *KwargsError) Unwrap() error { return e.Err }
+
+// configKwargs builds the kwargs line for cfg: what ansible-runner's
+// transmit sends for the same job. Paths under the private data dir go
+// relative to it (the playbook to the project dir), as ansible-runner makes
+// them, since the worker's private data dir is elsewhere.
+func configKwargs(cfg runner.Config) (map[string]any, error) {
+	refuse := func(field string) error { return fmt.Errorf("Config.%s: %w", field, ErrNotTransmittable) }
+	switch {
+	case len(cfg.Credentials) > 0:
+		return nil, refuse("Credentials") // AWX writes them into env/ first
+	case len(cfg.SSHKeys) > 0:
+		return nil, refuse("SSHKeys") // env/ssh_key travels in the zip
+	case cfg.FactCache != nil:
+		return nil, refuse("FactCache")
+	case cfg.Wrap != nil:
+		return nil, refuse("Wrap")
+	case cfg.Role != "":
+		return nil, refuse("Role") // ansible-runner workers take no role
+	case cfg.Command != nil:
+		return nil, refuse("Command")
+	case cfg.NoInventory:
+		return nil, refuse("NoInventory")
+	case cfg.NoPTY:
+		return nil, refuse("NoPTY")
+	}
+	pdd, err := filepath.Abs(cfg.PrivateDataDir)
+	if err != nil {
+		return nil, err
+	}
+	k := map[string]any{"ident": cfg.Ident}
+	if cfg.Ident == "" {
+		k["ident"] = nil
+	}
+	set := func(key, v string) {
+		if v != "" {
+			k[key] = v
+		}
+	}
+	set("binary", cfg.Binary)
+	playbook := cfg.Playbook
+	if filepath.IsAbs(playbook) {
+		project := cmpOr(cfg.ProjectDir, filepath.Join(pdd, "project"))
+		if rel, ok := under(project, playbook); ok {
+			playbook = rel
+		}
+	}
+	set("playbook", playbook)
+	set("module", cfg.Module)
+	set("module_args", cfg.ModuleArgs)
+	set("host_pattern", cfg.HostPattern)
+	set("limit", cfg.Limit)
+	set("project_dir", cfg.ProjectDir)
+	if cfg.Verbosity > 0 {
+		k["verbosity"] = cfg.Verbosity
+	}
+	if cfg.Forks > 0 {
+		k["forks"] = cfg.Forks
+	}
+	if cfg.RotateArtifacts > 0 {
+		k["rotate_artifacts"] = cfg.RotateArtifacts
+	}
+	if cfg.OmitEventData {
+		k["omit_event_data"] = true
+	}
+	if cfg.OnlyFailedEventData {
+		k["only_failed_event_data"] = true
+	}
+	if len(cfg.Inventory) > 0 {
+		inv := make([]string, len(cfg.Inventory))
+		for i, p := range cfg.Inventory {
+			if rel, ok := under(pdd, p); ok && filepath.IsAbs(p) {
+				p = rel
+			}
+			inv[i] = p
+		}
+		if len(inv) == 1 {
+			k["inventory"] = inv[0]
+		} else {
+			k["inventory"] = inv
+		}
+	}
+	if len(cfg.Tags) > 0 {
+		k["tags"] = strings.Join(cfg.Tags, ",")
+	}
+	if len(cfg.SkipTags) > 0 {
+		k["skip_tags"] = strings.Join(cfg.SkipTags, ",")
+	}
+	cmdline := cfg.Cmdline
+	if extra := flagArgs(cfg.Flags); len(extra) > 0 {
+		cmdline = strings.TrimSpace(cmdline + " " + cmdbuild.Quote(extra))
+	}
+	set("cmdline", cmdline)
+	if len(cfg.EnvVars) > 0 {
+		k["envvars"] = cfg.EnvVars
+	}
+	if len(cfg.ExtraVars) > 0 {
+		k["extravars"] = cfg.ExtraVars
+	}
+	if len(cfg.Passwords) > 0 {
+		pw := make(map[string]string, len(cfg.Passwords))
+		for _, p := range cfg.Passwords {
+			pw[p.Pattern] = p.Response
+		}
+		k["passwords"] = pw
+	}
+	if cfg.JobTimeout > 0 {
+		k["timeout"] = int((cfg.JobTimeout + time.Second - 1) / time.Second)
+	}
+	if cfg.IdleTimeout > 0 {
+		k["settings"] = map[string]any{"idle_timeout": int((cfg.IdleTimeout + time.Second - 1) / time.Second)}
+	}
+	return k, nil
+}
+
+// flagArgs is the ansible-playbook switches of f, which ansible-runner's
+// kwargs carry only inside cmdline.
+func flagArgs(f runner.Flags) []string {
+	var a []string
+	on := func(b bool, flag string) {
+		if b {
+			a = append(a, flag)
+		}
+	}
+	val := func(v, flag string) {
+		if v != "" {
+			a = append(a, flag, v)
+		}
+	}
+	on(f.Check, "--check")
+	on(f.Diff, "--diff")
+	on(f.Become, "--become")
+	val(f.BecomeMethod, "--become-method")
+	val(f.BecomeUser, "--become-user")
+	val(f.User, "--user")
+	val(f.StartAtTask, "--start-at-task")
+	if f.ConnTimeout > 0 {
+		a = append(a, "--timeout", strconv.Itoa(f.ConnTimeout))
+	}
+	on(f.ForceHandlers, "--force-handlers")
+	on(f.AskPass, "--ask-pass")
+	on(f.AskBecomePass, "--ask-become-pass")
+	on(f.AskVaultPass, "--ask-vault-pass")
+	for _, v := range f.VaultIDs {
+		a = append(a, "--vault-id", v)
+	}
+	return a
+}
+
+// ignoredKwargs are run() arguments that a worker takes and that change
+// nothing here: output switches (a worker is always quiet and streams
+// events), container settings used only with process isolation, and
+// where the controller keeps its own artifacts.
+var ignoredKwargs = map[string]bool{
+	"quiet": true, "json_mode": true, "suppress_env_files": true, "ignore_logging": true,
+	"debug": true, "logfile": true, "suppress_ansible_output": true, "suppress_output_file": true,
+	"container_image": true, "container_volume_mounts": true, "container_options": true,
+	"container_workdir": true, "container_auth_data": true,
+	"process_isolation_executable": true, "process_isolation_path": true,
+	"process_isolation_hide_paths": true, "process_isolation_show_paths": true,
+	"process_isolation_ro_paths": true, "artifact_dir": true, "host_cwd": true,
+	"fact_cache_type": true, "check_job_event_data": true, "streamer": true,
+}
+
+// kwargsConfig turns a kwargs line into the Config a worker runs in pdd,
+// as ansible-runner's worker does: a relative inventory is joined to the
+// private data dir, a relative ANSIBLE_ROLES_PATH to its roles/.
+func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
+	cfg := runner.Config{PrivateDataDir: pdd}
+	var k map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &k); err != nil || k == nil {
+		return cfg, &KwargsError{Key: "kwargs", Err: errors.New("not an object")}
+	}
+	for key, v := range k {
+		if isNull(v) {
+			continue
+		}
+		var err error
+		switch key {
+		case "ident":
+			cfg.Ident, err = str(v)
+		case "binary":
+			cfg.Binary, err = str(v)
+		case "playbook":
+			cfg.Playbook, err = str(v)
+		case "module":
+			cfg.Module, err = str(v)
+		case "module_args":
+			cfg.ModuleArgs, err = str(v)
+		case "host_pattern", "hosts":
+			cfg.HostPattern, err = str(v)
+		case "limit":
+			cfg.Limit, err = str(v)
+		case "cmdline":
+			cfg.Cmdline, err = str(v)
+		case "project_dir":
+			cfg.ProjectDir, err = str(v)
+		case "role":
+			cfg.Role, err = str(v)
+		case "role_vars":
+			err = json.Unmarshal(v, &cfg.RoleVars)
+		case "role_skip_facts":
+			cfg.RoleSkipFacts, err = boolean(v)
+		case "verbosity":
+			cfg.Verbosity, err = integer(v)
+		case "forks":
+			cfg.Forks, err = integer(v)
+		case "rotate_artifacts":
+			cfg.RotateArtifacts, err = integer(v)
+		case "timeout":
+			var n int
+			n, err = integer(v)
+			cfg.JobTimeout = time.Duration(n) * time.Second
+		case "omit_event_data":
+			cfg.OmitEventData, err = boolean(v)
+		case "only_failed_event_data":
+			cfg.OnlyFailedEventData, err = boolean(v)
+		case "inventory":
+			cfg.Inventory, err = strList(v)
+			for i, p := range cfg.Inventory {
+				if !filepath.IsAbs(p) {
+					cfg.Inventory[i] = filepath.Join(pdd, p)
+				}
+			}
+		case "tags", "skip_tags":
+			var s string
+			if s, err = str(v); err == nil && s != "" {
+				if key == "tags" {
+					cfg.Tags = strings.Split(s, ",")
+				} else {
+					cfg.SkipTags = strings.Split(s, ",")
+				}
+			}
+		case "roles_path":
+			cfg.RolesPath, err = strList(v)
+		case "envvars":
+			cfg.EnvVars, err = stringMap(v)
+			if p, ok := cfg.EnvVars["ANSIBLE_ROLES_PATH"]; ok && !filepath.IsAbs(p) {
+				cfg.EnvVars["ANSIBLE_ROLES_PATH"] = filepath.Join(pdd, "roles", p)
+			}
+		case "extravars":
+			err = json.Unmarshal(v, &cfg.ExtraVars)
+		case "passwords":
+			var pw map[string]string
+			if pw, err = stringMap(v); err == nil {
+				for _, pat := range sortedKeys(pw) {
+					cfg.Passwords = append(cfg.Passwords, runner.Password{Pattern: pat, Response: pw[pat]})
+				}
+			}
+		case "settings":
+			var s map[string]json.RawMessage
+			if err = json.Unmarshal(v, &s); err == nil {
+				for name, d := range map[string]*time.Duration{"idle_timeout": &cfg.IdleTimeout, "job_timeout": &cfg.JobTimeout} {
+					if raw, ok := s[name]; ok && !isNull(raw) {
+						n, ierr := integer(raw)
+						if ierr != nil {
+							err = fmt.Errorf("%s: %w", name, ierr)
+						}
+						if *d == 0 {
+							*d = time.Duration(n) * time.Second
+						}
+					}
+				}
+			}
+		case "ssh_key":
+			var key string
+			if key, err = str(v); err == nil && key != "" {
+				cfg.SSHKeys = append(cfg.SSHKeys, runner.SSHKey{PEM: []byte(key), Comment: "kwargs ssh_key"})
+			}
+		case "process_isolation", "directory_isolation_base_path":
+			if truthy(v) {
+				err = runner.ErrIsolationUnsupported
+			}
+		default:
+			if !ignoredKwargs[key] {
+				err = errors.New("not an ansible-runner run() argument that arunner knows")
+			}
+		}
+		if err != nil {
+			return cfg, &KwargsError{Key: key, Err: err}
+		}
+	}
+	return cfg, nil
+}
+
+func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+
+func truthy(v json.RawMessage) bool {
+	switch string(bytes.TrimSpace(v)) {
+	case "null", "false", "0", `""`, "[]", "{}":
+		return false
+	}
+	return true
+}
+
+func str(v json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", errors.New("not a string")
+	}
+	return s, nil
+}
+
+func boolean(v json.RawMessage) (bool, error) {
+	var b bool
+	if err := json.Unmarshal(v, &b); err != nil {
+		return false, errors.New("not a boolean")
+	}
+	return b, nil
+}
+
+// integer reads a number or a string of digits: ansible-runner's CLI sends
+// forks as text.
+func integer(v json.RawMessage) (int, error) {
+	var n int
+	if err := json.Unmarshal(v, &n); err == nil && n >= 0 {
+		return n, nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err == nil {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			return n, nil
+		}
+	}
+	return 0, errors.New("not a whole number")
+}
+
+func strList(v json.RawMessage) ([]string, error) {
+	var l []string
+	if err := json.Unmarshal(v, &l); err == nil {
+		return l, nil
+	}
+	s, err := str(v)
+	if err != nil {
+		return nil, errors.New("not a string or a list of strings")
+	}
+	return []string{s}, nil
+}
+
+// stringMap reads a JSON object whose values become text as Python's str()
+// would make them of the simple types.
+func stringMap(v json.RawMessage) (map[string]string, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, errors.New("not an object")
+	}
+	out := make(map[string]string, len(m))
+	for k, raw := range m {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			out[k] = s
+			continue
+		}
+		switch t := string(bytes.TrimSpace(raw)); t {
+		case "true":
+			out[k] = "True"
+		case "false":
+			out[k] = "False"
+		default:
+			out[k] = t
+		}
+	}
+	return out, nil
+}
+
+func under(dir, p string) (string, bool) {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", false
+	}
+	return rel, true
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,39 @@
+package stream
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/arunner/arunner/runner"
+)
+
+// Transmit writes cfg as ansible-runner's transmit does: its kwargs line,
+// the private data dir as a zip payload, and eof. What runs (playbook or
+// module), its options and the private data dir's files (env/ included,
+// with what secrets it holds, and nothing else) are what a worker gets;
+// Config fields that only this process can hold (hooks, Output,
+// Credentials, SSHKeys, FactCache, Wrap) are refused with
+// ErrNotTransmittable, except the hooks and Output, which are ignored:
+// they belong to Process.
+func Transmit(w io.Writer, cfg runner.Config) error {
+	if cfg.PrivateDataDir == "" {
+		return fmt.Errorf("stream: Config.PrivateDataDir is required")
+	}
+	k, err := configKwargs(cfg)
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	sw := newWriter(w)
+	if err := sw.json(map[string]any{"kwargs": k}); err != nil {
+		return err
+	}
+	f, err := packDir(cfg.PrivateDataDir)
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	defer f.Close()
+	if err := sw.zip(f); err != nil {
+		return err
+	}
+	return sw.line([]byte(eofJSON))
+}

@@ -1,0 +1,268 @@
+package stream
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// packDir zips the tree under dir into a temporary file, as ansible-runner
+// does: deflated files, directory entries, symlinks as symlink entries
+// (their target as data), FIFOs and sockets left out. The caller closes the
+// file; it has no name left on disk.
+func packDir(dir string) (*os.File, error) {
+	f, err := os.CreateTemp("", "arunner-stream-*.zip")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	if err := writeZip(f, dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func writeZip(w io.Writer, dir string) error {
+	zw := zip.NewWriter(w)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := info.Mode()
+		if mode&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice) != 0 {
+			return nil
+		}
+		h := &zip.FileHeader{Name: filepath.ToSlash(rel), Modified: info.ModTime().In(time.Local)}
+		h.SetMode(mode)
+		switch {
+		case mode.IsDir():
+			h.Name += "/"
+			_, err := zw.CreateHeader(h)
+			return err
+		case mode&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			zf, err := zw.CreateHeader(h)
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(zf, target)
+			return err
+		}
+		h.Method = zip.Deflate
+		src, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		zf, err := zw.CreateHeader(h)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(zf, src)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("packing %s: %w", dir, err)
+	}
+	return zw.Close()
+}
+
+// ErrUnsafeEntry is matched by the error of a zip entry that would reach
+// outside the directory it is unpacked into: an absolute name, a name with
+// "..", a symlink pointing out, or a file written through one.
+var ErrUnsafeEntry = errors.New("zip entry reaches outside its directory")
+
+// ErrTooLarge is matched by the error of a zip that unpacks to more bytes or
+// entries than Limits allow.
+var ErrTooLarge = errors.New("zip exceeds the unpack limits")
+
+// unpack extracts the zip in f (size bytes) into dir, which it creates
+// (0700) if need be, as ansible-runner does: modes and mtimes restored,
+// symlinks recreated, an existing symlink or FIFO replaced, existing
+// directories kept as they are. Nothing is written outside dir: every path
+// is resolved within it (os.Root), so a symlink that points out cannot be
+// written through.
+func unpack(f *os.File, size int64, dir string, l Limits) error {
+	l = l.withDefaults()
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return fmt.Errorf("not a zip: %w", err)
+	}
+	if len(zr.File) > l.MaxEntries {
+		return fmt.Errorf("%d entries, more than %d (Limits.MaxEntries): %w", len(zr.File), l.MaxEntries, ErrTooLarge)
+	}
+	var total uint64
+	for _, zf := range zr.File {
+		total += zf.UncompressedSize64
+		if total > uint64(l.MaxUnpacked) {
+			return fmt.Errorf("unpacks to more than %d bytes (Limits.MaxUnpacked): %w", l.MaxUnpacked, ErrTooLarge)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	budget := l.MaxUnpacked
+	type dirMode struct {
+		name  string
+		mode  fs.FileMode
+		mtime time.Time
+	}
+	var dirs []dirMode
+	for _, zf := range zr.File {
+		name := strings.TrimSuffix(zf.Name, "/")
+		if !filepath.IsLocal(name) || strings.Contains(zf.Name, `\`) {
+			return fmt.Errorf("%q: %w", zf.Name, ErrUnsafeEntry)
+		}
+		mode, mtime := zf.Mode(), modTime(zf)
+		if dir := filepath.Dir(name); dir != "." {
+			if err := root.MkdirAll(dir, 0o700); err != nil {
+				return entryError(zf.Name, err)
+			}
+		}
+		existing, lerr := root.Lstat(name)
+		switch {
+		case mode.IsDir() || strings.HasSuffix(zf.Name, "/"):
+			if lerr == nil && existing.IsDir() {
+				continue // pre-created; kept as it is
+			}
+			if err := root.Mkdir(name, 0o700); err != nil {
+				return entryError(zf.Name, err)
+			}
+			dirs = append(dirs, dirMode{name, mode.Perm(), mtime})
+			continue
+		case lerr == nil && existing.Mode()&fs.ModeNamedPipe != 0:
+			// A FIFO is left by a crashed run (ssh_key_data): removed and
+			// not replaced, as ansible-runner does.
+			root.Remove(name)
+			continue
+		case lerr == nil && existing.IsDir():
+			continue
+		case lerr == nil && (existing.Mode()&fs.ModeSymlink != 0 || mode&fs.ModeSymlink != 0):
+			if err := root.Remove(name); err != nil {
+				return entryError(zf.Name, err)
+			}
+		}
+		if mode&fs.ModeSymlink != 0 {
+			target, err := readSmall(zf, 4096)
+			if err != nil {
+				return entryError(zf.Name, err)
+			}
+			if filepath.IsAbs(target) || !filepath.IsLocal(filepath.Join(filepath.Dir(name), target)) {
+				return fmt.Errorf("%q: symlink to %q: %w", zf.Name, target, ErrUnsafeEntry)
+			}
+			if err := root.Symlink(target, name); err != nil {
+				return entryError(zf.Name, err)
+			}
+			continue
+		}
+		n, err := extractFile(root, zf, name, budget)
+		if err != nil {
+			return err
+		}
+		budget -= n
+		perm := mode.Perm()
+		if perm == 0 {
+			perm = 0o600 // an archiver that records no mode
+		}
+		if err := root.Chmod(name, perm); err != nil {
+			return entryError(zf.Name, err)
+		}
+		if err := root.Chtimes(name, mtime, mtime); err != nil {
+			return entryError(zf.Name, err)
+		}
+	}
+	// Last, so that a read-only directory did not stop its own entries.
+	for _, d := range slices.Backward(dirs) {
+		if d.mode != 0 {
+			root.Chmod(d.name, d.mode|0o700)
+		}
+		root.Chtimes(d.name, d.mtime, d.mtime)
+	}
+	return nil
+}
+
+func extractFile(root *os.Root, zf *zip.File, name string, budget int64) (int64, error) {
+	src, err := zf.Open()
+	if err != nil {
+		return 0, entryError(zf.Name, err)
+	}
+	defer src.Close()
+	dst, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		if strings.Contains(err.Error(), "escapes") || errors.Is(err, fs.ErrPermission) && !filepath.IsLocal(name) {
+			return 0, fmt.Errorf("%q: %w", zf.Name, ErrUnsafeEntry)
+		}
+		return 0, entryError(zf.Name, err)
+	}
+	n, err := io.Copy(dst, io.LimitReader(src, budget+1))
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, entryError(zf.Name, err)
+	}
+	if n > budget {
+		return n, fmt.Errorf("%q: unpacks to more than its stated size: %w", zf.Name, ErrTooLarge)
+	}
+	return n, nil
+}
+
+// modTime is the entry's mtime. Without an extended timestamp a zip holds
+// local wall time, which Go reads as UTC and ansible-runner as local time.
+func modTime(zf *zip.File) time.Time {
+	t := zf.Modified
+	if t.Location() == time.UTC {
+		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.Local)
+	}
+	return t
+}
+
+func readSmall(zf *zip.File, max int64) (string, error) {
+	r, err := zf.Open()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return "", err
+	}
+	if int64(len(b)) > max {
+		return "", fmt.Errorf("symlink target longer than %d bytes", max)
+	}
+	return string(b), nil
+}
+
+func entryError(name string, err error) error {
+	if strings.Contains(err.Error(), "path escapes") {
+		return fmt.Errorf("%q: %w", name, ErrUnsafeEntry)
+	}
+	return fmt.Errorf("zip entry %q: %w", name, err)
+}
