@@ -185,7 +185,7 @@ func TestUnpackLimits(t *testing.T) {
 	require.ErrorIs(t, err, ErrTooLarge)
 	assert.Contains(t, err.Error(), "Limits.MaxEntries")
 
-	require.NoError(t, unpackBytes(t, z, t.TempDir(), Limits{MaxUnpacked: 2<<20, MaxEntries: 2}))
+	require.NoError(t, unpackBytes(t, z, t.TempDir(), Limits{MaxUnpacked: 2 << 20, MaxEntries: 2}))
 
 	err = unpackBytes(t, []byte("PK this is not a zip at all"), t.TempDir(), Limits{})
 	require.Error(t, err)

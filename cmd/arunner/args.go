@@ -90,6 +90,7 @@ type options struct {
 	help, version, quiet, json bool
 	debug                      bool
 	logfile                    string
+	command                    string // run, transmit or process
 	pdd                        string
 	cfg                        runner.Config
 }
@@ -101,7 +102,12 @@ func (o *options) config() runner.Config {
 	return c
 }
 
-// parseArgs reads ansible-runner's `run` command line. Flags and operands may
+// runLike are the commands whose command line is `run`'s: transmit sends
+// the run to a worker, process takes its stream back (see stream.go).
+var runLike = map[string]bool{"run": true, "transmit": true, "process": true}
+
+// parseArgs reads ansible-runner's `run` command line (or transmit's or
+// process's, which are the same). Flags and operands may
 // come in any order; -v may be repeated or stacked (-vvv).
 func parseArgs(args []string) (*options, error) {
 	o := &options{}
@@ -242,10 +248,10 @@ func parseArgs(args []string) (*options, error) {
 	if o.help || o.version {
 		return o, nil
 	}
-	if len(operands) != 2 || operands[0] != "run" {
+	if len(operands) != 2 || !runLike[operands[0]] {
 		return nil, usagef(2, "expected `run PRIVATE_DATA_DIR`, got %q", operands)
 	}
-	o.pdd = operands[1]
+	o.command, o.pdd = operands[0], operands[1]
 	c := &o.cfg
 	switch {
 	case c.Verbosity > 5:
@@ -260,7 +266,7 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usagef(1, "--hosts goes with -m or -r")
 	case unsupported != "":
 		return nil, usagef(1, "%s is not supported yet: arunner cannot isolate ansible from the host", unsupported)
-	case c.Playbook == "" && c.Module == "" && c.Role == "" && !hasArgsFile(o.pdd):
+	case c.Playbook == "" && c.Module == "" && c.Role == "" && o.command != "process" && !hasArgsFile(o.pdd):
 		return nil, usagef(1, "-p PLAYBOOK, -m MODULE or -r ROLE is required (or an args file in %s)", o.pdd)
 	}
 	return o, nil
