@@ -89,6 +89,9 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 		}
 	})
 	err := p.read(r)
+	if err == nil && !p.last.Final() {
+		err = errors.New("the worker's stream ended without a final status")
+	}
 	close(stopCancel)
 	wg.Wait()
 	select {
@@ -265,12 +268,7 @@ func (p *processor) finish(streamErr error) (*runner.Result, error) {
 		resultx.SetStats(res, p.stats)
 	}
 	res.Status = p.last
-	if !res.Status.Final() {
-		res.Status = runner.StatusError
-		if streamErr == nil {
-			streamErr = errors.New("the worker's stream ended without a final status")
-		}
-	}
+
 	if p.art != nil {
 		if b, err := os.ReadFile(filepath.Join(p.art.Dir, "rc")); err == nil {
 			res.RC, _ = strconv.Atoi(strings.TrimSpace(string(b)))

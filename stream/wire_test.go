@@ -135,12 +135,13 @@ func unpackBytes(t *testing.T, b []byte, dir string, l Limits) error {
 
 func TestUnpackStaysInside(t *testing.T) {
 	cases := map[string][][2]string{
-		"dotdot":           {{"../escaped", "x"}},
-		"nested dotdot":    {{"a/../../escaped", "x"}},
-		"absolute":         {{"/tmp/escaped-abs", "x"}},
-		"symlink out":      {{"l", "->.."}, {"l/escaped", "x"}},
-		"symlink absolute": {{"l", "->/tmp"}, {"l/escaped", "x"}},
-		"backslash":        {{`..\escaped`, "x"}},
+		"dotdot":            {{"../escaped", "x"}},
+		"nested dotdot":     {{"a/../../escaped", "x"}},
+		"absolute":          {{"/tmp/escaped-abs", "x"}},
+		"symlink out":       {{"l", "->.."}, {"l/escaped", "x"}},
+		"symlink absolute":  {{"l", "->/tmp"}, {"l/escaped", "x"}},
+		"backslash":         {{`..\escaped`, "x"}},
+		"symlink out alone": {{"l", "->../../etc"}},
 	}
 	for name, entries := range cases {
 		t.Run(name, func(t *testing.T) {
