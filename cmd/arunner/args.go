@@ -15,6 +15,8 @@ import (
 
 const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r ROLE) [options]
        arunner run PRIVATE_DATA_DIR [options]     (runs PRIVATE_DATA_DIR/args)
+       arunner transmit PRIVATE_DATA_DIR (-p ... | -m ...) [options] | arunner worker | arunner process PRIVATE_DATA_DIR [-i IDENT]
+                                                  (a remote run over ansible-runner's stream; arunner worker --help)
 
   -p, --playbook PLAYBOOK   playbook to run, relative to the project dir
   -m, --module MODULE       run an ad hoc module instead of a playbook
