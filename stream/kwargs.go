@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -104,10 +105,7 @@ func configKwargs(cfg runner.Config) (map[string]any, error) {
 	if len(cfg.Inventory) > 0 {
 		inv := make([]string, len(cfg.Inventory))
 		for i, p := range cfg.Inventory {
-			if rel, ok := under(pdd, p); ok && filepath.IsAbs(p) {
-				p = rel
-			}
-			inv[i] = p
+			inv[i] = inventoryKwarg(pdd, p)
 		}
 		if len(inv) == 1 {
 			k["inventory"] = inv[0]
@@ -146,6 +144,29 @@ func configKwargs(cfg runner.Config) (map[string]any, error) {
 		k["settings"] = map[string]any{"idle_timeout": int((cfg.IdleTimeout + time.Second - 1) / time.Second)}
 	}
 	return k, nil
+}
+
+// inventoryKwarg is an inventory source as the worker must find it: a path
+// in the private data dir relative to it (runner looks a relative source up
+// in <pdd>/inventory first, as here), anything else as it is.
+func inventoryKwarg(pdd, p string) string {
+	if strings.Contains(p, ",") {
+		return p // an inline host list
+	}
+	if !filepath.IsAbs(p) {
+		if _, err := os.Stat(filepath.Join(pdd, "inventory", p)); err == nil {
+			return filepath.Join("inventory", p)
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		p = abs
+	}
+	if rel, ok := under(pdd, p); ok {
+		return rel
+	}
+	return p
 }
 
 // flagArgs is the ansible-playbook switches of f, which ansible-runner's
@@ -253,7 +274,7 @@ func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
 		case "inventory":
 			cfg.Inventory, err = strList(v)
 			for i, p := range cfg.Inventory {
-				if !filepath.IsAbs(p) {
+				if !filepath.IsAbs(p) && !strings.Contains(p, ",") { // not an inline host list
 					cfg.Inventory[i] = filepath.Join(pdd, p)
 				}
 			}
