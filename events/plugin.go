@@ -87,7 +87,10 @@ func firstErr(errs ...error) error {
 
 // EnvOptions selects how the callback plugin behaves.
 type EnvOptions struct {
-	// PluginDir is the directory InstallPlugin returned.
+	// PluginDir is the directory InstallPlugin returned. ansible splits
+	// ANSIBLE_CALLBACK_PLUGINS on ':' and expands '$VAR' in it: a dir
+	// whose path has either is not found, and ansible refuses the stdout
+	// callback.
 	PluginDir string
 	// UserStdoutCallback is the stdout callback the user chose (from the
 	// caller's ANSIBLE_STDOUT_CALLBACK); it prints the human text. Empty

@@ -40,18 +40,22 @@ func (k SSHKey) Format(f fmt.State, verb rune) { io.WriteString(f, k.String()) }
 // a second way. json.Marshal still writes the key and passphrase.
 func (k SSHKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
+// controlPathDir is the scratch dir's ssh control path dir.
+const controlPathDir = "cp"
+
 // maxSocketPath keeps the agent's socket path within the kernel's limit for
 // unix socket addresses (108 bytes with the NUL).
 const maxSocketPath = 100
 
 // injectCredentials turns Config.Credentials into files (written 0600 under
-// the run's private dir, removed with it), flags, prompts, env and keys, and
+// the run's private dir, removed with it; extra vars files as soon as ansible
+// has read them), flags, prompts, env and keys, and
 // registers every secret for redaction.
 func (r *run) injectCredentials() (*credentials.Injection, error) {
 	if len(r.cfg.Credentials) == 0 {
 		return &credentials.Injection{}, nil
 	}
-	dir := filepath.Join(r.runtime, "credentials")
+	dir := filepath.Join(r.ansibleDir(), "credentials")
 	inj, err := credentials.Inject(dir, r.cfg.Credentials...)
 	if err != nil {
 		return nil, &ConfigError{Field: "Credentials", Err: err}
@@ -74,6 +78,8 @@ func (r *run) injectCredentials() (*credentials.Injection, error) {
 			return nil, &ConfigError{Field: "Credentials", Err: err}
 		}
 	}
+	// ansible reads extra vars once, at its start (secretFile).
+	r.readAtStart = append(r.readAtStart, inj.Flags.ExtraVarsFiles...)
 	fl := &r.cfg.Flags
 	cf := inj.Flags
 	if fl.User == "" {
@@ -107,8 +113,8 @@ func trimPrompt(id string) string {
 
 // startAgent serves env/ssh_key, Config.SSHKeys and the credentials' keys
 // from an in-process ssh-agent and points SSH_AUTH_SOCK at it. Its socket
-// lives in the run's private dir unless that path is too long for a unix
-// socket, in which case a private temp dir is used.
+// lives in the run's runtime dir unless that path is too long for a unix
+// socket, in which case the scratch dir is used.
 func (r *run) startAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map[string]string) error {
 	var keys []sshagent.Key
 	if len(d.SSHKey) > 0 {
@@ -134,12 +140,7 @@ func (r *run) startAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map
 	}
 	dir := filepath.Join(r.runtime, "agent")
 	if len(dir)+len(sshagent.SocketName)+1 > maxSocketPath {
-		tmp, err := os.MkdirTemp("", "arunner-agent-")
-		if err != nil {
-			return &ConfigError{Field: "SSHKeys", Err: err}
-		}
-		r.cleanup = append(r.cleanup, func() { os.RemoveAll(tmp) })
-		dir = filepath.Join(tmp, "agent")
+		dir = filepath.Join(r.scratch, "agent")
 	}
 	agent, err := sshagent.Start(dir, keys...)
 	if err != nil {
@@ -177,10 +178,12 @@ func (r *run) isolateControlMasters(env map[string]string) error {
 	if _, ok := env["ANSIBLE_SSH_CONTROL_PATH"]; ok {
 		return nil
 	}
-	// A short temp path: the master's socket name (ansible's 10-character
-	// hash plus ssh's 17-character suffix) must fit in a unix socket address.
-	dir, err := os.MkdirTemp("", "arunner-cp-")
-	if err != nil {
+	// In the scratch dir: a short temp path, so that the master's socket
+	// name (ansible's 10-character hash plus ssh's 17-character suffix)
+	// fits in a unix socket address, without a '%' that ssh would expand,
+	// and found by the next run if this one is killed hard.
+	dir := filepath.Join(r.scratch, controlPathDir)
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return &ConfigError{Field: "EnvVars", Err: err}
 	}
 	env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = dir

@@ -20,7 +20,7 @@ func (r *run) failEarly(res *Result, stdout *lazyio.Writer, status Status, msg s
 	res.redactor = credentials.NewRedactor(r.secrets...)
 	if withCommand && r.cmd.Argv != nil {
 		res.Command, res.Cwd = res.redactor.Strings(r.cmd.Argv), r.cmd.Dir
-		if werr := r.art.WriteCommand(res.Command, r.cmd.Dir, credentials.SafeEnv(r.cmd.Env, r.secrets)); werr != nil {
+		if werr := r.art.WriteCommand(res.Command, r.cmd.Dir, r.safeEnv()); werr != nil {
 			res.ArtifactErr = artifactError(filepath.Join(r.art.Dir, "command"), werr)
 		}
 	}

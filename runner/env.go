@@ -71,7 +71,9 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		env[k] = credEnv[k]
 	}
 
-	pluginDir, err := events.InstallPlugin(filepath.Join(r.runtime, "callback"))
+	// ANSIBLE_CALLBACK_PLUGINS is split on ':': the plugin goes where
+	// ansible takes the path as it is.
+	pluginDir, err := events.InstallPlugin(filepath.Join(r.ansibleDir(), "callback"))
 	if err != nil {
 		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
 	}
@@ -110,9 +112,13 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 	}
 	env["AWX_ISOLATED_DATA_DIR"] = r.art.Dir
 	env["ANSIBLE_CACHE_PLUGIN"] = "jsonfile"
-	env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = r.art.FactCacheDir()
+	if env["ANSIBLE_CACHE_PLUGIN_CONNECTION"], err = r.factCachePath(); err != nil {
+		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
+	}
 	if r.cfg.Role != "" {
-		env["ANSIBLE_ROLES_PATH"] = r.rolesPath()
+		if env["ANSIBLE_ROLES_PATH"], err = r.rolesPath(); err != nil {
+			return nil, &ConfigError{Field: "RolesPath", Err: err}
+		}
 	}
 	if r.cfg.Module != "" {
 		env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"

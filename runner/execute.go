@@ -81,8 +81,7 @@ func (r *run) execute() (*Result, error) {
 	}
 
 	res.redactor = credentials.NewRedactor(r.secrets...)
-	safeEnv := credentials.SafeEnv(r.cmd.Env, r.secrets)
-	delete(safeEnv, events.KeyEnv) // what a task could forge events with
+	safeEnv := r.safeEnv()
 	res.Command, res.Cwd = res.redactor.Strings(r.cmd.Argv), r.cmd.Dir
 	if err := r.art.WriteCommand(res.Command, r.cmd.Dir, safeEnv); err != nil {
 		return r.finish(res, StatusError, 1, &ConfigError{Field: "ArtifactDir", Err: err})
@@ -369,6 +368,11 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 // onEvent runs in the pty reader goroutine, once per event, in order. It
 // never fails the Filter: an error there would stop the output with it.
 func (r *run) onEvent(res *Result, ev *events.Event) {
+	if r.readAtStart != nil && ev.PID != 0 {
+		// Sent by the callback plugin, which ansible loads after the
+		// extra vars (text before it, a runner-made verbose event, is not).
+		r.unlinkStarted()
+	}
 	if ev.Event == "playbook_on_stats" && res.stats == nil {
 		if s, ok := ev.Stats(); ok {
 			res.stats = s
@@ -403,10 +407,16 @@ func (r *run) clean() {
 		f()
 	}
 	r.cleanup = nil
-	if r.runtime != "" {
-		os.RemoveAll(r.runtime)
-		r.runtime = ""
-	}
+	r.removeRuntime()
+}
+
+// safeEnv is the command's environment as the run records it (the command
+// artifact, the starting status): secrets redacted, and without the event
+// key, which a task could forge events with.
+func (r *run) safeEnv() map[string]string {
+	env := credentials.SafeEnv(r.cmd.Env, r.secrets)
+	delete(env, events.KeyEnv)
+	return env
 }
 
 // textWriter returns where the Filter writes ansible's text: the stdout

@@ -2,6 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/arunner/arunner/factcache"
@@ -30,7 +33,11 @@ func (r *run) restoreFacts(env map[string]string) error {
 		return &ConfigError{Field: "FactCache", Err: err}
 	}
 	r.facts = snap
-	for k, v := range factcache.Env(dir, fc.Options) {
+	ansibleDir, err := r.factCachePath()
+	if err != nil {
+		return &ConfigError{Field: "FactCache", Err: err}
+	}
+	for k, v := range factcache.Env(ansibleDir, fc.Options) {
 		// The caller's own cache settings would defeat the Store.
 		if _, ok := r.cfg.EnvVars[k]; ok {
 			return &ManagedEnvError{Name: k, Source: "Config.EnvVars"}
@@ -41,6 +48,24 @@ func (r *run) restoreFacts(env map[string]string) error {
 		env[k] = v
 	}
 	return nil
+}
+
+// factCachePath is the fact cache dir as ansible is told it: the artifacts'
+// fact cache dir, or a link to it in the scratch dir when ansible would
+// expand something in its path. The link needs the dir to exist.
+func (r *run) factCachePath() (string, error) {
+	dir := r.art.FactCacheDir()
+	if ansibleSafe(dir) {
+		return dir, nil
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	link := filepath.Join(r.scratch, "fact_cache")
+	if _, err := os.Lstat(link); err == nil {
+		return link, nil
+	}
+	return r.ansiblePath(dir, "fact_cache")
 }
 
 // collectFacts saves what the run changed. It runs after ansible exited and

@@ -116,7 +116,17 @@ func fake(mode string) int {
 		fmt.Fprint(out, "fatal: [localhost]: FAILED!\n")
 		return 2
 	case "env":
-		data, _ := json.Marshal(map[string]any{"env": os.Environ(), "args": os.Args, "stdin_tty": isTTY(0)})
+		files := map[string]string{} // what each -e @file holds
+		for i, a := range os.Args[1:] {
+			if a == "-e" && i+2 < len(os.Args) && strings.HasPrefix(os.Args[i+2], "@") {
+				data, err := os.ReadFile(os.Args[i+2][1:])
+				if err != nil {
+					data = []byte(err.Error())
+				}
+				files[os.Args[i+2][1:]] = string(data)
+			}
+		}
+		data, _ := json.Marshal(map[string]any{"env": os.Environ(), "args": os.Args, "stdin_tty": isTTY(0), "files": files})
 		os.WriteFile(os.Getenv("FAKE_OUT"), data, 0o600)
 		return 0
 	case "sleep":
@@ -221,6 +231,7 @@ type envReport struct {
 	Env      map[string]string // its environment
 	Args     []string          // its argv after argv[0]
 	StdinTTY bool              // stdin is a pty
+	Files    map[string]string // the content of each -e @file, by name
 }
 
 // runEnvFake runs cfg (whose binary is the "env" fake) to success and
@@ -234,14 +245,15 @@ func runEnvFake(t *testing.T, cfg Config) (*Result, envReport) {
 		t.Fatalf("Run: %v", err)
 	}
 	var raw struct {
-		Env      []string `json:"env"`
-		Args     []string `json:"args"`
-		StdinTTY bool     `json:"stdin_tty"`
+		Env      []string          `json:"env"`
+		Args     []string          `json:"args"`
+		StdinTTY bool              `json:"stdin_tty"`
+		Files    map[string]string `json:"files"`
 	}
 	data, err := os.ReadFile(out)
 	must(t, err)
 	must(t, json.Unmarshal(data, &raw))
-	rep := envReport{Env: map[string]string{}, Args: raw.Args[1:], StdinTTY: raw.StdinTTY}
+	rep := envReport{Env: map[string]string{}, Args: raw.Args[1:], StdinTTY: raw.StdinTTY, Files: raw.Files}
 	for _, kv := range raw.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		rep.Env[k] = v

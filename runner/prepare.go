@@ -57,6 +57,13 @@ type run struct {
 	// closed when it is set.
 	hookPanic atomic.Pointer[HookPanic]
 	abort     chan struct{}
+
+	// runtime.go: the scratch dir, the runtime dir's lock held for the
+	// run's life, and the files ansible reads at its start, removed at the
+	// first event (only the reader goroutine uses them once ansible runs).
+	scratch     string
+	lock        *os.File
+	readAtStart []string
 }
 
 // newRun validates what must be right before any artifact can be written,
@@ -95,6 +102,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if root == "" {
 		root = filepath.Join(pdd, "artifacts")
 	}
+	// What runs killed hard left (runtime.go), before this run's dir is
+	// made: rotation keeps the newest dirs.
+	cleanAbandoned(root)
 	art, err := privdata.NewArtifacts(root, ident)
 	if err != nil {
 		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
@@ -133,10 +143,9 @@ func (r *run) prepare() (missing bool, err error) {
 		r.idle = d.Settings.IdleTimeout
 	}
 
-	if err := os.Mkdir(filepath.Join(r.art.Dir, ".arunner"), 0o700); err != nil {
-		return false, &ConfigError{Field: "ArtifactDir", Err: err}
+	if err := r.makeRuntime(); err != nil {
+		return false, err
 	}
-	r.runtime = filepath.Join(r.art.Dir, ".arunner")
 	inj, err := r.injectCredentials()
 	if err != nil {
 		return false, err
@@ -437,15 +446,15 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	return argv, nil
 }
 
-// writeExtraVars puts Config.ExtraVars in a 0600 JSON file in the run's
-// private dir, so that no value reaches argv.
+// writeExtraVars gives ansible vars as a JSON file for -e @file, so that no
+// value reaches argv.
 func (r *run) writeExtraVars(name string, vars map[string]any) (string, error) {
 	data, err := json.Marshal(vars)
 	if err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}
-	p := filepath.Join(r.runtime, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
+	p, err := r.secretFile(name, data)
+	if err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}
 	return p, nil

@@ -4,9 +4,17 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
+)
+
+// rolePlaybookPrefix starts the name of a role run's playbook, and
+// rolePlaybookLink, in the runtime dir, points to it.
+const (
+	rolePlaybookPrefix = "arunner-role-"
+	rolePlaybookLink   = "role-playbook"
 )
 
 // rolePlaybook writes the one-play playbook that runs Config.Role, as
@@ -38,10 +46,15 @@ func (r *run) rolePlaybook(cwd string) (string, error) {
 	if err := os.MkdirAll(cwd, 0o700); err != nil {
 		return "", &ConfigError{Field: "Role", Err: err}
 	}
-	name := "arunner-role-" + strings.ReplaceAll(uuid.NewString(), "-", "") + ".json"
+	name := rolePlaybookPrefix + strings.ReplaceAll(uuid.NewString(), "-", "") + ".json"
 	path := filepath.Join(cwd, name)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return "", &ConfigError{Field: "Role", Err: err}
+	}
+	if r.runtime != "" {
+		// So that the next run removes it if this one is killed: it
+		// holds the RoleVars.
+		_ = os.Symlink(path, filepath.Join(r.runtime, rolePlaybookLink))
 	}
 	r.cleanup = append(r.cleanup, func() {
 		os.Remove(path)
@@ -53,8 +66,9 @@ func (r *run) rolePlaybook(cwd string) (string, error) {
 }
 
 // rolesPath is ANSIBLE_ROLES_PATH for a role run: Config.RolesPath, then
-// <private data dir>/roles.
-func (r *run) rolesPath() string {
+// <private data dir>/roles. ansible splits it on ':', so a dir whose path it
+// would not take as it is is named by a link in the scratch dir.
+func (r *run) rolesPath() (string, error) {
 	parts := make([]string, 0, len(r.cfg.RolesPath)+1)
 	for _, p := range r.cfg.RolesPath {
 		if abs, err := filepath.Abs(p); err == nil {
@@ -62,5 +76,12 @@ func (r *run) rolesPath() string {
 		}
 		parts = append(parts, p)
 	}
-	return strings.Join(append(parts, filepath.Join(r.pdd, "roles")), ":")
+	parts = append(parts, filepath.Join(r.pdd, "roles"))
+	for i, p := range parts {
+		var err error
+		if parts[i], err = r.ansiblePath(p, "roles-"+strconv.Itoa(i)); err != nil {
+			return "", err
+		}
+	}
+	return strings.Join(parts, ":"), nil
 }

@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -528,11 +530,70 @@ func TestExtraVarsFiles(t *testing.T) {
 		}
 	}
 	require.Len(t, files, 2, "argv: %q", got.Args)
+	assert.JSONEq(t, `{"from_pipe": 1}`, got.Files[files[0]])
+	assert.JSONEq(t, `{"secret_var": "hunter2-value"}`, got.Files[files[1]])
 	for _, f := range files {
 		assert.True(t, strings.HasPrefix(f, res.ArtifactDir), f)
 		_, err := os.Stat(f)
 		assert.ErrorIs(t, err, fs.ErrNotExist, "%s is removed after the run", f)
 	}
+}
+
+func init() {
+	// Prints a warning as ansible does before it loads the callback plugin,
+	// then sends one event, and reports to FAKE_OUT whether its -e @files
+	// stayed until the event and disappeared within 5 s after it.
+	fakeModes["extravars-gone"] = func() int {
+		var files []string
+		for i, a := range os.Args {
+			if a == "-e" && i+1 < len(os.Args) {
+				files = append(files, strings.TrimPrefix(os.Args[i+1], "@"))
+			}
+		}
+		fmt.Fprint(os.Stdout, "[WARNING]: before the plugin\n")
+		time.Sleep(300 * time.Millisecond)
+		for _, p := range files {
+			if _, err := os.Stat(p); err != nil {
+				os.WriteFile(os.Getenv("FAKE_OUT"), []byte("gone before the first event: "+p), 0o600)
+				return 0
+			}
+		}
+		fmt.Fprint(os.Stdout, fakeEvent("playbook_on_start", "00000000-0000-0000-0000-000000000000", ""))
+		result := "gone"
+		for _, p := range files {
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+					break
+				} else if time.Now().After(deadline) {
+					result = "still there: " + p
+					break
+				}
+			}
+		}
+		os.WriteFile(os.Getenv("FAKE_OUT"), []byte(result), 0o600)
+		return 0
+	}
+}
+
+// Extra vars files, a credential's among them, are removed once the
+// callback plugin's first event shows that ansible has read them, not when
+// the run ends: a run killed later leaves none. Text before that event is
+// no sign: ansible prints warnings before it loads extra vars.
+func TestExtraVarsFilesGoneAtFirstEvent(t *testing.T) {
+	cfg := fakeConfig(t, "extravars-gone")
+	out := filepath.Join(t.TempDir(), "out")
+	cfg.EnvVars["FAKE_OUT"] = out
+	cfg.ExtraVars = map[string]any{"secret_var": "hunter2-value"}
+	ct, err := credentials.ParseCredentialType([]byte("fields: [{id: token, secret: true}]"), []byte("extra_vars: {api_token: '{{ token }}'}"))
+	require.NoError(t, err)
+	cfg.Credentials = []credentials.Credential{credentials.Custom{Type: ct, Inputs: map[string]any{"token": "tok-secret-123"}}}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(res.Command, " "), "/.arunner/extravars.json")
+	assert.Contains(t, strings.Join(res.Command, " "), "/.arunner/credentials/")
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, "gone", string(data))
 }
 
 func TestNoPTY(t *testing.T) {

@@ -220,21 +220,12 @@ func compareEvents(t testing.TB, ours, ref Run, opts Options) {
 	assert.Equal(t, count(r), count(o), "multiset of (event, host, task)")
 
 	// Pair events by key and occurrence to compare their shapes.
-	byKey := map[evKey][]*events.Event{}
-	for i := range o {
-		k := keyOf(&o[i])
-		byKey[k] = append(byKey[k], &o[i])
-	}
-	seen := map[evKey]int{}
-	for i := range r {
-		re := &r[i]
-		k := keyOf(re)
-		n := seen[k]
-		seen[k]++
-		if n >= len(byKey[k]) {
+	pairs, _ := pairByKey(o, r, keyOf)
+	for _, p := range pairs {
+		if p.our == nil {
 			continue // reported by the multiset check
 		}
-		oe := byKey[k][n]
+		re, oe, k, n := p.ref, p.our, p.key, p.n
 		rd, od := dataOf(re), dataOf(oe)
 		assert.Subset(t, topKeys(oe), topKeys(re), "top-level keys of %v #%d", k, n)
 		assert.Subset(t, sortedKeys(od), sortedKeys(rd), "event_data keys of %v #%d", k, n)

@@ -29,30 +29,58 @@ func CompareEventData(t testing.TB, ours, ref Run, opts Options) {
 		return slices.DeleteFunc(comparableEvents(evs), func(e events.Event) bool { return slices.Contains(opts.AnyCount, e.Event) })
 	}
 	o, r := counted(ours.Events), counted(ref.Events)
-	byKey := map[valueKey][]*events.Event{}
-	for i := range o {
-		k := valueKeyOf(&o[i])
-		byKey[k] = append(byKey[k], &o[i])
-	}
-	seen := map[valueKey]int{}
-	for i := range r {
-		re := &r[i]
-		k := valueKeyOf(re)
-		n := seen[k]
-		seen[k]++
-		if n >= len(byKey[k]) {
-			t.Errorf("event %v #%d of the reference (counter %d) has no counterpart in ours", k, n, re.Counter)
+	pairs, extra := pairByKey(o, r, valueKeyOf)
+	for _, p := range pairs {
+		if p.our == nil {
+			t.Errorf("event %v #%d of the reference (counter %d) has no counterpart in ours", p.key, p.n, p.ref.Counter)
 			continue
 		}
-		oe := byKey[k][n]
-		assert.Equal(t, NormalizeEventData(re.EventData, ref.PrivateDataDir), NormalizeEventData(oe.EventData, ours.PrivateDataDir),
-			"event_data of %v #%d (counter %d in the reference, %d in ours)", k, n, re.Counter, oe.Counter)
+		assert.Equal(t, NormalizeEventData(p.ref.EventData, ref.PrivateDataDir), NormalizeEventData(p.our.EventData, ours.PrivateDataDir),
+			"event_data of %v #%d (counter %d in the reference, %d in ours)", p.key, p.n, p.ref.Counter, p.our.Counter)
 	}
-	for k, evs := range byKey {
-		for _, e := range evs[min(seen[k], len(evs)):] {
-			t.Errorf("event %v (counter %d) of ours has no counterpart in the reference", k, e.Counter)
+	for _, e := range extra {
+		t.Errorf("event %v (counter %d) of ours has no counterpart in the reference", valueKeyOf(e), e.Counter)
+	}
+}
+
+// matched is an event of the reference and its counterpart in ours: the
+// n-th (from 0) of the events with its key on each side. our is nil when
+// ours has fewer events with that key.
+type matched[K comparable] struct {
+	key      K
+	n        int
+	ref, our *events.Event
+}
+
+// pairByKey pairs each event of ref with the event of ours that has the
+// same key and the same place among the events with that key, in ref's
+// order; extra are the events of ours left without a counterpart.
+func pairByKey[K comparable](ours, ref []events.Event, key func(*events.Event) K) (pairs []matched[K], extra []*events.Event) {
+	byKey := map[K][]*events.Event{}
+	var keys []K // in order of first appearance, for a stable extra
+	for i := range ours {
+		k := key(&ours[i])
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
 		}
+		byKey[k] = append(byKey[k], &ours[i])
 	}
+	seen := map[K]int{}
+	for i := range ref {
+		k := key(&ref[i])
+		n := seen[k]
+		seen[k]++
+		p := matched[K]{key: k, n: n, ref: &ref[i]}
+		if n < len(byKey[k]) {
+			p.our = byKey[k][n]
+		}
+		pairs = append(pairs, p)
+	}
+	for _, k := range keys {
+		evs := byKey[k]
+		extra = append(extra, evs[min(seen[k], len(evs)):]...)
+	}
+	return pairs, extra
 }
 
 // valueKey identifies an event across two runs of one playbook, down to

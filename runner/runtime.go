@@ -1,0 +1,266 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+)
+
+// A run keeps what only it may read in two private (0700) dirs, removed when
+// it ends:
+//
+//   - the runtime dir, <artifacts>/<ident>/.arunner: credential files, the
+//     callback plugin, the agent socket, extra vars files until ansible has
+//     read them (secretFile), a link to a role run's playbook. Its lock file
+//     is held with flock for the run's life, which tells a live run's dir
+//     from one a run killed hard (os.Exit, SIGKILL) left behind.
+//   - the scratch dir, made with os.MkdirTemp in a temp dir whose path
+//     ansible and ssh take as it is: the ssh control path dir, and links
+//     to the user's dirs whose paths ansible would split or expand (see
+//     ansibleSafe). The runtime dir's "scratch" link points to it.
+//
+// The next run in the same artifacts root removes every runtime dir whose
+// lock no run holds, with its scratch dir, after stopping the ssh control
+// masters left there.
+const (
+	runtimeName   = ".arunner"
+	lockName      = "lock"
+	scratchLink   = "scratch"
+	scratchPrefix = "arunner-run-"
+)
+
+// ansibleUnsafe are the characters that make ansible or ssh read a path as
+// something else: ':' splits ANSIBLE_CALLBACK_PLUGINS, ANSIBLE_ROLES_PATH
+// and the other pathspec variables, ',' splits pathlist variables and turns
+// an inventory into a host list, '$' starts a variable ansible expands in
+// paths, '{' can start its {{CWD}}, '%' starts an ssh ControlPath token.
+const ansibleUnsafe = ":,$%{"
+
+// ansibleSafe reports whether ansible takes p as the path it is in any of
+// the variables the runner sets.
+func ansibleSafe(p string) bool {
+	return utf8.ValidString(p) && !strings.ContainsAny(p, ansibleUnsafe)
+}
+
+// scratchBase is the dir to make scratch dirs in: os.TempDir(), or /tmp
+// when that path is not ansibleSafe.
+func scratchBase() (string, error) {
+	for _, d := range []string{os.TempDir(), "/tmp"} {
+		if filepath.IsAbs(d) && ansibleSafe(d) {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("no temp dir whose path ansible can use: %q contains one of %q", os.TempDir(), ansibleUnsafe)
+}
+
+// makeRuntime creates the run's runtime dir, already locked (it is made
+// under a temporary name and renamed, so no run ever sees it unlocked), and
+// its scratch dir. An error is a *ConfigError.
+func (r *run) makeRuntime() error {
+	rt, lock, err := makeLocked(r.art.Dir)
+	if err != nil {
+		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("another run with ident %q is using %s", r.ident, r.art.Dir)
+		}
+		return &ConfigError{Field: "ArtifactDir", Err: err}
+	}
+	r.runtime, r.lock = rt, lock
+	base, err := scratchBase()
+	if err == nil {
+		r.scratch, err = os.MkdirTemp(base, scratchPrefix)
+	}
+	if err == nil {
+		err = os.Symlink(r.scratch, filepath.Join(rt, scratchLink))
+	}
+	if err != nil {
+		return &ConfigError{Field: "TMPDIR", Err: err}
+	}
+	return nil
+}
+
+// makeLocked makes dir/.arunner holding the lock file, and returns it with
+// the lock held.
+func makeLocked(dir string) (string, *os.File, error) {
+	tmp, err := os.MkdirTemp(dir, runtimeName+"-")
+	if err != nil {
+		return "", nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(tmp, lockName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		if err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			lock.Close()
+		}
+	}
+	rt := filepath.Join(dir, runtimeName)
+	if err == nil {
+		if err = os.Rename(tmp, rt); err != nil {
+			lock.Close()
+		}
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, err
+	}
+	return rt, lock, nil
+}
+
+// removeRuntime removes the scratch dir, then the runtime dir, then lets go
+// of the lock. The cleanup functions, which stop the agent and the control
+// masters, must have run.
+func (r *run) removeRuntime() {
+	if r.scratch != "" {
+		os.RemoveAll(r.scratch)
+		r.scratch = ""
+	}
+	if r.runtime != "" {
+		os.RemoveAll(r.runtime)
+		r.runtime = ""
+	}
+	if r.lock != nil {
+		r.lock.Close()
+		r.lock = nil
+	}
+}
+
+// secretFile gives ansible data that it reads once, at its start (extra
+// vars), as a 0600 file in ansibleDir, and returns its path. The file
+// is removed as soon as the callback plugin's first event shows that
+// ansible has read it (unlinkStarted), so that a run killed after that
+// leaves it nowhere. (A memfd named /dev/fd/N would leave nothing at all,
+// but ansible-playbook resolves -e @path with realpath, to the memfd's
+// unopenable name.)
+func (r *run) secretFile(name string, data []byte) (string, error) {
+	p := filepath.Join(r.ansibleDir(), name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		return "", err
+	}
+	r.readAtStart = append(r.readAtStart, p)
+	return p, nil
+}
+
+// unlinkStarted removes the files secretFile made. ansible loads extra vars
+// before it loads the callback plugin.
+func (r *run) unlinkStarted() {
+	for _, p := range r.readAtStart {
+		os.Remove(p)
+	}
+	r.readAtStart = nil
+}
+
+// ansiblePath returns p if ansible takes it as it is, else a link to p
+// named name in the scratch dir.
+func (r *run) ansiblePath(p, name string) (string, error) {
+	if ansibleSafe(p) {
+		return p, nil
+	}
+	link := filepath.Join(r.scratch, name)
+	if err := os.Symlink(p, link); err != nil {
+		return "", err
+	}
+	return link, nil
+}
+
+// ansibleDir is where the runner's own files that ansible finds through a
+// path-list variable, or by a path it expands (-e @file), go: the runtime
+// dir, or the scratch dir when the runtime dir's path is not ansibleSafe.
+func (r *run) ansibleDir() string {
+	if ansibleSafe(r.runtime) {
+		return r.runtime
+	}
+	return r.scratch
+}
+
+// cleanAbandoned removes the runtime dirs under the artifacts root that no
+// live run holds, with their scratch dirs. It runs before artifacts are
+// rotated, which would remove a runtime dir but not its scratch dir. It
+// never fails a run: what it cannot remove now, a later run tries again.
+func cleanAbandoned(root string) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			removeAbandoned(filepath.Join(root, e.Name(), runtimeName))
+		}
+	}
+}
+
+func removeAbandoned(rt string) {
+	if st, err := os.Lstat(rt); err != nil || !st.IsDir() || !ours(st) {
+		return
+	}
+	st, err := os.Lstat(filepath.Dir(rt))
+	if err != nil {
+		return
+	}
+	lock, err := os.OpenFile(filepath.Join(rt, lockName), os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	switch {
+	case err == nil:
+		defer lock.Close()
+		if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+			return // a live run's
+		}
+		// A run that ended may have removed rt since it was opened, and a
+		// new run with the same ident made a new one.
+		held, err1 := lock.Stat()
+		now, err2 := os.Lstat(lock.Name())
+		if err1 != nil || err2 != nil || !os.SameFile(held, now) {
+			return
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		// Made before runtime dirs had locks, or a run is removing it.
+	default:
+		return
+	}
+	if target, err := os.Readlink(filepath.Join(rt, scratchLink)); err == nil {
+		removeScratch(target)
+	}
+	if target, err := os.Readlink(filepath.Join(rt, rolePlaybookLink)); err == nil {
+		removeRolePlaybook(target)
+	}
+	os.RemoveAll(rt)
+	// The artifacts dir keeps its time, by which artifacts are rotated.
+	_ = os.Chtimes(filepath.Dir(rt), time.Time{}, st.ModTime())
+}
+
+// removeScratch removes a crashed run's scratch dir, if target is one of
+// ours, after stopping the ssh control masters left in it.
+func removeScratch(target string) {
+	if !filepath.IsAbs(target) || !strings.HasPrefix(filepath.Base(target), scratchPrefix) {
+		return
+	}
+	st, err := os.Lstat(target)
+	if err != nil || !st.IsDir() || !ours(st) {
+		return
+	}
+	stopControlMasters(filepath.Join(target, controlPathDir))
+	os.RemoveAll(target)
+}
+
+// removeRolePlaybook removes a crashed role run's playbook, if target is
+// one: it holds the RoleVars.
+func removeRolePlaybook(target string) {
+	base := filepath.Base(target)
+	if !filepath.IsAbs(target) || !strings.HasPrefix(base, rolePlaybookPrefix) || !strings.HasSuffix(base, ".json") {
+		return
+	}
+	if st, err := os.Lstat(target); err == nil && st.Mode().IsRegular() && ours(st) {
+		os.Remove(target)
+	}
+}
+
+// ours reports whether this process's user owns the file: a dir that
+// another user planted is never followed or removed.
+func ours(st fs.FileInfo) bool {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && int(sys.Uid) == os.Geteuid()
+}
