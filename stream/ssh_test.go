@@ -1,8 +1,10 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -101,4 +103,49 @@ func TestRunSSH(t *testing.T) {
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "ansible on the worker is gone")
 	})
+}
+
+// TestWorkerKilled: the worker process dies (SIGKILL) mid-run. The process
+// side ends with an error that says the stream was cut, its artifacts say
+// error, and ansible died with the worker.
+func TestWorkerKilled(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	cfg := fakeJob(t, map[string]string{"FAKE_SLEEP": "60", "FAKE_PIDFILE": pidfile})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1")
+	cmd.Stdin = bytes.NewReader(transmitted(t, cfg))
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer cmd.Wait()
+	cfg.EventHandler = func(ev *events.Event) bool {
+		if strings.Contains(ev.Stdout, "second") {
+			time.AfterFunc(300*time.Millisecond, func() { cmd.Process.Kill() })
+		}
+		return true
+	}
+	res, err := Process(ctx, out, cfg)
+	assert.ErrorIs(t, err, ErrTruncated)
+	require.NotNil(t, res)
+	assert.Equal(t, runner.StatusError, res.Status)
+	b, err := os.ReadFile(filepath.Join(res.ArtifactDir, "status"))
+	require.NoError(t, err)
+	assert.Equal(t, "error", string(b))
+	b, err = os.ReadFile(pidfile)
+	require.NoError(t, err)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "ansible died with its worker")
+	b, err = os.ReadFile(pidfile + ".child")
+	require.NoError(t, err)
+	pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "and so did its children")
 }

@@ -29,7 +29,11 @@ const fakeAnsible = `#!/bin/sh
 echo "fake ansible $*"
 echo "second line"
 [ -n "$FAKE_PIDFILE" ] && echo $$ > "$FAKE_PIDFILE"
-[ -n "$FAKE_SLEEP" ] && sleep "$FAKE_SLEEP"
+if [ -n "$FAKE_SLEEP" ]; then
+	sleep "$FAKE_SLEEP" &
+	[ -n "$FAKE_PIDFILE" ] && echo $! > "$FAKE_PIDFILE.child"
+	wait
+fi
 exit ${FAKE_RC:-0}
 `
 
