@@ -157,6 +157,7 @@ func (p *processor) artifacts() error {
 
 func (p *processor) read(r io.Reader) error {
 	rd := newReader(r, p.opts.Limits)
+	rd.events = true
 	if p.res.Ident != "" {
 		if err := p.artifacts(); err != nil {
 			return err
@@ -168,6 +169,10 @@ func (p *processor) read(r io.Reader) error {
 			return err
 		}
 		switch {
+		case m.ev != nil:
+			if err := p.event(m.ev, m.raw); err != nil {
+				return &LineError{N: rd.n, Line: firstLine(m.raw), Err: err}
+			}
 		case m.has("status"):
 			var u runner.StatusUpdate
 			var extra struct {
@@ -212,7 +217,11 @@ func (p *processor) read(r io.Reader) error {
 			if string(m.fields["event"]) == `"keepalive"` {
 				continue
 			}
-			if err := p.event(m.raw); err != nil {
+			ev := new(events.Event)
+			if err := ev.UnmarshalJSON(m.raw); err != nil {
+				return &LineError{N: rd.n, Line: firstLine(m.raw), Err: err}
+			}
+			if err := p.event(ev, m.raw); err != nil {
 				return &LineError{N: rd.n, Line: firstLine(m.raw), Err: err}
 			}
 		}
@@ -220,11 +229,7 @@ func (p *processor) read(r io.Reader) error {
 }
 
 // event delivers one event line as a local run delivers an event.
-func (p *processor) event(raw []byte) error {
-	ev := new(events.Event)
-	if err := ev.UnmarshalJSON(raw); err != nil {
-		return err
-	}
+func (p *processor) event(ev *events.Event, raw []byte) error {
 	if ev.Counter == 0 || ev.UUID == "" {
 		return errors.New("an event needs a counter and a uuid")
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/arunner/arunner/events"
 )
 
 // The stream is ansible-runner's: one JSON object per line, except a zip
@@ -74,6 +76,7 @@ type reader struct {
 	br     *bufio.Reader
 	limits Limits
 	n      int
+	events bool // lines are mostly events (the process side)
 }
 
 func newReader(r io.Reader, l Limits) *reader {
@@ -109,11 +112,15 @@ func (r *reader) line() ([]byte, error) {
 	}
 }
 
-// message is one JSON line, decoded as far as telling its kind needs.
+// message is one JSON line, decoded as far as telling its kind needs. raw
+// is valid until the next read.
 type message struct {
 	raw     []byte
 	fields  map[string]json.RawMessage
 	zipSize int64
+	// ev is the line decoded as an event, when the reader was asked for
+	// events and the line is one.
+	ev *events.Event
 }
 
 func (m *message) has(k string) bool { _, ok := m.fields[k]; return ok }
@@ -125,6 +132,16 @@ func (r *reader) next() (*message, error) {
 		return nil, err
 	}
 	m := &message{raw: b}
+	if r.events {
+		// The hot path: one decode of an event line, by the events
+		// package's decoder. A line that is not an event (status,
+		// zipfile, eof, keepalive) is decoded again below.
+		ev := new(events.Event)
+		if ev.UnmarshalJSON(b) == nil && ev.UUID != "" && ev.Counter > 0 && !controlLine(ev) {
+			m.ev = ev
+			return m, nil
+		}
+	}
 	if err := json.Unmarshal(b, &m.fields); err != nil || m.fields == nil {
 		if err == nil {
 			err = errors.New("not an object")
@@ -137,6 +154,18 @@ func (r *reader) next() (*message, error) {
 		}
 	}
 	return m, nil
+}
+
+// controlLine reports whether a line that decoded as an event has a key of
+// a control line.
+func controlLine(ev *events.Event) bool {
+	for _, f := range ev.Extra {
+		switch f.Key {
+		case "status", "zipfile", "eof", "kwargs":
+			return true
+		}
+	}
+	return false
 }
 
 // payload copies the zip payload announced by a {"zipfile": size} line into
