@@ -22,18 +22,18 @@ import (
 	"github.com/arunner/arunner/runner"
 )
 
-// fakeAnsible is a stand-in for ansible-playbook: it prints a few lines
-// (which become verbose events), records its pid, may sleep, and exits
-// with $FAKE_RC.
+// fakeAnsible is a stand-in for ansible-playbook: it prints two lines
+// (which become verbose events), records its pid and, when it sleeps, its
+// child's before the second, and exits with $FAKE_RC.
 const fakeAnsible = `#!/bin/sh
 echo "fake ansible $*"
-echo "second line"
 [ -n "$FAKE_PIDFILE" ] && echo $$ > "$FAKE_PIDFILE"
 if [ -n "$FAKE_SLEEP" ]; then
 	sleep "$FAKE_SLEEP" &
 	[ -n "$FAKE_PIDFILE" ] && echo $! > "$FAKE_PIDFILE.child"
-	wait
 fi
+echo "second line"
+wait
 exit ${FAKE_RC:-0}
 `
 
