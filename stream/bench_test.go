@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/runner"
@@ -56,4 +58,71 @@ func BenchmarkProcess(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+}
+
+// BenchmarkPackUnpack packs the private data dir $STREAM_BENCH_DIR into a
+// stream payload (transmit's side, base64 included) and unpacks it (the
+// worker's side). bench/stream/ makes a 50 MB project and times
+// ansible-runner's stream_dir/unstream_dir on the same dir.
+func BenchmarkPackUnpack(b *testing.B) {
+	src := os.Getenv("STREAM_BENCH_DIR")
+	if src == "" {
+		b.Skip("STREAM_BENCH_DIR is not set")
+	}
+	b.Run("pack", func(b *testing.B) {
+		defer cpuMetric(b)()
+		for b.Loop() {
+			f, err := packDir(src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := newWriter(discard{}).zip(f); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+	})
+	b.Run("unpack", func(b *testing.B) {
+		var buf bytes.Buffer
+		f, err := packDir(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		newWriter(&buf).zip(f)
+		f.Close()
+		data := buf.Bytes()
+		defer cpuMetric(b)()
+		for b.Loop() {
+			dst := b.TempDir()
+			rd := newReader(bytes.NewReader(data), Limits{})
+			m, err := rd.next()
+			if err != nil {
+				b.Fatal(err)
+			}
+			z, err := rd.payload(m.zipSize)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := unpack(z, m.zipSize, dst, Limits{}); err != nil {
+				b.Fatal(err)
+			}
+			z.Close()
+		}
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// cpuMetric reports the process's CPU time (user+system, every thread) per
+// op, the figure BENCHMARKS.md compares with Python's.
+func cpuMetric(b *testing.B) func() {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start := cpu()
+	return func() { b.ReportMetric((cpu()-start).Seconds()/float64(b.N), "cpu-s/op") }
 }

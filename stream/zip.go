@@ -2,15 +2,22 @@ package stream
 
 import (
 	"archive/zip"
+	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // packDir zips the tree under dir into a temporary file, as ansible-runner
@@ -30,8 +37,77 @@ func packDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
+// packEntry is one file or directory of a tree being packed.
+type packEntry struct {
+	path string
+	h    *zip.FileHeader
+	// parallel: a regular file small enough to be compressed whole in
+	// memory, on a goroutine of its own.
+	parallel bool
+}
+
+// packed is a file compressed ahead of its turn.
+type packed struct {
+	data []byte
+	crc  uint32
+	size uint64
+	err  error
+}
+
+// maxParallelFile bounds a file compressed in memory; a larger one is
+// compressed in its turn, streaming. With 2*GOMAXPROCS files in flight,
+// packing holds at most that many of them.
+const maxParallelFile = 8 << 20
+
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	return w
+}}
+
+// writeZip writes the tree under dir as a zip. Files are compressed on
+// every core, ahead of their turn, and written in the walk's order.
 func writeZip(w io.Writer, dir string) error {
+	entries, err := walkPack(dir)
+	if err != nil {
+		return fmt.Errorf("packing %s: %w", dir, err)
+	}
+	workers := 2 * runtime.GOMAXPROCS(0)
+	order := make(chan chan packed, workers)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(order)
+		sem := make(chan struct{}, workers)
+		for _, e := range entries {
+			if !e.parallel {
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-done:
+				return
+			}
+			ch := make(chan packed, 1)
+			go func() { ch <- compressFile(e.path); <-sem }()
+			select {
+			case order <- ch:
+			case <-done:
+				return
+			}
+		}
+	}()
+
 	zw := zip.NewWriter(w)
+	for _, e := range entries {
+		if err := writeEntry(zw, e, order); err != nil {
+			return fmt.Errorf("packing %s: %w", e.path, err)
+		}
+	}
+	return zw.Close()
+}
+
+func walkPack(dir string) ([]packEntry, error) {
+	var entries []packEntry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -49,44 +125,93 @@ func writeZip(w io.Writer, dir string) error {
 		}
 		mode := info.Mode()
 		if mode&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice) != 0 {
-			return nil
+			return nil // a FIFO would block the read, as in ansible-runner
 		}
 		h := &zip.FileHeader{Name: filepath.ToSlash(rel), Modified: info.ModTime().In(time.Local)}
 		h.SetMode(mode)
-		switch {
-		case mode.IsDir():
+		if mode.IsDir() {
 			h.Name += "/"
-			_, err := zw.CreateHeader(h)
-			return err
-		case mode&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			zf, err := zw.CreateHeader(h)
-			if err != nil {
-				return err
-			}
-			_, err = io.WriteString(zf, target)
-			return err
 		}
-		h.Method = zip.Deflate
-		src, err := os.Open(p)
+		entries = append(entries, packEntry{path: p, h: h, parallel: mode.IsRegular() && info.Size() <= maxParallelFile})
+		return nil
+	})
+	return entries, err
+}
+
+func writeEntry(zw *zip.Writer, e packEntry, order <-chan chan packed) error {
+	h, mode := e.h, e.h.Mode()
+	switch {
+	case mode.IsDir():
+		_, err := zw.CreateHeader(h)
+		return err
+	case mode&fs.ModeSymlink != 0:
+		target, err := os.Readlink(e.path)
 		if err != nil {
 			return err
 		}
-		defer src.Close()
 		zf, err := zw.CreateHeader(h)
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(zf, src)
+		_, err = io.WriteString(zf, target)
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("packing %s: %w", dir, err)
+	case e.parallel:
+		p := <-<-order
+		if p.err != nil {
+			return p.err
+		}
+		h.Method = zip.Deflate
+		h.CRC32, h.UncompressedSize64, h.CompressedSize64 = p.crc, p.size, uint64(len(p.data))
+		// CreateRaw writes the header as it is: the MS-DOS time fields
+		// are filled here (local wall time, as CreateHeader and Python
+		// write them).
+		h.ModifiedTime, h.ModifiedDate = dosTime(h.Modified)
+		zf, err := zw.CreateRaw(h)
+		if err != nil {
+			return err
+		}
+		_, err = zf.Write(p.data)
+		return err
 	}
-	return zw.Close()
+	h.Method = zip.Deflate
+	src, err := os.Open(e.path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	zf, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(zf, src)
+	return err
+}
+
+// dosTime is t as MS-DOS time and date fields, in t's own location.
+func dosTime(t time.Time) (tm, date uint16) {
+	if t.Year() < 1980 {
+		t = time.Date(1980, 1, 1, 0, 0, 0, 0, t.Location())
+	}
+	date = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+	tm = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
+	return tm, date
+}
+
+// compressFile deflates the file at path whole, as zip's writer would.
+func compressFile(path string) packed {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return packed{err: err}
+	}
+	var buf bytes.Buffer
+	fw := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(fw)
+	fw.Reset(&buf)
+	fw.Write(data)
+	if err := fw.Close(); err != nil {
+		return packed{err: err}
+	}
+	return packed{data: buf.Bytes(), crc: crc32.ChecksumIEEE(data), size: uint64(len(data))}
 }
 
 // ErrUnsafeEntry is matched by the error of a zip entry that would reach
@@ -135,6 +260,8 @@ func unpack(f *os.File, size int64, dir string, l Limits) error {
 		mtime time.Time
 	}
 	var dirs []dirMode
+	var parents parentRoot
+	defer parents.close()
 	for _, zf := range zr.File {
 		name := strings.TrimSuffix(zf.Name, "/")
 		if !filepath.IsLocal(name) || strings.Contains(zf.Name, `\`) {
@@ -182,21 +309,19 @@ func unpack(f *os.File, size int64, dir string, l Limits) error {
 			}
 			continue
 		}
-		n, err := extractFile(root, zf, name, budget)
-		if err != nil {
-			return err
-		}
-		budget -= n
 		perm := mode.Perm()
 		if perm == 0 {
 			perm = 0o600 // an archiver that records no mode
 		}
-		if err := root.Chmod(name, perm); err != nil {
+		dr, err := parents.open(root, filepath.Dir(name))
+		if err != nil {
 			return entryError(zf.Name, err)
 		}
-		if err := root.Chtimes(name, mtime, mtime); err != nil {
-			return entryError(zf.Name, err)
+		n, err := extractFile(dr, zf, filepath.Base(name), budget, perm, mtime)
+		if err != nil {
+			return err
 		}
+		budget -= n
 	}
 	// Last, so that a read-only directory did not stop its own entries.
 	for _, d := range slices.Backward(dirs) {
@@ -208,13 +333,46 @@ func unpack(f *os.File, size int64, dir string, l Limits) error {
 	return nil
 }
 
-func extractFile(root *os.Root, zf *zip.File, name string, budget int64) (int64, error) {
+// parentRoot keeps the directory the last file went into open, so that
+// each file of a directory costs one openat rather than one per component
+// of its path (entries come grouped by directory).
+type parentRoot struct {
+	dir string
+	r   *os.Root
+}
+
+func (p *parentRoot) open(root *os.Root, dir string) (*os.Root, error) {
+	if dir == "." {
+		return root, nil
+	}
+	if p.r != nil && p.dir == dir {
+		return p.r, nil
+	}
+	r, err := root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	p.close()
+	p.dir, p.r = dir, r
+	return r, nil
+}
+
+func (p *parentRoot) close() {
+	if p.r != nil {
+		p.r.Close()
+		p.r = nil
+	}
+}
+
+// extractFile writes the entry zf as name in dir, with its mode and mtime
+// set on the open file.
+func extractFile(dir *os.Root, zf *zip.File, name string, budget int64, perm fs.FileMode, mtime time.Time) (int64, error) {
 	src, err := zf.Open()
 	if err != nil {
 		return 0, entryError(zf.Name, err)
 	}
 	defer src.Close()
-	dst, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	dst, err := dir.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		if strings.Contains(err.Error(), "escapes") || errors.Is(err, fs.ErrPermission) && !filepath.IsLocal(name) {
 			return 0, fmt.Errorf("%q: %w", zf.Name, ErrUnsafeEntry)
@@ -222,6 +380,13 @@ func extractFile(root *os.Root, zf *zip.File, name string, budget int64) (int64,
 		return 0, entryError(zf.Name, err)
 	}
 	n, err := io.Copy(dst, io.LimitReader(src, budget+1))
+	if err == nil {
+		err = dst.Chmod(perm)
+	}
+	if err == nil {
+		tv := unix.NsecToTimeval(mtime.UnixNano())
+		err = unix.Futimes(int(dst.Fd()), []unix.Timeval{tv, tv})
+	}
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
