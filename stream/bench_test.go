@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,6 +123,73 @@ func cpuMetric(b *testing.B) func() {
 		var ru syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start := cpu()
+	return func() { b.ReportMetric((cpu()-start).Seconds()/float64(b.N), "cpu-s/op") }
+}
+
+// BenchmarkStreamVsLocal runs the same 100,000-event job locally
+// (runner.Run) and through the stream (Transmit, Worker and Process in this
+// process, joined by pipes), with bench/replay as ansible-playbook
+// ($STREAM_BENCH_REPLAY, a built bench/replay, replaying
+// bench/testdata/loop200.pty), and reports each one's CPU (this process and
+// its children). No job_events files are written (the EventHandler drops
+// every event), so that the stream's own cost is not lost in the file
+// system's.
+func BenchmarkStreamVsLocal(b *testing.B) {
+	replay := os.Getenv("STREAM_BENCH_REPLAY")
+	if replay == "" {
+		b.Skip("STREAM_BENCH_REPLAY is not set")
+	}
+	recording, err := filepath.Abs("../bench/testdata/loop200.pty")
+	if err != nil {
+		b.Fatal(err)
+	}
+	job := func(b *testing.B) runner.Config {
+		pdd := b.TempDir()
+		os.MkdirAll(filepath.Join(pdd, "project"), 0o700)
+		os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("[]\n"), 0o600)
+		return runner.Config{
+			PrivateDataDir: pdd, Ident: "bench", Playbook: "site.yml", Binary: replay,
+			EnvVars:      map[string]string{"REPLAY_STREAM": recording, "REPLAY_EVENTS": "100000"},
+			EventHandler: func(*events.Event) bool { return false },
+		}
+	}
+	b.Run("local", func(b *testing.B) {
+		defer cpuMetricAll(b)()
+		for b.Loop() {
+			if _, err := runner.Run(context.Background(), job(b)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stream", func(b *testing.B) {
+		defer cpuMetricAll(b)()
+		for b.Loop() {
+			cfg := job(b)
+			jr, jw := io.Pipe()
+			sr, sw := io.Pipe()
+			go func() { jw.CloseWithError(Transmit(jw, cfg)) }()
+			go func() {
+				_, err := Worker(context.Background(), jr, sw, WorkerOptions{PrivateDataDir: filepath.Join(b.TempDir(), "w")})
+				sw.CloseWithError(err)
+			}()
+			ctrl := cfg
+			ctrl.PrivateDataDir = b.TempDir()
+			if _, err := Process(context.Background(), sr, ctrl); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// cpuMetricAll is cpuMetric with the CPU of waited-for children added.
+func cpuMetricAll(b *testing.B) func() {
+	cpu := func() time.Duration {
+		var self, kids syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+		syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+		return time.Duration(self.Utime.Nano() + self.Stime.Nano() + kids.Utime.Nano() + kids.Stime.Nano())
 	}
 	start := cpu()
 	return func() { b.ReportMetric((cpu()-start).Seconds()/float64(b.N), "cpu-s/op") }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/lazyio"
 )
 
 // The stream is ansible-runner's: one JSON object per line, except a zip
@@ -203,7 +204,9 @@ type writer struct {
 	turn    chan struct{} // holds one token while a write goes on
 	broken  chan struct{}
 	once    sync.Once
-	w       io.Writer
+	w       io.Writer // where lines go: raw, or lazy when batching
+	raw     io.Writer // the stream
+	lazy    *lazyio.Writer
 	flush   func() error
 	errMu   sync.Mutex
 	err     error
@@ -212,12 +215,28 @@ type writer struct {
 }
 
 func newWriter(w io.Writer) *writer {
-	sw := &writer{w: w, turn: make(chan struct{}, 1), broken: make(chan struct{})}
+	sw := &writer{w: w, raw: w, turn: make(chan struct{}, 1), broken: make(chan struct{})}
 	if f, ok := w.(interface{ Flush() error }); ok {
 		sw.flush = f.Flush
 	}
 	sw.last.Store(time.Now().UnixNano())
 	return sw
+}
+
+// batch makes event lines go out in batches, at most lazyio.Delay late,
+// rather than one write each: on a pipe, a system call and a wake-up of
+// the reader per event cost more than the event itself. Every other line
+// is written out at once, with what was batched before it.
+func (w *writer) batch() {
+	w.lazy = lazyio.New(w.raw, lazyio.Delay)
+	w.w = w.lazy
+	raw := w.flush
+	w.flush = func() error {
+		if err := w.lazy.Flush(); err != nil || raw == nil {
+			return err
+		}
+		return raw()
+	}
 }
 
 // fail records the stream's first error and breaks it: no write is tried
@@ -229,7 +248,7 @@ func (w *writer) fail(err error) {
 		w.err = fmt.Errorf("writing the stream: %w", err)
 		w.errMu.Unlock()
 		close(w.broken)
-		if c, ok := w.w.(io.Closer); ok {
+		if c, ok := w.raw.(io.Closer); ok {
 			c.Close()
 		}
 	})
@@ -242,9 +261,12 @@ func (w *writer) Err() error {
 	return w.err
 }
 
-// do runs f with the stream to itself; after one write fails, nothing more
-// is written and every call returns that error.
-func (w *writer) do(f func(io.Writer) error) error {
+// do runs f with the stream to itself, and writes it out; after one write
+// fails, nothing more is written and every call returns that error.
+func (w *writer) do(f func(io.Writer) error) error { return w.write(f, true) }
+
+// write is do, which may leave what f wrote in the batch (flush false).
+func (w *writer) write(f func(io.Writer) error, flush bool) error {
 	select {
 	case <-w.broken:
 		return w.Err()
@@ -258,7 +280,7 @@ func (w *writer) do(f func(io.Writer) error) error {
 	}
 	w.pending.Store(time.Now().UnixNano())
 	err := f(w.w)
-	if err == nil && w.flush != nil {
+	if err == nil && flush && w.flush != nil {
 		err = w.flush()
 	}
 	w.pending.Store(0)
@@ -283,6 +305,15 @@ func (w *writer) line(b []byte) error {
 		_, err := out.Write(b)
 		return err
 	})
+}
+
+// event writes b, an event's JSON, as one line, in the batch.
+func (w *writer) event(b []byte) error {
+	b = append(b, '\n')
+	return w.write(func(out io.Writer) error {
+		_, err := out.Write(b)
+		return err
+	}, false)
 }
 
 // json writes v as one line.

@@ -136,13 +136,14 @@ func Worker(ctx context.Context, r io.Reader, w io.Writer, opts WorkerOptions) (
 	}
 	cfg.EventHandler = func(ev *events.Event) bool {
 		b, err := ev.MarshalJSON()
-		if err == nil && sw.line(b) != nil {
+		if err == nil && sw.event(b) != nil {
 			cancel(sw.Err())
 		}
 		return false // the process side keeps them
 	}
 	cfg.FinishedCallback = nil
 
+	sw.batch()
 	stopWatch := watch(sw, opts, cancel)
 	res, err := runner.Run(ctx, cfg)
 	stopWatch()
