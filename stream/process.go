@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/lazyio"
 	"github.com/arunner/arunner/internal/resultx"
 	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
@@ -58,6 +59,9 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 		return nil, &runner.ConfigError{Field: "PrivateDataDir", Err: err}
 	}
 	p := &processor{cfg: cfg, opts: opts, res: &runner.Result{Ident: cfg.Ident, Status: runner.StatusUnstarted, Started: time.Now()}}
+	if cfg.Output != nil {
+		p.out = lazyio.New(cfg.Output, lazyio.Delay)
+	}
 	p.root = cfg.ArtifactDir
 	if p.root == "" {
 		p.root = filepath.Join(cfg.PrivateDataDir, "artifacts")
@@ -122,6 +126,9 @@ type processor struct {
 	gotZip bool
 	stats  *events.Stats
 	artErr error
+	// out is cfg.Output, written in batches at most lazyio.Delay late, as
+	// a local run writes it.
+	out *lazyio.Writer
 }
 
 func (p *processor) status(u runner.StatusUpdate) {
@@ -241,7 +248,7 @@ func (p *processor) event(ev *events.Event, raw []byte) error {
 			p.stats = s
 		}
 	}
-	if out := p.cfg.Output; out != nil {
+	if out := p.out; out != nil {
 		if p.cfg.JSONOutput {
 			out.Write(append(raw[:len(raw):len(raw)], '\n'))
 		} else if ev.Stdout != "" {
@@ -266,6 +273,11 @@ func (p *processor) event(ev *events.Event, raw []byte) error {
 func (p *processor) finish(streamErr error) (*runner.Result, error) {
 	res := p.res
 	res.Ended = time.Now()
+	if p.out != nil {
+		if err := p.out.Flush(); err != nil {
+			res.OutputErr = &runner.OutputError{Err: err}
+		}
+	}
 	if p.ev != nil {
 		p.ev.Close()
 	}
