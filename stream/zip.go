@@ -262,37 +262,45 @@ func unpack(f *os.File, size int64, dir string, l Limits) error {
 	var dirs []dirMode
 	var parents parentRoot
 	defer parents.close()
+	made := map[string]bool{} // directories known to exist
 	for _, zf := range zr.File {
 		name := strings.TrimSuffix(zf.Name, "/")
 		if !filepath.IsLocal(name) || strings.Contains(zf.Name, `\`) {
 			return fmt.Errorf("%q: %w", zf.Name, ErrUnsafeEntry)
 		}
 		mode, mtime := zf.Mode(), modTime(zf)
-		if dir := filepath.Dir(name); dir != "." {
-			if err := root.MkdirAll(dir, 0o700); err != nil {
+		parent, base := filepath.Dir(name), filepath.Base(name)
+		if parent != "." && !made[parent] {
+			if err := root.MkdirAll(parent, 0o700); err != nil {
 				return entryError(zf.Name, err)
 			}
+			made[parent] = true
 		}
-		existing, lerr := root.Lstat(name)
+		dr, err := parents.open(root, parent)
+		if err != nil {
+			return entryError(zf.Name, err)
+		}
+		existing, lerr := dr.Lstat(base)
 		switch {
 		case mode.IsDir() || strings.HasSuffix(zf.Name, "/"):
 			if lerr == nil && existing.IsDir() {
 				continue // pre-created; kept as it is
 			}
-			if err := root.Mkdir(name, 0o700); err != nil {
+			if err := dr.Mkdir(base, 0o700); err != nil {
 				return entryError(zf.Name, err)
 			}
+			made[name] = true
 			dirs = append(dirs, dirMode{name, mode.Perm(), mtime})
 			continue
 		case lerr == nil && existing.Mode()&fs.ModeNamedPipe != 0:
 			// A FIFO is left by a crashed run (ssh_key_data): removed and
 			// not replaced, as ansible-runner does.
-			root.Remove(name)
+			dr.Remove(base)
 			continue
 		case lerr == nil && existing.IsDir():
 			continue
 		case lerr == nil && (existing.Mode()&fs.ModeSymlink != 0 || mode&fs.ModeSymlink != 0):
-			if err := root.Remove(name); err != nil {
+			if err := dr.Remove(base); err != nil {
 				return entryError(zf.Name, err)
 			}
 		}
@@ -304,7 +312,7 @@ func unpack(f *os.File, size int64, dir string, l Limits) error {
 			if filepath.IsAbs(target) || !filepath.IsLocal(filepath.Join(filepath.Dir(name), target)) {
 				return fmt.Errorf("%q: symlink to %q: %w", zf.Name, target, ErrUnsafeEntry)
 			}
-			if err := root.Symlink(target, name); err != nil {
+			if err := dr.Symlink(target, base); err != nil {
 				return entryError(zf.Name, err)
 			}
 			continue
@@ -313,11 +321,7 @@ func unpack(f *os.File, size int64, dir string, l Limits) error {
 		if perm == 0 {
 			perm = 0o600 // an archiver that records no mode
 		}
-		dr, err := parents.open(root, filepath.Dir(name))
-		if err != nil {
-			return entryError(zf.Name, err)
-		}
-		n, err := extractFile(dr, zf, filepath.Base(name), budget, perm, mtime)
+		n, err := extractFile(dr, zf, base, budget, perm, mtime)
 		if err != nil {
 			return err
 		}
