@@ -40,7 +40,8 @@ func Example() {
 
 	jobR, jobW := io.Pipe()
 	resR, resW := io.Pipe()
-	go func() { jobW.CloseWithError(stream.Transmit(jobW, cfg)) }()
+	job := cfg
+	go func() { jobW.CloseWithError(stream.Transmit(jobW, job)) }()
 	go func() {
 		_, err := stream.Worker(ctx, jobR, resW, stream.WorkerOptions{})
 		resW.CloseWithError(err)
