@@ -67,6 +67,9 @@ type LineError struct {
 }
 
 func (e *LineError) Error() string {
+	if e.Line == "" {
+		return fmt.Sprintf("stream line %d is not a JSON object (%v)", e.N, e.Err)
+	}
 	return fmt.Sprintf("stream line %d is not a JSON object (%v): %q", e.N, e.Err, e.Line)
 }
 

@@ -94,6 +94,11 @@ func Worker(ctx context.Context, r io.Reader, w io.Writer, opts WorkerOptions) (
 	var kwargs []byte
 	for done := false; !done; {
 		m, err := rd.next()
+		if le := (*LineError)(nil); errors.As(err, &le) {
+			// The job's lines carry its secrets (passwords, extra vars):
+			// the error that goes back up the stream does not quote them.
+			le.Line = ""
+		}
 		if err != nil {
 			return fail(explainParse, err)
 		}

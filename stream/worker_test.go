@@ -175,6 +175,7 @@ func TestWorkerBadInput(t *testing.T) {
 		limits                     Limits
 	}{
 		{"not json", "{\"kwargs\": {}}\nthis is not json\n", explainParse, "not a JSON object", Limits{}},
+		{"secret in a bad line", "{\"kwargs\": {\"passwords\": {\"x\": \"hunter2\"}}\n", explainParse, "line 1 is not a JSON object", Limits{}},
 		{"truncated", string(good[:len(good)/2]), explainExtract, "ended before", Limits{}},
 		{"empty", "", explainParse, "ended before", Limits{}},
 		{"no eof", string(bytes.TrimSuffix(good, []byte(eofJSON+"\n"))), explainParse, "ended before", Limits{}},
@@ -195,6 +196,7 @@ func TestWorkerBadInput(t *testing.T) {
 			}
 			assert.Contains(t, err.Error(), c.says)
 			assert.Contains(t, status["result_traceback"], c.says)
+			assert.NotContains(t, err.Error()+status["result_traceback"].(string), "hunter2", "no secret of the job is quoted back")
 			assert.NoFileExists(t, filepath.Join(outer, "escaped"))
 			assert.NoFileExists(t, "/tmp/escaped")
 		})

@@ -149,9 +149,8 @@ func parseWorkerArgs(args []string) (*workerOptions, error) {
 			return nil, err
 		}
 	}
-	if o.delete && o.pdd == "" {
-		return nil, usagef(2, "--delete needs --private-data-dir")
-	}
+	// --delete without --private-data-dir changes nothing: the temporary
+	// dir is removed anyway (as with ansible-runner).
 	return o, nil
 }
 

@@ -66,7 +66,6 @@ func TestWorkerArgs(t *testing.T) {
 		rc   int
 		says string
 	}{
-		{[]string{"worker", "--delete"}, 2, "--delete needs --private-data-dir"},
 		{[]string{"worker", "--keepalive-seconds", "x"}, 2, "whole number"},
 		{[]string{"worker", "--frobnicate"}, 2, "unknown argument"},
 		{[]string{"worker", "cleanup", "--remove-images", "img"}, 1, "not supported"},
