@@ -158,6 +158,12 @@ func (p *processor) artifacts() error {
 		return err
 	}
 	p.art, p.ev = art, ev
+	if p.cfg.RotateArtifacts > 0 {
+		// As a local run does, once this run's dir is made.
+		if err := privdata.Rotate(p.root, p.cfg.RotateArtifacts); err != nil {
+			return &runner.ConfigError{Field: "RotateArtifacts", Err: err}
+		}
+	}
 	p.res.ArtifactDir = art.Dir
 	return nil
 }

@@ -139,3 +139,20 @@ func TestProcessEOFNeverComes(t *testing.T) {
 		})
 	}
 }
+
+func TestProcessRotatesArtifacts(t *testing.T) {
+	good := workerStream(t)
+	pdd := t.TempDir()
+	for _, ident := range []string{"a", "b", "c"} {
+		_, err := Process(context.Background(), bytes.NewReader(good), runner.Config{PrivateDataDir: pdd, Ident: ident, RotateArtifacts: 2})
+		require.NoError(t, err)
+		time.Sleep(20 * time.Millisecond) // distinct mtimes
+	}
+	entries, err := os.ReadDir(filepath.Join(pdd, "artifacts"))
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"b", "c"}, names)
+}
