@@ -32,7 +32,7 @@ func benchStream(b *testing.B, n int) []byte {
 	os.WriteFile(filepath.Join(dir, "rc"), []byte("0"), 0o600)
 	os.WriteFile(filepath.Join(dir, "status"), []byte("successful"), 0o600)
 	os.WriteFile(filepath.Join(dir, "stdout"), []byte(strings.Repeat("ok: [localhost]\n", 1000)), 0o600)
-	f, err := packDir(dir)
+	f, err := packDir(dir, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func BenchmarkPackUnpack(b *testing.B) {
 	b.Run("pack", func(b *testing.B) {
 		defer cpuMetric(b)()
 		for b.Loop() {
-			f, err := packDir(src)
+			f, err := packDir(src, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -85,7 +85,7 @@ func BenchmarkPackUnpack(b *testing.B) {
 	})
 	b.Run("unpack", func(b *testing.B) {
 		var buf bytes.Buffer
-		f, err := packDir(src)
+		f, err := packDir(src, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/arunner/arunner/cmdbuild"
 	"github.com/arunner/arunner/runner"
 )
@@ -40,31 +42,54 @@ func (e *KwargsError) Unwrap() error { return e.Err }
 // transmit sends for the same job. Paths under the private data dir go
 // relative to it (the playbook to the project dir), as ansible-runner makes
 // them, since the worker's private data dir is elsewhere.
-func configKwargs(cfg runner.Config) (map[string]any, error) {
+//
+// A role run becomes a one-play playbook, returned in extra (its path in
+// the private data dir -> content) for the zip, as ansible-runner's
+// transmit writes it into the private data dir: a worker takes no role.
+func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte, err error) {
 	refuse := func(field string) error { return fmt.Errorf("Config.%s: %w", field, ErrNotTransmittable) }
 	switch {
 	case len(cfg.Credentials) > 0:
-		return nil, refuse("Credentials") // AWX writes them into env/ first
+		return nil, nil, refuse("Credentials") // AWX writes them into env/ first
 	case len(cfg.SSHKeys) > 0:
-		return nil, refuse("SSHKeys") // env/ssh_key travels in the zip
+		return nil, nil, refuse("SSHKeys") // env/ssh_key travels in the zip
 	case cfg.FactCache != nil:
-		return nil, refuse("FactCache")
+		return nil, nil, refuse("FactCache")
 	case cfg.Wrap != nil:
-		return nil, refuse("Wrap")
-	case cfg.Role != "":
-		return nil, refuse("Role") // ansible-runner workers take no role
+		return nil, nil, refuse("Wrap")
+	case cfg.Role != "" && len(cfg.RolesPath) > 0:
+		return nil, nil, refuse("RolesPath") // the controller's dirs; put roles in <pdd>/roles
+	case cfg.Role != "" && cfg.ProjectDir != "":
+		return nil, nil, refuse("ProjectDir") // with a Role
 	case cfg.Command != nil:
-		return nil, refuse("Command")
+		return nil, nil, refuse("Command")
 	case cfg.NoInventory:
-		return nil, refuse("NoInventory")
+		return nil, nil, refuse("NoInventory")
 	case cfg.NoPTY:
-		return nil, refuse("NoPTY")
+		return nil, nil, refuse("NoPTY")
 	}
 	pdd, err := filepath.Abs(cfg.PrivateDataDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	k := map[string]any{"ident": cfg.Ident}
+	if cfg.Role != "" {
+		name, data, err := rolePlay(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		extra = map[string][]byte{filepath.Join("project", name): data}
+		// The worker finds roles in <its pdd>/roles: a relative
+		// ANSIBLE_ROLES_PATH is joined to it, by ansible-runner's too.
+		env := maps.Clone(cfg.EnvVars)
+		if env == nil {
+			env = map[string]string{}
+		}
+		if _, ok := env["ANSIBLE_ROLES_PATH"]; !ok {
+			env["ANSIBLE_ROLES_PATH"] = ""
+		}
+		cfg.Playbook, cfg.EnvVars, cfg.HostPattern = name, env, ""
+	}
+	k = map[string]any{"ident": cfg.Ident}
 	if cfg.Ident == "" {
 		k["ident"] = nil
 	}
@@ -143,7 +168,25 @@ func configKwargs(cfg runner.Config) (map[string]any, error) {
 	if cfg.IdleTimeout > 0 {
 		k["settings"] = map[string]any{"idle_timeout": int((cfg.IdleTimeout + time.Second - 1) / time.Second)}
 	}
-	return k, nil
+	return k, extra, nil
+}
+
+// rolePlay is the one-play playbook that runs cfg.Role, as runner and
+// ansible-runner's CLI make it, and a name for it.
+func rolePlay(cfg runner.Config) (string, []byte, error) {
+	role := map[string]any{"name": cfg.Role}
+	if len(cfg.RoleVars) > 0 {
+		role["vars"] = cfg.RoleVars
+	}
+	hosts := cfg.HostPattern
+	if hosts == "" {
+		hosts = "all"
+	}
+	data, err := json.Marshal([]map[string]any{{"hosts": hosts, "gather_facts": !cfg.RoleSkipFacts, "roles": []any{role}}})
+	if err != nil {
+		return "", nil, fmt.Errorf("Config.RoleVars: %w", err)
+	}
+	return "arunner-role-" + strings.ReplaceAll(uuid.NewString(), "-", "") + ".json", data, nil
 }
 
 // inventoryKwarg is an inventory source as the worker must find it: a path

@@ -59,7 +59,8 @@ func TestTransmitRefuses(t *testing.T) {
 	for field, cfg := range map[string]runner.Config{
 		"Credentials": {Credentials: []credentials.Credential{credentials.Vault{VaultPassword: "x"}}},
 		"SSHKeys":     {SSHKeys: []runner.SSHKey{{PEM: []byte("k")}}},
-		"Role":        {Role: "r"},
+		"RolesPath":   {Role: "r", RolesPath: []string{"/etc/ansible/roles"}},
+		"ProjectDir":  {Role: "r", ProjectDir: "/srv/project"},
 		"Command":     {Command: []string{"ansible", "--version"}},
 		"Wrap":        {Wrap: func(*runner.Command) error { return nil }},
 	} {
@@ -142,4 +143,42 @@ func TestKwargsBothWorkers(t *testing.T) {
 	assert.Equal(t, norm(ref, refPDD), norm(ours[:len(ours)-1], ourPDD))
 	assert.Contains(t, ours, "--check")
 	assert.Contains(t, ours, "web")
+}
+
+// TestRoleBothWorkers: a role run is transmitted as the one-play playbook
+// that runs it, which both workers run from their own roles/.
+func TestRoleBothWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real ansible")
+	}
+	for _, tool := range []string{"ansible-playbook", "ansible-runner"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	pdd := tree(t, map[string]string{
+		"roles/greet/tasks/main.yml": "- debug: msg=\"hello {{ who }}\"\n",
+		"inventory/hosts":            "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n",
+	})
+	cfg := runner.Config{PrivateDataDir: pdd, Ident: "role", Role: "greet", RoleVars: map[string]any{"who": "stream"}, HostPattern: "localhost", RoleSkipFacts: true}
+	job := transmitted(t, cfg)
+	assert.NoDirExists(t, filepath.Join(pdd, "project"), "the controller's private data dir is left as it was")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := refCmd(ctx, "worker", "--private-data-dir", filepath.Join(t.TempDir(), "ref"))
+	cmd.Stdin = bytes.NewReader(job)
+	refStream, err := cmd.Output()
+	require.NoError(t, err)
+	var ours bytes.Buffer
+	_, err = Worker(ctx, bytes.NewReader(job), &ours, WorkerOptions{PrivateDataDir: filepath.Join(t.TempDir(), "ours")})
+	require.NoError(t, err)
+
+	for name, s := range map[string][]byte{"ansible-runner": refStream, "arunner": ours.Bytes()} {
+		res, err := Process(ctx, bytes.NewReader(s), runner.Config{PrivateDataDir: t.TempDir()})
+		require.NoError(t, err, name)
+		b, err := os.ReadFile(res.StdoutPath())
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "hello stream", name)
+	}
 }

@@ -39,7 +39,7 @@ func RunSSH(ctx context.Context, client *ssh.Client, command string, cfg runner.
 	if command == "" {
 		command = DefaultSSHWorker
 	}
-	if _, err := configKwargs(cfg); err != nil {
+	if _, _, err := configKwargs(cfg); err != nil {
 		return nil, fmt.Errorf("stream: %w", err)
 	}
 	sess, err := client.NewSession()

@@ -19,7 +19,7 @@ func Transmit(w io.Writer, cfg runner.Config) error {
 	if cfg.PrivateDataDir == "" {
 		return fmt.Errorf("stream: Config.PrivateDataDir is required")
 	}
-	k, err := configKwargs(cfg)
+	k, extra, err := configKwargs(cfg)
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}
@@ -27,7 +27,7 @@ func Transmit(w io.Writer, cfg runner.Config) error {
 	if err := sw.json(map[string]any{"kwargs": k}); err != nil {
 		return err
 	}
-	f, err := packDir(cfg.PrivateDataDir)
+	f, err := packDir(cfg.PrivateDataDir, extra)
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}

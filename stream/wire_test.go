@@ -39,7 +39,7 @@ func tree(t *testing.T, files map[string]string) string {
 // payload is the stream bytes of dir as a {"zipfile": N} line and its zip.
 func payloadOf(t *testing.T, dir string) []byte {
 	t.Helper()
-	f, err := packDir(dir)
+	f, err := packDir(dir, nil)
 	require.NoError(t, err)
 	defer f.Close()
 	var buf bytes.Buffer

@@ -24,13 +24,15 @@ import (
 // does: deflated files, directory entries, symlinks as symlink entries
 // (their target as data), FIFOs and sockets left out. The caller closes the
 // file; it has no name left on disk.
-func packDir(dir string) (*os.File, error) {
+// extra adds files (path relative to dir -> content, mode 0600) that are
+// not on disk.
+func packDir(dir string, extra map[string][]byte) (*os.File, error) {
 	f, err := os.CreateTemp("", "arunner-stream-*.zip")
 	if err != nil {
 		return nil, err
 	}
 	os.Remove(f.Name())
-	if err := writeZip(f, dir); err != nil {
+	if err := writeZip(f, dir, extra); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -66,7 +68,7 @@ var flateWriters = sync.Pool{New: func() any {
 
 // writeZip writes the tree under dir as a zip. Files are compressed on
 // every core, ahead of their turn, and written in the walk's order.
-func writeZip(w io.Writer, dir string) error {
+func writeZip(w io.Writer, dir string, extra map[string][]byte) error {
 	entries, err := walkPack(dir)
 	if err != nil {
 		return fmt.Errorf("packing %s: %w", dir, err)
@@ -101,6 +103,17 @@ func writeZip(w io.Writer, dir string) error {
 	for _, e := range entries {
 		if err := writeEntry(zw, e, order); err != nil {
 			return fmt.Errorf("packing %s: %w", e.path, err)
+		}
+	}
+	for _, name := range sortedKeys(extra) {
+		h := &zip.FileHeader{Name: filepath.ToSlash(name), Modified: time.Now(), Method: zip.Deflate}
+		h.SetMode(0o600)
+		zf, err := zw.CreateHeader(h)
+		if err != nil {
+			return err
+		}
+		if _, err := zf.Write(extra[name]); err != nil {
+			return err
 		}
 	}
 	return zw.Close()
