@@ -72,6 +72,12 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 	var cancelOnce sync.Once
 	stopCancel := make(chan struct{})
 	var wg sync.WaitGroup
+	var stopOnce sync.Once
+	stopWatch := func() { stopOnce.Do(func() { close(stopCancel); wg.Wait() }) }
+	// A hook that panics goes up through here: the watch stops and the
+	// job_events dir is closed on the way.
+	defer stopWatch()
+	defer p.closeEvents()
 	wg.Go(func() {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
@@ -96,8 +102,7 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 	if err == nil && !p.last.Final() {
 		err = errors.New("the worker's stream ended without a final status")
 	}
-	close(stopCancel)
-	wg.Wait()
+	stopWatch()
 	select {
 	case <-canceled:
 		err = fmt.Errorf("stream: %w", errors.Join(runner.ErrCanceled, context.Cause(ctx)))
@@ -138,6 +143,13 @@ func (p *processor) status(u runner.StatusUpdate) {
 	}
 	if p.cfg.StatusHandler != nil {
 		p.cfg.StatusHandler(u)
+	}
+}
+
+func (p *processor) closeEvents() {
+	if p.ev != nil {
+		p.ev.Close()
+		p.ev = nil
 	}
 }
 
@@ -284,9 +296,7 @@ func (p *processor) finish(streamErr error) (*runner.Result, error) {
 			res.OutputErr = &runner.OutputError{Err: err}
 		}
 	}
-	if p.ev != nil {
-		p.ev.Close()
-	}
+	p.closeEvents()
 	if p.stats != nil {
 		resultx.SetStats(res, p.stats)
 	}

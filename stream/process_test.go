@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -156,3 +158,24 @@ func TestProcessRotatesArtifacts(t *testing.T) {
 	}
 	assert.Equal(t, []string{"b", "c"}, names)
 }
+
+// A hook that panics: the panic reaches Process's caller, and Process
+// leaves no goroutine behind that could close the stream later.
+func TestProcessHookPanic(t *testing.T) {
+	r := &closeRecorder{Reader: bytes.NewReader(workerStream(t))}
+	ctx, cancel := context.WithCancel(context.Background())
+	func() {
+		defer func() { assert.Equal(t, "boom", recover()) }()
+		Process(ctx, r, runner.Config{PrivateDataDir: t.TempDir(), EventHandler: func(*events.Event) bool { panic("boom") }})
+	}()
+	cancel()
+	time.Sleep(500 * time.Millisecond)
+	assert.False(t, r.closed.Load(), "a cancel after Process returned closed the stream")
+}
+
+type closeRecorder struct {
+	io.Reader
+	closed atomic.Bool
+}
+
+func (c *closeRecorder) Close() error { c.closed.Store(true); return nil }
