@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"syscall"
 	"testing"
@@ -193,4 +195,80 @@ func cpuMetricAll(b *testing.B) func() {
 	}
 	start := cpu()
 	return func() { b.ReportMetric((cpu()-start).Seconds()/float64(b.N), "cpu-s/op") }
+}
+
+// genStream produces a worker's stream of n events on the fly, so that
+// the reader's memory is measured without the input's.
+type genStream struct {
+	n, i int
+	buf  bytes.Buffer
+	tail []byte
+}
+
+func (g *genStream) Read(p []byte) (int, error) {
+	for g.buf.Len() < len(p) {
+		switch {
+		case g.i == 0:
+			g.buf.WriteString(`{"status": "starting", "runner_ident": "mem", "command": ["ansible-playbook"], "cwd": "/w", "env": {}}` + "\n")
+		case g.i <= g.n:
+			fmt.Fprintf(&g.buf, `{"uuid": "5c0b6a38-0e2f-4d1c-9c1e-%012d", "counter": %d, "stdout": "ok: [localhost] => (item=%d)", "start_line": 0, "end_line": 1, "runner_ident": "mem", "event": "runner_item_on_ok", "pid": 1, "created": "2026-12-07T17:20:00.123456+00:00", "event_data": {"host": "localhost", "res": {"msg": "%s"}}}`+"\n", g.i, g.i, g.i, strings.Repeat("x", 600))
+		case g.i == g.n+1:
+			g.buf.WriteString(`{"status": "successful", "runner_ident": "mem"}` + "\n")
+			g.buf.Write(g.tail)
+		default:
+			if g.buf.Len() == 0 {
+				return 0, io.EOF
+			}
+			return g.buf.Read(p)
+		}
+		g.i++
+	}
+	return g.buf.Read(p)
+}
+
+// BenchmarkProcessMemory reports the largest live heap (as of each GC)
+// while Process takes 10,000, 200,000 and 1,000,000 events (job_events
+// off): it should not grow with the run.
+func BenchmarkProcessMemory(b *testing.B) {
+	var tail bytes.Buffer
+	w := newWriter(&tail)
+	f, err := packDir(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.zip(f)
+	f.Close()
+	w.line([]byte(eofJSON))
+	for _, n := range []int{10_000, 200_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var peak uint64
+			for b.Loop() {
+				runtime.GC()
+				done := make(chan struct{})
+				sampled := make(chan struct{})
+				go func() {
+					defer close(sampled)
+					sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+					for {
+						metrics.Read(sample)
+						peak = max(peak, sample[0].Value.Uint64())
+						select {
+						case <-done:
+							return
+						case <-time.After(5 * time.Millisecond):
+						}
+					}
+				}()
+				_, err := Process(context.Background(), &genStream{n: n, tail: tail.Bytes()}, runner.Config{
+					PrivateDataDir: b.TempDir(), EventHandler: func(*events.Event) bool { return false },
+				})
+				close(done)
+				<-sampled
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MiB")
+		})
+	}
 }

@@ -40,7 +40,9 @@ type ProcessOptions struct {
 // ends the run with StatusError and an error that says why; the artifacts
 // dir then says "error" too. Canceling ctx or CancelCallback returning true
 // closes r when it is an io.Closer (which is what stops a remote worker:
-// its stream breaks) and ends the run with StatusCanceled.
+// its stream breaks) and ends the run with StatusCanceled. Unlike a local
+// run, a hook that panics is not recovered: the panic comes out of Process
+// at once, and the artifacts are left as far as they got.
 func Process(ctx context.Context, r io.Reader, cfg runner.Config) (*runner.Result, error) {
 	return ProcessWith(ctx, r, cfg, ProcessOptions{})
 }
