@@ -8,13 +8,15 @@ import (
 )
 
 // Transmit writes cfg as ansible-runner's transmit does: its kwargs line,
-// the private data dir as a zip payload, and eof. What runs (playbook or
-// module), its options and the private data dir's files (env/ included,
-// with what secrets it holds, and nothing else) are what a worker gets;
-// Config fields that only this process can hold (hooks, Output,
-// Credentials, SSHKeys, FactCache, Wrap) are refused with
-// ErrNotTransmittable, except the hooks and Output, which are ignored:
-// they belong to Process.
+// the private data dir as a zip payload, and eof. What runs (a playbook, a
+// module, or a role as the one-play playbook that runs it, added to the
+// zip), its options and the private data dir's files (env/ included, with
+// what secrets it holds, and nothing else) are what a worker gets. Fields
+// that only this process can hold or that a worker cannot take
+// (Credentials, SSHKeys, FactCache, Wrap, Command, NoPTY, NoInventory;
+// RolesPath and ProjectDir with a Role) are refused with
+// ErrNotTransmittable; the hooks and Output are left out: they are
+// Process's.
 func Transmit(w io.Writer, cfg runner.Config) error {
 	if cfg.PrivateDataDir == "" {
 		return fmt.Errorf("stream: Config.PrivateDataDir is required")
