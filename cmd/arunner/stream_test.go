@@ -122,3 +122,37 @@ func TestProcessBadStream(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(ctrl, "artifacts", "bad", "status"))
 	assert.Equal(t, "error", string(b))
 }
+
+// ^C on `arunner process` waiting for a worker that went quiet: the read
+// is given up (stdin is closed under it), the run is canceled, rc 254.
+func TestProcessInterrupted(t *testing.T) {
+	ctrl := t.TempDir()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "ARUNNER_TEST_MAIN=1", "ARUNNER_TEST_ARGS=process "+ctrl+" --ident quiet")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		stdin.Close()
+	}()
+	stdin.Write([]byte("{\"status\": \"starting\", \"runner_ident\": \"quiet\"}\n"))
+	status := filepath.Join(ctrl, "artifacts", "quiet")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(status); err == nil {
+			break
+		}
+		require.False(t, time.Now().After(deadline), "process never read the first line")
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("arunner process did not end on ^C")
+	}
+	assert.Equal(t, 254, cmd.ProcessState.ExitCode())
+	b, _ := os.ReadFile(filepath.Join(status, "status"))
+	assert.Equal(t, "canceled", string(b))
+}
