@@ -5,23 +5,17 @@ package cmdbuild
 //
 // Args emits, in this order: Binary, Cmdline, -i…, --limit, -e @file…, -v…,
 // --forks, --check, --diff, --become, --become-method, --become-user,
-// --user, --timeout, --ask-pass, --ask-become-pass, then
+// --user, --timeout, --ask-pass, --ask-become-pass, --ask-vault-pass,
+// --vault-id…, then
 // "-m module [-a args] host_pattern" as ansible-runner does.
 type AdHoc struct {
 	// Binary is argv[0]; "" means "ansible". As in Playbook, it only
 	// replaces argv[0].
-	Binary                   string
-	Cmdline                  []string
-	Inventory                []string
-	Limit                    string
-	ExtraVarsFiles           []string
-	Verbosity                int
-	Forks                    int
-	Check, Diff, Become      bool
-	BecomeMethod, BecomeUser string
-	User                     string
-	Timeout                  int
-	AskPass, AskBecomePass   bool
+	Binary         string
+	Cmdline        []string
+	Inventory      []string
+	ExtraVarsFiles []string
+	Switches
 	// Module is the module name passed with -m; required.
 	Module string
 	// ModuleArgs is passed with -a when non-empty. Unlike other values it
@@ -37,13 +31,7 @@ func (a AdHoc) Args() ([]string, error) {
 	b := &builder{spec: "AdHoc"}
 	b.binary(a.Binary, "ansible")
 	b.cmdline(a.Cmdline)
-	b.common(commonSpec{
-		inventory: a.Inventory, limit: a.Limit, extraVarsFiles: a.ExtraVarsFiles,
-		verbosity: a.Verbosity, forks: a.Forks,
-		check: a.Check, diff: a.Diff, become: a.Become,
-		becomeMethod: a.BecomeMethod, becomeUser: a.BecomeUser, user: a.User,
-		timeout: a.Timeout, askPass: a.AskPass, askBecomePass: a.AskBecomePass,
-	})
+	b.common(a.Inventory, a.ExtraVarsFiles, nil, nil, a.Switches)
 	if a.Module == "" {
 		b.fail("Module", "is required")
 	}

@@ -22,10 +22,15 @@ func TestAdHocArgs(t *testing.T) {
 		{"dash host pattern after --", AdHoc{Module: "ping", HostPattern: "-x"},
 			[]string{"ansible", "-m", "ping", "--", "-x"}},
 		{"everything, in documented order", AdHoc{
-			Binary: "a", Cmdline: []string{"-c", "local"}, Inventory: []string{"i"}, Limit: "l",
-			ExtraVarsFiles: []string{"e"}, Verbosity: 3, Forks: 2, Check: true, Diff: true, Become: true,
-			BecomeMethod: "sudo", BecomeUser: "bu", User: "u", Timeout: 4, AskPass: true, AskBecomePass: true,
-			Module: "setup", ModuleArgs: "filter=ansible_*", HostPattern: "db"},
+			Binary:         "a",
+			Cmdline:        []string{"-c", "local"},
+			Inventory:      []string{"i"},
+			ExtraVarsFiles: []string{"e"},
+			Module:         "setup",
+			ModuleArgs:     "filter=ansible_*",
+			HostPattern:    "db",
+			Switches:       Switches{Limit: "l", Verbosity: 3, Forks: 2, Check: true, Diff: true, Become: true, BecomeMethod: "sudo", BecomeUser: "bu", User: "u", Timeout: 4, AskPass: true, AskBecomePass: true},
+		},
 			[]string{"a", "-c", "local", "-i", "i", "--limit", "l", "-e", "@e", "-vvv", "--forks", "2",
 				"--check", "--diff", "--become", "--become-method", "sudo", "--become-user", "bu", "--user", "u",
 				"--timeout", "4", "--ask-pass", "--ask-become-pass", "-m", "setup", "-a", "filter=ansible_*", "db"}},
@@ -50,9 +55,9 @@ func TestAdHocErrors(t *testing.T) {
 		{"NUL in module args", AdHoc{Module: "shell", ModuleArgs: "a\x00", HostPattern: "all"}, "ModuleArgs"},
 		{"newline in module", AdHoc{Module: "pi\nng", HostPattern: "all"}, "Module"},
 		{"newline in host pattern", AdHoc{Module: "ping", HostPattern: "all\n"}, "HostPattern"},
-		{"verbosity", AdHoc{Verbosity: 6, Module: "ping", HostPattern: "all"}, "Verbosity"},
-		{"forks", AdHoc{Forks: -2, Module: "ping", HostPattern: "all"}, "Forks"},
-		{"become method newline", AdHoc{BecomeMethod: "su\n", Module: "ping", HostPattern: "all"}, "BecomeMethod"},
+		{"verbosity", AdHoc{Module: "ping", HostPattern: "all", Switches: Switches{Verbosity: 6}}, "Verbosity"},
+		{"forks", AdHoc{Module: "ping", HostPattern: "all", Switches: Switches{Forks: -2}}, "Forks"},
+		{"become method newline", AdHoc{Module: "ping", HostPattern: "all", Switches: Switches{BecomeMethod: "su\n"}}, "BecomeMethod"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,17 +44,13 @@ func TestAnsiblePlaybookAcceptsArgs(t *testing.T) {
 	argv, err := Playbook{
 		Cmdline:        []string{"--list-tasks"},
 		Inventory:      []string{"localhost,"},
-		Limit:          "localhost",
 		ExtraVarsFiles: []string{"vars.yml"},
-		Verbosity:      1,
 		Tags:           []string{"-t"},
 		SkipTags:       []string{"never"},
-		Forks:          2,
-		Check:          true, Diff: true, Become: true, BecomeMethod: "sudo", BecomeUser: "root",
-		User: "-me", Timeout: 5,
-		StartAtTask:   "second",
-		ForceHandlers: true,
-		Playbook:      "-site.yml",
+		StartAtTask:    "second",
+		ForceHandlers:  true,
+		Playbook:       "-site.yml",
+		Switches:       Switches{Limit: "localhost", Verbosity: 1, Forks: 2, Check: true, Diff: true, Become: true, BecomeMethod: "sudo", BecomeUser: "root", User: "-me", Timeout: 5},
 	}.Args()
 	require.NoError(t, err)
 	require.Contains(t, argv, "--")
@@ -70,11 +66,12 @@ func TestAnsibleAdHocRuns(t *testing.T) {
 	argv, err := AdHoc{
 		Cmdline:   []string{"-c", "local"},
 		Inventory: []string{"localhost,"},
-		Forks:     1, Timeout: 5,
 		// debug runs on the controller: no module shipping, so the test
 		// stays fast while still going through ansible's full CLI.
-		Module: "debug", ModuleArgs: "msg=arunner-42",
+		Module:      "debug",
+		ModuleArgs:  "msg=arunner-42",
 		HostPattern: "localhost",
+		Switches:    Switches{Forks: 1, Timeout: 5},
 	}.Args()
 	require.NoError(t, err)
 	out := runAnsible(t, dir, argv)

@@ -10,7 +10,7 @@
 //
 //	argv, err := cmdbuild.Playbook{
 //		Inventory: []string{"/pdd/inventory"},
-//		Limit:     "web",
+//		Switches:  cmdbuild.Switches{Limit: "web"},
 //		Playbook:  "site.yml",
 //	}.Args()
 //	// argv: [ansible-playbook -i /pdd/inventory --limit web site.yml]

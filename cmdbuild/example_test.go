@@ -10,14 +10,10 @@ import (
 func ExamplePlaybook_Args() {
 	argv, err := cmdbuild.Playbook{
 		Inventory:      []string{"/pdd/inventory"},
-		Limit:          "web",
 		ExtraVarsFiles: []string{"/pdd/env/extravars"},
-		Verbosity:      2,
 		Tags:           []string{"deploy", "config"},
-		Forks:          10,
-		Become:         true,
-		VaultIDs:       []string{"prod"},
 		Playbook:       "site.yml",
+		Switches:       cmdbuild.Switches{Limit: "web", Verbosity: 2, Forks: 10, Become: true, VaultIDs: []string{"prod"}},
 	}.Args()
 	if err != nil {
 		fmt.Println(err)
@@ -29,7 +25,7 @@ func ExamplePlaybook_Args() {
 }
 
 func ExamplePlaybook_Args_error() {
-	_, err := cmdbuild.Playbook{Verbosity: 7, Playbook: "site.yml"}.Args()
+	_, err := cmdbuild.Playbook{Playbook: "site.yml", Switches: cmdbuild.Switches{Verbosity: 7}}.Args()
 	var se *cmdbuild.SpecError
 	if errors.As(err, &se) {
 		fmt.Println(se.Field, "->", err)

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -234,7 +235,7 @@ func (t *CredentialType) compileExtraVars(where string, v any, top bool) (any, e
 		}
 		return out, nil
 	case map[string]any:
-		keys := sortedKeys(v)
+		keys := slices.Sorted(maps.Keys(v))
 		out := make([]keyedTemplate, 0, len(v))
 		for _, key := range keys {
 			w := where + "." + key
@@ -254,15 +255,6 @@ func (t *CredentialType) compileExtraVars(where string, v any, top bool) (any, e
 		return out, nil
 	}
 	return nil, fieldErr(k, where, ErrInvalid, "values must be strings, lists or mappings")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // parse parses one template and checks its names strictly, as AWX's
@@ -360,7 +352,7 @@ func (t *CredentialType) Validate(inputs map[string]any) error {
 		}
 	}
 	k := t.kind()
-	for _, name := range sortedKeys(inputs) {
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		f := t.fields[name]
 		if f == nil {
 			return fieldErr(k, name, ErrUnknownField, "not an input of this type")
@@ -432,7 +424,7 @@ func (t *CredentialType) inject(b *builder, kind string, inputs map[string]any) 
 		ns.fields[id] = v
 	}
 	// Files first, so that env and extra vars can name them.
-	for _, name := range sortedKeys(t.files) {
+	for _, name := range slices.Sorted(maps.Keys(t.files)) {
 		p := b.addFile([]byte(t.files[name].render(ns)), 0o600)
 		if name == "" {
 			ns.filename = p
@@ -440,7 +432,7 @@ func (t *CredentialType) inject(b *builder, kind string, inputs map[string]any) 
 			ns.filenames[name] = p
 		}
 	}
-	for _, name := range sortedKeys(t.env) {
+	for _, name := range slices.Sorted(maps.Keys(t.env)) {
 		if err := b.setEnv(kind, name, t.env[name].render(ns)); err != nil {
 			return err
 		}

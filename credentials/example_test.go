@@ -33,7 +33,7 @@ func ExampleInject() {
 	safe := credentials.SafeEnv(in.Env, in.Secrets)
 	fmt.Println(safe["AWS_ACCESS_KEY_ID"], safe["AWS_SECRET_ACCESS_KEY"])
 	// Output:
-	// -u deploy --become-method sudo ask-become-pass=true vault-ids=[prod@prompt]
+	// -u deploy --become-method sudo ask-become-pass=true vault-ids=[prod]
 	// "BECOME password: " is answered (6 bytes)
 	// "Vault password (prod): " is answered (5 bytes)
 	// AKIAEXAMPLE **********

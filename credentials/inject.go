@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/arunner/arunner/cmdbuild"
 	"github.com/arunner/arunner/prompt"
 )
 
@@ -35,17 +36,13 @@ type File struct {
 	Mode fs.FileMode
 }
 
-// Flags are the ansible-playbook/ansible options the credentials call for.
-// They mirror the like-named fields of cmdbuild's playbook spec; none of them
-// carries a secret, since passwords travel through Prompts.
+// Flags are the ansible-playbook/ansible options the credentials call for:
+// of the Switches, only User, BecomeMethod, BecomeUser, AskPass,
+// AskBecomePass, AskVaultPass and VaultIDs (labels; cmdbuild passes each as
+// "--vault-id <label>@prompt") are ever set. None of them carries a secret,
+// since passwords travel through Prompts.
 type Flags struct {
-	User          string   // -u; empty means not passed (AWX would default to root)
-	BecomeMethod  string   // --become-method
-	BecomeUser    string   // --become-user
-	AskPass       bool     // --ask-pass
-	AskBecomePass bool     // --ask-become-pass
-	AskVaultPass  bool     // --ask-vault-pass
-	VaultIDs      []string // each passed as --vault-id <id> (already in "<id>@prompt" form)
+	cmdbuild.Switches
 	// ExtraVarsFiles are absolute paths of files in Injection.Files to pass
 	// as "-e @<path>", after the caller's own extra vars.
 	ExtraVarsFiles []string

@@ -125,7 +125,7 @@ func checkKey(kind, data, passphrase string) ([]byte, crypto.PrivateKey, error) 
 // Vault is an ansible-vault password, optionally for one vault id.
 type Vault struct {
 	VaultPassword string `secret:"true"` // required
-	VaultID       string // empty: --ask-vault-pass; else --vault-id <id>@prompt
+	VaultID       string // empty: --ask-vault-pass; else --vault-id <id>@prompt (Flags.VaultIDs)
 }
 
 // Kind returns "vault".
@@ -150,7 +150,7 @@ func (v Vault) inject(b *builder) error {
 		b.prompt(promptVault, v.VaultPassword)
 		return nil
 	}
-	b.in.Flags.VaultIDs = append(b.in.Flags.VaultIDs, v.VaultID+"@prompt")
+	b.in.Flags.VaultIDs = append(b.in.Flags.VaultIDs, v.VaultID)
 	b.prompt(`Vault password \(`+regexp.QuoteMeta(v.VaultID)+`\):\s*?$`, v.VaultPassword)
 	return nil
 }

@@ -3,6 +3,7 @@ package factcache
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,7 +123,7 @@ func TestAnsibleRoundTrip(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(base, "pdd", "artifacts", "3", "fact_cache", "h1"))
 	got, err := store.Load(ctx, nil)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"h2"}, sortedKeys(got))
+	assert.Equal(t, []string{"h2"}, slices.Sorted(maps.Keys(got)))
 	assert.Equal(t, "m-h2", marker("h2"))
 	assert.Contains(t, got["h2"].Facts, "ansible_system")
 }
@@ -172,9 +173,9 @@ func TestAnsibleRunnerLayout(t *testing.T) {
 		require.NoError(t, err)
 		mine, err := Get(ours, h)
 		require.NoError(t, err)
-		assert.Equal(t, sortedKeys(ref), sortedKeys(mine), "same top-level facts for %s", h)
+		assert.Equal(t, slices.Sorted(maps.Keys(ref)), slices.Sorted(maps.Keys(mine)), "same top-level facts for %s", h)
 		assert.Equal(t, "m-"+h, ref["marker"])
-		assert.True(t, slices.Contains(sortedKeys(ref), "ansible_system"))
+		assert.True(t, slices.Contains(slices.Sorted(maps.Keys(ref)), "ansible_system"))
 
 		// Restoring what ansible-runner's ansible wrote gives back the same bytes.
 		raw, err := os.ReadFile(filepath.Join(refDir, h))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -85,7 +86,7 @@ func Restore(ctx context.Context, store Store, dir string, o Options) (*Snapshot
 	now := nowFunc(o.Now)()
 	s := &Snapshot{dir: dir, hashes: map[string][sha256.Size]byte{}}
 	files := map[string][]byte{}
-	for _, h := range sortedKeys(records) {
+	for _, h := range slices.Sorted(maps.Keys(records)) {
 		if err := ValidateHost(h); err != nil {
 			return nil, err
 		}
@@ -234,7 +235,7 @@ func (s *Snapshot) Collect(ctx context.Context, store Store) (*Report, error) {
 		}
 	}
 	var clear []string
-	for _, h := range sortedKeys(s.hashes) {
+	for _, h := range slices.Sorted(maps.Keys(s.hashes)) {
 		if !seen[h] {
 			rep.Hosts[h] = Cleared
 			clear = append(clear, h)

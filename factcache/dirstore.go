@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -109,7 +111,7 @@ func (d *DirStore) Save(ctx context.Context, facts map[string]Facts) error {
 		return err
 	}
 	defer unlock()
-	for _, h := range sortedKeys(encoded) {
+	for _, h := range slices.Sorted(maps.Keys(encoded)) {
 		data, err := json.MarshalIndent(dirRecord{Modified: now, Facts: encoded[h]}, "", "  ")
 		if err != nil {
 			return fmt.Errorf("factcache: encode host %q: %w", h, err)

@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/arunner/arunner/internal/atomicfile"
 )
 
 // Facts is one host's facts, as ansible's jsonfile cache plugin stores them: the
@@ -32,10 +34,6 @@ type Record struct {
 
 // maxHostLen is the longest file name Linux file systems accept (NAME_MAX).
 const maxHostLen = 255
-
-// tmpPrefix starts the names of half-written files. The leading dot hides them
-// from ansible's jsonfile plugin (its keys() skips dot files) and from Collect.
-const tmpPrefix = ".factcache-"
 
 // ValidateHost returns a *HostError if host cannot be a jsonfile cache file
 // name. ansible joins the directory and the host name with "/" unchecked, so a
@@ -182,30 +180,11 @@ func contentHash(facts Facts) ([sha256.Size]byte, error) {
 	return sha256.Sum256(buf.Bytes()), nil
 }
 
-// writeFileAtomic replaces path with data through a synced temporary file in
-// the same directory and a rename, so readers see the old or the new content,
-// never a mix, and a crash leaves only a hidden temporary file behind.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("factcache: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("factcache: write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("factcache: sync %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("factcache: close %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+// writeFileAtomic replaces path with data, synced to disk, so readers see
+// the old or the new content, never a mix, and a crash leaves only a hidden
+// temporary file behind.
+func writeFileAtomic(path string, data []byte) error {
+	if err := atomicfile.Write(path, bytes.NewReader(data), 0o600, true); err != nil {
 		return fmt.Errorf("factcache: %w", err)
 	}
 	return nil

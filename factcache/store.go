@@ -3,6 +3,8 @@ package factcache
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -106,7 +108,7 @@ func (m *MemoryStore) Clear(ctx context.Context, hosts []string) error {
 // one bad host name or unencodable value does not leave a half-applied Save.
 func encodeAll(facts map[string]Facts) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(facts))
-	for _, h := range sortedKeys(facts) {
+	for _, h := range slices.Sorted(maps.Keys(facts)) {
 		if err := ValidateHost(h); err != nil {
 			return nil, err
 		}

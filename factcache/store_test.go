@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -127,7 +129,7 @@ func TestStores(t *testing.T) {
 			require.NoError(t, s.Clear(ctx, []string{"h1", "unknown"}))
 			got, err = s.Load(ctx, nil)
 			require.NoError(t, err)
-			assert.ElementsMatch(t, []string{"web:22", "sp ace"}, sortedKeys(got))
+			assert.ElementsMatch(t, []string{"web:22", "sp ace"}, slices.Sorted(maps.Keys(got)))
 
 			// A bad host name refuses the whole Save: "good" is not written either.
 			err = s.Save(ctx, map[string]Facts{"good": {}, "../evil": {}})
@@ -159,10 +161,10 @@ func TestDirStoreFiles(t *testing.T) {
 	assert.JSONEq(t, `{"modified": "2026-01-02T03:04:05Z", "facts": {"a": 1}}`, string(data))
 
 	// Hidden files (the lock, a temporary file left by a crash) are not hosts.
-	require.NoError(t, os.WriteFile(filepath.Join(dir, tmpPrefix+"123"), []byte("{"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".h1.tmp-123"), []byte("{"), 0o600))
 	got, err := s.Load(ctx, nil)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"h1"}, sortedKeys(got))
+	assert.Equal(t, []string{"h1"}, slices.Sorted(maps.Keys(got)))
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad"), []byte(`{"modified": "2026-01-02T03:04:05Z", "facts": {"a": `), 0o600))
 	_, err = s.Load(ctx, nil)
@@ -320,6 +322,6 @@ func checkSharedStore(t *testing.T, dir string, writers []string) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	for _, e := range entries {
-		assert.NotContains(t, e.Name(), tmpPrefix)
+		assert.NotContains(t, e.Name(), ".tmp-")
 	}
 }

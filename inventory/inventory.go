@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -91,7 +92,7 @@ func (inv *Inventory) AllGroups(host string) []string {
 		return nil
 	}
 	parents := map[string][]string{}
-	for _, name := range sortedKeys(inv.Groups) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Groups)) {
 		for _, c := range inv.Groups[name].Children {
 			parents[c] = append(parents[c], name)
 		}
@@ -107,12 +108,12 @@ func (inv *Inventory) AllGroups(host string) []string {
 			visit(p)
 		}
 	}
-	for _, name := range sortedKeys(inv.Groups) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Groups)) {
 		if slices.Contains(inv.Groups[name].Hosts, host) {
 			visit(name)
 		}
 	}
-	return sortedKeys(seen)
+	return sortedNonNil(seen)
 }
 
 // GroupHosts returns the hosts in group and in all its descendants, sorted.
@@ -121,7 +122,7 @@ func (inv *Inventory) AllGroups(host string) []string {
 func (inv *Inventory) GroupHosts(group string) []string {
 	switch group {
 	case All:
-		return sortedKeys(inv.Hosts)
+		return sortedNonNil(inv.Hosts)
 	case Ungrouped:
 		return inv.ungrouped()
 	}
@@ -145,7 +146,7 @@ func (inv *Inventory) GroupHosts(group string) []string {
 		}
 	}
 	visit(group)
-	return sortedKeys(hosts)
+	return sortedNonNil(hosts)
 }
 
 // ungrouped returns the hosts no group lists, sorted.
@@ -157,7 +158,7 @@ func (inv *Inventory) ungrouped() []string {
 		}
 	}
 	var out []string
-	for _, h := range sortedKeys(inv.Hosts) {
+	for _, h := range slices.Sorted(maps.Keys(inv.Hosts)) {
 		if !member[h] {
 			out = append(out, h)
 		}
@@ -175,7 +176,7 @@ func (inv *Inventory) topLevel() []string {
 		}
 	}
 	var out []string
-	for _, name := range sortedKeys(inv.Groups) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Groups)) {
 		if !child[name] {
 			out = append(out, name)
 		}
@@ -226,7 +227,7 @@ func (inv *Inventory) link(g *Group, h *Host) {
 // validate checks what the writers rely on: consistent names, no reserved
 // group names, references that resolve, and no cycles.
 func (inv *Inventory) validate() error {
-	for _, name := range sortedKeys(inv.Hosts) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Hosts)) {
 		h := inv.Hosts[name]
 		if name == "" {
 			return shapeErr("hosts", "empty host name")
@@ -235,7 +236,7 @@ func (inv *Inventory) validate() error {
 			return shapeErr(fmt.Sprintf("host %q", name), "Host.Name does not match its key")
 		}
 	}
-	for _, name := range sortedKeys(inv.Groups) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Groups)) {
 		g := inv.Groups[name]
 		where := fmt.Sprintf("group %q", name)
 		switch {
@@ -295,7 +296,7 @@ func findCycle(groups map[string]*Group) error {
 		state[name] = done
 		return nil
 	}
-	for _, name := range sortedKeys(groups) {
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
 		if err := visit(name); err != nil {
 			return err
 		}
@@ -303,11 +304,8 @@ func findCycle(groups map[string]*Group) error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+// sortedNonNil is m's keys in order, an empty slice (never nil) for none:
+// what AllGroups and GroupHosts have always returned.
+func sortedNonNil[V any](m map[string]V) []string {
+	return append([]string{}, slices.Sorted(maps.Keys(m))...)
 }

@@ -46,7 +46,7 @@ func Parse(data []byte) (*Inventory, error) {
 	}
 
 	p := parser{inv: New()}
-	for _, name := range sortedKeys(top) {
+	for _, name := range slices.Sorted(maps.Keys(top)) {
 		if name == meta {
 			continue
 		}
@@ -117,7 +117,7 @@ func (p *parser) hosts(g *Group, where string, v any) error {
 	case []any:
 		return p.hostList(g, where, v)
 	case map[string]any:
-		for _, name := range sortedKeys(v) {
+		for _, name := range slices.Sorted(maps.Keys(v)) {
 			vars, err := varsMap(fmt.Sprintf("%s: host %q", where, name), v[name])
 			if err != nil {
 				return err
@@ -207,7 +207,7 @@ func (p *parser) meta(v any) error {
 	if !ok {
 		return shapeErr("_meta: hostvars", "expected an object, got %s", typeName(hv))
 	}
-	for _, raw := range sortedKeys(all) {
+	for _, raw := range slices.Sorted(maps.Keys(all)) {
 		vars, err := varsMap(fmt.Sprintf("_meta: hostvars: host %q", raw), all[raw])
 		if err != nil {
 			return err

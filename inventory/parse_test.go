@@ -3,6 +3,8 @@ package inventory
 import (
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,7 +88,7 @@ func TestParseAWXRules(t *testing.T) {
 	assert.Equal(t, map[string]any{"x": json.Number("1"), "y": json.Number("2")}, inv.Vars,
 		"vars on all and on ungrouped both land on the inventory")
 	assert.NotContains(t, inv.Hosts, "ghost", "hosts only in _meta.hostvars are dropped")
-	assert.ElementsMatch(t, []string{"g", "legacy", "sub"}, sortedKeys(inv.Groups), "all/ungrouped are not groups; children are created")
+	assert.ElementsMatch(t, []string{"g", "legacy", "sub"}, slices.Sorted(maps.Keys(inv.Groups)), "all/ungrouped are not groups; children are created")
 	assert.Equal(t, []string{"sub"}, inv.Groups["g"].Children, "a child named ungrouped is ignored")
 	assert.Equal(t, map[string]any{"ansible_port": json.Number("2200"), "v": json.Number("1"), "w": json.Number("2")},
 		inv.Hosts["h1"].Vars, "host:port split; hostvars keyed host:port reach the same host")

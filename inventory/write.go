@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -203,7 +205,7 @@ func (w *yamlWriter) value(where string, v any) (*yaml.Node, error) {
 		return numberNode(where, string(v))
 	case map[string]any:
 		m := &yaml.Node{Kind: yaml.MappingNode}
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			n, err := w.value(where, v[k])
 			if err != nil {
 				return nil, err

@@ -138,7 +138,7 @@ func LoadContext(ctx context.Context, dir string, opts LoadOptions) (*Dir, error
 		return nil, &FileError{Path: abs, Err: errors.New("not a directory")}
 	}
 	d := &Dir{Path: abs, Settings: Settings{PexpectTimeout: defaultPexpectTimeout, FactCache: defaultFactCache}}
-	env := func(name string) string { return filepath.Join(abs, "env", name) }
+	env := Paths{Root: abs}.Env
 
 	if err := d.loadSettings(ctx, env(SettingsFile)); err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func LoadContext(ctx context.Context, dir string, opts LoadOptions) (*Dir, error
 	if d.SSHKey, err = readOptional(ctx, env(SSHKeyFile)); err != nil {
 		return nil, err
 	}
-	args, err := readOptional(ctx, filepath.Join(abs, "args"))
+	args, err := readOptional(ctx, Paths{Root: abs}.Args())
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/arunner/arunner/internal/atomicfile"
 )
 
 // Layout is what Write lays out in a private data dir, the equivalent of
@@ -123,7 +125,7 @@ func Write(dir string, l Layout) (*Dir, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("privdata: %w", err)
 	}
-	envDir := filepath.Join(abs, "env")
+	envDir := Paths{Root: abs}.Env("")
 	if err := mkdirPrivate(envDir); err != nil {
 		return nil, err
 	}
@@ -208,7 +210,7 @@ func writeInventory(pdd string, inv Inventory) error {
 	if name == "" && len(inv.Files) == 0 {
 		return nil
 	}
-	dir := filepath.Join(pdd, "inventory")
+	dir := Paths{Root: pdd}.Inventory()
 	if err := mkdirPrivate(dir); err != nil {
 		return err
 	}
@@ -224,7 +226,7 @@ func writeProject(pdd string, l Layout) error {
 	if l.Project == "" && l.ProjectFS == nil && len(l.ProjectFiles) == 0 {
 		return nil
 	}
-	dst := filepath.Join(pdd, "project")
+	dst := Paths{Root: pdd}.Project()
 	if err := mkdirPrivate(dst); err != nil {
 		return err
 	}
@@ -416,35 +418,21 @@ func writeAtomic(path string, data []byte, perm fs.FileMode) error {
 	return writeAtomicFrom(path, bytes.NewReader(data), perm)
 }
 
-// writeAtomicFrom copies r to a temporary file next to path and renames it
-// into place with mode perm, so readers never see partial content and
-// whatever sat at path (a file, a symlink, a named pipe) is replaced, not
-// written through. The mode is set on the open file, so the umask does not
-// apply and no symlink is followed. A directory at path is an error.
+// writeAtomicFrom copies r to path through atomicfile, so readers never see
+// partial content and whatever sat at path (a file, a symlink, a named
+// pipe) is replaced, not written through; the mode is perm whatever the
+// umask. A directory at path is an error.
 func writeAtomicFrom(path string, r io.Reader, perm fs.FileMode) error {
 	if st, err := os.Lstat(path); err == nil && st.IsDir() {
 		return &FileError{Path: path, Err: errExistsDir}
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return &FileError{Path: path, Err: unwrapPathError(err)}
-	}
-	tmp := f.Name()
-	if _, err := io.Copy(f, r); err != nil {
-		// Kept whole: a read error names the source, not path.
-		f.Close()
-		_ = os.Remove(tmp)
-		return &FileError{Path: path, Err: err}
-	}
-	err = f.Chmod(perm)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
+	if err := atomicfile.Write(path, r, perm, false); err != nil {
+		var pe *fs.PathError
+		var le *os.LinkError
+		if !errors.As(err, &pe) && !errors.As(err, &le) {
+			// Kept whole: a read error names the source, not path.
+			return &FileError{Path: path, Err: err}
+		}
 		return &FileError{Path: path, Err: unwrapLinkError(err)}
 	}
 	return nil

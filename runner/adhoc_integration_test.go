@@ -205,7 +205,7 @@ func TestAdHocMatchesAnsibleRunner(t *testing.T) {
 			var handled []string
 			res, err := Run(context.Background(), Config{
 				PrivateDataDir: pdd, Ident: "ours",
-				Module: tt.module, ModuleArgs: tt.args, HostPattern: "all",
+				Target: AdHoc{Module: tt.module, Args: tt.args, Hosts: "all"},
 				EventHandler: func(ev *events.Event) bool {
 					handled = append(handled, ev.Event+" "+ev.Host())
 					return true
@@ -253,7 +253,7 @@ func TestRoleMatchesAnsibleRunner(t *testing.T) {
 	writeTree(t, pdd, files)
 	res, err := Run(context.Background(), Config{
 		PrivateDataDir: pdd, Ident: "ours",
-		Role: "greet", RoleVars: map[string]any{"greeting": "hello"}, RoleSkipFacts: true,
+		Target: Role{Name: "greet", Vars: map[string]any{"greeting": "hello"}, SkipFacts: true},
 	})
 	require.NoError(t, err)
 	assert.Equal(t, StatusSuccessful, res.Status)

@@ -48,9 +48,9 @@ func TestArgsFileMatchesAnsibleRunner(t *testing.T) {
 		want    string // the marker the command printed
 		cwd     string // where it runs; the args file's -i is relative to it
 	}{
-		{name: "playbook", refArgs: []string{"-p", "site.yml"}, cfg: Config{Playbook: "site.yml"}, want: "in-the-project-dir", cwd: "PDD/project"},
-		{name: "missing playbook", refArgs: []string{"-p", "nope.yml"}, cfg: Config{Playbook: "nope.yml"}, want: "in-the-project-dir", cwd: "PDD/project"},
-		{name: "module", refArgs: []string{"-m", "ping"}, cfg: Config{Module: "ping"}, want: "in-the-private-data-dir", cwd: "PDD"},
+		{name: "playbook", refArgs: []string{"-p", "site.yml"}, cfg: Config{Target: Playbook{Path: "site.yml"}}, want: "in-the-project-dir", cwd: "PDD/project"},
+		{name: "missing playbook", refArgs: []string{"-p", "nope.yml"}, cfg: Config{Target: Playbook{Path: "nope.yml"}}, want: "in-the-project-dir", cwd: "PDD/project"},
+		{name: "module", refArgs: []string{"-m", "ping"}, cfg: Config{Target: AdHoc{Module: "ping"}}, want: "in-the-private-data-dir", cwd: "PDD"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -98,7 +98,7 @@ func TestAdHocWorkDirMatchesAnsibleRunner(t *testing.T) {
 	pdd := t.TempDir()
 	writeTree(t, pdd, files)
 	res, err := Run(context.Background(), Config{
-		PrivateDataDir: pdd, Ident: "ours", Module: "command", ModuleArgs: "cat marker.txt", HostPattern: "all",
+		PrivateDataDir: pdd, Ident: "ours", Target: AdHoc{Module: "command", Args: "cat marker.txt", Hosts: "all"},
 	})
 	require.NoError(t, err)
 	refArt := ref.wait(t)

@@ -16,10 +16,10 @@ import (
 func TestArgsFileWinsOverEverything(t *testing.T) {
 	for name, set := range map[string]func(*Config){
 		"playbook":         func(c *Config) {},
-		"missing playbook": func(c *Config) { c.Playbook = "nope.yml" },
-		"module":           func(c *Config) { c.Playbook, c.Module = "", "ping" },
-		"role":             func(c *Config) { c.Playbook, c.Role = "", "web" },
-		"nothing":          func(c *Config) { c.Playbook = "" },
+		"missing playbook": func(c *Config) { c.Target = Playbook{Path: "nope.yml"} },
+		"module":           func(c *Config) { c.Target = AdHoc{Module: "ping"} },
+		"role":             func(c *Config) { c.Target = Role{Name: "web"} },
+		"nothing":          func(c *Config) { c.Target = nil },
 		"binary":           func(c *Config) { c.Binary = "/nonexistent/ansible-playbook" },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -35,7 +35,7 @@ func TestArgsFileWinsOverEverything(t *testing.T) {
 
 	cfg := fakeConfig(t, "env")
 	must(t, os.WriteFile(filepath.Join(cfg.PrivateDataDir, "args"), []byte("/nonexistent/from-args\n"), 0o600))
-	cfg.Command = []string{os.Args[0], "from Command"}
+	cfg.Target, cfg.Binary = RawCommand{Argv: []string{os.Args[0], "from Command"}}, ""
 	_, rep := runEnvFake(t, cfg)
 	assert.Equal(t, []string{"from Command"}, rep.Args)
 }
@@ -50,12 +50,12 @@ func TestWorkDir(t *testing.T) {
 		want string
 	}{
 		"playbook":            {set: func(c *Config) {}, want: "project"},
-		"module":              {set: func(c *Config) { c.Playbook, c.Module = "", "ping" }, want: "."},
-		"module, project dir": {set: func(c *Config) { c.Playbook, c.Module, c.ProjectDir = "", "ping", "/nonexistent" }, want: "."},
+		"module":              {set: func(c *Config) { c.Target = AdHoc{Module: "ping"} }, want: "."},
+		"module, project dir": {set: func(c *Config) { c.Target, c.ProjectDir = AdHoc{Module: "ping"}, "/nonexistent" }, want: "."},
 		// The playbook is then looked for relative to the private data dir.
-		"AD_HOC_COMMAND_ID": {set: func(c *Config) { c.EnvVars["AD_HOC_COMMAND_ID"], c.Playbook = "7", "project/site.yml" }, want: "."},
+		"AD_HOC_COMMAND_ID": {set: func(c *Config) { c.EnvVars["AD_HOC_COMMAND_ID"], c.Target = "7", Playbook{Path: "project/site.yml"} }, want: "."},
 		"args file":         {set: func(c *Config) {}, args: true, want: "project"},
-		"args file, module": {set: func(c *Config) { c.Playbook, c.Module = "", "ping" }, args: true, want: "."},
+		"args file, module": {set: func(c *Config) { c.Target = AdHoc{Module: "ping"} }, args: true, want: "."},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := fakeConfig(t, "env")

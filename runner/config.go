@@ -2,6 +2,7 @@ package runner
 
 import (
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/arunner/arunner/credentials"
@@ -23,60 +24,42 @@ type Config struct {
 	ArtifactDir string
 	// ProjectDir is the working directory of ansible-playbook; default
 	// <PrivateDataDir>/project, or the private data dir when that is
-	// absent. As in ansible-runner, an ad hoc run (Module, or
+	// absent. As in ansible-runner, an ad hoc run (an AdHoc target, or
 	// AD_HOC_COMMAND_ID in the run's environment) works in the private
 	// data dir instead, whatever ProjectDir says.
 	ProjectDir string
+	// ProjectFS, when set, is the project: copied for this run into its
+	// runtime dir, which becomes the working directory, and removed when
+	// the run ends (use fs.Sub to pick a subdirectory of an embed.FS).
+	// Set at most one of ProjectDir and ProjectFS.
+	ProjectFS fs.FS
 	// RotateArtifacts keeps only the newest N runs' artifacts (0 = keep all).
 	RotateArtifacts int
 
-	// Playbook is the playbook to run, relative to ProjectDir or absolute.
-	// As in ansible-runner, an args file in the private data dir (a whole
-	// command line) wins over Playbook, Role, Module and Binary: when it
-	// is present, it is what runs.
-	Playbook string
-	// Role runs one role through a generated one-play playbook against
-	// HostPattern (default all), as ansible-runner's role mode does;
-	// RolesPath goes before <PrivateDataDir>/roles on ANSIBLE_ROLES_PATH.
-	Role          string
-	RolesPath     []string
-	RoleVars      map[string]any
-	RoleSkipFacts bool
-	// Module, ModuleArgs and HostPattern run an ad hoc `ansible` command
-	// instead of a playbook.
-	Module, ModuleArgs, HostPattern string
-	// Command, when set, is the whole command line to run (any ansible CLI:
-	// ansible-doc, ansible-config, ansible-galaxy, ansible-inventory...),
-	// like ansible-runner's run_command and the private data dir's args
-	// file. The fields that build a command line, and the args file, are
-	// then ignored.
-	Command []string
-	// Binary replaces ansible-playbook (or ansible); tests point it at a
-	// fake.
+	// Target is what runs: a Playbook (by path or inline), an AdHoc
+	// module, a Role or a RawCommand. As in ansible-runner, an args file
+	// in the private data dir (a whole command line) wins over it: when
+	// that file is present, it is what runs; Target may then be nil.
+	Target Target
+	// Binary, Cmdline, Inventory and ExtraVars build the command line of
+	// a Playbook, AdHoc or Role target; a RawCommand, whose command line
+	// is whole, refuses them.
+	//
+	// Binary replaces ansible-playbook (or ansible) as argv[0]; tests
+	// point it at a fake.
 	Binary string
-
-	// Inventory lists -i sources; nil means <PrivateDataDir>/inventory when
-	// it exists. NoInventory passes no -i at all.
-	Inventory   []string
-	NoInventory bool
-	Limit       string
 	// Cmdline replaces env/cmdline: extra arguments, shell-quoted, placed
 	// right after the binary.
 	Cmdline string
+	// Inventory says where the hosts come from: sources, or an inventory
+	// given as data; the zero value uses <PrivateDataDir>/inventory.
+	Inventory Inventory
 	// ExtraVars are written to a 0600 file for the run and passed as
 	// -e @file after env/extravars, so they win over it; they never reach
-	// argv and the file is removed when the run ends.
+	// argv and the file is removed as soon as ansible has read it.
 	ExtraVars map[string]any
 	// EnvVars are added to the environment, over env/envvars.
 	EnvVars map[string]string
-	// Verbosity is -v..-vvvvv (0-5).
-	Verbosity int
-	// Forks is --forks; 0 leaves ansible's default.
-	Forks    int
-	Tags     []string
-	SkipTags []string
-	// Flags holds the remaining ansible-playbook switches.
-	Flags Flags
 
 	// Credentials are AWX-style credentials; what they inject (flags,
 	// prompts, env, files, extra vars, SSH keys) applies to this run only,
@@ -154,22 +137,6 @@ type Config struct {
 	// Wrap, when set, may rewrite the command before it starts: a sandbox
 	// or container runtime puts its own argv in front.
 	Wrap func(*Command) error
-}
-
-// Flags are ansible-playbook switches that have no field of their own.
-type Flags struct {
-	Check, Diff   bool
-	Become        bool
-	BecomeMethod  string
-	BecomeUser    string
-	User          string
-	StartAtTask   string
-	ConnTimeout   int
-	ForceHandlers bool
-	AskPass       bool
-	AskBecomePass bool
-	AskVaultPass  bool
-	VaultIDs      []string
 }
 
 // Password is one prompt answer: when the terminal's text matches the

@@ -55,11 +55,10 @@ func (s confSettings) config(pdd string) runner.Config {
 	return runner.Config{
 		PrivateDataDir: pdd,
 		Ident:          "ours",
-		Playbook:       s.Playbook,
-		Limit:          s.Limit,
-		Cmdline:        s.Cmdline,
-		Verbosity:      s.Verbosity,
-		Forks:          s.Forks,
+		Target: runner.Playbook{Path: s.Playbook, Switches: runner.Switches{
+			Limit: s.Limit, Verbosity: s.Verbosity, Forks: s.Forks,
+		}},
+		Cmdline: s.Cmdline,
 	}
 }
 

@@ -71,7 +71,7 @@ func TestAnsibleRunnerReadsOurArtifacts(t *testing.T) {
         color: blue
         cacheable: true
 `})
-	res, err := Run(context.Background(), Config{PrivateDataDir: pdd, Playbook: "site.yml", Ident: "consumer"})
+	res, err := Run(context.Background(), Config{PrivateDataDir: pdd, Target: Playbook{Path: "site.yml"}, Ident: "consumer"})
 	require.NoError(t, err, stdoutOf(t, res))
 	require.Equal(t, StatusSuccessful, res.Status, stdoutOf(t, res))
 

@@ -32,7 +32,7 @@ func init() {
 		_, _ = Run(context.Background(), Config{
 			PrivateDataDir: os.Getenv("CRASH_PDD"),
 			Ident:          "crashed-ssh",
-			Playbook:       "site.yml",
+			Target:         Playbook{Path: "site.yml"},
 			ExtraVars:      map[string]any{"secret": crashExtraVar},
 			Credentials:    []credentials.Credential{credentials.Machine{Username: os.Getenv("CRASH_USER"), SSHKeyData: string(key)}},
 			EventHandler: func(ev *events.Event) bool {
@@ -101,7 +101,7 @@ func TestRealCrashedRunCleanedByNextRun(t *testing.T) {
   tasks:
     - ping:
 `), 0o600))
-	cfg.Playbook, cfg.Ident = "next.yml", "next"
+	cfg.Target, cfg.Ident = Playbook{Path: "next.yml"}, "next"
 	res, err := Run(ctx, cfg)
 	require.NoError(t, err, "stdout: %s", readArtifact(t, res, "stdout"))
 	_, err = os.Lstat(filepath.Join(pdd, "artifacts", "crashed-ssh", runtimeName))

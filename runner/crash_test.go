@@ -38,7 +38,7 @@ func init() {
 		cfg := Config{
 			PrivateDataDir: os.Getenv("CRASH_PDD"),
 			Ident:          os.Getenv("CRASH_IDENT"),
-			Playbook:       "site.yml",
+			Target:         Playbook{Path: "site.yml"},
 			Binary:         os.Args[0],
 			EnvVars:        map[string]string{"ARUNNER_FAKE": "sleep"},
 			ExtraVars:      map[string]any{"secret": crashExtraVar},
@@ -50,8 +50,11 @@ func init() {
 				}
 			},
 		}
-		if os.Getenv("CRASH_ROLE") != "" {
-			cfg.Playbook, cfg.Role, cfg.RoleVars = "", "r", map[string]any{"rv": crashRoleVar}
+		switch os.Getenv("CRASH_ROLE") {
+		case "role":
+			cfg.Target = Role{Name: "r", Vars: map[string]any{"rv": crashRoleVar}}
+		case "playbook":
+			cfg.Target = Playbook{Content: []byte("- hosts: all\n  vars: {rv: " + crashRoleVar + "}\n")}
 		}
 		_, _ = Run(context.Background(), cfg)
 		return 4
@@ -60,17 +63,18 @@ func init() {
 
 // An embedding program killed with SIGKILL mid-run leaves its runtime dir
 // (credential files, extra vars, a dead agent socket), its scratch dir (the
-// control path dir) and a role run's playbook; the next run in the same private data dir removes them, and
+// control path dir) and a generated playbook (a role's, an inline one); the next run in the same private data dir removes them, and
 // nothing secret, no socket and no process of the crashed run is left.
 func TestCrashedRunCleanedByNextRun(t *testing.T) {
-	t.Run("playbook", func(t *testing.T) { testCrashedRun(t, false, false) })
-	t.Run("role", func(t *testing.T) { testCrashedRun(t, true, false) })
+	t.Run("playbook", func(t *testing.T) { testCrashedRun(t, "", false) })
+	t.Run("role", func(t *testing.T) { testCrashedRun(t, "role", false) })
+	t.Run("inline playbook", func(t *testing.T) { testCrashedRun(t, "playbook", false) })
 	// Rotating the artifacts would remove the crashed run's runtime dir
 	// and with it the way to its scratch dir.
-	t.Run("rotated", func(t *testing.T) { testCrashedRun(t, false, true) })
+	t.Run("rotated", func(t *testing.T) { testCrashedRun(t, "", true) })
 }
 
-func testCrashedRun(t *testing.T, role, rotate bool) {
+func testCrashedRun(t *testing.T, generated string, rotate bool) {
 	cfg := fakeConfig(t, "ok")
 	pdd := cfg.PrivateDataDir
 	const crashIdent = "crashed:2024-01-01T10:00:00"
@@ -81,8 +85,8 @@ func testCrashedRun(t *testing.T, role, rotate bool) {
 	embedder := exec.CommandContext(ctx, os.Args[0])
 	embedder.Env = append(os.Environ(), "ARUNNER_FAKE=crash-embedder", "CRASH_PDD="+pdd, "CRASH_IDENT="+crashIdent,
 		"CRASH_KEY=../credentials/testdata/id_plain", "FAKE_OUT="+ready)
-	if role {
-		embedder.Env = append(embedder.Env, "CRASH_ROLE=1")
+	if generated != "" {
+		embedder.Env = append(embedder.Env, "CRASH_ROLE="+generated)
 	}
 	embedder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, embedder.Start())
@@ -102,8 +106,8 @@ func testCrashedRun(t *testing.T, role, rotate bool) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, &cmd))
 	leftovers := []string{runtimeDir, scratch, cmd.Env["SSH_AUTH_SOCK"], cmd.Env["ANSIBLE_SSH_CONTROL_PATH_DIR"], cmd.Env["TF_BACKEND_CONFIG_FILE"]}
-	if role {
-		playbooks, err := filepath.Glob(filepath.Join(pdd, "project", rolePlaybookPrefix+"*.json"))
+	if generated != "" {
+		playbooks, err := filepath.Glob(filepath.Join(pdd, "project", playbookPrefix[generated]+"*"))
 		require.NoError(t, err)
 		require.Len(t, playbooks, 1)
 		leftovers = append(leftovers, playbooks[0])

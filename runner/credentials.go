@@ -6,9 +6,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/arunner/arunner/credentials"
@@ -47,10 +49,10 @@ const controlPathDir = "cp"
 // unix socket addresses (108 bytes with the NUL).
 const maxSocketPath = 100
 
-// injectCredentials turns Config.Credentials into files (written 0600 under
-// the run's private dir, removed with it; extra vars files as soon as ansible
-// has read them), flags, prompts, env and keys, and
-// registers every secret for redaction.
+// injectCredentials turns Config.Credentials into files (planned 0600
+// under the run's private dir, removed with it; extra vars files as soon as
+// ansible has read them), flags, prompts, env and keys, and registers every
+// secret for redaction.
 func (r *run) injectCredentials() (*credentials.Injection, error) {
 	if len(r.cfg.Credentials) == 0 {
 		return &credentials.Injection{}, nil
@@ -63,64 +65,33 @@ func (r *run) injectCredentials() (*credentials.Injection, error) {
 	for _, s := range inj.Secrets {
 		r.addSecret(s)
 	}
-	if len(inj.Files) > 0 {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, &ConfigError{Field: "Credentials", Err: err}
-		}
-	}
-	for _, path := range sortedKeys(inj.Files) {
+	for _, path := range slices.Sorted(maps.Keys(inj.Files)) {
 		f := inj.Files[path]
 		mode := f.Mode.Perm()
 		if mode == 0 || mode&0o077 != 0 {
 			mode = 0o600
 		}
-		if err := os.WriteFile(path, f.Content, mode); err != nil {
-			return nil, &ConfigError{Field: "Credentials", Err: err}
-		}
-	}
-	// ansible reads extra vars once, at its start (secretFile).
-	r.readAtStart = append(r.readAtStart, inj.Flags.ExtraVarsFiles...)
-	fl := &r.cfg.Flags
-	cf := inj.Flags
-	if fl.User == "" {
-		fl.User = cf.User
-	}
-	// As in AWX, a credential says how to become, not whether: --become
-	// comes from the job (Flags.Become) or the playbook.
-	if fl.BecomeMethod == "" {
-		fl.BecomeMethod = cf.BecomeMethod
-	}
-	if fl.BecomeUser == "" {
-		fl.BecomeUser = cf.BecomeUser
-	}
-	fl.AskPass = fl.AskPass || cf.AskPass
-	fl.AskBecomePass = fl.AskBecomePass || cf.AskBecomePass
-	fl.AskVaultPass = fl.AskVaultPass || cf.AskVaultPass
-	for _, id := range cf.VaultIDs {
-		// cmdbuild adds "@prompt" itself.
-		fl.VaultIDs = append(fl.VaultIDs, trimPrompt(id))
+		// ansible reads extra vars once, at its start.
+		readAtStart := slices.Contains(inj.Flags.ExtraVarsFiles, path)
+		r.planned = append(r.planned, planFile{
+			PlanFile:    PlanFile{Path: path, Mode: mode, What: "credential file"},
+			data:        f.Content,
+			readAtStart: readAtStart,
+		})
 	}
 	return inj, nil
 }
 
-func trimPrompt(id string) string {
-	const suffix = "@prompt"
-	if len(id) > len(suffix) && id[len(id)-len(suffix):] == suffix {
-		return id[:len(id)-len(suffix)]
-	}
-	return id
-}
-
-// startAgent serves env/ssh_key, Config.SSHKeys and the credentials' keys
-// from an in-process ssh-agent and points SSH_AUTH_SOCK at it. Its socket
-// lives in the run's runtime dir unless that path is too long for a unix
-// socket, in which case the scratch dir is used.
-func (r *run) startAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map[string]string) error {
+// planAgent plans the in-process ssh-agent that serves env/ssh_key,
+// Config.SSHKeys and the credentials' keys, and points SSH_AUTH_SOCK at
+// it. Its socket lives in the run's runtime dir unless that path is too
+// long for a unix socket, in which case the scratch dir is used.
+func (r *run) planAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map[string]string) error {
 	var keys []sshagent.Key
 	if len(d.SSHKey) > 0 {
 		keys = append(keys, sshagent.Key{
 			PEM:        d.SSHKey,
-			Passphrase: r.passphraseFor(filepath.Join(r.pdd, "env", "ssh_key")),
+			Passphrase: r.passphraseFor(r.paths().Env("ssh_key")),
 			Comment:    "env/ssh_key",
 		})
 	}
@@ -142,12 +113,22 @@ func (r *run) startAgent(d *privdata.Dir, credKeys []credentials.SSHKey, env map
 	if len(dir)+len(sshagent.SocketName)+1 > maxSocketPath {
 		dir = filepath.Join(r.scratch, "agent")
 	}
-	agent, err := sshagent.Start(dir, keys...)
+	r.agentDir, r.agentKeys = dir, keys
+	env["SSH_AUTH_SOCK"] = filepath.Join(dir, sshagent.SocketName)
+	return nil
+}
+
+// startAgent starts the agent planAgent planned.
+func (r *run) startAgent() error {
+	if r.agentKeys == nil {
+		return nil
+	}
+	agent, err := sshagent.Start(r.agentDir, r.agentKeys...)
+	r.agentKeys = nil
 	if err != nil {
 		return &ConfigError{Field: "SSHKeys", Err: err}
 	}
 	r.cleanup = append(r.cleanup, func() { agent.Close() })
-	env["SSH_AUTH_SOCK"] = agent.Socket()
 	return nil
 }
 
@@ -165,33 +146,25 @@ func (r *run) passphraseFor(path string) []byte {
 }
 
 // isolateControlMasters gives the run its own ssh control path dir, unless
-// the caller chose one, and stops the control masters left there when the
-// run ends. ssh daemonizes a ControlPersist master out of the run's process
-// group, so killing the group misses it: it would outlive the run with the
-// run's environment, and hold an authenticated connection that a later run
-// without this run's credentials reuses from the shared default dir
-// (~/.ansible/cp).
-func (r *run) isolateControlMasters(env map[string]string) error {
+// the caller chose one; apply makes it, and stops the control masters left
+// there when the run ends. ssh daemonizes a ControlPersist master out of
+// the run's process group, so killing the group misses it: it would outlive
+// the run with the run's environment, and hold an authenticated connection
+// that a later run without this run's credentials reuses from the shared
+// default dir (~/.ansible/cp).
+func (r *run) isolateControlMasters(env map[string]string) {
 	if _, ok := env["ANSIBLE_SSH_CONTROL_PATH_DIR"]; ok {
-		return nil
+		return
 	}
 	if _, ok := env["ANSIBLE_SSH_CONTROL_PATH"]; ok {
-		return nil
+		return
 	}
 	// In the scratch dir: a short temp path, so that the master's socket
 	// name (ansible's 10-character hash plus ssh's 17-character suffix)
 	// fits in a unix socket address, without a '%' that ssh would expand,
 	// and found by the next run if this one is killed hard.
-	dir := filepath.Join(r.scratch, controlPathDir)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return &ConfigError{Field: "EnvVars", Err: err}
-	}
-	env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = dir
-	r.cleanup = append(r.cleanup, func() {
-		stopControlMasters(dir)
-		os.RemoveAll(dir)
-	})
-	return nil
+	r.controlPath = filepath.Join(r.scratch, controlPathDir)
+	env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = r.controlPath
 }
 
 // stopControlMasters asks every control master listening in dir to exit.

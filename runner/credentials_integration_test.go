@@ -50,7 +50,7 @@ func realConfig(t *testing.T, playbook, inventory string) Config {
 	must(t, os.WriteFile(filepath.Join(pdd, "inventory", "hosts"), []byte(inventory), 0o600))
 	return Config{
 		PrivateDataDir: pdd,
-		Playbook:       "site.yml",
+		Target:         Playbook{Path: "site.yml"},
 		PromptTimeout:  20 * time.Second,
 		JobTimeout:     60 * time.Second,
 	}

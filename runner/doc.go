@@ -4,12 +4,16 @@
 // own session, answers prompts, decodes the events of arunner's callback
 // plugin, writes ansible-runner's artifacts and calls the caller's hooks.
 //
+// A run is decided before it starts: Prepare returns the Plan (command,
+// environment, files, prompts) without starting or writing anything, and
+// Run carries out the same plan.
+//
 // Runner is the only arunner package that starts processes. It holds no
 // global state: any number of runs may go on in one process at once.
 //
 //	res, err := runner.Run(ctx, runner.Config{
 //		PrivateDataDir: "/srv/jobs/42",
-//		Playbook:       "site.yml",
+//		Target:         runner.Playbook{Path: "site.yml"},
 //	})
 //	if err != nil {
 //		log.Fatal(err) // *runner.ExitError carries rc and status

@@ -17,7 +17,7 @@ import (
 // JSONOutput.
 func TestEarlyFailureOutput(t *testing.T) {
 	cfg := fakeConfig(t, "ok")
-	cfg.Playbook = "nope.yml"
+	cfg.Target = Playbook{Path: "nope.yml"}
 	var out bytes.Buffer
 	cfg.Output = &out
 	res, err := Run(context.Background(), cfg)
@@ -26,7 +26,7 @@ func TestEarlyFailureOutput(t *testing.T) {
 	assert.Equal(t, "ERROR! the playbook: nope.yml could not be found\n", out.String())
 
 	cfg = fakeConfig(t, "ok")
-	cfg.Playbook = "nope.yml"
+	cfg.Target = Playbook{Path: "nope.yml"}
 	out.Reset()
 	cfg.Output, cfg.JSONOutput = &out, true
 	res, err = Run(context.Background(), cfg)

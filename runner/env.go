@@ -2,8 +2,10 @@ package runner
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/arunner/arunner/events"
@@ -49,13 +51,13 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 			env[k] = v
 		}
 	}
-	for _, k := range sortedKeys(d.EnvVars) {
+	for _, k := range slices.Sorted(maps.Keys(d.EnvVars)) {
 		if isManaged(k) {
-			return nil, &ManagedEnvError{Name: k, Source: filepath.Join(r.pdd, "env", "envvars")}
+			return nil, &ManagedEnvError{Name: k, Source: r.paths().Env("envvars")}
 		}
 		env[k] = d.EnvVars[k]
 	}
-	for _, k := range sortedKeys(r.cfg.EnvVars) {
+	for _, k := range slices.Sorted(maps.Keys(r.cfg.EnvVars)) {
 		if isManaged(k) {
 			return nil, &ManagedEnvError{Name: k, Source: "Config.EnvVars"}
 		}
@@ -64,7 +66,7 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		}
 		env[k] = r.cfg.EnvVars[k]
 	}
-	for _, k := range sortedKeys(credEnv) {
+	for _, k := range slices.Sorted(maps.Keys(credEnv)) {
 		if isManaged(k) {
 			return nil, &ManagedEnvError{Name: k, Source: "Config.Credentials"}
 		}
@@ -73,10 +75,8 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 
 	// ANSIBLE_CALLBACK_PLUGINS is split on ':': the plugin goes where
 	// ansible takes the path as it is.
-	pluginDir, err := events.InstallPlugin(filepath.Join(r.ansibleDir(), "callback"))
-	if err != nil {
-		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
-	}
+	pluginDir := filepath.Join(r.ansibleDir(), "callback")
+	r.planned = append(r.planned, planFile{PlanFile: PlanFile{Path: pluginDir, What: "callback plugin"}, plugin: true})
 	// The plugin's tokens carry the run's key, so that a token printed by
 	// a task is not taken for an event; it is not recorded with the env.
 	key, err := events.NewKey()
@@ -112,15 +112,11 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 	}
 	env["AWX_ISOLATED_DATA_DIR"] = r.art.Dir
 	env["ANSIBLE_CACHE_PLUGIN"] = "jsonfile"
-	if env["ANSIBLE_CACHE_PLUGIN_CONNECTION"], err = r.factCachePath(); err != nil {
-		return nil, &ConfigError{Field: "ArtifactDir", Err: err}
+	env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = r.factCachePath()
+	if t, ok := r.cfg.Target.(Role); ok {
+		env["ANSIBLE_ROLES_PATH"] = r.rolesPath(t)
 	}
-	if r.cfg.Role != "" {
-		if env["ANSIBLE_ROLES_PATH"], err = r.rolesPath(); err != nil {
-			return nil, &ConfigError{Field: "RolesPath", Err: err}
-		}
-	}
-	if r.cfg.Module != "" {
+	if isAdHoc(r.cfg.Target) {
 		env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
 		if _, ok := env["AD_HOC_COMMAND_ID"]; !ok {
 			env["AD_HOC_COMMAND_ID"] = "1"
@@ -131,7 +127,7 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 
 func envList(env map[string]string) []string {
 	out := make([]string, 0, len(env))
-	for _, k := range sortedKeys(env) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		out = append(out, k+"="+env[k])
 	}
 	return out

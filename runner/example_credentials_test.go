@@ -24,7 +24,7 @@ func ExampleConfig_credentials() {
 	}
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: "/srv/jobs/43",
-		Playbook:       "site.yml",
+		Target:         runner.Playbook{Path: "site.yml"},
 		Credentials: []credentials.Credential{
 			credentials.Machine{
 				Username:       "deploy",
@@ -58,7 +58,7 @@ func ExampleConfig_credentialsPrompt() {
 	script := `stty -echo; printf 'Vault password:'; read -r pw; stty echo; echo; echo "got ${#pw} characters"`
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
-		Command:        []string{"sh", "-c", script, "--", password},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", script, "--", password}},
 		Credentials:    []credentials.Credential{credentials.Vault{VaultPassword: password}},
 	})
 	if err != nil {

@@ -19,10 +19,12 @@ import (
 func ExampleRun_playbook() {
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: "/srv/jobs/42",
-		Playbook:       "site.yml",
-		Limit:          "web",
-		ExtraVars:      map[string]any{"release": "2.4.1"}, // written to a 0600 file, never argv
-		Output:         os.Stdout,
+		Target: runner.Playbook{
+			Path:     "site.yml",
+			Switches: runner.Switches{Limit: "web"},
+		},
+		ExtraVars: map[string]any{"release": "2.4.1"}, // written to a 0600 file, never argv
+		Output:    os.Stdout,
 		EventHandler: func(ev *events.Event) bool {
 			if ev.Failed() {
 				log.Printf("%s failed on %s", ev.Task(), ev.Host())
@@ -45,7 +47,7 @@ func ExampleRun() {
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
 		Ident:          "hello",
-		Command:        []string{"sh", "-c", "echo hello from the pty"},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", "echo hello from the pty"}},
 		StatusHandler:  func(u runner.StatusUpdate) { fmt.Println("status:", u.Status) },
 	})
 	if err != nil {
@@ -68,7 +70,7 @@ func ExampleStart() {
 
 	job, err := runner.Start(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
-		Command:        []string{"sleep", "600"},
+		Target:         runner.RawCommand{Argv: []string{"sleep", "600"}},
 		CancelGrace:    time.Second,
 	})
 	if err != nil {
@@ -90,7 +92,7 @@ func ExampleStream() {
 	pdd, _ := os.MkdirTemp("", "example-")
 	defer os.RemoveAll(pdd)
 
-	cfg := runner.Config{PrivateDataDir: pdd, Command: []string{"sh", "-c", "echo one; echo two; exit 3"}}
+	cfg := runner.Config{PrivateDataDir: pdd, Target: runner.RawCommand{Argv: []string{"sh", "-c", "echo one; echo two; exit 3"}}}
 	for ev, err := range runner.Stream(context.Background(), cfg) {
 		if err != nil {
 			fmt.Println("error:", err)
@@ -112,7 +114,7 @@ func ExampleExitError() {
 	defer os.RemoveAll(pdd)
 
 	for _, script := range []string{"exit 2", "kill -TERM $$"} {
-		_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: pdd, Command: []string{"sh", "-c", script}})
+		_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: pdd, Target: runner.RawCommand{Argv: []string{"sh", "-c", script}}})
 		var exit *runner.ExitError
 		if errors.As(err, &exit) {
 			fmt.Printf("rc %d, signal %d: %v\n", exit.RC, exit.Signal, err)
@@ -137,7 +139,7 @@ func ExampleHookPanic() {
 	}()
 	runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
-		Command:        []string{"sh", "-c", "echo one; sleep 600"},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", "echo one; sleep 600"}},
 		EventHandler:   func(*events.Event) bool { panic("a bug in the handler") },
 	})
 	// Output:
@@ -151,7 +153,7 @@ func ExampleHookPanic() {
 func ExampleConfig_eventWindow() {
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: "/srv/jobs/42",
-		Playbook:       "site.yml",
+		Target:         runner.Playbook{Path: "site.yml"},
 		EnvVars:        map[string]string{events.EventWindowEnv: "0"},
 		EventHandler: func(ev *events.Event) bool {
 			fmt.Println(time.Now().Format(time.StampMilli), ev.Event, ev.Host())
@@ -168,7 +170,7 @@ func ExampleConfig_eventWindow() {
 // ends with status error, whatever ansible did: its error names the file
 // and the errno, and Result.RC is still ansible's.
 func ExampleArtifactError() {
-	res, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Playbook: "site.yml"})
+	res, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Target: runner.Playbook{Path: "site.yml"}})
 	var lost *runner.ArtifactError
 	if errors.As(err, &lost) {
 		log.Printf("ansible's rc %d, but %s was not kept: %v", res.RC, lost.Path, lost.Err)
@@ -192,7 +194,7 @@ func ExampleOutputError() {
 
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: pdd,
-		Command:        []string{"sh", "-c", "echo hello; echo world"},
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", "echo hello; echo world"}},
 		Output:         brokenWriter{},
 	})
 	stdout, _ := os.ReadFile(res.StdoutPath())

@@ -66,10 +66,11 @@ func (r *run) execute() (*Result, error) {
 	}
 	if err != nil {
 		msg, status := err.Error(), StatusError
-		if missing {
+		var mp *missingPlaybookError
+		if missing && errors.As(err, &mp) {
 			// ansible-playbook's own words, so the stdout artifact reads as
 			// ansible-runner's does.
-			msg, status = fmt.Sprintf("ERROR! the playbook: %s could not be found", r.cfg.Playbook), StatusFailed
+			msg, status = fmt.Sprintf("ERROR! the playbook: %s could not be found", mp.playbook), StatusFailed
 		}
 		return r.failEarly(res, stdout, status, msg, err, missing)
 	}

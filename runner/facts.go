@@ -2,9 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/arunner/arunner/factcache"
@@ -20,51 +17,54 @@ type FactCache struct {
 	Options factcache.Options
 }
 
-// restoreFacts fills the fact cache dir from the Store and adds the cache
-// settings to env.
-func (r *run) restoreFacts(env map[string]string) error {
+// factsEnv sets the cache variables a FactCache needs, refusing the
+// caller's own (they would defeat the Store).
+func (r *run) factsEnv(env map[string]string) error {
 	fc := r.cfg.FactCache
 	if fc == nil || fc.Store == nil {
 		return nil
 	}
-	dir := r.art.FactCacheDir()
-	snap, err := factcache.Restore(r.ctx, fc.Store, dir, fc.Options)
-	if err != nil {
-		return &ConfigError{Field: "FactCache", Err: err}
-	}
-	r.facts = snap
-	ansibleDir, err := r.factCachePath()
-	if err != nil {
-		return &ConfigError{Field: "FactCache", Err: err}
-	}
-	for k, v := range factcache.Env(ansibleDir, fc.Options) {
-		// The caller's own cache settings would defeat the Store.
+	for k, v := range factcache.Env(r.factCachePath(), fc.Options) {
 		if _, ok := r.cfg.EnvVars[k]; ok {
 			return &ManagedEnvError{Name: k, Source: "Config.EnvVars"}
 		}
 		if _, ok := r.dir.EnvVars[k]; ok {
-			return &ManagedEnvError{Name: k, Source: filepath.Join(r.pdd, "env", "envvars")}
+			return &ManagedEnvError{Name: k, Source: r.paths().Env("envvars")}
 		}
 		env[k] = v
 	}
 	return nil
 }
 
-// factCachePath is the fact cache dir as ansible is told it: the artifacts'
-// fact cache dir, or a link to it in the scratch dir when ansible would
-// expand something in its path. The link needs the dir to exist.
-func (r *run) factCachePath() (string, error) {
+// restoreFacts restores the FactCache's facts into the artifacts' fact
+// cache dir before the run.
+func (r *run) restoreFacts() error {
+	fc := r.cfg.FactCache
+	if fc == nil || fc.Store == nil {
+		return nil
+	}
+	snap, err := factcache.Restore(r.ctx, fc.Store, r.art.FactCacheDir(), fc.Options)
+	if err != nil {
+		return &ConfigError{Field: "FactCache", Err: err}
+	}
+	r.facts = snap
+	return nil
+}
+
+// factCachePath is the path ansible is given for the artifacts' fact
+// cache dir, or a link to it in the scratch dir when ansible would not
+// take it as it is (the dir is then made first, for the link to point to).
+func (r *run) factCachePath() string {
 	dir := r.art.FactCacheDir()
 	if ansibleSafe(dir) {
-		return dir, nil
+		return dir
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", err
+	for _, f := range r.planned {
+		if f.link == dir {
+			return f.Path
+		}
 	}
-	link := filepath.Join(r.scratch, "fact_cache")
-	if _, err := os.Lstat(link); err == nil {
-		return link, nil
-	}
+	r.planned = append(r.planned, planFile{PlanFile: PlanFile{Path: dir, What: "fact cache dir"}, dir: true})
 	return r.ansiblePath(dir, "fact_cache")
 }
 

@@ -62,7 +62,7 @@ func TestFactCacheAcrossRuns(t *testing.T) {
 	run := func(playbook string) *Result {
 		t.Helper()
 		res, err := Run(context.Background(), Config{
-			PrivateDataDir: pdd, Playbook: playbook,
+			PrivateDataDir: pdd, Target: Playbook{Path: playbook},
 			FactCache: &FactCache{Store: store},
 		})
 		require.NoError(t, err, "%s: %s", playbook, stdoutOf(t, res))

@@ -34,7 +34,7 @@ func fakeConfig(t testing.TB, mode string) Config {
 	t.Helper()
 	return Config{
 		PrivateDataDir: fakePDD(t),
-		Playbook:       "site.yml",
+		Target:         Playbook{Path: "site.yml"},
 		Binary:         os.Args[0],
 		EnvVars:        map[string]string{"ARUNNER_FAKE": mode},
 		CancelGrace:    500 * time.Millisecond,
@@ -116,7 +116,8 @@ func fake(mode string) int {
 		fmt.Fprint(out, "fatal: [localhost]: FAILED!\n")
 		return 2
 	case "env":
-		files := map[string]string{} // what each -e @file holds
+		files := map[string]string{}  // what each -e @file holds
+		inputs := map[string]string{} // what each -i file and the playbook hold
 		for i, a := range os.Args[1:] {
 			if a == "-e" && i+2 < len(os.Args) && strings.HasPrefix(os.Args[i+2], "@") {
 				data, err := os.ReadFile(os.Args[i+2][1:])
@@ -125,8 +126,18 @@ func fake(mode string) int {
 				}
 				files[os.Args[i+2][1:]] = string(data)
 			}
+			if a == "-i" && i+2 < len(os.Args) {
+				if data, err := os.ReadFile(os.Args[i+2]); err == nil {
+					inputs[os.Args[i+2]] = string(data)
+				}
+			}
 		}
-		data, _ := json.Marshal(map[string]any{"env": os.Environ(), "args": os.Args, "stdin_tty": isTTY(0), "files": files})
+		if last := os.Args[len(os.Args)-1]; len(os.Args) > 1 {
+			if data, err := os.ReadFile(last); err == nil {
+				inputs[last] = string(data)
+			}
+		}
+		data, _ := json.Marshal(map[string]any{"env": os.Environ(), "args": os.Args, "stdin_tty": isTTY(0), "files": files, "inputs": inputs})
 		os.WriteFile(os.Getenv("FAKE_OUT"), data, 0o600)
 		return 0
 	case "sleep":
@@ -232,6 +243,7 @@ type envReport struct {
 	Args     []string          // its argv after argv[0]
 	StdinTTY bool              // stdin is a pty
 	Files    map[string]string // the content of each -e @file, by name
+	Inputs   map[string]string // the content of each -i file and of the playbook
 }
 
 // runEnvFake runs cfg (whose binary is the "env" fake) to success and
@@ -249,11 +261,12 @@ func runEnvFake(t *testing.T, cfg Config) (*Result, envReport) {
 		Args     []string          `json:"args"`
 		StdinTTY bool              `json:"stdin_tty"`
 		Files    map[string]string `json:"files"`
+		Inputs   map[string]string `json:"inputs"`
 	}
 	data, err := os.ReadFile(out)
 	must(t, err)
 	must(t, json.Unmarshal(data, &raw))
-	rep := envReport{Env: map[string]string{}, Args: raw.Args[1:], StdinTTY: raw.StdinTTY, Files: raw.Files}
+	rep := envReport{Env: map[string]string{}, Args: raw.Args[1:], StdinTTY: raw.StdinTTY, Files: raw.Files, Inputs: raw.Inputs}
 	for _, kv := range raw.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		rep.Env[k] = v

@@ -52,7 +52,7 @@ func testForgedFramesRealAnsible(t *testing.T, inBand bool) {
 			"inventory/hosts": "h1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"})
 		var evs []*events.Event
 		res, err := Run(context.Background(), Config{
-			PrivateDataDir: pdd, Playbook: "p.yml",
+			PrivateDataDir: pdd, Target: Playbook{Path: "p.yml"},
 			Wrap: func(c *Command) error {
 				if inBand {
 					delete(c.Env, events.SideBandEnv)
@@ -126,7 +126,7 @@ func TestEventKeyHiddenFromTasks(t *testing.T) {
 	var key string
 	var stdouts []string
 	res, err := Run(context.Background(), Config{
-		PrivateDataDir: pdd, Playbook: "p.yml",
+		PrivateDataDir: pdd, Target: Playbook{Path: "p.yml"},
 		Wrap: func(c *Command) error { key = c.Env[events.KeyEnv]; return nil },
 		EventHandler: func(e *events.Event) bool {
 			if e.Event == "runner_on_ok" {

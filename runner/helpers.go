@@ -14,6 +14,7 @@ import (
 
 	"github.com/arunner/arunner/cmdbuild"
 	"github.com/arunner/arunner/inventory"
+	"github.com/arunner/arunner/privdata"
 )
 
 // maxMessage bounds the ansible text a CommandError carries: the end of it,
@@ -58,7 +59,8 @@ var ErrNotJSON = errors.New("output is not a JSON object")
 // ansible-config, ansible-doc and ansible-galaxy, which run as with
 // Config.NoPTY as in ansible-runner) stderr is part of stdout.
 //
-// cfg.Command is replaced by argv. When cfg.PrivateDataDir is empty a private
+// cfg.Target is replaced by RawCommand{argv}, and the fields that build a
+// command line (Binary, Cmdline, Inventory, ExtraVars) are ignored. When cfg.PrivateDataDir is empty a private
 // temporary one is used and removed before RunCommand returns; the Result's
 // ArtifactDir is then empty. A non-zero exit gives Run's *ExitError.
 func RunCommand(ctx context.Context, cfg Config, argv ...string) (stdout, stderr string, res *Result, err error) {
@@ -78,20 +80,29 @@ func RunCommand(ctx context.Context, cfg Config, argv ...string) (stdout, stderr
 // constructed or auto, scripts, or "host1,host2," lists) under the runner, so
 // that the private data dir's env, Config.EnvVars and credentials apply, and
 // parses what it printed. ansible-inventory writes to an inventory.json file
-// in the run's artifacts, not to stdout. With no sources, cfg.Inventory or
-// the private data dir's inventory is used.
+// in the run's artifacts, not to stdout. With no sources, cfg.Inventory's
+// sources or the private data dir's inventory are used; the vault ids and
+// verbosity of a Playbook target in cfg apply.
 //
 // A failing ansible-inventory gives a *CommandError whose Message holds its
 // warnings and error; an unparsable result gives one wrapping the
 // *inventory.Error.
 func GetInventory(ctx context.Context, cfg Config, sources ...string) (*inventory.Inventory, *Result, error) {
+	if cfg.Inventory.Text != "" || cfg.Inventory.Model != nil {
+		return nil, nil, &ConfigError{Field: "Inventory", Err: errors.New("GetInventory reads inventory sources, not an inventory given as data")}
+	}
 	if len(sources) == 0 {
-		sources = cfg.Inventory
+		sources = cfg.Inventory.Sources
+	}
+	none := cfg.Inventory.None
+	var sw Switches
+	if t, ok := cfg.Target.(Playbook); ok {
+		sw = t.Switches
 	}
 	cfg.NoPTY = true
 	var data []byte
 	build := func(pdd, artifacts string) ([]string, error) {
-		inv, err := inventorySources(pdd, sources, cfg.NoInventory)
+		inv, err := inventorySources(pdd, sources, none)
 		if err != nil {
 			return nil, err
 		}
@@ -101,8 +112,8 @@ func GetInventory(ctx context.Context, cfg Config, sources ...string) (*inventor
 			Inventory: inv,
 			Export:    true,
 			Output:    filepath.Join(artifacts, "inventory.json"),
-			VaultIDs:  cfg.Flags.VaultIDs,
-			Verbosity: cfg.Verbosity,
+			VaultIDs:  sw.VaultIDs,
+			Verbosity: sw.Verbosity,
 		}
 		argv, err := spec.Args()
 		if err != nil {
@@ -123,39 +134,23 @@ func GetInventory(ctx context.Context, cfg Config, sources ...string) (*inventor
 	return inv, res, nil
 }
 
-// inventorySources resolves sources as Config.Inventory is resolved: a
-// relative path is looked up in <pdd>/inventory, then in the caller's working
-// directory (ansible's is the project dir, so it must be made absolute). A
-// missing file is refused here because ansible-inventory only warns about it
-// and prints an empty inventory.
+// inventorySources resolves sources as a run's Inventory.Sources are
+// (privdata.ResolveInventory), with <pdd>/inventory for none. A missing
+// file is refused there because ansible-inventory only warns about it and
+// prints an empty inventory.
 func inventorySources(pdd string, sources []string, none bool) ([]string, error) {
 	if none {
 		return nil, nil
 	}
 	if len(sources) == 0 {
-		if p := filepath.Join(pdd, "inventory"); exists(p) {
+		if p := (privdata.Paths{Root: pdd}).Inventory(); exists(p) {
 			return []string{p}, nil
 		}
 		return nil, nil
 	}
-	out := make([]string, 0, len(sources))
-	for _, s := range sources {
-		if strings.Contains(s, ",") {
-			out = append(out, s) // an inline host list
-			continue
-		}
-		p := s
-		if !filepath.IsAbs(p) {
-			if q := filepath.Join(pdd, "inventory", p); exists(q) {
-				p = q
-			} else if q, err := filepath.Abs(p); err == nil {
-				p = q
-			}
-		}
-		if _, err := os.Stat(p); err != nil {
-			return nil, &ConfigError{Field: "sources", Err: err}
-		}
-		out = append(out, p)
+	out, err := privdata.ResolveInventory(pdd, sources)
+	if err != nil {
+		return nil, &ConfigError{Field: "sources", Err: err}
 	}
 	return out, nil
 }
@@ -328,14 +323,19 @@ func runHelper(ctx context.Context, cfg Config, build argvFunc, collect func(*Re
 	}
 	root := cfg.ArtifactDir
 	if root == "" {
-		root = filepath.Join(pdd, "artifacts")
+		root = privdata.Paths{Root: pdd}.Artifacts()
 	}
 	if root, err = filepath.Abs(root); err != nil {
 		return nil, nil, nil, &ConfigError{Field: "ArtifactDir", Err: err}
 	}
-	if cfg.Command, err = build(pdd, filepath.Join(root, cfg.Ident)); err != nil {
+	argv, err := build(pdd, filepath.Join(root, cfg.Ident))
+	if err != nil {
 		return nil, nil, nil, err
 	}
+	// The helper's command line is whole: what would build one does not
+	// apply (GetInventory has taken what it needs).
+	cfg.Target = RawCommand{Argv: argv}
+	cfg.Binary, cfg.Cmdline, cfg.Inventory, cfg.ExtraVars = "", "", Inventory{}, nil
 	res, err = Run(ctx, cfg)
 	if res == nil {
 		return nil, nil, nil, err

@@ -64,7 +64,7 @@ func TestHookPanic(t *testing.T) {
 		}},
 		// The message of a run that failed before ansible started is an event too.
 		{name: "EventHandler before the start", hook: "EventHandler", mode: "tree", status: "error", arm: func(cfg *Config, pids func() []int, boom func()) {
-			cfg.Playbook = "nope.yml"
+			cfg.Target = Playbook{Path: "nope.yml"}
 			cfg.EventHandler = func(*events.Event) bool { boom(); return true }
 		}},
 		{hook: "FinishedCallback", mode: "ok", status: "successful", arm: func(cfg *Config, pids func() []int, boom func()) {

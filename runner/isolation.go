@@ -3,7 +3,6 @@ package runner
 import (
 	"errors"
 	"math/big"
-	"path/filepath"
 
 	"github.com/arunner/arunner/privdata"
 )
@@ -25,7 +24,7 @@ func (r *run) checkIsolation(d *privdata.Dir) error {
 		return nil
 	}
 	return &ConfigError{
-		Field: filepath.Join(r.pdd, "env", privdata.SettingsFile) + ": process_isolation",
+		Field: r.paths().Env(privdata.SettingsFile) + ": process_isolation",
 		Err:   ErrIsolationUnsupported,
 	}
 }

@@ -25,7 +25,7 @@ func TestIsolationRefusedWhereAnsibleRunnerIsolates(t *testing.T) {
 	ref := startRef(t, files, "-p", "site.yml")
 	pdd := t.TempDir()
 	writeTree(t, pdd, files)
-	res, err := Run(context.Background(), Config{PrivateDataDir: pdd, Ident: "ours", Playbook: "site.yml"})
+	res, err := Run(context.Background(), Config{PrivateDataDir: pdd, Ident: "ours", Target: Playbook{Path: "site.yml"}})
 	require.ErrorIs(t, err, ErrIsolationUnsupported)
 	refArt := ref.wait(t)
 

@@ -95,7 +95,7 @@ func TestSpecialCharactersInPaths(t *testing.T) {
 		require.NoError(t, err)
 		res := run(t, Config{
 			Ident: "job-2024-01-01T10:00:00-ü", ArtifactDir: artifacts, ProjectDir: project,
-			Role: "greet", RolesPath: []string{roles}, RoleSkipFacts: true,
+			Target:    Role{Name: "greet", RolesPath: []string{roles}, SkipFacts: true},
 			FactCache: &FactCache{Store: store},
 		})
 		assert.Equal(t, filepath.Join(artifacts, "job-2024-01-01T10:00:00-ü"), res.ArtifactDir)
@@ -107,18 +107,18 @@ func TestSpecialCharactersInPaths(t *testing.T) {
 	for _, noPTY := range []bool{false, true} {
 		t.Run(fmt.Sprintf("playbook noPTY=%v", noPTY), func(t *testing.T) {
 			ident := fmt.Sprintf("pb%v:%s", noPTY, pathSpecials)
-			res := run(t, Config{Ident: ident, ProjectDir: project, Playbook: "site.yml", NoPTY: noPTY})
+			res := run(t, Config{Ident: ident, ProjectDir: project, Target: Playbook{Path: "site.yml"}, NoPTY: noPTY})
 			assert.Equal(t, filepath.Join(pdd, "artifacts", ident), res.ArtifactDir)
 		})
 	}
 	// ansible expands $VAR in the path of -e @file: the runner's own go
 	// where it does not.
 	t.Run("artifacts dir with $HOME", func(t *testing.T) {
-		res := run(t, Config{Ident: "dollar", ArtifactDir: filepath.Join(base, "art $HOME,%C{"), ProjectDir: project, Playbook: "site.yml"})
+		res := run(t, Config{Ident: "dollar", ArtifactDir: filepath.Join(base, "art $HOME,%C{"), ProjectDir: project, Target: Playbook{Path: "site.yml"}})
 		assert.Equal(t, filepath.Join(base, "art $HOME,%C{", "dollar"), res.ArtifactDir)
 	})
 	t.Run("ad hoc", func(t *testing.T) {
-		res := run(t, Config{Ident: "adhoc:" + pathSpecials, Module: "debug", ModuleArgs: "msg='who={{ who | upper }}'"})
+		res := run(t, Config{Ident: "adhoc:" + pathSpecials, Target: AdHoc{Module: "debug", Args: "msg='who={{ who | upper }}'"}})
 		assert.Contains(t, readArtifact(t, res, "stdout"), "who=WORLD")
 	})
 }

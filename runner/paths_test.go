@@ -21,7 +21,7 @@ func TestAnsiblePathsAreSafe(t *testing.T) {
 	must(t, os.MkdirAll(base, 0o700))
 	must(t, os.Rename(cfg.PrivateDataDir, pdd))
 	must(t, os.MkdirAll(roles, 0o700))
-	cfg.PrivateDataDir, cfg.Playbook, cfg.Role, cfg.RolesPath = pdd, "", "r", []string{roles}
+	cfg.PrivateDataDir, cfg.Target = pdd, Role{Name: "r", RolesPath: []string{roles}}
 	cfg.Ident = "t:10:00"
 	cfg.ExtraVars = map[string]any{"v": 1}
 	t.Setenv("TMPDIR", base)

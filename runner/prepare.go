@@ -1,17 +1,16 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -19,6 +18,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/arunner/arunner/cmdbuild"
+	"github.com/arunner/arunner/credentials"
+	"github.com/arunner/arunner/credentials/sshagent"
 	"github.com/arunner/arunner/factcache"
 	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/prompt"
@@ -58,12 +59,22 @@ type run struct {
 	hookPanic atomic.Pointer[HookPanic]
 	abort     chan struct{}
 
-	// runtime.go: the scratch dir, the runtime dir's lock held for the
-	// run's life, and the files ansible reads at its start, removed at the
+	// runtime.go: the scratch dir (made when scratchMade), the runtime
+	// dir's lock held for the run's life (the runtime dir was made when it
+	// is set), and the files ansible reads at its start, removed at the
 	// first event (only the reader goroutine uses them once ansible runs).
 	scratch     string
+	scratchMade bool
 	lock        *os.File
 	readAtStart []string
+
+	// What decide planned for apply (plan.go): files, dirs and links, the
+	// copy of Config.ProjectFS, the ssh control path dir, the agent.
+	planned     []planFile
+	projectCopy string
+	controlPath string
+	agentDir    string
+	agentKeys   []sshagent.Key
 }
 
 // newRun validates what must be right before any artifact can be written,
@@ -100,7 +111,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	}
 	root := cfg.ArtifactDir
 	if root == "" {
-		root = filepath.Join(pdd, "artifacts")
+		root = privdata.Paths{Root: pdd}.Artifacts()
 	}
 	// What runs killed hard left (runtime.go), before this run's dir is
 	// made: rotation keeps the newest dirs.
@@ -120,12 +131,29 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	return &run{ctx: ctx, cfg: cfg, pdd: pdd, art: art, ident: ident, abort: make(chan struct{})}, nil
 }
 
-// prepare reads the private data dir and builds the command. A returned
-// error is a *ConfigError; missing is set when the playbook is missing,
-// which ansible-runner reports as a failed run rather than an error (r.cmd
-// then holds the command that would have run, unwrapped).
+// prepare decides the run (decide) and then does what the plan says
+// before ansible can start (apply). A returned error is a *ConfigError;
+// missing is set when the playbook is missing, which ansible-runner reports
+// as a failed run rather than an error (r.cmd then holds the command that
+// would have run, unwrapped).
 func (r *run) prepare() (missing bool, err error) {
+	if missing, err := r.decide(); err != nil {
+		return missing, err
+	}
+	return false, r.apply()
+}
+
+// decide reads the private data dir and works out everything the run will
+// do, r.plan, without writing anything or starting anything: the paths of
+// the runtime and scratch dirs are chosen, not made.
+func (r *run) decide() (missing bool, err error) {
 	cfg := &r.cfg
+	if err := checkTarget(cfg); err != nil {
+		return false, err
+	}
+	if cfg.ProjectDir != "" && cfg.ProjectFS != nil {
+		return false, &ConfigError{Field: "ProjectFS", Err: errors.New("set at most one of ProjectDir and ProjectFS")}
+	}
 	d, err := r.load()
 	if err != nil {
 		return false, err
@@ -143,7 +171,7 @@ func (r *run) prepare() (missing bool, err error) {
 		r.idle = d.Settings.IdleTimeout
 	}
 
-	if err := r.makeRuntime(); err != nil {
+	if err := r.planRuntime(); err != nil {
 		return false, err
 	}
 	inj, err := r.injectCredentials()
@@ -169,7 +197,7 @@ func (r *run) prepare() (missing bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	argv, err := r.buildArgv(d, cwd, inj.Flags.ExtraVarsFiles)
+	argv, err := r.buildArgv(d, cwd, inj.Flags)
 	if err != nil {
 		var missingErr *missingPlaybookError
 		if errors.As(err, &missingErr) {
@@ -180,33 +208,61 @@ func (r *run) prepare() (missing bool, err error) {
 	}
 	// Every run gets its own ssh control masters, stopped at its end: a
 	// master left in ~/.ansible/cp would let the next run in without keys.
-	if err := r.isolateControlMasters(env); err != nil {
+	r.isolateControlMasters(env)
+	if err := r.planAgent(d, inj.SSHKeys, env); err != nil {
 		return false, err
 	}
-	if err := r.startAgent(d, inj.SSHKeys, env); err != nil {
-		return false, err
-	}
-	if err := r.restoreFacts(env); err != nil {
+	if err := r.factsEnv(env); err != nil {
 		return false, err
 	}
 	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
+	return false, nil
+}
+
+// apply does what decide planned, in the order ansible needs it: the
+// runtime and scratch dirs, the files and links, the callback plugin, the
+// ssh control path dir, the agent, the restored facts; then Wrap.
+func (r *run) apply() error {
+	cfg := &r.cfg
+	if err := r.makeRuntime(); err != nil {
+		return err
+	}
+	if err := r.writePlanned(); err != nil {
+		return err
+	}
+	if r.controlPath != "" {
+		if err := os.Mkdir(r.controlPath, 0o700); err != nil {
+			return &ConfigError{Field: "EnvVars", Err: err}
+		}
+		dir := r.controlPath
+		r.cleanup = append(r.cleanup, func() {
+			stopControlMasters(dir)
+			os.RemoveAll(dir)
+		})
+	}
+	if err := r.startAgent(); err != nil {
+		return err
+	}
+	if err := r.restoreFacts(); err != nil {
+		return err
+	}
 	if cfg.Wrap != nil {
 		var err error
 		if !r.call("Wrap", func() { err = cfg.Wrap(&r.cmd) }) {
 			err = errors.New("panicked")
 		}
 		if err != nil {
-			return false, &ConfigError{Field: "Wrap", Err: err}
+			return &ConfigError{Field: "Wrap", Err: err}
 		}
 	}
 	if len(r.cmd.Argv) == 0 || r.cmd.Argv[0] == "" {
-		field := "Command"
+		field := "Target"
 		if cfg.Wrap != nil {
 			field = "Wrap"
 		}
-		return false, &ConfigError{Field: field, Err: errors.New("no program to run: the command line is empty or starts with an empty name")}
+		return &ConfigError{Field: field, Err: errors.New("no program to run: the command line is empty or starts with an empty name")}
 	}
-	return false, nil
+	return nil
 }
 
 // load reads the private data dir until the run is canceled (its context,
@@ -254,18 +310,22 @@ func (r *run) load() (*privdata.Dir, error) {
 }
 
 // workDir is where the command runs, chosen as ansible-runner chooses it:
-// the private data dir for an ad hoc run (Module, or AD_HOC_COMMAND_ID in
-// the run's environment, which ansible-runner sets for ad hoc runs and
-// reads back), else ProjectDir, else <PrivateDataDir>/project, else the
-// private data dir. Config.Command runs, like ansible-runner's
-// run_command, are not ad hoc whatever the environment says.
+// the private data dir for an ad hoc run (an AdHoc target, or
+// AD_HOC_COMMAND_ID in the run's environment, which ansible-runner sets for
+// ad hoc runs and reads back), else ProjectFS's copy, else ProjectDir, else
+// <PrivateDataDir>/project, else the private data dir. RawCommand runs,
+// like ansible-runner's run_command, are not ad hoc whatever the
+// environment says.
 func (r *run) workDir(d *privdata.Dir, env map[string]string) (string, error) {
 	cfg := &r.cfg
 	_, adhocID := env["AD_HOC_COMMAND_ID"]
-	if len(cfg.Command) == 0 && (cfg.Module != "" || adhocID) {
+	if _, raw := cfg.Target.(RawCommand); !raw && (isAdHoc(cfg.Target) || adhocID) {
 		return r.pdd, nil
 	}
 	switch {
+	case cfg.ProjectFS != nil:
+		r.projectCopy = filepath.Join(r.runtime, "project")
+		return r.projectCopy, nil
 	case cfg.ProjectDir != "":
 		cwd, err := filepath.Abs(cfg.ProjectDir)
 		if err != nil {
@@ -311,24 +371,27 @@ func (e *missingPlaybookError) Error() string {
 func (e *missingPlaybookError) Unwrap() error { return fs.ErrNotExist }
 
 // buildArgv builds the command line the way ansible-runner does: a top-level
-// args file replaces everything, Playbook, Module, Role and Binary included
-// (Config.Command alone goes before it); otherwise ansible-playbook or
-// ansible with env/cmdline (or Config.Cmdline), inventory, limit, extra
-// vars files, verbosity, tags and forks.
-func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]string, error) {
+// args file replaces everything, the Target and Binary included (a
+// RawCommand alone goes before it); otherwise ansible-playbook or ansible
+// with env/cmdline (or Config.Cmdline), inventory, limit, extra vars files,
+// verbosity, tags and forks, and the switches the credentials call for.
+func (r *run) buildArgv(d *privdata.Dir, cwd string, cred credentials.Flags) ([]string, error) {
 	cfg := &r.cfg
-	if len(cfg.Command) > 0 {
-		return slices.Clone(cfg.Command), nil
+	if raw, ok := cfg.Target.(RawCommand); ok {
+		return slices.Clone(raw.Argv), nil
 	}
 	if d.Args != "" {
 		argv, err := cmdbuild.Split(d.Args)
 		if err != nil {
-			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: err}
+			return nil, &ConfigError{Field: r.paths().Args(), Err: err}
 		}
 		if len(argv) == 0 {
-			return nil, &ConfigError{Field: filepath.Join(r.pdd, "args"), Err: errors.New("empty command")}
+			return nil, &ConfigError{Field: r.paths().Args(), Err: errors.New("empty command")}
 		}
 		return argv, nil
+	}
+	if cfg.Target == nil {
+		return nil, &ConfigError{Field: "Target", Err: errors.New("required: a Playbook, AdHoc, Role or RawCommand, or an args file in the private data dir")}
 	}
 	cmdline := d.Cmdline
 	if cfg.Cmdline != "" {
@@ -338,33 +401,13 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 	if err != nil {
 		field := "Cmdline"
 		if cfg.Cmdline == "" {
-			field = filepath.Join(r.pdd, "env", "cmdline")
+			field = r.paths().Env("cmdline")
 		}
 		return nil, &ConfigError{Field: field, Err: err}
 	}
-
-	var inv []string
-	switch {
-	case cfg.NoInventory:
-	case cfg.Inventory != nil:
-		for _, i := range cfg.Inventory {
-			p := i
-			if !filepath.IsAbs(p) && !strings.Contains(p, ",") {
-				p = filepath.Join(r.pdd, "inventory", i)
-				if _, err := os.Stat(p); err != nil {
-					p = i
-				}
-			}
-			// "host1,host2," is an inline host list, not a path.
-			if !strings.Contains(p, ",") {
-				if _, err := os.Stat(p); err != nil {
-					return nil, &ConfigError{Field: "Inventory", Err: err}
-				}
-			}
-			inv = append(inv, p)
-		}
-	case d.Inventory != "":
-		inv = []string{d.Inventory}
+	inv, err := r.inventory(d)
+	if err != nil {
+		return nil, err
 	}
 
 	var extra []string
@@ -387,86 +430,119 @@ func (r *run) buildArgv(d *privdata.Dir, cwd string, credExtra []string) ([]stri
 		}
 		extra = append(extra, p)
 	}
-	extra = append(extra, credExtra...)
+	extra = append(extra, cred.ExtraVarsFiles...)
 
-	f := cfg.Flags
-	if cfg.Module != "" {
-		hosts := cfg.HostPattern
-		if hosts == "" {
-			hosts = "all"
-		}
+	if t, ok := cfg.Target.(AdHoc); ok {
 		a := cmdbuild.AdHoc{
-			Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, Limit: cfg.Limit,
-			ExtraVarsFiles: extra, Verbosity: cfg.Verbosity, Forks: cfg.Forks,
-			Check: f.Check, Diff: f.Diff, Become: f.Become, BecomeMethod: f.BecomeMethod,
-			BecomeUser: f.BecomeUser, User: f.User, Timeout: f.ConnTimeout,
-			AskPass: f.AskPass, AskBecomePass: f.AskBecomePass,
-			Module: cfg.Module, ModuleArgs: cfg.ModuleArgs, HostPattern: hosts,
+			Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, ExtraVarsFiles: extra,
+			Switches: withCredentials(t.Switches, cred),
+			Module:   t.Module, ModuleArgs: t.Args, HostPattern: hostsOr(t.Hosts),
 		}
 		argv, err := a.Args()
 		if err != nil {
-			return nil, &ConfigError{Field: "Module", Err: err}
+			return nil, &ConfigError{Field: "Target", Err: err}
 		}
 		return argv, nil
 	}
-	playbook := cfg.Playbook
-	if cfg.Role != "" {
-		if playbook != "" {
-			return nil, &ConfigError{Field: "Role", Err: errors.New("excludes Playbook")}
+	p := cmdbuild.Playbook{Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, ExtraVarsFiles: extra}
+	switch t := cfg.Target.(type) {
+	case Playbook:
+		p.Switches, p.Tags, p.SkipTags = t.Switches, t.Tags, t.SkipTags
+		p.StartAtTask, p.ForceHandlers = t.StartAtTask, t.ForceHandlers
+		p.Playbook = t.Path
+		if len(t.Content) > 0 {
+			p.Playbook = r.planPlaybook(cwd, "playbook", t.Content)
 		}
-		if playbook, err = r.rolePlaybook(cwd); err != nil {
+	case Role:
+		p.Switches, p.Tags, p.SkipTags = t.Switches, t.Tags, t.SkipTags
+		data, err := rolePlay(t)
+		if err != nil {
 			return nil, err
 		}
+		p.Playbook = r.planPlaybook(cwd, "role", data)
 	}
-	if playbook == "" {
-		return nil, &ConfigError{Field: "Playbook", Err: errors.New("one of Playbook, Role, Module or a private data dir args file is required")}
-	}
-	p := cmdbuild.Playbook{
-		Binary: cfg.Binary, Cmdline: tokens, Inventory: inv, Limit: cfg.Limit,
-		ExtraVarsFiles: extra, Verbosity: cfg.Verbosity, Tags: cfg.Tags, SkipTags: cfg.SkipTags,
-		Forks: cfg.Forks, StartAtTask: f.StartAtTask, Check: f.Check, Diff: f.Diff,
-		Become: f.Become, BecomeMethod: f.BecomeMethod, BecomeUser: f.BecomeUser,
-		User: f.User, Timeout: f.ConnTimeout, AskPass: f.AskPass, AskBecomePass: f.AskBecomePass,
-		AskVaultPass: f.AskVaultPass, VaultIDs: f.VaultIDs, ForceHandlers: f.ForceHandlers,
-		Playbook: playbook,
-	}
+	p.Switches = withCredentials(p.Switches, cred)
 	argv, err := p.Args()
 	if err != nil {
-		return nil, &ConfigError{Field: "Playbook", Err: err}
+		return nil, &ConfigError{Field: "Target", Err: err}
 	}
-	pb := playbook
-	if !filepath.IsAbs(pb) {
-		pb = filepath.Join(cwd, pb)
-	}
-	if _, err := os.Stat(pb); err != nil {
-		// The command line goes with the error: the command artifact
-		// records it, as ansible-runner's does.
-		return argv, &ConfigError{Field: "Playbook", Err: &missingPlaybookError{playbook: playbook}}
+	if t, ok := cfg.Target.(Playbook); ok && t.Path != "" {
+		pb := t.Path
+		if !filepath.IsAbs(pb) {
+			pb = filepath.Join(cwd, pb)
+		}
+		var err error
+		if r.projectCopy != "" && !filepath.IsAbs(t.Path) {
+			_, err = fs.Stat(cfg.ProjectFS, filepath.ToSlash(filepath.Clean(t.Path)))
+		} else {
+			_, err = os.Stat(pb)
+		}
+		if err != nil {
+			// The command line goes with the error: the command artifact
+			// records it, as ansible-runner's does.
+			return argv, &ConfigError{Field: "Target", Err: &missingPlaybookError{playbook: t.Path}}
+		}
 	}
 	return argv, nil
 }
 
+// withCredentials adds to sw the switches the credentials call for. As in
+// AWX, a credential says how to become, not whether: --become comes from
+// the target or the playbook; and a value the target sets wins.
+func withCredentials(sw Switches, cf credentials.Flags) Switches {
+	sw.User = cmp.Or(sw.User, cf.User)
+	sw.BecomeMethod = cmp.Or(sw.BecomeMethod, cf.BecomeMethod)
+	sw.BecomeUser = cmp.Or(sw.BecomeUser, cf.BecomeUser)
+	sw.AskPass = sw.AskPass || cf.AskPass
+	sw.AskBecomePass = sw.AskBecomePass || cf.AskBecomePass
+	sw.AskVaultPass = sw.AskVaultPass || cf.AskVaultPass
+	sw.VaultIDs = append(slices.Clip(sw.VaultIDs), cf.VaultIDs...)
+	return sw
+}
+
+// inventory is the run's -i list: Config.Inventory's sources resolved by
+// privdata, its inline inventory written for this run, or the private data
+// dir's inventory.
+func (r *run) inventory(d *privdata.Dir) ([]string, error) {
+	inv := r.cfg.Inventory
+	switch {
+	case inv.None:
+		return nil, nil
+	case inv.Sources != nil:
+		out, err := privdata.ResolveInventory(r.pdd, inv.Sources)
+		if err != nil {
+			return nil, &ConfigError{Field: "Inventory", Err: err}
+		}
+		return out, nil
+	case inv.Text != "":
+		return []string{r.planFile("inventory", []byte(inv.Text), "inline inventory", false)}, nil
+	case inv.Model != nil:
+		data, err := inv.Model.YAML()
+		if err != nil {
+			return nil, &ConfigError{Field: "Inventory", Err: err}
+		}
+		return []string{r.planFile("inventory.yml", data, "inline inventory", false)}, nil
+	case d.Inventory != "":
+		return []string{d.Inventory}, nil
+	}
+	return nil, nil
+}
+
 // writeExtraVars gives ansible vars as a JSON file for -e @file, so that no
-// value reaches argv.
+// value reaches argv; the file is removed as soon as ansible has read it.
 func (r *run) writeExtraVars(name string, vars map[string]any) (string, error) {
 	data, err := json.Marshal(vars)
 	if err != nil {
 		return "", &ConfigError{Field: "ExtraVars", Err: err}
 	}
-	p, err := r.secretFile(name, data)
-	if err != nil {
-		return "", &ConfigError{Field: "ExtraVars", Err: err}
-	}
-	return p, nil
+	return r.planFile(name, data, "extra vars", true), nil
 }
+
+// paths names the entries of the run's private data dir.
+func (r *run) paths() privdata.Paths { return privdata.Paths{Root: r.pdd} }
 
 func (r *run) addSecret(s string) {
 	if s != "" && !slices.Contains(r.secrets, s) {
 		r.secrets = append(r.secrets, s)
 	}
-}
-
-// sortedKeys is used where map order would make output unstable.
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

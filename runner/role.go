@@ -2,7 +2,6 @@ package runner
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -10,78 +9,72 @@ import (
 	"github.com/google/uuid"
 )
 
-// rolePlaybookPrefix starts the name of a role run's playbook, and
-// rolePlaybookLink, in the runtime dir, points to it.
-const (
-	rolePlaybookPrefix = "arunner-role-"
-	rolePlaybookLink   = "role-playbook"
+// A run that generates its playbook (a Role, a Playbook's Content) writes
+// it in the project dir, so that what it names relative to itself is
+// found, under a unique name that starts with playbookPrefix[kind]; a link
+// in the runtime dir, playbookLinks[kind], points to it so that the next
+// run removes it if this one is killed (it may hold secrets: Role.Vars).
+var (
+	playbookPrefix = map[string]string{"role": "arunner-role-", "playbook": "arunner-playbook-"}
+	playbookLinks  = map[string]string{"role": "role-playbook", "playbook": "inline-playbook"}
+	playbookWhat   = map[string]string{"role": "the role's playbook", "playbook": "inline playbook"}
 )
 
-// rolePlaybook writes the one-play playbook that runs Config.Role, as
-// ansible-runner's role mode does: in the project dir (so that roles next to
-// it are found), under a unique name, removed when the run ends.
-func (r *run) rolePlaybook(cwd string) (string, error) {
-	cfg := &r.cfg
-	role := map[string]any{"name": cfg.Role}
-	if len(cfg.RoleVars) > 0 {
-		role["vars"] = cfg.RoleVars
-	}
-	hosts := cfg.HostPattern
-	if hosts == "" {
-		hosts = "all"
+// rolePlay is the one-play playbook that runs t, as ansible-runner's role
+// mode writes it.
+func rolePlay(t Role) ([]byte, error) {
+	role := map[string]any{"name": t.Name}
+	if len(t.Vars) > 0 {
+		role["vars"] = t.Vars
 	}
 	play := []map[string]any{{
-		"hosts":        hosts,
-		"gather_facts": !cfg.RoleSkipFacts,
+		"hosts":        hostsOr(t.Hosts),
+		"gather_facts": !t.SkipFacts,
 		"roles":        []any{role},
 	}}
 	data, err := json.Marshal(play)
 	if err != nil {
-		return "", &ConfigError{Field: "RoleVars", Err: err}
+		return nil, &ConfigError{Field: "Target", Err: err}
 	}
-	created := false
-	if _, err := os.Stat(cwd); os.IsNotExist(err) {
-		created = true
-	}
-	if err := os.MkdirAll(cwd, 0o700); err != nil {
-		return "", &ConfigError{Field: "Role", Err: err}
-	}
-	name := rolePlaybookPrefix + strings.ReplaceAll(uuid.NewString(), "-", "") + ".json"
-	path := filepath.Join(cwd, name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return "", &ConfigError{Field: "Role", Err: err}
-	}
-	if r.runtime != "" {
-		// So that the next run removes it if this one is killed: it
-		// holds the RoleVars.
-		_ = os.Symlink(path, filepath.Join(r.runtime, rolePlaybookLink))
-	}
-	r.cleanup = append(r.cleanup, func() {
-		os.Remove(path)
-		if created {
-			os.Remove(cwd)
-		}
-	})
-	return name, nil
+	return data, nil
 }
 
-// rolesPath is ANSIBLE_ROLES_PATH for a role run: Config.RolesPath, then
+// planPlaybook plans a generated playbook of the given kind in cwd and
+// returns its name, relative to cwd.
+func (r *run) planPlaybook(cwd, kind string, data []byte) string {
+	ext := ".yml"
+	if kind == "role" {
+		ext = ".json"
+	}
+	name := playbookPrefix[kind] + strings.ReplaceAll(uuid.NewString(), "-", "") + ext
+	r.planned = append(r.planned, planFile{
+		PlanFile: PlanFile{Path: filepath.Join(cwd, name), Mode: 0o600, What: playbookWhat[kind]},
+		data:     data,
+		mkdir:    cwd,
+		runLink:  playbookLinks[kind],
+	})
+	return name
+}
+
+// rolesPath is ANSIBLE_ROLES_PATH for a role run: Role.RolesPath, then
 // <private data dir>/roles. ansible splits it on ':', so a dir whose path it
 // would not take as it is is named by a link in the scratch dir.
-func (r *run) rolesPath() (string, error) {
-	parts := make([]string, 0, len(r.cfg.RolesPath)+1)
-	for _, p := range r.cfg.RolesPath {
+func (r *run) rolesPath(t Role) string {
+	parts := append(absAll(t.RolesPath), r.paths().Roles())
+	for i, p := range parts {
+		parts[i] = r.ansiblePath(p, "roles-"+strconv.Itoa(i))
+	}
+	return strings.Join(parts, ":")
+}
+
+// absAll makes every path in ps absolute.
+func absAll(ps []string) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
 		}
-		parts = append(parts, p)
+		out = append(out, p)
 	}
-	parts = append(parts, filepath.Join(r.pdd, "roles"))
-	for i, p := range parts {
-		var err error
-		if parts[i], err = r.ansiblePath(p, "roles-"+strconv.Itoa(i)); err != nil {
-			return "", err
-		}
-	}
-	return strings.Join(parts, ":"), nil
+	return out
 }

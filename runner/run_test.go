@@ -317,16 +317,16 @@ func TestBadInput(t *testing.T) {
 		status Status
 		want   string // in the error and the stdout artifact
 	}{
-		{"missing playbook", func(t *testing.T, cfg *Config) { cfg.Playbook = "nope.yml" },
+		{"missing playbook", func(t *testing.T, cfg *Config) { cfg.Target = Playbook{Path: "nope.yml"} },
 			StatusFailed, "nope.yml could not be found"},
-		{"missing inventory", func(t *testing.T, cfg *Config) { cfg.Inventory = []string{"/nonexistent/hosts"} },
+		{"missing inventory", func(t *testing.T, cfg *Config) { cfg.Inventory = Inventory{Sources: []string{"/nonexistent/hosts"}} },
 			StatusError, "/nonexistent/hosts"},
 		{"project dir is a file", func(t *testing.T, cfg *Config) {
 			p := filepath.Join(t.TempDir(), "file")
 			must(t, os.WriteFile(p, nil, 0o600))
 			cfg.ProjectDir = p
 		}, StatusError, "is not a directory"},
-		{"no playbook at all", func(t *testing.T, cfg *Config) { cfg.Playbook = "" },
+		{"no playbook at all", func(t *testing.T, cfg *Config) { cfg.Target = nil },
 			StatusError, "Playbook"},
 		{"malformed cmdline", func(t *testing.T, cfg *Config) { cfg.Cmdline = `--limit 'web` },
 			StatusError, "Cmdline"},
@@ -343,8 +343,8 @@ func TestBadInput(t *testing.T) {
 		{"Wrap leaves no command", func(t *testing.T, cfg *Config) {
 			cfg.Wrap = func(c *Command) error { c.Argv = nil; return nil }
 		}, StatusError, "Wrap: no program to run"},
-		{"empty program name", func(t *testing.T, cfg *Config) { cfg.Playbook, cfg.Command = "", []string{"", "x"} },
-			StatusError, "Command: no program to run"},
+		{"empty program name", func(t *testing.T, cfg *Config) { cfg.Target, cfg.Binary = RawCommand{Argv: []string{"", "x"}}, "" },
+			StatusError, "Target: RawCommand needs a command line"},
 	}
 	for _, file := range []struct{ name, content string }{
 		{"envvars", "FOO: [unclosed\n"},
@@ -494,7 +494,7 @@ func TestStartErrors(t *testing.T) {
 func TestMissingPrivateDataDirIsMade(t *testing.T) {
 	cfg := fakeConfig(t, "ok")
 	cfg.PrivateDataDir = filepath.Join(t.TempDir(), "new", "pdd")
-	cfg.Playbook, cfg.Module = "", "ping"
+	cfg.Target = AdHoc{Module: "ping"}
 	res, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Equal(t, StatusSuccessful, res.Status)

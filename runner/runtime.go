@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +20,8 @@ import (
 //
 //   - the runtime dir, <artifacts>/<ident>/.arunner: credential files, the
 //     callback plugin, the agent socket, extra vars files until ansible has
-//     read them (secretFile), a link to a role run's playbook. Its lock file
+//     read them (unlinkStarted), an inline inventory, a copy of
+//     Config.ProjectFS, links to a generated playbook. Its lock file
 //     is held with flock for the run's life, which tells a live run's dir
 //     from one a run killed hard (os.Exit, SIGKILL) left behind.
 //   - the scratch dir, made with os.MkdirTemp in a temp dir whose path
@@ -61,24 +63,34 @@ func scratchBase() (string, error) {
 	return "", fmt.Errorf("no temp dir whose path ansible can use: %q contains one of %q", os.TempDir(), ansibleUnsafe)
 }
 
+// planRuntime chooses the paths of the run's runtime dir and scratch dir;
+// makeRuntime makes them. An error is a *ConfigError.
+func (r *run) planRuntime() error {
+	base, err := scratchBase()
+	if err != nil {
+		return &ConfigError{Field: "TMPDIR", Err: err}
+	}
+	r.runtime = filepath.Join(r.art.Dir, runtimeName)
+	r.scratch = filepath.Join(base, scratchPrefix+strings.ReplaceAll(uuid.NewString(), "-", "")[:12])
+	return nil
+}
+
 // makeRuntime creates the run's runtime dir, already locked (it is made
 // under a temporary name and renamed, so no run ever sees it unlocked), and
-// its scratch dir. An error is a *ConfigError.
+// its scratch dir, where planRuntime said. An error is a *ConfigError.
 func (r *run) makeRuntime() error {
-	rt, lock, err := makeLocked(r.art.Dir)
+	_, lock, err := makeLocked(r.art.Dir)
 	if err != nil {
 		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, fs.ErrExist) {
 			err = fmt.Errorf("another run with ident %q is using %s", r.ident, r.art.Dir)
 		}
 		return &ConfigError{Field: "ArtifactDir", Err: err}
 	}
-	r.runtime, r.lock = rt, lock
-	base, err := scratchBase()
+	r.lock = lock
+	err = os.Mkdir(r.scratch, 0o700)
 	if err == nil {
-		r.scratch, err = os.MkdirTemp(base, scratchPrefix)
-	}
-	if err == nil {
-		err = os.Symlink(r.scratch, filepath.Join(rt, scratchLink))
+		r.scratchMade = true
+		err = os.Symlink(r.scratch, filepath.Join(r.runtime, scratchLink))
 	}
 	if err != nil {
 		return &ConfigError{Field: "TMPDIR", Err: err}
@@ -116,37 +128,25 @@ func makeLocked(dir string) (string, *os.File, error) {
 // of the lock. The cleanup functions, which stop the agent and the control
 // masters, must have run.
 func (r *run) removeRuntime() {
-	if r.scratch != "" {
+	if r.scratchMade {
 		os.RemoveAll(r.scratch)
-		r.scratch = ""
-	}
-	if r.runtime != "" {
-		os.RemoveAll(r.runtime)
-		r.runtime = ""
+		r.scratchMade = false
 	}
 	if r.lock != nil {
+		// Only a run that made the runtime dir holds its lock: another
+		// run with the same ident may be using the one at that path.
+		os.RemoveAll(r.runtime)
 		r.lock.Close()
 		r.lock = nil
 	}
 }
 
-// secretFile gives ansible data that it reads once, at its start (extra
-// vars), as a 0600 file in ansibleDir, and returns its path. The file
-// is removed as soon as the callback plugin's first event shows that
-// ansible has read it (unlinkStarted), so that a run killed after that
-// leaves it nowhere. (A memfd named /dev/fd/N would leave nothing at all,
-// but ansible-playbook resolves -e @path with realpath, to the memfd's
-// unopenable name.)
-func (r *run) secretFile(name string, data []byte) (string, error) {
-	p := filepath.Join(r.ansibleDir(), name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		return "", err
-	}
-	r.readAtStart = append(r.readAtStart, p)
-	return p, nil
-}
-
-// unlinkStarted removes the files secretFile made. ansible loads extra vars
+// unlinkStarted removes the files ansible reads once, at its start (extra
+// vars): they are removed as soon as the callback plugin's first event
+// shows that ansible has read them, so that a run killed after that leaves
+// them nowhere. (A memfd named /dev/fd/N would leave nothing at all, but
+// ansible-playbook resolves -e @path with realpath, to the memfd's
+// unopenable name.) ansible loads extra vars
 // before it loads the callback plugin.
 func (r *run) unlinkStarted() {
 	for _, p := range r.readAtStart {
@@ -156,16 +156,14 @@ func (r *run) unlinkStarted() {
 }
 
 // ansiblePath returns p if ansible takes it as it is, else a link to p
-// named name in the scratch dir.
-func (r *run) ansiblePath(p, name string) (string, error) {
+// named name in the scratch dir, which apply makes.
+func (r *run) ansiblePath(p, name string) string {
 	if ansibleSafe(p) {
-		return p, nil
+		return p
 	}
 	link := filepath.Join(r.scratch, name)
-	if err := os.Symlink(p, link); err != nil {
-		return "", err
-	}
-	return link, nil
+	r.planned = append(r.planned, planFile{PlanFile: PlanFile{Path: link, What: "link to " + p}, link: p})
+	return link
 }
 
 // ansibleDir is where the runner's own files that ansible finds through a
@@ -224,8 +222,10 @@ func removeAbandoned(rt string) {
 	if target, err := os.Readlink(filepath.Join(rt, scratchLink)); err == nil {
 		removeScratch(target)
 	}
-	if target, err := os.Readlink(filepath.Join(rt, rolePlaybookLink)); err == nil {
-		removeRolePlaybook(target)
+	for _, link := range playbookLinks {
+		if target, err := os.Readlink(filepath.Join(rt, link)); err == nil {
+			removePlaybook(target)
+		}
 	}
 	os.RemoveAll(rt)
 	// The artifacts dir keeps its time, by which artifacts are rotated.
@@ -246,11 +246,11 @@ func removeScratch(target string) {
 	os.RemoveAll(target)
 }
 
-// removeRolePlaybook removes a crashed role run's playbook, if target is
-// one: it holds the RoleVars.
-func removeRolePlaybook(target string) {
+// removePlaybook removes a crashed run's generated playbook (a role's, or
+// an inline one), if target is one: it may hold secrets (Role.Vars).
+func removePlaybook(target string) {
 	base := filepath.Base(target)
-	if !filepath.IsAbs(target) || !strings.HasPrefix(base, rolePlaybookPrefix) || !strings.HasSuffix(base, ".json") {
+	if !filepath.IsAbs(target) || !strings.HasPrefix(base, playbookPrefix["role"]) && !strings.HasPrefix(base, playbookPrefix["playbook"]) {
 		return
 	}
 	if st, err := os.Lstat(target); err == nil && st.Mode().IsRegular() && ours(st) {

@@ -58,7 +58,7 @@ func testSideBandAndInBandAgree(t *testing.T, noPTY bool) {
 			"inventory/hosts": "h1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"})
 		var evs []*events.Event
 		res, err := Run(context.Background(), Config{
-			PrivateDataDir: pdd, Playbook: "p.yml", Wrap: wrap, NoPTY: noPTY,
+			PrivateDataDir: pdd, Target: Playbook{Path: "p.yml"}, Wrap: wrap, NoPTY: noPTY,
 			EventHandler: func(e *events.Event) bool { evs = append(evs, e); return true },
 		})
 		require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestSideBandRefusesAnotherPipe(t *testing.T) {
 	captured := filepath.Join(t.TempDir(), "fd3")
 	var evs []*events.Event
 	res, err := Run(context.Background(), Config{
-		PrivateDataDir: pdd, Playbook: "p.yml",
+		PrivateDataDir: pdd, Target: Playbook{Path: "p.yml"},
 		Wrap: func(c *Command) error {
 			c.Argv = append([]string{"bash", "-c", `exec 3> >(cat > "$0"); exec "$@"`, captured}, c.Argv...)
 			return nil

@@ -40,7 +40,8 @@ func TestAgentServesInjectedKey(t *testing.T) {
 		}
 	}()
 	env := map[string]string{}
-	require.NoError(t, r.startAgent(&privdata.Dir{}, keys, env))
+	require.NoError(t, r.planAgent(&privdata.Dir{}, keys, env))
+	require.NoError(t, r.startAgent())
 
 	c, err := net.Dial("unix", env["SSH_AUTH_SOCK"])
 	require.NoError(t, err)

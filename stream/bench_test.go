@@ -152,7 +152,7 @@ func BenchmarkStreamVsLocal(b *testing.B) {
 		os.MkdirAll(filepath.Join(pdd, "project"), 0o700)
 		os.WriteFile(filepath.Join(pdd, "project", "site.yml"), []byte("[]\n"), 0o600)
 		return runner.Config{
-			PrivateDataDir: pdd, Ident: "bench", Playbook: "site.yml", Binary: replay,
+			PrivateDataDir: pdd, Ident: "bench", Target: runner.Playbook{Path: "site.yml"}, Binary: replay,
 			EnvVars:      map[string]string{"REPLAY_STREAM": recording, "REPLAY_EVENTS": "100000"},
 			EventHandler: func(*events.Event) bool { return false },
 		}

@@ -26,7 +26,7 @@ func exampleJob() (runner.Config, func()) {
 	os.WriteFile(filepath.Join(dir, "job", "project", "site.yml"), []byte("[]\n"), 0o600)
 	bin := filepath.Join(dir, "ansible-playbook")
 	os.WriteFile(bin, []byte("#!/bin/sh\necho hello from the worker\n"), 0o700)
-	return runner.Config{PrivateDataDir: filepath.Join(dir, "job"), Ident: "example", Playbook: "site.yml", Binary: bin},
+	return runner.Config{PrivateDataDir: filepath.Join(dir, "job"), Ident: "example", Target: runner.Playbook{Path: "site.yml"}, Binary: bin},
 		func() { os.RemoveAll(dir) }
 }
 
@@ -65,7 +65,8 @@ func Example() {
 func ExampleTransmit() {
 	cfg, cleanup := exampleJob()
 	defer cleanup()
-	cfg.Binary, cfg.Limit = "", "web"
+	cfg.Binary = ""
+	cfg.Target = runner.Playbook{Path: "site.yml", Switches: runner.Switches{Limit: "web"}}
 	if err := stream.Transmit(os.Stdout, cfg); err != nil {
 		log.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func ExampleRunSSH() {
 	defer client.Close()
 	res, err := stream.RunSSH(context.Background(), client, "arunner worker --keepalive-seconds 10", runner.Config{
 		PrivateDataDir: "/srv/jobs/42",
-		Playbook:       "site.yml",
+		Target:         runner.Playbook{Path: "site.yml"},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -43,9 +43,10 @@ func (e *KwargsError) Unwrap() error { return e.Err }
 // relative to it (the playbook to the project dir), as ansible-runner makes
 // them, since the worker's private data dir is elsewhere.
 //
-// A role run becomes a one-play playbook, returned in extra (its path in
-// the private data dir -> content) for the zip, as ansible-runner's
-// transmit writes it into the private data dir: a worker takes no role.
+// What ansible-runner's transmit would first write into the private data
+// dir (a role's one-play playbook, an inline playbook or inventory) is
+// returned in extra (its path in the private data dir -> content), for the
+// zip only: the controller's dir is left as it is.
 func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte, err error) {
 	refuse := func(field string) error { return fmt.Errorf("Config.%s: %w", field, ErrNotTransmittable) }
 	switch {
@@ -57,37 +58,18 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 		return nil, nil, refuse("FactCache")
 	case cfg.Wrap != nil:
 		return nil, nil, refuse("Wrap")
-	case cfg.Role != "" && len(cfg.RolesPath) > 0:
-		return nil, nil, refuse("RolesPath") // the controller's dirs; put roles in <pdd>/roles
-	case cfg.Role != "" && cfg.ProjectDir != "":
-		return nil, nil, refuse("ProjectDir") // with a Role
-	case cfg.Command != nil:
-		return nil, nil, refuse("Command")
-	case cfg.NoInventory:
-		return nil, nil, refuse("NoInventory")
+	case cfg.ProjectFS != nil:
+		return nil, nil, refuse("ProjectFS")
+	case cfg.Inventory.None:
+		return nil, nil, refuse("Inventory.None")
+	case cfg.Inventory.Model != nil:
+		return nil, nil, refuse("Inventory.Model")
 	case cfg.NoPTY:
 		return nil, nil, refuse("NoPTY")
 	}
 	pdd, err := filepath.Abs(cfg.PrivateDataDir)
 	if err != nil {
 		return nil, nil, err
-	}
-	if cfg.Role != "" {
-		name, data, err := rolePlay(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		extra = map[string][]byte{filepath.Join("project", name): data}
-		// The worker finds roles in <its pdd>/roles: a relative
-		// ANSIBLE_ROLES_PATH is joined to it, by ansible-runner's too.
-		env := maps.Clone(cfg.EnvVars)
-		if env == nil {
-			env = map[string]string{}
-		}
-		if _, ok := env["ANSIBLE_ROLES_PATH"]; !ok {
-			env["ANSIBLE_ROLES_PATH"] = ""
-		}
-		cfg.Playbook, cfg.EnvVars, cfg.HostPattern = name, env, ""
 	}
 	k = map[string]any{"ident": cfg.Ident}
 	if cfg.Ident == "" {
@@ -98,25 +80,76 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 			k[key] = v
 		}
 	}
-	set("binary", cfg.Binary)
-	playbook := cfg.Playbook
-	if filepath.IsAbs(playbook) {
-		project := cmpOr(cfg.ProjectDir, filepath.Join(pdd, "project"))
-		if rel, ok := under(project, playbook); ok {
-			playbook = rel
+	addExtra := func(path string, data []byte) {
+		if extra == nil {
+			extra = map[string][]byte{}
 		}
+		extra[path] = data
 	}
-	set("playbook", playbook)
-	set("module", cfg.Module)
-	set("module_args", cfg.ModuleArgs)
-	set("host_pattern", cfg.HostPattern)
-	set("limit", cfg.Limit)
+	env := maps.Clone(cfg.EnvVars)
+	var sw runner.Switches
+	var cmdline []string
+	var tags, skipTags []string
+	switch t := cfg.Target.(type) {
+	case nil:
+		// The private data dir's args file runs.
+	case runner.Playbook:
+		playbook := t.Path
+		if t.Content != nil {
+			playbook = uniqueName("arunner-playbook-", ".yml")
+			addExtra(filepath.Join("project", playbook), t.Content)
+		} else if filepath.IsAbs(playbook) {
+			project := cmpOr(cfg.ProjectDir, filepath.Join(pdd, "project"))
+			if rel, ok := under(project, playbook); ok {
+				playbook = rel
+			}
+		}
+		set("playbook", playbook)
+		sw, tags, skipTags = t.Switches, t.Tags, t.SkipTags
+		if t.StartAtTask != "" {
+			cmdline = append(cmdline, "--start-at-task", t.StartAtTask)
+		}
+		if t.ForceHandlers {
+			cmdline = append(cmdline, "--force-handlers")
+		}
+	case runner.AdHoc:
+		set("module", t.Module)
+		set("module_args", t.Args)
+		set("host_pattern", t.Hosts)
+		sw = t.Switches
+	case runner.Role:
+		switch {
+		case len(t.RolesPath) > 0:
+			return nil, nil, refuse("Target.RolesPath") // the controller's dirs; put roles in <pdd>/roles
+		case cfg.ProjectDir != "":
+			return nil, nil, refuse("ProjectDir") // with a Role
+		}
+		name, data, err := rolePlay(t)
+		if err != nil {
+			return nil, nil, err
+		}
+		addExtra(filepath.Join("project", name), data)
+		set("playbook", name)
+		// The worker finds roles in <its pdd>/roles: a relative
+		// ANSIBLE_ROLES_PATH is joined to it, by ansible-runner's too.
+		if env == nil {
+			env = map[string]string{}
+		}
+		if _, ok := env["ANSIBLE_ROLES_PATH"]; !ok {
+			env["ANSIBLE_ROLES_PATH"] = ""
+		}
+		sw, tags, skipTags = t.Switches, t.Tags, t.SkipTags
+	default:
+		return nil, nil, refuse("Target") // a RawCommand: a worker runs ansible-playbook or ansible
+	}
+	set("binary", cfg.Binary)
+	set("limit", sw.Limit)
 	set("project_dir", cfg.ProjectDir)
-	if cfg.Verbosity > 0 {
-		k["verbosity"] = cfg.Verbosity
+	if sw.Verbosity > 0 {
+		k["verbosity"] = sw.Verbosity
 	}
-	if cfg.Forks > 0 {
-		k["forks"] = cfg.Forks
+	if sw.Forks > 0 {
+		k["forks"] = sw.Forks
 	}
 	if cfg.RotateArtifacts > 0 {
 		k["rotate_artifacts"] = cfg.RotateArtifacts
@@ -127,30 +160,35 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 	if cfg.OnlyFailedEventData {
 		k["only_failed_event_data"] = true
 	}
-	if len(cfg.Inventory) > 0 {
-		inv := make([]string, len(cfg.Inventory))
-		for i, p := range cfg.Inventory {
-			inv[i] = inventoryKwarg(pdd, p)
-		}
-		if len(inv) == 1 {
-			k["inventory"] = inv[0]
-		} else {
-			k["inventory"] = inv
-		}
+	var inv []string
+	for _, p := range cfg.Inventory.Sources {
+		inv = append(inv, inventoryKwarg(pdd, p))
 	}
-	if len(cfg.Tags) > 0 {
-		k["tags"] = strings.Join(cfg.Tags, ",")
+	if cfg.Inventory.Text != "" {
+		name := filepath.Join("inventory", uniqueName("arunner-inventory-", ""))
+		addExtra(name, []byte(cfg.Inventory.Text))
+		inv = append(inv, name)
 	}
-	if len(cfg.SkipTags) > 0 {
-		k["skip_tags"] = strings.Join(cfg.SkipTags, ",")
+	switch len(inv) {
+	case 0:
+	case 1:
+		k["inventory"] = inv[0]
+	default:
+		k["inventory"] = inv
 	}
-	cmdline := cfg.Cmdline
-	if extra := flagArgs(cfg.Flags); len(extra) > 0 {
-		cmdline = strings.TrimSpace(cmdline + " " + cmdbuild.Quote(extra))
+	if len(tags) > 0 {
+		k["tags"] = strings.Join(tags, ",")
 	}
-	set("cmdline", cmdline)
-	if len(cfg.EnvVars) > 0 {
-		k["envvars"] = cfg.EnvVars
+	if len(skipTags) > 0 {
+		k["skip_tags"] = strings.Join(skipTags, ",")
+	}
+	c := cfg.Cmdline
+	if extra := append(switchArgs(sw), cmdline...); len(extra) > 0 {
+		c = strings.TrimSpace(c + " " + cmdbuild.Quote(extra))
+	}
+	set("cmdline", c)
+	if len(env) > 0 {
+		k["envvars"] = env
 	}
 	if len(cfg.ExtraVars) > 0 {
 		k["extravars"] = cfg.ExtraVars
@@ -171,22 +209,27 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 	return k, extra, nil
 }
 
-// rolePlay is the one-play playbook that runs cfg.Role, as runner and
+// uniqueName is prefix, 32 random hex digits and suffix.
+func uniqueName(prefix, suffix string) string {
+	return prefix + strings.ReplaceAll(uuid.NewString(), "-", "") + suffix
+}
+
+// rolePlay is the one-play playbook that runs the role r, as runner and
 // ansible-runner's CLI make it, and a name for it.
-func rolePlay(cfg runner.Config) (string, []byte, error) {
-	role := map[string]any{"name": cfg.Role}
-	if len(cfg.RoleVars) > 0 {
-		role["vars"] = cfg.RoleVars
+func rolePlay(r runner.Role) (string, []byte, error) {
+	role := map[string]any{"name": r.Name}
+	if len(r.Vars) > 0 {
+		role["vars"] = r.Vars
 	}
-	hosts := cfg.HostPattern
+	hosts := r.Hosts
 	if hosts == "" {
 		hosts = "all"
 	}
-	data, err := json.Marshal([]map[string]any{{"hosts": hosts, "gather_facts": !cfg.RoleSkipFacts, "roles": []any{role}}})
+	data, err := json.Marshal([]map[string]any{{"hosts": hosts, "gather_facts": !r.SkipFacts, "roles": []any{role}}})
 	if err != nil {
-		return "", nil, fmt.Errorf("Config.RoleVars: %w", err)
+		return "", nil, fmt.Errorf("Config.Target.Vars: %w", err)
 	}
-	return "arunner-role-" + strings.ReplaceAll(uuid.NewString(), "-", "") + ".json", data, nil
+	return uniqueName("arunner-role-", ".json"), data, nil
 }
 
 // inventoryKwarg is an inventory source as the worker must find it: a path
@@ -212,9 +255,9 @@ func inventoryKwarg(pdd, p string) string {
 	return p
 }
 
-// flagArgs is the ansible-playbook switches of f, which ansible-runner's
-// kwargs carry only inside cmdline.
-func flagArgs(f runner.Flags) []string {
+// switchArgs is the switches of sw that ansible-runner's kwargs carry only
+// inside cmdline (limit, verbosity and forks have kwargs of their own).
+func switchArgs(sw runner.Switches) []string {
 	var a []string
 	on := func(b bool, flag string) {
 		if b {
@@ -226,22 +269,20 @@ func flagArgs(f runner.Flags) []string {
 			a = append(a, flag, v)
 		}
 	}
-	on(f.Check, "--check")
-	on(f.Diff, "--diff")
-	on(f.Become, "--become")
-	val(f.BecomeMethod, "--become-method")
-	val(f.BecomeUser, "--become-user")
-	val(f.User, "--user")
-	val(f.StartAtTask, "--start-at-task")
-	if f.ConnTimeout > 0 {
-		a = append(a, "--timeout", strconv.Itoa(f.ConnTimeout))
+	on(sw.Check, "--check")
+	on(sw.Diff, "--diff")
+	on(sw.Become, "--become")
+	val(sw.BecomeMethod, "--become-method")
+	val(sw.BecomeUser, "--become-user")
+	val(sw.User, "--user")
+	if sw.Timeout > 0 {
+		a = append(a, "--timeout", strconv.Itoa(sw.Timeout))
 	}
-	on(f.ForceHandlers, "--force-handlers")
-	on(f.AskPass, "--ask-pass")
-	on(f.AskBecomePass, "--ask-become-pass")
-	on(f.AskVaultPass, "--ask-vault-pass")
-	for _, v := range f.VaultIDs {
-		a = append(a, "--vault-id", v)
+	on(sw.AskPass, "--ask-pass")
+	on(sw.AskBecomePass, "--ask-become-pass")
+	on(sw.AskVaultPass, "--ask-vault-pass")
+	for _, v := range sw.VaultIDs {
+		a = append(a, "--vault-id", v+"@prompt") // as cmdbuild passes them
 	}
 	return a
 }
@@ -270,6 +311,14 @@ func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
 	if err := json.Unmarshal(raw, &k); err != nil || k == nil {
 		return cfg, &KwargsError{Key: "kwargs", Err: errors.New("not an object")}
 	}
+	// What runs, gathered first and made a Target at the end.
+	var (
+		playbook, module, moduleArgs, hosts, role string
+		roleVars                                  map[string]any
+		roleSkipFacts                             bool
+		rolesPath, tags, skipTags                 []string
+		sw                                        runner.Switches
+	)
 	for key, v := range k {
 		if isNull(v) {
 			continue
@@ -281,29 +330,29 @@ func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
 		case "binary":
 			cfg.Binary, err = str(v)
 		case "playbook":
-			cfg.Playbook, err = str(v)
+			playbook, err = str(v)
 		case "module":
-			cfg.Module, err = str(v)
+			module, err = str(v)
 		case "module_args":
-			cfg.ModuleArgs, err = str(v)
+			moduleArgs, err = str(v)
 		case "host_pattern", "hosts":
-			cfg.HostPattern, err = str(v)
+			hosts, err = str(v)
 		case "limit":
-			cfg.Limit, err = str(v)
+			sw.Limit, err = str(v)
 		case "cmdline":
 			cfg.Cmdline, err = str(v)
 		case "project_dir":
 			cfg.ProjectDir, err = str(v)
 		case "role":
-			cfg.Role, err = str(v)
+			role, err = str(v)
 		case "role_vars":
-			err = json.Unmarshal(v, &cfg.RoleVars)
+			err = json.Unmarshal(v, &roleVars)
 		case "role_skip_facts":
-			cfg.RoleSkipFacts, err = boolean(v)
+			roleSkipFacts, err = boolean(v)
 		case "verbosity":
-			cfg.Verbosity, err = integer(v)
+			sw.Verbosity, err = integer(v)
 		case "forks":
-			cfg.Forks, err = integer(v)
+			sw.Forks, err = integer(v)
 		case "rotate_artifacts":
 			cfg.RotateArtifacts, err = integer(v)
 		case "timeout":
@@ -315,28 +364,25 @@ func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
 		case "only_failed_event_data":
 			cfg.OnlyFailedEventData, err = boolean(v)
 		case "inventory":
-			cfg.Inventory, err = strList(v)
-			for i, p := range cfg.Inventory {
+			cfg.Inventory.Sources, err = strList(v)
+			for i, p := range cfg.Inventory.Sources {
 				if !filepath.IsAbs(p) && !strings.Contains(p, ",") { // not an inline host list
-					cfg.Inventory[i] = filepath.Join(pdd, p)
+					cfg.Inventory.Sources[i] = filepath.Join(pdd, p)
 				}
 			}
 		case "tags", "skip_tags":
 			var s string
 			if s, err = str(v); err == nil && s != "" {
 				if key == "tags" {
-					cfg.Tags = strings.Split(s, ",")
+					tags = strings.Split(s, ",")
 				} else {
-					cfg.SkipTags = strings.Split(s, ",")
+					skipTags = strings.Split(s, ",")
 				}
 			}
 		case "roles_path":
-			cfg.RolesPath, err = strList(v)
+			rolesPath, err = strList(v)
 		case "envvars":
 			cfg.EnvVars, err = stringMap(v)
-			if p, ok := cfg.EnvVars["ANSIBLE_ROLES_PATH"]; ok && !filepath.IsAbs(p) {
-				cfg.EnvVars["ANSIBLE_ROLES_PATH"] = filepath.Join(pdd, "roles", p)
-			}
 		case "extravars":
 			err = json.Unmarshal(v, &cfg.ExtraVars)
 		case "passwords":
@@ -378,6 +424,25 @@ func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
 		if err != nil {
 			return cfg, &KwargsError{Key: key, Err: err}
 		}
+	}
+	if role == "" && len(rolesPath) > 0 {
+		// ansible-runner puts roles_path on ANSIBLE_ROLES_PATH.
+		if cfg.EnvVars == nil {
+			cfg.EnvVars = map[string]string{}
+		}
+		cfg.EnvVars["ANSIBLE_ROLES_PATH"] = strings.Join(rolesPath, ":")
+	}
+	if p, ok := cfg.EnvVars["ANSIBLE_ROLES_PATH"]; ok && !filepath.IsAbs(p) {
+		cfg.EnvVars["ANSIBLE_ROLES_PATH"] = filepath.Join(pdd, "roles", p)
+	}
+	// As ansible-runner decides: a module wins over a playbook.
+	switch {
+	case module != "":
+		cfg.Target = runner.AdHoc{Module: module, Args: moduleArgs, Hosts: hosts, Switches: sw}
+	case role != "":
+		cfg.Target = runner.Role{Name: role, Vars: roleVars, Hosts: hosts, SkipFacts: roleSkipFacts, RolesPath: rolesPath, Switches: sw, Tags: tags, SkipTags: skipTags}
+	case playbook != "":
+		cfg.Target = runner.Playbook{Path: playbook, Switches: sw, Tags: tags, SkipTags: skipTags}
 	}
 	return cfg, nil
 }

@@ -26,18 +26,25 @@ func TestKwargsFromReference(t *testing.T) {
 	cfg, err := kwargsConfig(json.RawMessage(refKwargs), "/w")
 	require.NoError(t, err)
 	assert.Equal(t, runner.Config{
-		PrivateDataDir: "/w", Ident: "s1", Playbook: "test.yml", Verbosity: 2,
-		Inventory: []string{"/w/inventory/hosts"}, Forks: 3, Limit: "x",
+		PrivateDataDir: "/w", Ident: "s1",
+		Target:    runner.Playbook{Path: "test.yml", Switches: runner.Switches{Verbosity: 2, Forks: 3, Limit: "x"}},
+		Inventory: runner.Inventory{Sources: []string{"/w/inventory/hosts"}},
 	}, cfg)
 
 	cfg, err = kwargsConfig(json.RawMessage(`{"envvars": {"ANSIBLE_ROLES_PATH": "r", "N": 1, "B": true}, "inventory": "h1,h2,", "settings": {"idle_timeout": 7}, "timeout": 9, "tags": "a,b", "passwords": {"b": "2", "a": "1"}}`), "/w")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"ANSIBLE_ROLES_PATH": "/w/roles/r", "N": "1", "B": "True"}, cfg.EnvVars)
-	assert.Equal(t, []string{"h1,h2,"}, cfg.Inventory, "an inline host list is no path")
+	assert.Equal(t, []string{"h1,h2,"}, cfg.Inventory.Sources, "an inline host list is no path")
+	assert.Equal(t, []runner.Password{{Pattern: "a", Response: "1"}, {Pattern: "b", Response: "2"}}, cfg.Passwords)
 	assert.Equal(t, 7*time.Second, cfg.IdleTimeout)
 	assert.Equal(t, 9*time.Second, cfg.JobTimeout)
-	assert.Equal(t, []string{"a", "b"}, cfg.Tags)
-	assert.Equal(t, []runner.Password{{Pattern: "a", Response: "1"}, {Pattern: "b", Response: "2"}}, cfg.Passwords)
+	assert.Nil(t, cfg.Target, "no playbook, module or role: the args file runs")
+	cfg, err = kwargsConfig(json.RawMessage(`{"playbook": "p.yml", "tags": "a,b", "module": "ping", "host_pattern": "web"}`), "/w")
+	require.NoError(t, err)
+	assert.Equal(t, runner.AdHoc{Module: "ping", Hosts: "web"}, cfg.Target, "a module wins, as in ansible-runner")
+	cfg, err = kwargsConfig(json.RawMessage(`{"playbook": "p.yml", "tags": "a,b"}`), "/w")
+	require.NoError(t, err)
+	assert.Equal(t, runner.Playbook{Path: "p.yml", Tags: []string{"a", "b"}}, cfg.Target)
 
 	for in, key := range map[string]string{
 		`{"frobnicate": 1}`:           "frobnicate",
@@ -57,12 +64,13 @@ func TestKwargsFromReference(t *testing.T) {
 
 func TestTransmitRefuses(t *testing.T) {
 	for field, cfg := range map[string]runner.Config{
-		"Credentials": {Credentials: []credentials.Credential{credentials.Vault{VaultPassword: "x"}}},
-		"SSHKeys":     {SSHKeys: []runner.SSHKey{{PEM: []byte("k")}}},
-		"RolesPath":   {Role: "r", RolesPath: []string{"/etc/ansible/roles"}},
-		"ProjectDir":  {Role: "r", ProjectDir: "/srv/project"},
-		"Command":     {Command: []string{"ansible", "--version"}},
-		"Wrap":        {Wrap: func(*runner.Command) error { return nil }},
+		"Credentials":      {Credentials: []credentials.Credential{credentials.Vault{VaultPassword: "x"}}},
+		"SSHKeys":          {SSHKeys: []runner.SSHKey{{PEM: []byte("k")}}},
+		"Target.RolesPath": {Target: runner.Role{Name: "r", RolesPath: []string{"/etc/ansible/roles"}}},
+		"ProjectDir":       {Target: runner.Role{Name: "r"}, ProjectDir: "/srv/project"},
+		"Target":           {Target: runner.RawCommand{Argv: []string{"ansible", "--version"}}},
+		"Inventory.None":   {Inventory: runner.Inventory{None: true}},
+		"Wrap":             {Wrap: func(*runner.Command) error { return nil }},
 	} {
 		cfg.PrivateDataDir = t.TempDir()
 		var buf bytes.Buffer
@@ -92,10 +100,12 @@ func TestKwargsBothWorkers(t *testing.T) {
 	require.NoError(t, os.WriteFile(bin, []byte(argvFake), 0o700))
 	pdd := tree(t, map[string]string{"project/site.yml": "[]\n", "inventory/hosts": "localhost\n"})
 	cfg := runner.Config{
-		PrivateDataDir: pdd, Ident: "kw", Playbook: "site.yml", Binary: bin,
-		Inventory: []string{"hosts"}, Limit: "web", Forks: 7, Verbosity: 3,
-		Tags: []string{"a", "b"}, SkipTags: []string{"c"}, Cmdline: "--flush-cache",
-		Flags:      runner.Flags{Check: true, Diff: true, BecomeUser: "admin"},
+		PrivateDataDir: pdd, Ident: "kw", Binary: bin, Cmdline: "--flush-cache",
+		Target: runner.Playbook{
+			Path: "site.yml", Tags: []string{"a", "b"}, SkipTags: []string{"c"},
+			Switches: runner.Switches{Limit: "web", Forks: 7, Verbosity: 3, Check: true, Diff: true, BecomeUser: "admin"},
+		},
+		Inventory:  runner.Inventory{Sources: []string{"hosts"}},
 		EnvVars:    map[string]string{"FOO": "bar"},
 		JobTimeout: time.Minute, IdleTimeout: time.Minute,
 	}
@@ -160,7 +170,7 @@ func TestRoleBothWorkers(t *testing.T) {
 		"roles/greet/tasks/main.yml": "- debug: msg=\"hello {{ who }}\"\n",
 		"inventory/hosts":            "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n",
 	})
-	cfg := runner.Config{PrivateDataDir: pdd, Ident: "role", Role: "greet", RoleVars: map[string]any{"who": "stream"}, HostPattern: "localhost", RoleSkipFacts: true}
+	cfg := runner.Config{PrivateDataDir: pdd, Ident: "role", Target: runner.Role{Name: "greet", Vars: map[string]any{"who": "stream"}, Hosts: "localhost", SkipFacts: true}}
 	job := transmitted(t, cfg)
 	assert.NoDirExists(t, filepath.Join(pdd, "project"), "the controller's private data dir is left as it was")
 

@@ -97,7 +97,7 @@ func TestPairings(t *testing.T) {
 	localPDD := copyPDD(t, src)
 	var localStatuses []runner.Status
 	localRes, _ := runner.Run(context.Background(), runner.Config{
-		PrivateDataDir: localPDD, Ident: ident, Playbook: "site.yml",
+		PrivateDataDir: localPDD, Ident: ident, Target: runner.Playbook{Path: "site.yml"},
 		StatusHandler: func(u runner.StatusUpdate) { localStatuses = append(localStatuses, u.Status) },
 	})
 	require.NotNil(t, localRes)
@@ -134,7 +134,7 @@ func TestPairings(t *testing.T) {
 				job = bytes.NewReader(out)
 			} else {
 				var buf bytes.Buffer
-				require.NoError(t, Transmit(&buf, runner.Config{PrivateDataDir: ctrl, Ident: ident, Playbook: "site.yml"}))
+				require.NoError(t, Transmit(&buf, runner.Config{PrivateDataDir: ctrl, Ident: ident, Target: runner.Playbook{Path: "site.yml"}}))
 				job = &buf
 			}
 

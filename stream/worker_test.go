@@ -47,7 +47,7 @@ func fakeJob(t *testing.T, env map[string]string) runner.Config {
 	})
 	bin := filepath.Join(t.TempDir(), "fake-ansible")
 	require.NoError(t, os.WriteFile(bin, []byte(fakeAnsible), 0o700))
-	return runner.Config{PrivateDataDir: dir, Ident: "job1", Playbook: "site.yml", Binary: bin, EnvVars: env, CancelGrace: 500 * time.Millisecond}
+	return runner.Config{PrivateDataDir: dir, Ident: "job1", Target: runner.Playbook{Path: "site.yml"}, Binary: bin, EnvVars: env, CancelGrace: 500 * time.Millisecond}
 }
 
 func transmitted(t *testing.T, cfg runner.Config) []byte {

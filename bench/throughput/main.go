@@ -86,7 +86,7 @@ func (b *bench) config(pdd string) (runner.Config, error) {
 		if err := os.WriteFile(filepath.Join(pdd, "inventory", "hosts"), []byte(inv), 0o600); err != nil {
 			return runner.Config{}, err
 		}
-		return runner.Config{PrivateDataDir: pdd, Playbook: "loop.yml", NoPTY: b.noPTY}, nil
+		return runner.Config{PrivateDataDir: pdd, Target: runner.Playbook{Path: "loop.yml"}, NoPTY: b.noPTY}, nil
 	}
 	if b.replay == "" {
 		return runner.Config{}, fmt.Errorf("-replay or -items is required")
@@ -100,7 +100,7 @@ func (b *bench) config(pdd string) (runner.Config, error) {
 	}
 	return runner.Config{
 		PrivateDataDir: pdd,
-		Playbook:       "site.yml",
+		Target:         runner.Playbook{Path: "site.yml"},
 		Binary:         b.replay,
 		NoPTY:          b.noPTY,
 		EnvVars:        map[string]string{"REPLAY_STREAM": stream, "REPLAY_EVENTS": fmt.Sprint(b.events)},

@@ -43,6 +43,8 @@ const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r
       --omit-env-files      accepted: arunner never writes env/ files
   -q, --quiet               print nothing but errors
   -j, --json                print one JSON event per line instead of ansible's text
+      --dry-run             print what would run (command, dir, env, files; secrets
+                            redacted) and exit, starting and writing nothing
       --debug               print how the run is set up (command, dir, redacted env) on stderr
       --logfile FILE        with --debug, append those lines to FILE too
       --version             print arunner's version
@@ -90,17 +92,43 @@ func usagef(code int, format string, args ...any) error {
 
 type options struct {
 	help, version, quiet, json bool
-	debug                      bool
+	debug, dryRun              bool
 	logfile                    string
 	command                    string // run, transmit or process
 	pdd                        string
 	cfg                        runner.Config
+	t                          target
+}
+
+// target holds the flags that say what runs, until parseArgs has checked
+// them and made them a runner.Target.
+type target struct {
+	playbook, module, args, role, hosts string
+	rolesPath                           []string
+	roleVars                            map[string]any
+	roleSkipFacts                       bool
+	sw                                  runner.Switches
+}
+
+// runnerTarget is the runner.Target the flags name; nil when none does (the
+// private data dir's args file runs).
+func (t *target) runnerTarget() runner.Target {
+	switch {
+	case t.playbook != "":
+		return runner.Playbook{Path: t.playbook, Switches: t.sw}
+	case t.module != "":
+		return runner.AdHoc{Module: t.module, Args: t.args, Hosts: t.hosts, Switches: t.sw}
+	case t.role != "":
+		return runner.Role{Name: t.role, Vars: t.roleVars, Hosts: t.hosts, SkipFacts: t.roleSkipFacts, RolesPath: t.rolesPath, Switches: t.sw}
+	}
+	return nil
 }
 
 func (o *options) config() runner.Config {
 	c := o.cfg
 	c.PrivateDataDir = o.pdd
 	c.JSONOutput = o.json
+	c.Target = o.t.runnerTarget()
 	return c
 }
 
@@ -148,7 +176,7 @@ func parseArgs(args []string) (*options, error) {
 			return int(n), nil
 		}
 		var err error
-		c := &o.cfg
+		c, t := &o.cfg, &o.t
 		switch name {
 		case "-h", "--help":
 			o.help = true
@@ -159,38 +187,38 @@ func parseArgs(args []string) (*options, error) {
 		case "-j", "--json":
 			o.json = true
 		case "-p", "--playbook":
-			c.Playbook, err = next()
+			t.playbook, err = next()
 		case "-m", "--module":
-			c.Module, err = next()
+			t.module, err = next()
 		case "-a", "--args":
-			c.ModuleArgs, err = next()
+			t.args, err = next()
 		case "-r", "--role":
-			c.Role, err = next()
+			t.role, err = next()
 		case "--roles-path":
 			var p string
 			p, err = next()
-			c.RolesPath = append(c.RolesPath, p)
+			t.rolesPath = append(t.rolesPath, p)
 		case "--role-vars":
 			var v string
 			if v, err = next(); err == nil {
-				c.RoleVars, err = parseRoleVars(v)
+				t.roleVars, err = parseRoleVars(v)
 			}
 		case "--role-skip-facts":
-			c.RoleSkipFacts = true
+			t.roleSkipFacts = true
 		case "--hosts":
-			c.HostPattern, err = next()
+			t.hosts, err = next()
 		case "-i", "--ident":
 			c.Ident, err = next()
 		case "--inventory":
 			var inv string
 			inv, err = next()
-			c.Inventory = append(c.Inventory, inv)
+			c.Inventory.Sources = append(c.Inventory.Sources, inv)
 		case "--limit":
-			c.Limit, err = next()
+			t.sw.Limit, err = next()
 		case "--cmdline":
 			c.Cmdline, err = next()
 		case "--forks":
-			c.Forks, err = nextInt(math.MaxInt)
+			t.sw.Forks, err = nextInt(math.MaxInt)
 		case "--rotate-artifacts":
 			c.RotateArtifacts, err = nextInt(math.MaxInt)
 		case "--artifact-dir":
@@ -213,9 +241,11 @@ func parseArgs(args []string) (*options, error) {
 		case "--only-failed-event-data":
 			c.OnlyFailedEventData = true
 		case "--verbose":
-			c.Verbosity++
+			t.sw.Verbosity++
 		case "--debug":
 			o.debug = true
+		case "--dry-run":
+			o.dryRun = true
 		case "--logfile":
 			o.logfile, err = next()
 		case "--omit-env-files":
@@ -236,7 +266,7 @@ func parseArgs(args []string) (*options, error) {
 					}
 				}
 			case len(a) > 1 && a[0] == '-' && strings.Trim(a[1:], "v") == "":
-				c.Verbosity += len(a) - 1
+				t.sw.Verbosity += len(a) - 1
 			case strings.HasPrefix(a, "-") && a != "-":
 				return nil, usagef(2, "unknown flag %s", a)
 			default:
@@ -254,21 +284,21 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usagef(2, "expected `run PRIVATE_DATA_DIR`, got %q", operands)
 	}
 	o.command, o.pdd = operands[0], operands[1]
-	c := &o.cfg
+	t := &o.t
 	switch {
-	case c.Verbosity > 5:
+	case t.sw.Verbosity > 5:
 		return nil, usagef(2, "verbosity is at most 5 (-vvvvv)")
-	case btoi(c.Playbook != "")+btoi(c.Module != "")+btoi(c.Role != "") > 1:
+	case btoi(t.playbook != "")+btoi(t.module != "")+btoi(t.role != "") > 1:
 		return nil, usagef(2, "-p, -m and -r exclude each other")
-	case c.Module == "" && c.ModuleArgs != "":
+	case t.module == "" && t.args != "":
 		return nil, usagef(2, "-a goes with -m")
-	case c.Role == "" && (c.RolesPath != nil || c.RoleVars != nil || c.RoleSkipFacts):
+	case t.role == "" && (t.rolesPath != nil || t.roleVars != nil || t.roleSkipFacts):
 		return nil, usagef(2, "--roles-path, --role-vars and --role-skip-facts go with -r")
-	case c.Module == "" && c.Role == "" && c.HostPattern != "":
+	case t.module == "" && t.role == "" && t.hosts != "":
 		return nil, usagef(1, "--hosts goes with -m or -r")
 	case unsupported != "":
 		return nil, usagef(1, "%s is not supported yet: arunner cannot isolate ansible from the host", unsupported)
-	case c.Playbook == "" && c.Module == "" && c.Role == "" && o.command != "process" && !hasArgsFile(o.pdd):
+	case t.playbook == "" && t.module == "" && t.role == "" && o.command != "process" && !hasArgsFile(o.pdd):
 		return nil, usagef(1, "-p PLAYBOOK, -m MODULE or -r ROLE is required (or an args file in %s)", o.pdd)
 	}
 	return o, nil

@@ -81,6 +81,15 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if opts.command == "transmit" {
 		return transmitMain(cfg, stdout, stderr)
 	}
+	if opts.dryRun {
+		plan, err := runner.Prepare(context.Background(), cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "arunner: %v\n", err)
+			return 1
+		}
+		fmt.Fprint(stdout, plan)
+		return 0
+	}
 	if opts.debug || opts.logfile != "" {
 		dl, err := newDebugLog(opts, stderr)
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/runner"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -19,12 +21,9 @@ func TestParseArgs(t *testing.T) {
 	require.NoError(t, err)
 	c := o.config()
 	assert.Equal(t, "/pdd", c.PrivateDataDir)
-	assert.Equal(t, "site.yml", c.Playbook)
+	assert.Equal(t, runner.Playbook{Path: "site.yml", Switches: runner.Switches{Limit: "web", Forks: 7, Verbosity: 4}}, c.Target)
 	assert.Equal(t, "id1", c.Ident)
-	assert.Equal(t, []string{"a", "b"}, c.Inventory)
-	assert.Equal(t, "web", c.Limit)
-	assert.Equal(t, 7, c.Forks)
-	assert.Equal(t, 4, c.Verbosity)
+	assert.Equal(t, runner.Inventory{Sources: []string{"a", "b"}}, c.Inventory)
 	assert.Equal(t, 3, c.RotateArtifacts)
 	assert.Equal(t, "/art", c.ArtifactDir)
 	assert.Equal(t, "/proj", c.ProjectDir)
@@ -39,9 +38,7 @@ func TestParseArgs(t *testing.T) {
 	o, err = parseArgs([]string{"run", "/pdd", "-m", "shell", "-a", "uptime -p", "--hosts", "web"})
 	require.NoError(t, err)
 	c = o.config()
-	assert.Equal(t, "shell", c.Module)
-	assert.Equal(t, "uptime -p", c.ModuleArgs)
-	assert.Equal(t, "web", c.HostPattern)
+	assert.Equal(t, runner.AdHoc{Module: "shell", Args: "uptime -p", Hosts: "web"}, c.Target)
 }
 
 func TestParseArgsErrors(t *testing.T) {
@@ -84,11 +81,10 @@ func TestParseRoleArgs(t *testing.T) {
 		"--role-vars", "port=8080 ratio=0.5 debug=True name='xy' none=None plain=text", "--role-skip-facts"})
 	require.NoError(t, err)
 	c := o.config()
-	assert.Equal(t, "web", c.Role)
-	assert.Equal(t, "db", c.HostPattern)
-	assert.Equal(t, []string{"/r1", "/r2"}, c.RolesPath)
-	assert.True(t, c.RoleSkipFacts)
-	assert.Equal(t, map[string]any{"port": int64(8080), "ratio": 0.5, "debug": true, "name": "xy", "none": nil, "plain": "text"}, c.RoleVars)
+	assert.Equal(t, runner.Role{
+		Name: "web", Hosts: "db", RolesPath: []string{"/r1", "/r2"}, SkipFacts: true,
+		Vars: map[string]any{"port": int64(8080), "ratio": 0.5, "debug": true, "name": "xy", "none": nil, "plain": "text"},
+	}, c.Target)
 }
 
 func TestVersion(t *testing.T) {
@@ -310,7 +306,7 @@ func TestSetupErrorPrintedOnce(t *testing.T) {
 	settings := filepath.Join(bad, "env", "settings")
 	require.NoError(t, os.WriteFile(settings, []byte("job_timeout: abc\n"), 0o600))
 	badSettings := "PrivateDataDir: privdata: " + settings + `:1: key "job_timeout": bad value: want a number of seconds, got a string`
-	noPlaybook := "Playbook: the playbook nope.yml could not be found"
+	noPlaybook := "Target: the playbook nope.yml could not be found"
 	const noPlaybookText = "ERROR! the playbook: nope.yml could not be found"
 	for _, tc := range []struct {
 		name   string
@@ -399,4 +395,32 @@ func TestJSONStreamsLive(t *testing.T) {
 	assert.EqualValues(t, 2, ev["counter"])
 	assert.Equal(t, "second", ev["stdout"])
 	assert.Equal(t, 0, <-rc)
+}
+
+// --dry-run prints the plan (the command, the environment the run adds,
+// the files it writes), secrets redacted, and starts and writes nothing:
+// the fake ansible, which would leave a marker, never runs.
+func TestDryRun(t *testing.T) {
+	pdd, fake := fakeRun(t, "touch \"$0.ran\"\n")
+	require.NoError(t, os.MkdirAll(filepath.Join(pdd, "env"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "env", "envvars"), []byte(`{"API_TOKEN": "tok-s3cret"}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(pdd, "env", "passwords"), []byte(`{"Token:": "tok-s3cret"}`), 0o600))
+	var stdout, stderr bytes.Buffer
+	rc := realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--limit", "web", "--ident", "dry", "--dry-run"}, &stdout, &stderr)
+	assert.Equal(t, 0, rc, stderr.String())
+	out := stdout.String()
+	assert.Contains(t, out, "command: "+fake+" --limit web site.yml\n")
+	assert.Contains(t, out, "dir: "+filepath.Join(pdd, "project")+"\n")
+	assert.Contains(t, out, "  API_TOKEN=**********\n")
+	assert.Contains(t, out, "  ANSIBLE_STDOUT_CALLBACK=")
+	assert.Contains(t, out, "prompts answered:\n  Token:\n")
+	assert.NotContains(t, out, "s3cret")
+	assert.NoFileExists(t, fake+".ran")
+	assert.NoDirExists(t, filepath.Join(pdd, "artifacts"))
+
+	// What the run would refuse, the dry run refuses, with exit 1.
+	stdout.Reset()
+	rc = realMain([]string{"run", pdd, "-p", "nope.yml", "--dry-run"}, &stdout, &stderr)
+	assert.Equal(t, 1, rc)
+	assert.Contains(t, stderr.String(), "the playbook nope.yml could not be found")
 }

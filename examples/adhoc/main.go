@@ -16,7 +16,6 @@ import (
 	"sync"
 
 	"github.com/arunner/arunner/events"
-	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -39,16 +38,12 @@ func run(ctx context.Context, w io.Writer, module, args string) error {
 		return err
 	}
 	defer os.RemoveAll(pdd)
-	if _, err := privdata.Write(pdd, privdata.Layout{Inventory: privdata.Inventory{Content: hosts}}); err != nil {
-		return err
-	}
 
 	var mu sync.Mutex // the handler runs on the runner's goroutine
 	res, err := runner.Run(ctx, runner.Config{
 		PrivateDataDir: pdd,
-		Module:         module,
-		ModuleArgs:     args,
-		HostPattern:    "localhost",
+		Target:         runner.AdHoc{Module: module, Args: args, Hosts: "localhost"},
+		Inventory:      runner.Inventory{Text: hosts}, // for this run only
 		EventHandler: func(ev *events.Event) bool {
 			if outcome, ok := strings.CutPrefix(ev.Event, "runner_on_"); ok && outcome != "start" {
 				mu.Lock()

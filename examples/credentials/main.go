@@ -69,7 +69,7 @@ func run(ctx context.Context, password string) error {
 
 	res, err := runner.Run(ctx, runner.Config{
 		PrivateDataDir: pdd,
-		Playbook:       "site.yml",
+		Target:         runner.Playbook{Path: "site.yml"},
 		Credentials:    []credentials.Credential{credentials.Vault{VaultPassword: password}},
 		EventHandler: func(ev *events.Event) bool {
 			if ev.Event == "runner_on_ok" {

@@ -69,7 +69,7 @@ func run(ctx context.Context, storeDir string) error {
 		// Each run gets a fresh artifacts dir: the facts come from the store.
 		res, err := runner.Run(ctx, runner.Config{
 			PrivateDataDir: pdd,
-			Playbook:       playbook,
+			Target:         runner.Playbook{Path: playbook},
 			Output:         os.Stdout,
 			FactCache:      &runner.FactCache{Store: store},
 		})

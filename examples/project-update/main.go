@@ -111,7 +111,7 @@ func update(ctx context.Context, pdd, url string) (revision, error) {
 	var decodeErr error
 	_, err := runner.Run(ctx, runner.Config{
 		PrivateDataDir: pdd,
-		Playbook:       filepath.Join(pdd, "updates", "project_update.yml"),
+		Target:         runner.Playbook{Path: filepath.Join(pdd, "updates", "project_update.yml")},
 		ExtraVars: map[string]any{
 			"scm_url":      url,
 			"scm_branch":   "HEAD",

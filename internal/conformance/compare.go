@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -146,7 +147,7 @@ func compareCommand(t testing.TB, ours, ref Run, opts Options) {
 	onlyRef := append(slices.Clone(DeliberateEnvDifferences.OnlyRef), opts.EnvOnlyRef...)
 	keys := func(env map[string]string, drop []string) []string {
 		var out []string
-		for _, k := range sortedKeys(env) {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
 			if !slices.Contains(drop, k) {
 				out = append(out, k)
 			}
@@ -228,7 +229,7 @@ func compareEvents(t testing.TB, ours, ref Run, opts Options) {
 		re, oe, k, n := p.ref, p.our, p.key, p.n
 		rd, od := dataOf(re), dataOf(oe)
 		assert.Subset(t, topKeys(oe), topKeys(re), "top-level keys of %v #%d", k, n)
-		assert.Subset(t, sortedKeys(od), sortedKeys(rd), "event_data keys of %v #%d", k, n)
+		assert.Subset(t, slices.Sorted(maps.Keys(od)), slices.Sorted(maps.Keys(rd)), "event_data keys of %v #%d", k, n)
 		// The same parent: where the reference's parent is its own
 		// playbook, play or task uuid, ours must be the same field.
 		assert.Equal(t, re.ParentUUID != "", oe.ParentUUID != "", "parent_uuid presence of %v #%d", k, n)
@@ -289,7 +290,7 @@ func topKeys(e *events.Event) []string {
 	b, _ := e.MarshalJSON()
 	var m map[string]json.RawMessage
 	_ = json.Unmarshal(b, &m)
-	return sortedKeys(m)
+	return slices.Sorted(maps.Keys(m))
 }
 
 func findStats(evs []events.Event) (*events.Stats, bool) {

@@ -13,6 +13,6 @@
 //	pdd := conformance.CopyDir(t, "testdata/conformance/outcomes")
 //	ref := conformance.RunReference(t, pdd, "ref", "-p", "site.yml")
 //	mine := conformance.CopyDir(t, "testdata/conformance/outcomes")
-//	res, _ := runner.Run(ctx, runner.Config{PrivateDataDir: mine, Ident: "ours", Playbook: "site.yml"})
+//	res, _ := runner.Run(ctx, runner.Config{PrivateDataDir: mine, Ident: "ours", Target: runner.Playbook{Path: "site.yml"}})
 //	conformance.Compare(t, conformance.ReadArtifacts(t, res.ArtifactDir), ref, conformance.Options{})
 package conformance

@@ -29,7 +29,7 @@ func ExampleCompare() {
 	fixture := "testdata/conformance/plays"
 
 	mine := conformance.CopyDir(t, fixture)
-	_, _ = runner.Run(context.Background(), runner.Config{PrivateDataDir: mine, Ident: "ours", Playbook: "loops.yml"})
+	_, _ = runner.Run(context.Background(), runner.Config{PrivateDataDir: mine, Ident: "ours", Target: runner.Playbook{Path: "loops.yml"}})
 	ours := conformance.ReadArtifacts(t, mine+"/artifacts/ours")
 
 	ref := conformance.RunReference(t, conformance.CopyDir(t, fixture), "ref", "-p", "loops.yml")

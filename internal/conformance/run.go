@@ -195,13 +195,3 @@ func CopyDir(t testing.TB, src string) string {
 	require.NoError(t, err, "copy %s", src)
 	return dst
 }
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
