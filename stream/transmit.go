@@ -8,15 +8,16 @@ import (
 )
 
 // Transmit writes cfg as ansible-runner's transmit does: its kwargs line,
-// the private data dir as a zip payload, and eof. What runs (a playbook, a
-// module, or a role as the one-play playbook that runs it, added to the
-// zip), its options and the private data dir's files (env/ included, with
-// what secrets it holds, and nothing else) are what a worker gets. Fields
-// that only this process can hold or that a worker cannot take
-// (Credentials, SSHKeys, FactCache, Wrap, Command, NoPTY, NoInventory;
-// RolesPath and ProjectDir with a Role) are refused with
-// ErrNotTransmittable; the hooks and Output are left out: they are
-// Process's.
+// the private data dir as a zip payload, and eof. What runs (Config.Target),
+// its options and the private data dir's files (env/ included, with what
+// secrets it holds, and nothing else) are what a worker gets; what
+// ansible-runner's transmit would first write into the private data dir (a
+// Role's one-play playbook, a Playbook's Content, an Inventory's Text) is
+// added to the zip only. Fields that only this process can hold or that a
+// worker cannot take (Credentials, SSHKeys, FactCache, Wrap, ProjectFS,
+// Inventory.Model and .None, NoPTY, a RawCommand; a Role's RolesPath, and
+// ProjectDir with a Role) are refused with ErrNotTransmittable; the hooks
+// and Output are left out: they are Process's.
 func Transmit(w io.Writer, cfg runner.Config) error {
 	if cfg.PrivateDataDir == "" {
 		return fmt.Errorf("stream: Config.PrivateDataDir is required")
