@@ -192,3 +192,37 @@ func TestRoleBothWorkers(t *testing.T) {
 		assert.Contains(t, string(b), "hello stream", name)
 	}
 }
+
+// catFake prints the file after -i and the last argument (the playbook).
+const catFake = `#!/bin/sh
+while [ $# -gt 1 ]; do
+	[ "$1" = -i ] && cat "$2"
+	shift
+done
+cat "$1"
+`
+
+// An inline playbook and an inline inventory travel in the zip, and the
+// controller's private data dir is left as it was.
+func TestTransmitInlineContent(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cat-fake")
+	require.NoError(t, os.WriteFile(bin, []byte(catFake), 0o700))
+	pdd := t.TempDir()
+	cfg := runner.Config{
+		PrivateDataDir: pdd, Ident: "inline", Binary: bin,
+		Target:    runner.Playbook{Content: []byte("- hosts: inline-play\n")},
+		Inventory: runner.Inventory{Text: "inline-host\n"},
+	}
+	job := transmitted(t, cfg)
+	entries, _ := os.ReadDir(pdd)
+	assert.Empty(t, entries, "the controller's private data dir is left as it was")
+	var out bytes.Buffer
+	_, err := Worker(context.Background(), bytes.NewReader(job), &out, WorkerOptions{PrivateDataDir: filepath.Join(t.TempDir(), "w")})
+	require.NoError(t, err)
+	res, err := Process(context.Background(), &out, runner.Config{PrivateDataDir: t.TempDir()})
+	require.NoError(t, err)
+	b, err := os.ReadFile(res.StdoutPath())
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "inline-host")
+	assert.Contains(t, string(b), "- hosts: inline-play")
+}
