@@ -82,11 +82,14 @@ func TestTransmitRefuses(t *testing.T) {
 }
 
 // argvFake prints its command line, one argument a line, between markers.
+// It lingers a moment before exiting: ansible-runner (pexpect) loses the
+// output of a child that exits at once, now and then (seen under load).
 const argvFake = `#!/bin/sh
 echo ARGV-BEGIN
 for a in "$@"; do echo "$a"; done
 echo ARGV-END
 echo "FOO=$FOO"
+sleep 1
 `
 
 // TestKwargsBothWorkers sends a Config with every kwarg Transmit writes to
