@@ -9,7 +9,7 @@ GO ?= go
 # Packages whose tests start goroutines of their own run under -race; the
 # rest without it. One list, as import paths.
 MODULE := github.com/arunner/arunner
-RACE_PKGS := runner events factcache prompt credentials/sshagent internal/lazyio stream
+RACE_PKGS := runner events internal/eventproto factcache prompt credentials/sshagent internal/lazyio stream
 empty :=
 space := $(empty) $(empty)
 RACE_RE := ^$(MODULE)/($(subst $(space),|,$(RACE_PKGS)))($$|/)
@@ -48,7 +48,7 @@ deps-demo:
 	@./scripts/need.sh go ansible-core
 
 deps-test:
-	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass
+	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc
 
 deps-bench:
 	@./scripts/need.sh go ansible-core python3-ansible-runner

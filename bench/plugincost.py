@@ -15,8 +15,9 @@
 #   /usr/bin/python3 bench/plugincost.py [N] [PLUGIN_DIR]
 #
 # prints one line for ansible's default callback and one for arunner's
-# plugin (from PLUGIN_DIR, default events/plugin), which delegates its text
-# to the default callback: the difference is the plugin's own cost. A whole
+# plugin (from PLUGIN_DIR, default internal/eventproto/plugin), which
+# delegates its text to the default callback: the difference is the
+# plugin's own cost. A whole
 # ansible run is too noisy on a small virtual machine to show a change of a
 # few microseconds per event; this shows it. PLUGINCOST_PROFILE=FILE
 # writes a cProfile dump of each loop (CPU time) to FILE.default and
@@ -30,7 +31,7 @@ import time
 def parent():
     n = sys.argv[1] if len(sys.argv) > 1 else '5000'
     here = os.path.dirname(os.path.abspath(__file__))
-    plugin_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, '..', 'events', 'plugin')
+    plugin_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, '..', 'internal', 'eventproto', 'plugin')
     for which in ('default', 'arunner'):
         master, slave = os.openpty()
         readers = [subprocess.Popen(['cat'], stdin=master, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]

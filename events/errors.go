@@ -14,22 +14,21 @@ var (
 	// ErrTruncatedFrame: the stream ended inside a token, or inside an event
 	// whose end token never came.
 	ErrTruncatedFrame = errors.New("truncated event frame")
-	// ErrFrameTooLarge: a token grew beyond FilterConfig.MaxFrame; its
-	// payload is discarded and the text after it is kept as verbose lines.
+	// ErrFrameTooLarge: a token grew beyond the largest event the runner
+	// takes; its payload is discarded and the text after it is kept as
+	// verbose lines.
 	ErrFrameTooLarge = errors.New("event frame too large")
 	// ErrForgedFrame: well-formed framing that is not the plugin's, because
-	// it lacks the run's key (FilterConfig.Key) or is an in-band event after
-	// events came on the side band. It stays text, where it was printed.
+	// it lacks the run's key or is an in-band event after events came on
+	// the side band: a task printed it. It stays text, where it was printed.
 	ErrForgedFrame = errors.New("event frame not from the callback plugin")
-	// ErrClosed is returned by Write after Close.
-	ErrClosed = errors.New("events: write to closed Filter")
 )
 
-// FrameError describes one bad event frame. The Filter reports it through
-// FilterConfig.OnError and carries on.
+// FrameError describes one bad event frame in ansible's output: the
+// runner reports it in runner.Result.FrameErrors, keeps the frame's text,
+// and carries on.
 type FrameError struct {
-	// Offset is the byte offset in the stream written to the Filter where
-	// the frame starts.
+	// Offset is the byte offset in ansible's output where the frame starts.
 	Offset int64
 	// Size is how many bytes of the frame were seen.
 	Size int

@@ -56,7 +56,7 @@ func (e *Event) ExtraField(key string) (json.RawMessage, bool) {
 // runnerVerbose reports whether e is a line that the runner (not the callback)
 // turned into an event; the reference writes those with "event" first.
 func (e *Event) runnerVerbose() bool {
-	return e.Event == "verbose" && e.PID == 0 && e.EventData == nil && e.ParentUUID == ""
+	return e.Event == Verbose && e.PID == 0 && e.EventData == nil && e.ParentUUID == ""
 }
 
 // MarshalJSON writes e with the key order of the reference's job_events
@@ -224,17 +224,27 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 func (e *Event) decodeTop(b []byte) error {
 	// Room for a typical event's strings, so that they are not grown
 	// byte by byte (the decoder of a stream keeps its room instead).
-	d := topDecoder{strs: make([]byte, 0, 512), refs: make([]strRef, 0, 8)}
+	d := Decoder{strs: make([]byte, 0, 512), refs: make([]strRef, 0, 8)}
 	return d.decode(e, b)
 }
 
-// topDecoder decodes the top level of events. It keeps scratch space from
-// one event to the next, so that a decoder used for a stream (one per side
-// band and per Filter) allocates per event only the Event, one string
-// holding all its string fields, and event_data's copy.
-type topDecoder struct {
+// Decoder decodes job events one after another, as json.Unmarshal into an
+// Event does, but keeps its scratch space from one event to the next: a
+// Decoder used for a stream of events (a directory of job_events files,
+// the event lines of ansible-runner's worker stream or of arunner run -j)
+// allocates per event only what the Event keeps, one string holding all
+// its string fields and event_data's copy. Its zero value is ready to use;
+// it is not safe for concurrent use.
+type Decoder struct {
 	strs []byte   // the event's string fields, unescaped, end to end
 	refs []strRef // where each goes, in the order the keys came
+}
+
+// Decode sets e to the job event whose JSON is data, as e.UnmarshalJSON
+// does. e keeps no reference to data.
+func (d *Decoder) Decode(data []byte, e *Event) error {
+	*e = Event{}
+	return d.decode(e, data)
 }
 
 // strRef is one string field: *dst becomes interned, or else strs[off:end].
@@ -244,7 +254,7 @@ type strRef struct {
 	interned string
 }
 
-func (d *topDecoder) decode(e *Event, b []byte) error {
+func (d *Decoder) decode(e *Event, b []byte) error {
 	defer d.reset()
 	var ferr error
 	err := forEachKey(b, func(k, v []byte) bool {
@@ -277,7 +287,7 @@ func (d *topDecoder) decode(e *Event, b []byte) error {
 	return nil
 }
 
-func (d *topDecoder) reset() {
+func (d *Decoder) reset() {
 	d.strs = d.strs[:0]
 	clear(d.refs) // drop the pointers into the event
 	d.refs = d.refs[:0]
@@ -285,7 +295,7 @@ func (d *topDecoder) reset() {
 
 // setField stores the raw value v of top-level key name. The switch on
 // string(name) does not allocate.
-func (d *topDecoder) setField(e *Event, name, v []byte) error {
+func (d *Decoder) setField(e *Event, name, v []byte) error {
 	var err error
 	switch string(name) {
 	case "uuid":
@@ -327,7 +337,7 @@ func (d *topDecoder) setField(e *Event, name, v []byte) error {
 }
 
 // str queues the JSON string (or null) v for *dst.
-func (d *topDecoder) str(dst *string, v []byte) error {
+func (d *Decoder) str(dst *string, v []byte) error {
 	off := len(d.strs)
 	switch {
 	case len(v) > 0 && v[0] == '"':
@@ -431,8 +441,8 @@ func (e *Event) Changed() bool {
 // event_data.ignore_errors is not set.
 func (e *Event) Failed() bool {
 	switch e.Event {
-	case "runner_on_failed", "runner_on_error", "runner_on_unreachable",
-		"runner_on_async_failed", "runner_item_on_failed", "error":
+	case RunnerOnFailed, "runner_on_error", RunnerOnUnreachable, RunnerOnAsyncFailed, RunnerItemOnFailed, Error:
+		// runner_on_error is in AWX's list, though no ansible-runner writes it.
 		return !e.IgnoreErrors()
 	}
 	return false
@@ -455,7 +465,7 @@ type Stats struct {
 // Stats decodes the event_data of a playbook_on_stats event. It returns
 // false for any other event or when event_data is absent or malformed.
 func (e *Event) Stats() (*Stats, bool) {
-	if e.Event != "playbook_on_stats" || e.EventData == nil {
+	if e.Event != PlaybookOnStats || e.EventData == nil {
 		return nil, false
 	}
 	var s Stats
@@ -464,18 +474,3 @@ func (e *Event) Stats() (*Stats, bool) {
 	}
 	return &s, true
 }
-
-// eventNames interns the event names so decoding one allocates nothing.
-var eventNames = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{"playbook_on_start", "playbook_on_play_start", "playbook_on_task_start",
-		"playbook_on_handler_task_start", "playbook_on_include", "playbook_on_no_hosts_matched",
-		"playbook_on_no_hosts_remaining", "playbook_on_notify", "playbook_on_stats", "playbook_on_vars_prompt",
-		"runner_on_start", "runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable",
-		"runner_item_on_ok", "runner_item_on_failed", "runner_item_on_skipped", "runner_retry",
-		"runner_on_async_poll", "runner_on_async_ok", "runner_on_async_failed", "runner_on_file_diff",
-		"runner_on_no_hosts", "verbose", "warning", "deprecated", "debug", "error", "system_warning"} {
-		m[`"`+n+`"`] = n
-	}
-	return m
-}()

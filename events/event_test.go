@@ -201,7 +201,7 @@ func TestUnquoteAgreesWithEncodingJSON(t *testing.T) {
 // shared string, each get their own value, and that a repeated key keeps
 // its last value as encoding/json would.
 func TestDecodeStringFields(t *testing.T) {
-	var d topDecoder
+	var d Decoder
 	for range 2 { // the second pass reuses the decoder's scratch space
 		var e Event
 		require.NoError(t, d.decode(&e, []byte(`{"uuid": "u\u00e9", "event": "custom", "created": "c", "parent_uuid": null,

@@ -1,119 +1,65 @@
 package events_test
 
 import (
-	"encoding/base64"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/arunner/arunner/events"
 )
 
-// token frames a JSON payload as the callback plugin does.
-func token(payload string) string { return keyedToken("", payload) }
-
-// keyedToken frames a JSON payload as the callback plugin does with the
-// run's key: the key goes in front of the base64.
-func keyedToken(key, payload string) string {
-	b := key + base64.StdEncoding.EncodeToString([]byte(payload))
-	return fmt.Sprintf("\x1b[K%s\x1b[%dD\x1b[K", b, len(b))
-}
-
-func ExampleNewFilter() {
-	f := events.NewFilter(events.FilterConfig{
-		RunnerIdent: "run1",
-		Handle: func(e *events.Event) error {
-			fmt.Printf("%d %s host=%q stdout=%q lines %d-%d\n", e.Counter, e.Event, e.Host(), e.Stdout, e.StartLine, e.EndLine)
-			return nil
-		},
-		Text: os.Stdout,
-	})
-	pty := "No config file found\n" +
-		token(`{"event": "runner_on_ok", "pid": 7, "uuid": "9f1c", "event_data": {"host": "localhost"}}`) +
-		"ok: [localhost]\r\n" + token(`{}`)
-	_, _ = f.Write([]byte(pty))
-	_ = f.Close()
-	fmt.Println("final counter:", f.Counter())
-	// Output:
-	// 1 verbose host="" stdout="No config file found" lines 0-1
-	// No config file found
-	// 2 runner_on_ok host="localhost" stdout="ok: [localhost]" lines 1-2
-	// ok: [localhost]
-	// final counter: 2
-}
-
-// With the side band, the event JSON comes on a pipe, written before the
-// small marker token that names it on the terminal; usually with the
-// event's text, which then is not on the terminal at all.
-func ExampleNewSideBand() {
-	pr, pw, err := os.Pipe()
-	if err != nil {
+// A job_events file (artifacts/<ident>/job_events/<counter>-<uuid>.json)
+// decodes with encoding/json; the accessors read the common event_data keys.
+func ExampleEvent() {
+	file := `{"uuid": "9f1c", "counter": 5, "stdout": "changed: [web1]", "start_line": 4, "end_line": 5,
+		"runner_ident": "42", "event": "runner_on_ok", "pid": 7, "created": "2026-01-01T00:00:00.000000",
+		"parent_uuid": "t1", "event_data": {"play": "site", "task": "install", "task_action": "apt",
+		"host": "web1", "res": {"changed": true}}}`
+	var e events.Event
+	if err := json.Unmarshal([]byte(file), &e); err != nil {
 		panic(err)
 	}
-	side := events.NewSideBand(pr, 0)
-	defer side.Close()
-	// What the plugin writes to descriptor 3, then to the terminal.
-	fmt.Fprintln(pw, `1 {"event": "runner_on_ok", "pid": 7, "uuid": "9f1c", "event_data": {"host": "localhost"}}`)
-	// Usually the record carries the event's text too, as ansible wrote it,
-	// and a marker alone stands for the event on the terminal.
-	fmt.Fprintln(pw, `2 {"event": "runner_on_ok", "pid": 7, "uuid": "9f1d", "event_data": {"host": "web1"}, "stdout": "ok: [web1]\nsecond line\n"}`)
-	pw.Close()
-	terminal := token(`{"arunner_seq": 1}`) + "ok: [localhost]\r\n" + token(`{}`) + token(`{"arunner_rec": 2}`)
-
-	f := events.NewFilter(events.FilterConfig{
-		RunnerIdent:      "run1",
-		SideBand:         side,
-		TerminalNewlines: true, // a pty turns "\n" into "\r\n"; the Filter does the same to records' text
-		Handle: func(e *events.Event) error {
-			fmt.Printf("%d %s host=%q stdout=%q\n", e.Counter, e.Event, e.Host(), e.Stdout)
-			return nil
-		},
-	})
-	_, _ = f.Write([]byte(terminal))
-	_ = f.Close()
+	if e.Event == events.RunnerOnOK {
+		fmt.Println(e.Counter, e.Play(), e.Task(), e.TaskAction(), e.Host(), e.Changed(), e.Failed())
+	}
+	fmt.Println(string(e.Res()))
 	// Output:
-	// 1 runner_on_ok host="localhost" stdout="ok: [localhost]"
-	// 2 runner_on_ok host="web1" stdout="ok: [web1]\r\nsecond line"
+	// 5 site install apt web1 true false
+	// {"changed": true}
 }
 
-func ExampleInstallPlugin() {
-	dir, err := os.MkdirTemp("", "arunner-example")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(dir)
-	pluginDir, err := events.InstallPlugin(filepath.Join(dir, "callback"))
-	if err != nil {
-		panic(err)
-	}
-	env := events.Env(events.EnvOptions{PluginDir: pluginDir, UserStdoutCallback: "minimal"})
-	fmt.Println(env["ANSIBLE_STDOUT_CALLBACK"], env["ORIGINAL_STDOUT_CALLBACK"], env["ANSIBLE_CALLBACK_PLUGINS"] == pluginDir)
-	// Output: arunner minimal true
-}
-
-func ExampleEnv() {
-	// Key: events.NewKey() in a real run; never print or record it.
-	env := events.Env(events.EnvOptions{PluginDir: "/tmp/cb", OnlyFailedEventData: true, SideBand: true, Key: "k"})
-	for _, k := range events.ManagedEnvKeys() {
-		fmt.Printf("%s=%s\n", k, env[k])
+// The lines of a stream of event JSON, such as ansible-runner's worker
+// output or arunner run -j, decode with one Decoder.
+func ExampleDecoder() {
+	stream := `{"uuid": "a", "counter": 1, "event": "playbook_on_start", "event_data": {}}
+{"uuid": "b", "counter": 2, "event": "runner_on_failed", "job_id": 42, "event_data": {"host": "db1", "ignore_errors": true}}
+{"uuid": "c", "counter": 3, "event": "runner_on_unreachable", "event_data": {"host": "db2"}}
+`
+	var d events.Decoder
+	sc := bufio.NewScanner(strings.NewReader(stream))
+	for sc.Scan() {
+		var e events.Event
+		if err := d.Decode(sc.Bytes(), &e); err != nil {
+			panic(err)
+		}
+		job, _ := e.ExtraField("job_id")
+		fmt.Printf("%d %s host=%q failed=%t ignored=%t job_id=%s\n", e.Counter, e.Event, e.Host(), e.Failed(), e.IgnoreErrors(), job)
 	}
 	// Output:
-	// ANSIBLE_CALLBACK_PLUGINS=/tmp/cb
-	// ANSIBLE_STDOUT_CALLBACK=arunner
-	// ORIGINAL_STDOUT_CALLBACK=
-	// RUNNER_OMIT_EVENTS=False
-	// RUNNER_ONLY_FAILED_EVENTS=True
-	// MAX_EVENT_RES=700000
-	// ARUNNER_EVENT_FD=3
-	// ARUNNER_EVENT_KEY=k
+	// 1 playbook_on_start host="" failed=false ignored=false job_id=
+	// 2 runner_on_failed host="db1" failed=false ignored=true job_id=42
+	// 3 runner_on_unreachable host="db2" failed=true ignored=false job_id=
 }
 
-func ExampleManagedEnvKeys() {
-	fmt.Println(len(events.ManagedEnvKeys()), events.ManagedEnvKeys()[1])
-	// Output: 8 ANSIBLE_STDOUT_CALLBACK
+// A top-level key of the wrong type is named.
+func ExampleFieldError() {
+	var e events.Event
+	err := json.Unmarshal([]byte(`{"uuid": "a", "counter": "one"}`), &e)
+	var fe *events.FieldError
+	fmt.Println(errors.As(err, &fe), fe.Key)
+	// Output: true counter
 }
 
 func ExampleEvent_Stats() {
@@ -139,40 +85,59 @@ func ExampleEvent_MarshalJSON() {
 	// h false
 }
 
-func ExampleFilter_Counter() {
-	f := events.NewFilter(events.FilterConfig{})
-	_, _ = f.Write([]byte("one\ntwo\nthree"))
-	fmt.Println(f.Counter())
-	_ = f.Close() // the partial last line becomes an event too
-	fmt.Println(f.Counter())
+// The runner reports frames in ansible's output that were not events as
+// *FrameError values (runner.Result.FrameErrors); the sentinel says why.
+func ExampleFrameError() {
+	var err error = &events.FrameError{Offset: 1200, Size: 56, Err: events.ErrForgedFrame}
+	var fe *events.FrameError
+	fmt.Println(errors.As(err, &fe), fe.Offset, errors.Is(err, events.ErrForgedFrame))
+	fmt.Println(err)
 	// Output:
-	// 2
-	// 3
+	// true 1200 true
+	// events: frame at byte 1200 (56 bytes): event frame not from the callback plugin
 }
 
-// The run's key goes to the plugin (EnvOptions.Key) and to the Filter: a
-// token is the plugin's only if its base64 starts with the key. Framing
-// that a task printed, without the key, stays text.
-func ExampleNewKey() {
-	key, err := events.NewKey()
-	if err != nil {
-		panic(err)
+// Failed counts a failure as AWX does: not when the task ignores errors.
+func ExampleEvent_Failed() {
+	for _, j := range []string{
+		`{"event": "runner_on_failed", "event_data": {"host": "web1"}}`,
+		`{"event": "runner_on_failed", "event_data": {"host": "web2", "ignore_errors": true}}`,
+		`{"event": "runner_on_unreachable", "event_data": {"host": "web3"}}`,
+		`{"event": "runner_on_ok", "event_data": {"host": "web4", "res": {"changed": true}}}`,
+	} {
+		var e events.Event
+		_ = json.Unmarshal([]byte(j), &e)
+		fmt.Println(e.Host(), e.Failed(), e.IgnoreErrors(), e.Changed())
 	}
-	env := events.Env(events.EnvOptions{PluginDir: "/tmp/cb", Key: key})
-	f := events.NewFilter(events.FilterConfig{
-		Key:     env[events.KeyEnv],
-		Handle:  func(e *events.Event) error { fmt.Printf("%s %q\n", e.Event, e.Stdout); return nil },
-		OnError: func(err error) { fmt.Println("forged:", errors.Is(err, events.ErrForgedFrame)) },
-	})
-	forged := token(`{"event": "runner_on_ok", "uuid": "f"}`) + "FORGED" + token(`{}`)
-	pty := keyedToken(key, `{"event": "runner_on_ok", "uuid": "9f1c"}`) + "ok: [localhost] " + forged +
-		"\r\n" + keyedToken(key, `{}`)
-	_, _ = f.Write([]byte(pty))
-	_ = f.Close()
-	fmt.Println(len(key), strings.Contains(pty, "FORGED"))
 	// Output:
-	// forged: true
-	// forged: true
-	// runner_on_ok "ok: [localhost] \x1b[KeyJldmVudCI6ICJydW5uZXJfb25fb2siLCAidXVpZCI6ICJmIn0=\x1b[52D\x1b[KFORGED\x1b[Ke30=\x1b[4D\x1b[K"
-	// 16 true
+	// web1 true false false
+	// web2 false true false
+	// web3 true false false
+	// web4 false false true
+}
+
+// Top-level keys that Event has no field for, such as the job_id that AWX
+// sets, are kept in order and read back by name.
+func ExampleEvent_ExtraField() {
+	var e events.Event
+	_ = json.Unmarshal([]byte(`{"uuid": "a", "event": "verbose", "job_id": 42, "custom": {"k": "v"}}`), &e)
+	job, ok := e.ExtraField("job_id")
+	fmt.Println(string(job), ok, len(e.Extra), e.Extra[1].Key)
+	// Output: 42 true 2 custom
+}
+
+// Res is the module's result as raw JSON, to decode into what the caller
+// expects of that module.
+func ExampleEvent_Res() {
+	var e events.Event
+	_ = json.Unmarshal([]byte(`{"event": "runner_on_ok", "event_data": {"task_action": "command",
+		"res": {"rc": 0, "stdout": "up 3 days", "changed": true}}}`), &e)
+	var res struct {
+		RC     int    `json:"rc"`
+		Stdout string `json:"stdout"`
+	}
+	if e.TaskAction() == "command" && json.Unmarshal(e.Res(), &res) == nil {
+		fmt.Println(res.RC, res.Stdout)
+	}
+	// Output: 0 up 3 days
 }

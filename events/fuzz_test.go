@@ -1,72 +1,10 @@
 package events
 
 import (
-	"bytes"
 	"encoding/json"
-	"regexp"
 	"strings"
 	"testing"
 )
-
-// tokenRE is ansible-runner's OutputEventFilter pattern, the reference the
-// Filter's hand-written scanner must agree with.
-var tokenRE = regexp.MustCompile(`\x1b\[K((?:[A-Za-z0-9+/=]+\x1b\[\d+D)+)\x1b\[K`)
-
-func FuzzFilter(f *testing.F) {
-	f.Add([]byte(wrap(`{"event": "runner_on_ok", "uuid": "u"}`, "ok\r\n")+"tail"), uint16(7))
-	f.Add([]byte("a\r\nb\rc\n\x1b[Kxx\x1b[2D"), uint16(3))
-	f.Add([]byte(frame("garbage")+"\xe2\x82\r\n"+endToken), uint16(0))
-	f.Fuzz(func(t *testing.T, in []byte, cut uint16) {
-		var evs []*Event
-		var text strings.Builder
-		fl := NewFilter(FilterConfig{
-			Handle: func(e *Event) error { evs = append(evs, e); return nil },
-			Text:   &text,
-		})
-		c := int(cut) % (len(in) + 1)
-		for _, p := range [][]byte{in[:c], in[c:]} {
-			if _, err := fl.Write(p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := fl.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if fl.Counter() != len(evs) {
-			t.Fatalf("Counter() = %d, %d events", fl.Counter(), len(evs))
-		}
-		line := 0
-		var got strings.Builder
-		for i, e := range evs {
-			if e.Counter != i+1 {
-				t.Fatalf("event %d has counter %d", i, e.Counter)
-			}
-			if e.StartLine != line || e.EndLine < e.StartLine {
-				t.Fatalf("event %d lines %d-%d, want start %d", i, e.StartLine, e.EndLine, line)
-			}
-			line = e.EndLine
-			got.WriteString(e.Stdout)
-			// A job_events file is written from one buffer, sized once.
-			if b, _ := e.MarshalJSON(); cap(b) != e.jsonSize() || !json.Valid(b) {
-				t.Fatalf("event %d: MarshalJSON grew its buffer or wrote invalid JSON: %q", i, b)
-			}
-		}
-		// Tokens hold no newline, so every newline of the input is counted.
-		if want := bytes.Count(in, []byte{'\n'}); line != want {
-			t.Fatalf("end_line %d, input has %d newlines", line, want)
-		}
-		// No text is lost: the stdouts hold all text outside the tokens,
-		// but for the line endings that end each event.
-		var want strings.Builder
-		for _, seg := range tokenRE.Split(string(in), -1) {
-			want.WriteString(toValidUTF8([]byte(seg)))
-		}
-		strip := strings.NewReplacer("\r", "", "\n", "")
-		if g, w := strip.Replace(got.String()), strip.Replace(want.String()); g != w {
-			t.Fatalf("text lost:\n got %q\nwant %q", g, w)
-		}
-	})
-}
 
 // FuzzUnquote holds the hand-written string decoding to encoding/json's:
 // for every string token the scanner accepts, both give the same value, and
@@ -91,6 +29,24 @@ func FuzzUnquote(f *testing.F) {
 		}
 		if got := unquote(tok); got != want {
 			t.Fatalf("%q: unquote = %q, encoding/json %q", tok, got, want)
+		}
+	})
+}
+
+// FuzzMarshalJSON holds MarshalJSON to one buffer, sized once, and to JSON
+// that reads back as the event, for any text a Filter may put in stdout.
+func FuzzMarshalJSON(f *testing.F) {
+	f.Add("ok: [h]\r\n\x1b[0;32m\"x\"\x1b[0m", Verbose, 0)
+	f.Add("\u2028<&>\x00\x7f", RunnerOnOK, 7)
+	f.Fuzz(func(t *testing.T, stdout, name string, pid int) {
+		e := &Event{UUID: "u", Counter: 1, Stdout: strings.ToValidUTF8(stdout, "\uFFFD"), Event: name, PID: pid}
+		b, _ := e.MarshalJSON()
+		if cap(b) != e.jsonSize() || !json.Valid(b) {
+			t.Fatalf("MarshalJSON grew its buffer or wrote invalid JSON: %q", b)
+		}
+		var back Event
+		if err := back.UnmarshalJSON(b); err != nil || back.Stdout != e.Stdout || back.Event != e.Event || back.PID != e.PID {
+			t.Fatalf("round trip of %q: %+v, %v", b, back, err)
 		}
 	})
 }

@@ -81,6 +81,9 @@ func mkdirPrivate(d string) error {
 // JobEventsDir returns <Dir>/job_events.
 func (a *Artifacts) JobEventsDir() string { return filepath.Join(a.Dir, "job_events") }
 
+// StdoutPath returns <Dir>/stdout, ansible's text.
+func (a *Artifacts) StdoutPath() string { return filepath.Join(a.Dir, "stdout") }
+
 // FactCacheDir returns the jsonfile fact cache dir, <Dir>/<FactCache>. It
 // may not exist yet.
 func (a *Artifacts) FactCacheDir() string {
@@ -193,7 +196,7 @@ func (a *Artifacts) writeFinal(name string, data []byte) error {
 // CreateStdout creates (truncating) the "stdout" file, 0600, for the
 // runner to stream into. The caller closes it.
 func (a *Artifacts) CreateStdout() (*os.File, error) {
-	return createPrivate(filepath.Join(a.Dir, "stdout"))
+	return createPrivate(a.StdoutPath())
 }
 
 // CreateStderr creates (truncating) the "stderr" file, 0600. Under a pty it
@@ -360,9 +363,21 @@ func writeFileRaw(dirfd int, name string, data []byte) error {
 // continues with the next file.
 func ReadEvents(dir string) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
+		for f, err := range ReadEventFiles(dir) {
+			if !yield(f.Data, err) {
+				return
+			}
+		}
+	}
+}
+
+// eventPaths yields the job event files of dir in counter order; an error
+// reading dir is the one thing yielded.
+func eventPaths(dir string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
-			yield(nil, fmt.Errorf("privdata: %w", err))
+			yield("", fmt.Errorf("privdata: %w", err))
 			return
 		}
 		type ev struct {
@@ -380,11 +395,7 @@ func ReadEvents(dir string) iter.Seq2[[]byte, error] {
 			return cmp.Or(cmp.Compare(x.n, y.n), strings.Compare(x.name, y.name))
 		})
 		for _, e := range evs {
-			data, err := os.ReadFile(filepath.Join(dir, e.name))
-			if err != nil {
-				err = fmt.Errorf("privdata: %w", err)
-			}
-			if !yield(data, err) {
+			if !yield(filepath.Join(dir, e.name), nil) {
 				return
 			}
 		}

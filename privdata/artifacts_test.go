@@ -322,3 +322,24 @@ func TestValidateIdent(t *testing.T) {
 		}
 	}
 }
+
+// ReadFinished reads ansible-runner's files as it writes them: rc "None"
+// for a process killed by a signal, and tolerates a trailing newline.
+func TestReadFinishedReference(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "job_events"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "status"), []byte("failed\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rc"), []byte("None"), 0o600))
+	a, err := OpenArtifacts(dir)
+	require.NoError(t, err)
+	fin, err := a.ReadFinished()
+	require.NoError(t, err)
+	assert.Equal(t, &Finished{Status: "failed", RC: -1}, fin)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "status"), []byte("running"), 0o600))
+	_, err = a.ReadFinished()
+	var fe *FileError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, filepath.Join(dir, "status"), fe.Path)
+	assert.ErrorIs(t, err, ErrBadValue)
+}

@@ -256,3 +256,39 @@ func ExampleArtifacts_OpenEventWriter() {
 	// 2-u2.json
 	// 3-u3.json
 }
+
+// OpenArtifacts and ReadFinished read a finished run back, arunner's or
+// ansible-runner's; ReadEventFiles names each event file, so that a caller
+// that cannot decode one can say which.
+func ExampleOpenArtifacts() {
+	pdd, _ := os.MkdirTemp("", "pdd")
+	defer os.RemoveAll(pdd)
+	w, _ := privdata.NewArtifacts(filepath.Join(pdd, "artifacts"), "run1")
+	_ = w.WriteCommand([]string{"ansible-playbook", "site.yml"}, "/srv/project", nil)
+	_ = w.WriteEvent(1, "a", []byte(`{"counter": 1}`))
+	_ = w.WriteRC(2)
+	_ = w.WriteStatus("failed")
+
+	a, err := privdata.OpenArtifacts(filepath.Join(pdd, "artifacts", "run1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fin, err := a.ReadFinished()
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, privdata.ErrNotFinished): still running, or not artifacts
+	}
+	fmt.Println(fin.Status, fin.RC, fin.Command, fin.Cwd)
+	for f, err := range privdata.ReadEventFiles(a.JobEventsDir()) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(filepath.Base(f.Path), string(f.Data))
+	}
+
+	_, err = (&privdata.Artifacts{Dir: pdd}).ReadFinished()
+	fmt.Println(errors.Is(err, privdata.ErrNotFinished))
+	// Output:
+	// failed 2 [ansible-playbook site.yml] /srv/project
+	// 1-a.json {"counter": 1}
+	// true
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // recordedStream is the raw pty output of a real ansible-playbook run with
@@ -24,7 +25,7 @@ func init() {
 		if err != nil {
 			return 3
 		}
-		data = rekey(data, os.Getenv(events.KeyEnv))
+		data = rekey(data, os.Getenv(eventproto.KeyEnv))
 		n, _ := strconv.Atoi(os.Getenv("FAKE_COPIES"))
 		for range n {
 			if _, err := os.Stdout.Write(data); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/prompt"
 )
 
@@ -109,6 +110,11 @@ type Config struct {
 	// playbook, a missing binary.
 	Output     io.Writer
 	JSONOutput bool
+	// EventWindow is how long the callback plugin may hold an event so
+	// that it goes out with the ones after it, which spares writes and
+	// wake-ups in long loops: 0 means 20 ms, negative sends each event at
+	// once. Ansible killed outright loses at most a window's events.
+	EventWindow time.Duration
 
 	// OmitEventData and OnlyFailedEventData have ansible-runner's meaning.
 	OmitEventData, OnlyFailedEventData bool
@@ -134,8 +140,15 @@ type Config struct {
 	// complete and the last event was delivered.
 	FinishedCallback func(*Result)
 
-	// Wrap, when set, may rewrite the command before it starts: a sandbox
-	// or container runtime puts its own argv in front.
+	// Isolation runs ansible in a bubblewrap sandbox or in a podman or
+	// docker container (an execution environment), as ansible-runner's
+	// process_isolation settings do; nil means as env/settings says, and
+	// env/settings' keys win over these, as in ansible-runner.
+	Isolation *isolation.Options
+
+	// Wrap, when set, may rewrite the command before it starts (after
+	// Isolation applied): a sandbox or container runtime of the caller's
+	// puts its own argv in front.
 	Wrap func(*Command) error
 }
 
@@ -146,13 +159,13 @@ type Password = prompt.Pair
 
 // Command is the process a run starts, as Wrap sees it. Under a pty, event
 // JSON travels beside the terminal, on a pipe passed as file descriptor 3
-// and asked for by Env["ARUNNER_EVENT_FD"] = "3" (events.SideBandEnv; the
-// child gets "3:<inode of the pipe>", and the plugin uses descriptor 3
-// only if it is that pipe). A Wrap whose sandbox cannot pass descriptor 3
+// and asked for by Env["ARUNNER_EVENT_FD"] = "3" (the child gets
+// "3:<inode of the pipe>", and the plugin uses descriptor 3 only if it is
+// that pipe). A Wrap whose sandbox cannot pass descriptor 3
 // through to ansible may delete the variable: events then travel in-band
 // on the terminal (or stdout's pipe, with NoPTY).
 //
-// Env also holds the run's event key, events.KeyEnv (never recorded with
+// Env also holds the run's event key, ARUNNER_EVENT_KEY (never recorded with
 // the environment): the plugin puts it in every token, so that a task
 // printing event framing cannot make an event. A Wrap must pass it on
 // unchanged, and should not put it in argv, where other users see it.

@@ -16,7 +16,10 @@
 //		Target:         runner.Playbook{Path: "site.yml"},
 //	})
 //	if err != nil {
-//		log.Fatal(err) // *runner.ExitError carries rc and status
+//		log.Fatal(err) // *runner.ExitError: what the rc means, the failed hosts
 //	}
 //	fmt.Println(res.Status, res.RC)
+//
+// LoadResult reads a finished run's Result back from its artifacts dir,
+// arunner's or ansible-runner's.
 package runner

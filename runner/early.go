@@ -6,6 +6,7 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/internal/lazyio"
 )
 
@@ -25,7 +26,7 @@ func (r *run) failEarly(res *Result, stdout *lazyio.Writer, status Status, msg s
 		}
 	}
 	r.sink = newEventSink(r.art)
-	filter := events.NewFilter(events.FilterConfig{
+	filter := eventproto.NewFilter(eventproto.FilterConfig{
 		RunnerIdent: r.ident,
 		Text:        r.textWriter(stdout),
 		Handle:      func(ev *events.Event) error { r.onEvent(res, ev); return nil },

@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -33,7 +34,7 @@ func isManaged(name string) bool {
 			return true
 		}
 	}
-	for _, m := range events.ManagedEnvKeys() {
+	for _, m := range eventproto.ManagedEnvKeys() {
 		if m == name {
 			return true
 		}
@@ -42,14 +43,14 @@ func isManaged(name string) bool {
 }
 
 // buildEnv builds the child's environment as ansible-runner does: this
-// process's environment, then env/envvars, then Config.EnvVars, then the
+// process's environment (except in a container), then env/envvars, then Config.EnvVars, then the
 // the credentials' variables, then the variables the runner manages.
 func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]string, error) {
 	env := make(map[string]string, 64)
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
+	if r.iso.Mode() != isolation.Container {
+		// A container gets the run's own variables only, as with
+		// ansible-runner: the host's PATH or HOME would be wrong there.
+		env = environ()
 	}
 	for _, k := range slices.Sorted(maps.Keys(d.EnvVars)) {
 		if isManaged(k) {
@@ -79,14 +80,14 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 	r.planned = append(r.planned, planFile{PlanFile: PlanFile{Path: pluginDir, What: "callback plugin"}, plugin: true})
 	// The plugin's tokens carry the run's key, so that a token printed by
 	// a task is not taken for an event; it is not recorded with the env.
-	key, err := events.NewKey()
+	key, err := eventproto.NewKey()
 	if err != nil {
 		return nil, err
 	}
 	r.addSecret(key)
 	userCallback := env["ANSIBLE_STDOUT_CALLBACK"]
 	userPlugins := env["ANSIBLE_CALLBACK_PLUGINS"]
-	for k, v := range events.Env(events.EnvOptions{
+	for k, v := range eventproto.Env(eventproto.EnvOptions{
 		PluginDir:           pluginDir,
 		UserStdoutCallback:  userCallback,
 		OmitEventData:       r.cfg.OmitEventData,
@@ -97,6 +98,7 @@ func (r *run) buildEnv(d *privdata.Dir, credEnv map[string]string) (map[string]s
 		// scans the text: through pipes (NoPTY) too, where that beats
 		// decoding base64 tokens on one goroutine (BENCHMARKS.md).
 		SideBand: true,
+		Window:   r.cfg.EventWindow,
 	}) {
 		env[k] = v
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"syscall"
 
 	"github.com/arunner/arunner/privdata"
@@ -23,20 +24,82 @@ var ErrTimeout = errors.New("run timed out")
 var ErrBinaryNotFound = errors.New("command not found or not executable")
 
 // ExitError is returned when ansible ran and exited with a non-zero code,
-// or was killed by a signal that the runner did not send.
+// or was killed by a signal that the runner did not send. Its message alone
+// tells a user what happened: what the rc means, which hosts failed or were
+// unreachable, and the last failure's message, e.g.
+//
+//	ansible exited with rc 2 (status failed): one or more hosts failed; failed: web2; last failure: web2, task "install nginx": No package matching 'ngix' is available
 type ExitError struct {
 	RC     int
 	Status Status
 	// Signal is the signal that killed ansible, 0 when it exited. RC is
 	// then 128+Signal, as ansible-runner reports it.
 	Signal syscall.Signal
+	// Reason says what RC means to ansible-playbook, ansible and the other
+	// ansible-core CLIs (their exit codes, from ansible's cli and task
+	// queue manager); "" when the run was another command or ansible does
+	// not use the rc.
+	Reason string
+	// Failed and Unreachable are the hosts that ended failed or
+	// unreachable, sorted: those of the recap (playbook_on_stats), or for a
+	// run without one (an ad hoc command) those of its events. Ignored and
+	// rescued failures do not count.
+	Failed      []string
+	Unreachable []string
+	// LastFailure is the last failed or unreachable result of one of those
+	// hosts, nil when there was none (a syntax error, a bad option).
+	LastFailure *Failure
 }
 
+// Failure is one host's failed or unreachable task result.
+type Failure struct {
+	Host        string
+	Task        string // the task's name; an ad hoc command's is the module's
+	Unreachable bool
+	// Msg is the result's msg, with the first line of its stderr when it
+	// has one, on one line and cut to a few hundred bytes. Secrets the run
+	// knew of are redacted.
+	Msg string
+}
+
+// maxHostsNamed bounds the hosts an ExitError's message lists.
+const maxHostsNamed = 10
+
 func (e *ExitError) Error() string {
+	var b strings.Builder
 	if e.Signal != 0 {
-		return fmt.Sprintf("ansible was killed by signal %d (%v), rc %d (status %s)", int(e.Signal), e.Signal, e.RC, e.Status)
+		fmt.Fprintf(&b, "ansible was killed by signal %d (%v), rc %d (status %s)", int(e.Signal), e.Signal, e.RC, e.Status)
+	} else {
+		fmt.Fprintf(&b, "ansible exited with rc %d (status %s)", e.RC, e.Status)
 	}
-	return fmt.Sprintf("ansible exited with rc %d (status %s)", e.RC, e.Status)
+	if e.Reason != "" {
+		b.WriteString(": " + e.Reason)
+	}
+	for _, hosts := range []struct {
+		what  string
+		names []string
+	}{{"failed", e.Failed}, {"unreachable", e.Unreachable}} {
+		if len(hosts.names) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "; %s: %s", hosts.what, strings.Join(hosts.names[:min(len(hosts.names), maxHostsNamed)], ", "))
+		if n := len(hosts.names) - maxHostsNamed; n > 0 {
+			fmt.Fprintf(&b, " and %d more", n)
+		}
+	}
+	if f := e.LastFailure; f != nil {
+		b.WriteString("; last failure: " + f.Host)
+		if f.Task != "" {
+			fmt.Fprintf(&b, ", task %q", f.Task)
+		}
+		if f.Unreachable {
+			b.WriteString(", unreachable")
+		}
+		if f.Msg != "" {
+			b.WriteString(": " + f.Msg)
+		}
+	}
+	return b.String()
 }
 
 // HookPanic is what Run, Job.Wait and Stream panic with, on the caller's

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -55,11 +56,14 @@ func ExampleRun() {
 	}
 	stdout, _ := os.ReadFile(res.StdoutPath())
 	fmt.Printf("rc %d, stdout %q\n", res.RC, stdout)
+	// Not a playbook, so no recap: empty stats, never nil.
+	fmt.Println("hosts recapped:", len(res.Stats().Processed))
 	// Output:
 	// status: starting
 	// status: running
 	// status: successful
 	// rc 0, stdout "hello from the pty\r\n"
+	// hosts recapped: 0
 }
 
 // Start runs in the background; Cancel sends SIGINT to the whole process
@@ -87,23 +91,60 @@ func ExampleStart() {
 }
 
 // Stream yields events as they happen; lines outside any callback event
-// become "verbose" events, as in ansible-runner.
+// become "verbose" events, as in ansible-runner. Once the loop has ended,
+// result gives the run's Result.
 func ExampleStream() {
 	pdd, _ := os.MkdirTemp("", "example-")
 	defer os.RemoveAll(pdd)
 
 	cfg := runner.Config{PrivateDataDir: pdd, Target: runner.RawCommand{Argv: []string{"sh", "-c", "echo one; echo two; exit 3"}}}
-	for ev, err := range runner.Stream(context.Background(), cfg) {
+	evs, result := runner.Stream(context.Background(), cfg)
+	for ev, err := range evs {
 		if err != nil {
 			fmt.Println("error:", err)
 			continue
 		}
 		fmt.Println(ev.Counter, ev.Event, strings.TrimSpace(ev.Stdout))
 	}
+	res := result()
+	fmt.Println(res.Status, res.RC, res.FinalCounter)
 	// Output:
 	// 1 verbose one
 	// 2 verbose two
 	// error: ansible exited with rc 3 (status failed)
+	// failed 3 2
+}
+
+// LoadResult reads a finished run back from its artifacts dir, one that
+// arunner or ansible-runner wrote: status, rc, stats, events, facts, and
+// the error the run ended with.
+func ExampleLoadResult() {
+	pdd, _ := os.MkdirTemp("", "example-")
+	defer os.RemoveAll(pdd)
+	runner.Run(context.Background(), runner.Config{
+		PrivateDataDir: pdd,
+		Ident:          "job42",
+		Target:         runner.RawCommand{Argv: []string{"sh", "-c", "echo deploying; exit 3"}},
+	})
+
+	res, err := runner.LoadResult(filepath.Join(pdd, "artifacts", "job42"))
+	if err != nil {
+		log.Fatal(err) // a *privdata.FileError names the file at fault
+	}
+	fmt.Println(res.Ident, res.Status, res.RC, res.Command)
+	for ev, err := range res.Events() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(ev.Counter, ev.Event, strings.TrimSpace(ev.Stdout))
+	}
+	fmt.Println("hosts recapped:", len(res.Stats().Processed))
+	fmt.Println(res.Err)
+	// Output:
+	// job42 failed 3 [sh -c echo deploying; exit 3]
+	// 1 verbose deploying
+	// hosts recapped: 0
+	// ansible exited with rc 3 (status failed)
 }
 
 // A failed run's error is an *ExitError: ansible's rc, and the signal when
@@ -123,6 +164,24 @@ func ExampleExitError() {
 	// Output:
 	// rc 2, signal 0: ansible exited with rc 2 (status failed)
 	// rc 143, signal 15: ansible was killed by signal 15 (terminated), rc 143 (status failed)
+}
+
+// A failed playbook's *ExitError says what its rc means, which hosts failed
+// or could not be reached, and the last failure, e.g.
+//
+//	ansible exited with rc 2 (status failed): one or more hosts failed; failed: web2; last failure: web2, task "install nginx": No package matching 'ngix' is available
+func ExampleExitError_hosts() {
+	_, err := runner.Run(context.Background(), runner.Config{PrivateDataDir: "/srv/jobs/42", Target: runner.Playbook{Path: "site.yml"}})
+	var exit *runner.ExitError
+	if errors.As(err, &exit) {
+		log.Print(err) // the whole story on one line
+		for _, h := range exit.Unreachable {
+			log.Printf("check the network to %s", h)
+		}
+		if f := exit.LastFailure; f != nil {
+			log.Printf("%s failed at %q: %s", f.Host, f.Task, f.Msg)
+		}
+	}
 }
 
 // A hook that panics does not leave ansible running or credentials on
@@ -149,12 +208,12 @@ func ExampleHookPanic() {
 // Events that come within 20 ms of each other reach the EventHandler
 // together, which spares ansible and the runner a write and a wake-up per
 // event in long loops. A caller that wants each event the moment ansible
-// has it turns the window off (or sets another, in milliseconds).
+// has it turns the window off (or sets another).
 func ExampleConfig_eventWindow() {
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: "/srv/jobs/42",
 		Target:         runner.Playbook{Path: "site.yml"},
-		EnvVars:        map[string]string{events.EventWindowEnv: "0"},
+		EventWindow:    -1, // each event at once
 		EventHandler: func(ev *events.Event) bool {
 			fmt.Println(time.Now().Format(time.StampMilli), ev.Event, ev.Host())
 			return true

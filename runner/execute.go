@@ -14,6 +14,7 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/internal/lazyio"
 )
 
@@ -93,9 +94,9 @@ func (r *run) execute() (*Result, error) {
 	}
 
 	// The events side band, unless Wrap removed it from the environment.
-	var side *events.SideBand
+	var side *eventproto.SideBand
 	var sideW *os.File
-	if r.cmd.Env[events.SideBandEnv] == strconv.Itoa(events.SideBandFD) {
+	if r.cmd.Env[eventproto.SideBandEnv] == strconv.Itoa(eventproto.SideBandFD) {
 		pr, pw, err := os.Pipe()
 		if err != nil {
 			return r.finish(res, StatusError, 1, fmt.Errorf("events side band: %w", err))
@@ -106,17 +107,17 @@ func (r *run) execute() (*Result, error) {
 			pw.Close()
 			return r.finish(res, StatusError, 1, fmt.Errorf("events side band: %w", err))
 		}
-		side, sideW = events.NewSideBand(rr, 0), pw
+		side, sideW = eventproto.NewSideBand(rr, 0), pw
 		defer side.Close()
 	}
 
 	text := r.textWriter(stdout)
-	filter := events.NewFilter(events.FilterConfig{
+	filter := eventproto.NewFilter(eventproto.FilterConfig{
 		RunnerIdent: r.ident,
 		Text:        text,
 		SideBand:    side,
 		// Whatever Wrap left is what the plugin gets.
-		Key: r.cmd.Env[events.KeyEnv],
+		Key: r.cmd.Env[eventproto.KeyEnv],
 		// The pty turns "\n" into "\r\n" (noEcho leaves ONLCR on).
 		TerminalNewlines: !r.cfg.NoPTY,
 		Handle:           func(ev *events.Event) error { r.onEvent(res, ev); return nil },
@@ -189,6 +190,11 @@ func (r *run) execute() (*Result, error) {
 	// EOF so that nothing ansible wrote before exiting is lost, however
 	// long the Filter and EventHandler take over it.
 	p.signal(syscall.SIGKILL)
+	if r.container != nil && (st != nil || !p.cmd.ProcessState.Success()) {
+		// The client is gone; a container it could not remove (killed, or
+		// the engine failed) must not outlive the run.
+		r.removeContainer()
+	}
 	if !drained(readDone, &filtering, &lastOutput, &lastFiltered) {
 		// A process that left our session still holds the pty (or the
 		// side band, which the Filter may be waiting on) open.
@@ -223,7 +229,7 @@ func (r *run) execute() (*Result, error) {
 	if rc == 0 {
 		return r.finish(res, StatusSuccessful, 0, nil)
 	}
-	return r.finish(res, StatusFailed, rc, &ExitError{RC: rc, Status: StatusFailed, Signal: exitSignal(p.cmd.ProcessState)})
+	return r.finish(res, StatusFailed, rc, res.fails.exitError(rc, exitSignal(p.cmd.ProcessState), r.ansible, res.redactor))
 }
 
 // stoppedBy tells a prepare error that is a cancel or a job timeout.
@@ -312,6 +318,11 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 		}
 		st = &s
 		p.signal(syscall.SIGINT)
+		if r.container != nil {
+			// The engine's client does not pass every signal on to the
+			// container (not in --tty mode): the engine does.
+			go r.signalContainer("INT")
+		}
 		kill = time.After(grace)
 	}
 	ctxDone, jobCancel, abort := r.ctx.Done(), r.job.cancel, r.abort
@@ -332,6 +343,9 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 			stopWith(stop{status: StatusCanceled, err: &cancelError{}})
 		case <-kill:
 			kill = nil
+			// Killing the engine's client would leave the container
+			// running: it goes first.
+			r.removeContainer()
 			p.signal(syscall.SIGKILL)
 		case now := <-ticker.C:
 			if st != nil {
@@ -374,11 +388,7 @@ func (r *run) onEvent(res *Result, ev *events.Event) {
 		// extra vars (text before it, a runner-made verbose event, is not).
 		r.unlinkStarted()
 	}
-	if ev.Event == "playbook_on_stats" && res.stats == nil {
-		if s, ok := ev.Stats(); ok {
-			res.stats = s
-		}
-	}
+	res.fails.see(ev)
 	keep := true
 	if r.cfg.EventHandler != nil {
 		r.call("EventHandler", func() { keep = r.cfg.EventHandler(ev) })
@@ -413,10 +423,16 @@ func (r *run) clean() {
 
 // safeEnv is the command's environment as the run records it (the command
 // artifact, the starting status): secrets redacted, and without the event
-// key, which a task could forge events with.
+// key, which a task could forge events with. A container's is the run's
+// own, which the container gets, as ansible-runner records it; the
+// engine's (the host's) is not ansible's.
 func (r *run) safeEnv() map[string]string {
-	env := credentials.SafeEnv(r.cmd.Env, r.secrets)
-	delete(env, events.KeyEnv)
+	src := r.cmd.Env
+	if r.container != nil {
+		src = r.container.JobEnv
+	}
+	env := credentials.SafeEnv(src, r.secrets)
+	delete(env, eventproto.KeyEnv)
 	return env
 }
 

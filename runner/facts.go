@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"path/filepath"
 
 	"github.com/arunner/arunner/factcache"
 )
@@ -83,11 +82,11 @@ func (r *run) collectFacts(res *Result) {
 // GetFactCache returns the facts ansible cached for host during the run, as
 // ansible-runner's Runner.get_fact_cache does.
 func (r *Result) GetFactCache(host string) (factcache.Facts, error) {
-	return factcache.Get(filepath.Join(r.ArtifactDir, "fact_cache"), host)
+	return factcache.Get(r.artifacts().FactCacheDir(), host)
 }
 
 // SetFactCache writes facts for host into the run's fact cache, as
 // ansible-runner's Runner.set_fact_cache does.
 func (r *Result) SetFactCache(host string, facts factcache.Facts) error {
-	return factcache.Set(filepath.Join(r.ArtifactDir, "fact_cache"), host, facts)
+	return factcache.Set(r.artifacts().FactCacheDir(), host, facts)
 }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // The test binary doubles as a fake ansible-playbook: run with ARUNNER_FAKE
@@ -26,7 +26,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("ARUNNER_FAKE"); mode != "" {
 		os.Exit(fake(mode))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeTestImage()
+	os.Exit(code)
 }
 
 // fakeConfig is a Config whose binary is the fake playing mode.
@@ -60,11 +62,11 @@ func must(t testing.TB, err error) {
 }
 
 // token frames payload the way arunner's callback plugin does: ESC[K, then
-// the run's key (events.KeyEnv in the environment) and the base64, in
+// the run's key (eventproto.KeyEnv in the environment) and the base64, in
 // slices of at most 78 characters each followed by ESC[<n>D, then ESC[K.
 func token(payload any) string {
 	data, _ := json.Marshal(payload)
-	return frameB64(os.Getenv(events.KeyEnv) + base64.StdEncoding.EncodeToString(data))
+	return frameB64(os.Getenv(eventproto.KeyEnv) + base64.StdEncoding.EncodeToString(data))
 }
 
 // frameB64 frames base64 text as token does.
@@ -229,7 +231,7 @@ func init() {
 	// is not JSON.
 	fakeModes["garbage"] = func() int {
 		fmt.Fprint(os.Stdout, "before\n")
-		fmt.Fprint(os.Stdout, frameB64(os.Getenv(events.KeyEnv)+"bm90IGpzb24=")) // base64 of "not json"
+		fmt.Fprint(os.Stdout, frameB64(os.Getenv(eventproto.KeyEnv)+"bm90IGpzb24=")) // base64 of "not json"
 		fmt.Fprint(os.Stdout, "middle\n")
 		fmt.Fprint(os.Stdout, fakeEvent("runner_on_ok", "00000000-0000-0000-0000-000000000001", "ok: [localhost]\n"))
 		fmt.Fprint(os.Stdout, "after\n")

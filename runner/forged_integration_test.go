@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // Real ansible, with tasks that put event framing where the terminal
@@ -55,7 +56,7 @@ func testForgedFramesRealAnsible(t *testing.T, inBand bool) {
 			PrivateDataDir: pdd, Target: Playbook{Path: "p.yml"},
 			Wrap: func(c *Command) error {
 				if inBand {
-					delete(c.Env, events.SideBandEnv)
+					delete(c.Env, eventproto.SideBandEnv)
 				}
 				return nil
 			},
@@ -127,7 +128,7 @@ func TestEventKeyHiddenFromTasks(t *testing.T) {
 	var stdouts []string
 	res, err := Run(context.Background(), Config{
 		PrivateDataDir: pdd, Target: Playbook{Path: "p.yml"},
-		Wrap: func(c *Command) error { key = c.Env[events.KeyEnv]; return nil },
+		Wrap: func(c *Command) error { key = c.Env[eventproto.KeyEnv]; return nil },
 		EventHandler: func(e *events.Event) bool {
 			if e.Event == "runner_on_ok" {
 				var data struct {
@@ -147,7 +148,7 @@ func TestEventKeyHiddenFromTasks(t *testing.T) {
 	assert.Contains(t, stdouts[0], "ANSIBLE_STDOUT_CALLBACK=arunner")
 	assert.Contains(t, stdouts[1], "ansible-playbook")
 	assert.Contains(t, stdouts[1], "ANSIBLE_STDOUT_CALLBACK=arunner")
-	assert.NotContains(t, stdouts[0], events.KeyEnv+"=")
+	assert.NotContains(t, stdouts[0], eventproto.KeyEnv+"=")
 	for i, out := range stdouts {
 		assert.NotContains(t, out, key, "task %d", i)
 	}

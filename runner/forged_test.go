@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // forgedFrame is what a task could print to the terminal: a well-formed
@@ -42,12 +43,12 @@ func init() {
 	// passes it, else in-band), with forged framing printed inside an
 	// event's text and between events.
 	fakeModes["forged"] = func() int {
-		key := os.Getenv(events.KeyEnv)
+		key := os.Getenv(eventproto.KeyEnv)
 		// Without a key, an end token on the terminal may be the plugin's
 		// (after an arunner_seq marker): only a begin token is refused.
 		forged := forgedFrame(key == "")
 		var side *os.File
-		if strings.HasPrefix(os.Getenv(events.SideBandEnv), "3:") {
+		if strings.HasPrefix(os.Getenv(eventproto.SideBandEnv), "3:") {
 			side = os.NewFile(3, "side band")
 		}
 		seq := 0
@@ -81,7 +82,7 @@ func init() {
 // Stream, with the side band or in-band only. It stays text, in stdout,
 // where it was printed, and the real events around it are whole.
 func TestForgedFramesAreText(t *testing.T) {
-	inBand := func(c *Command) error { delete(c.Env, events.SideBandEnv); return nil }
+	inBand := func(c *Command) error { delete(c.Env, eventproto.SideBandEnv); return nil }
 	for _, tc := range []struct {
 		name  string
 		wrap  func(*Command) error
@@ -93,7 +94,7 @@ func TestForgedFramesAreText(t *testing.T) {
 		{"NoPTY in-band", inBand, true},
 		// A Wrap that removes the key gives up forged markers, but an
 		// in-band event after side-band records is still refused.
-		{"side band without a key", func(c *Command) error { delete(c.Env, events.KeyEnv); return nil }, false},
+		{"side band without a key", func(c *Command) error { delete(c.Env, eventproto.KeyEnv); return nil }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := fakeConfig(t, "forged")
@@ -105,7 +106,7 @@ func TestForgedFramesAreText(t *testing.T) {
 			var key string
 			forged := forgedFrame(tc.name == "side band without a key")
 			cfg.Wrap = func(c *Command) error {
-				key = c.Env[events.KeyEnv]
+				key = c.Env[eventproto.KeyEnv]
 				if tc.wrap != nil {
 					return tc.wrap(c)
 				}
@@ -119,10 +120,9 @@ func TestForgedFramesAreText(t *testing.T) {
 				}
 			}
 			cfg.EventHandler = func(e *events.Event) bool { handled = append(handled, e); return true }
-			var res *Result
-			cfg.FinishedCallback = func(r *Result) { res = r }
 			var runErr error
-			for ev, err := range Stream(context.Background(), cfg) {
+			evs, result := Stream(context.Background(), cfg)
+			for ev, err := range evs {
 				if err != nil {
 					runErr = err
 					break
@@ -131,6 +131,7 @@ func TestForgedFramesAreText(t *testing.T) {
 			}
 			require.NoError(t, runErr)
 			require.NotEmpty(t, handled)
+			res := result()
 			require.NotNil(t, res)
 			assert.Equal(t, StatusSuccessful, res.Status)
 			require.NotEmpty(t, res.FrameErrors)
@@ -170,7 +171,7 @@ func TestForgedFramesAreText(t *testing.T) {
 			}
 
 			if key != "" {
-				assert.NotContains(t, startEnv, events.KeyEnv)
+				assert.NotContains(t, startEnv, eventproto.KeyEnv)
 				require.NotEmpty(t, startEnv)
 				// The key is nowhere in the artifacts (command's env included).
 				dir := handledResult(t, cfg.PrivateDataDir).ArtifactDir

@@ -156,7 +156,8 @@ func TestStreamBodyPanics(t *testing.T) {
 	var handled atomic.Int32
 	cfg.EventHandler = func(*events.Event) bool { handled.Add(1); return true }
 	assert.PanicsWithValue(t, "body", func() {
-		for range Stream(context.Background(), cfg) {
+		evs, _ := Stream(context.Background(), cfg)
+		for range evs {
 			// The body holds the first event and the channel 256 more:
 			// the 258th is on its way in, and the handler blocked.
 			waitFor(t, "the channel to fill", func() bool { return handled.Load() >= 258 })

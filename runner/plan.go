@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/arunner/arunner/credentials"
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/privdata"
 )
 
@@ -35,6 +35,11 @@ type Plan struct {
 	Prompts []string
 	// ArtifactDir is where the run's artifacts would go.
 	ArtifactDir string
+	// Isolated is Command as the sandbox or container runs it (the
+	// engine's argv; for a container, Env is what the container gets);
+	// nil when the run is not isolated. The engine, the image and the
+	// sandbox's namespaces are checked only when the run starts.
+	Isolated *Command
 
 	scratch string // the planned scratch dir, for tests
 }
@@ -97,7 +102,13 @@ func Prepare(ctx context.Context, cfg Config) (*Plan, error) {
 	if _, err := r.decide(); err != nil {
 		return nil, err
 	}
-	return r.plan(), nil
+	p := r.plan()
+	iso, err := r.plannedIsolation()
+	if err != nil {
+		return nil, err
+	}
+	p.Isolated = iso
+	return p, nil
 }
 
 // plan is the run's Plan, redacted.
@@ -124,6 +135,9 @@ func (p *Plan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "command: %s\n", quoteArgv(p.Command.Argv))
 	fmt.Fprintf(&b, "dir: %s\n", p.Command.Dir)
+	if p.Isolated != nil {
+		fmt.Fprintf(&b, "isolated: %s\n", quoteArgv(p.Isolated.Argv))
+	}
 	fmt.Fprintf(&b, "artifacts: %s\n", p.ArtifactDir)
 	b.WriteString("env (beyond this process's own):\n")
 	for _, k := range slices.Sorted(maps.Keys(p.Command.Env)) {
@@ -209,7 +223,7 @@ func (f *planFile) field() string {
 func (r *run) make(f planFile) error {
 	switch {
 	case f.plugin:
-		_, err := events.InstallPlugin(f.Path)
+		_, err := eventproto.InstallPlugin(f.Path)
 		return err
 	case f.dir:
 		if err := os.Mkdir(f.Path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {

@@ -21,6 +21,7 @@ import (
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/credentials/sshagent"
 	"github.com/arunner/arunner/factcache"
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/prompt"
 )
@@ -39,20 +40,27 @@ type run struct {
 	art *privdata.Artifacts
 	dir *privdata.Dir // nil when Load failed
 
-	ident    string
-	runtime  string // per-run private dir, removed at the end
-	cleanup  []func()
-	sink     *asyncSink
-	facts    *factcache.Snapshot
-	jsonOut  io.Writer    // JSONOutput's destination: the stdout artifact and Output
-	out      *asyncOutput // Config.Output, written from its own goroutine
-	cmd      Command
-	secrets  []string
-	start    time.Time
-	passwds  []Password
-	rules    []prompt.Rule
-	jobLimit time.Duration
-	idle     time.Duration
+	ident   string
+	runtime string // per-run private dir, removed at the end
+	cleanup []func()
+	sink    *asyncSink
+	facts   *factcache.Snapshot
+	jsonOut io.Writer    // JSONOutput's destination: the stdout artifact and Output
+	out     *asyncOutput // Config.Output, written from its own goroutine
+	cmd     Command
+	iso     isolation.Options
+	// container is the run's container, to stop and remove; nil when the
+	// run is not in one.
+	container *isolation.Plan
+	secrets   []string
+	start     time.Time
+	passwds   []Password
+	rules     []prompt.Rule
+	jobLimit  time.Duration
+	idle      time.Duration
+	// ansible: the command is one of ansible-core's CLIs (Binary stands in
+	// for ansible-playbook or ansible), whose rc tells what went wrong.
+	ansible bool
 
 	// hookPanic is the first panic recovered from a hook (call); abort is
 	// closed when it is set.
@@ -159,7 +167,7 @@ func (r *run) decide() (missing bool, err error) {
 		return false, err
 	}
 	r.dir = d
-	if err := r.checkIsolation(d); err != nil {
+	if err := r.isolationOptions(d); err != nil {
 		return false, err
 	}
 
@@ -216,12 +224,15 @@ func (r *run) decide() (missing bool, err error) {
 		return false, err
 	}
 	r.cmd = Command{Argv: argv, Dir: cwd, Env: env}
+	_, raw := cfg.Target.(RawCommand)
+	r.ansible = !raw && d.Args == "" || isAnsibleRC(argv[0])
 	return false, nil
 }
 
 // apply does what decide planned, in the order ansible needs it: the
 // runtime and scratch dirs, the files and links, the callback plugin, the
-// ssh control path dir, the agent, the restored facts; then Wrap.
+// ssh control path dir, the agent, the restored facts; then the isolation,
+// then Wrap.
 func (r *run) apply() error {
 	cfg := &r.cfg
 	if err := r.makeRuntime(); err != nil {
@@ -244,6 +255,11 @@ func (r *run) apply() error {
 		return err
 	}
 	if err := r.restoreFacts(); err != nil {
+		return err
+	}
+	// In a sandbox or container (isolation.go) once everything it binds
+	// exists; a caller's Wrap goes round that.
+	if err := r.isolate(r.isolationBinds(r.cmd.Dir, r.cmd.Env), isolationReadOnly(r.cmd.Argv, r.cmd.Env)); err != nil {
 		return err
 	}
 	if cfg.Wrap != nil {

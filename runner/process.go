@@ -12,7 +12,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/internal/osdep"
 )
 
@@ -129,16 +129,16 @@ func command(c Command, side *os.File) (*exec.Cmd, error) {
 	env := c.Env
 	if side != nil {
 		// The plugin checks that descriptor 3 is this very pipe.
-		v, err := events.SideBandEnvValue(side)
+		v, err := eventproto.SideBandEnvValue(side)
 		if err != nil {
 			return nil, err
 		}
 		env = maps.Clone(c.Env)
-		env[events.SideBandEnv] = v
+		env[eventproto.SideBandEnv] = v
 	}
 	cmd := exec.Command(lookPath(c.Argv[0], env), c.Argv[1:]...)
 	if side != nil {
-		cmd.ExtraFiles = []*os.File{side} // descriptor 3: events.SideBandFD
+		cmd.ExtraFiles = []*os.File{side} // descriptor 3: eventproto.SideBandFD
 	}
 	cmd.Args[0] = c.Argv[0]
 	cmd.Dir = c.Dir

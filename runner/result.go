@@ -2,7 +2,6 @@ package runner
 
 import (
 	"iter"
-	"path/filepath"
 	"time"
 
 	"github.com/arunner/arunner/credentials"
@@ -43,10 +42,12 @@ type Result struct {
 	// is an error saving them.
 	Facts    *factcache.Report
 	FactsErr error
-	// Err is the error Run returned.
+	// Err is the error Run returned; for LoadResult, that error as far as
+	// the artifacts tell it.
 	Err error
 
-	stats    *events.Stats
+	// fails has the recap and the failures seen, for Stats and ExitError.
+	fails    failures
 	redactor *credentials.Redactor
 	// sideRecords counts the events side band's records (tests check that
 	// the plugin used it).
@@ -63,25 +64,39 @@ func (r *Result) Redact(s string) string {
 	return r.redactor.String(s)
 }
 
-// Stats is the recap of the run's playbook_on_stats event, or nil when the
-// run had none (an ad hoc command, a syntax error, a canceled run).
-func (r *Result) Stats() *events.Stats { return r.stats }
+// Stats is the recap of the run's playbook_on_stats event. It is never nil:
+// a run that had none (an ad hoc command, a syntax error, a canceled run)
+// has empty stats, which name no host; Processed tells whether a host was
+// recapped.
+func (r *Result) Stats() *events.Stats {
+	if r == nil || r.fails.stats == nil {
+		return &events.Stats{}
+	}
+	return r.fails.stats
+}
 
 // StdoutPath is the stdout artifact.
-func (r *Result) StdoutPath() string { return filepath.Join(r.ArtifactDir, "stdout") }
+func (r *Result) StdoutPath() string { return r.artifacts().StdoutPath() }
+
+// artifacts is the run's artifacts dir, to build the paths inside it.
+func (r *Result) artifacts() *privdata.Artifacts { return &privdata.Artifacts{Dir: r.ArtifactDir} }
 
 // Events yields the run's events in counter order, read back from the
-// job_events artifacts (events an EventHandler dropped are not there).
+// job_events artifacts (events an EventHandler dropped are not there). A
+// file that cannot be read or decoded yields a *privdata.FileError naming
+// it, and the iteration goes on with the next.
 func (r *Result) Events() iter.Seq2[*events.Event, error] {
 	return func(yield func(*events.Event, error) bool) {
-		for data, err := range privdata.ReadEvents(filepath.Join(r.ArtifactDir, "job_events")) {
+		for f, err := range privdata.ReadEventFiles(r.artifacts().JobEventsDir()) {
 			if err != nil {
-				yield(nil, err)
-				return
+				if !yield(nil, err) || f.Path == "" {
+					return
+				}
+				continue
 			}
 			ev := new(events.Event)
-			if err := ev.UnmarshalJSON(data); err != nil {
-				if !yield(nil, err) {
+			if err := ev.UnmarshalJSON(f.Data); err != nil {
+				if !yield(nil, &privdata.FileError{Path: f.Path, Err: err}) {
 					return
 				}
 				continue

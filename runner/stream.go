@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"sync"
+	"sync/atomic"
 
 	"github.com/arunner/arunner/events"
 )
@@ -14,7 +15,20 @@ import (
 // Run would have returned. Breaking out of the loop cancels the run and
 // waits for it to end. Config.EventHandler, if set, still decides which
 // events reach job_events/.
-func Stream(ctx context.Context, cfg Config) iter.Seq2[*events.Event, error] {
+//
+// result returns the run's *Result once the loop has ended, as Run would
+// have returned it (after a break too: the Result of the canceled run); nil
+// before, or when the run could not be started (the error was yielded).
+// Each range over events starts a run, and result gives the latest's. The
+// pair is shaped as iter.Pull's (next, stop): the loop stays a plain range
+// over events, and the Result, which exists only once the run has ended,
+// is asked for after it.
+func Stream(ctx context.Context, cfg Config) (events iter.Seq2[*events.Event, error], result func() *Result) {
+	var last atomic.Pointer[Result]
+	return stream(ctx, cfg, &last), last.Load
+}
+
+func stream(ctx context.Context, cfg Config, last *atomic.Pointer[Result]) iter.Seq2[*events.Event, error] {
 	return func(yield func(*events.Event, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -24,6 +38,10 @@ func Stream(ctx context.Context, cfg Config) iter.Seq2[*events.Event, error] {
 		// run on a channel nobody reads any more.
 		stop := sync.OnceFunc(func() { close(stopped) })
 		defer stop()
+		// Each range gets its own copy: wrapping the shared cfg's handler
+		// would chain a second range's events into the first's closed
+		// channel.
+		cfg := cfg
 		user := cfg.EventHandler
 		cfg.EventHandler = func(ev *events.Event) bool {
 			keep := user == nil || user(ev)
@@ -33,6 +51,7 @@ func Stream(ctx context.Context, cfg Config) iter.Seq2[*events.Event, error] {
 			}
 			return keep
 		}
+		last.Store(nil)
 		job, err := Start(ctx, cfg)
 		if err != nil {
 			yield(nil, err)
@@ -46,11 +65,14 @@ func Stream(ctx context.Context, cfg Config) iter.Seq2[*events.Event, error] {
 			if !yield(ev, nil) {
 				stop()
 				cancel()
-				job.Wait()
+				res, _ := job.Wait()
+				last.Store(res)
 				return
 			}
 		}
-		if _, err := job.Wait(); err != nil {
+		res, err := job.Wait()
+		last.Store(res)
+		if err != nil {
 			yield(nil, err)
 		}
 	}

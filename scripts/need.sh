@@ -14,6 +14,7 @@ probe() {
 	openssh-server) test -x /usr/sbin/sshd && command -v ssh >/dev/null && command -v ssh-keygen >/dev/null ;;
 	# go test -race needs cgo: a C compiler and libc's headers.
 	libc6-dev) test -e /usr/include/stdio.h ;;
+	bubblewrap) command -v bwrap >/dev/null ;;
 	*) command -v "$1" >/dev/null ;;
 	esac
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/arunner/arunner/cmdbuild"
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -206,6 +207,24 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 	if cfg.IdleTimeout > 0 {
 		k["settings"] = map[string]any{"idle_timeout": int((cfg.IdleTimeout + time.Second - 1) / time.Second)}
 	}
+	if o := cfg.Isolation; o != nil && o.Enabled {
+		if o.DirectoryIsolationBasePath != "" {
+			return nil, nil, fmt.Errorf("Config.Isolation.DirectoryIsolationBasePath: %w", runner.ErrIsolationUnsupported)
+		}
+		k["process_isolation"] = true
+		set("process_isolation_executable", o.Executable)
+		set("process_isolation_path", o.Path)
+		set("container_image", o.Image)
+		for key, l := range map[string][]string{
+			"process_isolation_hide_paths": o.HidePaths, "process_isolation_ro_paths": o.ROPaths,
+			"process_isolation_show_paths": o.ShowPaths, "container_volume_mounts": o.VolumeMounts,
+			"container_options": o.ContainerOptions,
+		} {
+			if len(l) > 0 {
+				k[key] = l
+			}
+		}
+	}
 	return k, extra, nil
 }
 
@@ -289,16 +308,12 @@ func switchArgs(sw runner.Switches) []string {
 
 // ignoredKwargs are run() arguments that a worker takes and that change
 // nothing here: output switches (a worker is always quiet and streams
-// events), container settings used only with process isolation, and
-// where the controller keeps its own artifacts.
+// events), the container's working dir, and where the controller keeps
+// its own artifacts.
 var ignoredKwargs = map[string]bool{
 	"quiet": true, "json_mode": true, "suppress_env_files": true, "ignore_logging": true,
 	"debug": true, "logfile": true, "suppress_ansible_output": true, "suppress_output_file": true,
-	"container_image": true, "container_volume_mounts": true, "container_options": true,
-	"container_workdir": true, "container_auth_data": true,
-	"process_isolation_executable": true, "process_isolation_path": true,
-	"process_isolation_hide_paths": true, "process_isolation_show_paths": true,
-	"process_isolation_ro_paths": true, "artifact_dir": true, "host_cwd": true,
+	"container_workdir": true, "artifact_dir": true, "host_cwd": true,
 	"fact_cache_type": true, "check_job_event_data": true, "streamer": true,
 }
 
@@ -319,6 +334,15 @@ func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
 		rolesPath, tags, skipTags                 []string
 		sw                                        runner.Switches
 	)
+	// iso is the isolation options the kwargs set, made on first use:
+	// ansible-runner's CLI transmit sends its container_image default
+	// whether or not isolation is on, which isolates nothing.
+	iso := func() *isolation.Options {
+		if cfg.Isolation == nil {
+			cfg.Isolation = &isolation.Options{}
+		}
+		return cfg.Isolation
+	}
 	for key, v := range k {
 		if isNull(v) {
 			continue
@@ -412,7 +436,25 @@ func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
 			if key, err = str(v); err == nil && key != "" {
 				cfg.SSHKeys = append(cfg.SSHKeys, runner.SSHKey{PEM: []byte(key), Comment: "kwargs ssh_key"})
 			}
-		case "process_isolation", "directory_isolation_base_path":
+		case "process_isolation":
+			iso().Enabled, err = boolean(v)
+		case "process_isolation_executable":
+			iso().Executable, err = str(v)
+		case "process_isolation_path":
+			iso().Path, err = str(v)
+		case "process_isolation_hide_paths":
+			iso().HidePaths, err = strList(v)
+		case "process_isolation_ro_paths":
+			iso().ROPaths, err = strList(v)
+		case "process_isolation_show_paths":
+			iso().ShowPaths, err = strList(v)
+		case "container_image":
+			iso().Image, err = str(v)
+		case "container_volume_mounts":
+			iso().VolumeMounts, err = strList(v)
+		case "container_options":
+			iso().ContainerOptions, err = strList(v)
+		case "container_auth_data", "directory_isolation_base_path":
 			if truthy(v) {
 				err = runner.ErrIsolationUnsupported
 			}
@@ -424,6 +466,9 @@ func kwargsConfig(raw json.RawMessage, pdd string) (runner.Config, error) {
 		if err != nil {
 			return cfg, &KwargsError{Key: key, Err: err}
 		}
+	}
+	if cfg.Isolation != nil && !cfg.Isolation.Enabled {
+		cfg.Isolation = nil // settings without process_isolation isolate nothing
 	}
 	if role == "" && len(rolesPath) > 0 {
 		// ansible-runner puts roles_path on ANSIBLE_ROLES_PATH.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arunner/arunner/credentials"
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -47,19 +48,29 @@ func TestKwargsFromReference(t *testing.T) {
 	assert.Equal(t, runner.Playbook{Path: "p.yml", Tags: []string{"a", "b"}}, cfg.Target)
 
 	for in, key := range map[string]string{
-		`{"frobnicate": 1}`:           "frobnicate",
-		`{"forks": "many"}`:           "forks",
-		`{"playbook": 3}`:             "playbook",
-		`{"process_isolation": true}`: "process_isolation",
-		`[1]`:                         "kwargs",
+		`{"frobnicate": 1}`:                       "frobnicate",
+		`{"forks": "many"}`:                       "forks",
+		`{"playbook": 3}`:                         "playbook",
+		`{"directory_isolation_base_path": "/x"}`: "directory_isolation_base_path",
+		`[1]`: "kwargs",
 	} {
 		_, err := kwargsConfig(json.RawMessage(in), "/w")
 		var ke *KwargsError
 		require.ErrorAs(t, err, &ke, in)
 		assert.Equal(t, key, ke.Key)
 	}
-	_, err = kwargsConfig(json.RawMessage(`{"process_isolation": true}`), "/w")
+	_, err = kwargsConfig(json.RawMessage(`{"directory_isolation_base_path": "/x"}`), "/w")
 	assert.ErrorIs(t, err, runner.ErrIsolationUnsupported)
+
+	// Process isolation travels both ways.
+	iso := &isolation.Options{Enabled: true, Executable: "bwrap", ROPaths: []string{"/opt"}, Image: "ee:1", ContainerOptions: []string{"--net=host"}}
+	k, _, err := configKwargs(runner.Config{PrivateDataDir: "/c", Isolation: iso})
+	require.NoError(t, err)
+	b, err := json.Marshal(k)
+	require.NoError(t, err)
+	cfg, err = kwargsConfig(b, "/w")
+	require.NoError(t, err)
+	assert.Equal(t, iso, cfg.Isolation)
 }
 
 func TestTransmitRefuses(t *testing.T) {

@@ -131,7 +131,6 @@ type processor struct {
 	last   runner.Status
 	reason string // the worker's job_explanation
 	gotZip bool
-	stats  *events.Stats
 	artErr error
 	// out is cfg.Output, written in batches at most lazyio.Delay late, as
 	// a local run writes it.
@@ -263,11 +262,7 @@ func (p *processor) event(ev *events.Event, raw []byte) error {
 	if err := p.artifacts(); err != nil {
 		return err
 	}
-	if ev.Event == "playbook_on_stats" && p.stats == nil {
-		if s, ok := ev.Stats(); ok {
-			p.stats = s
-		}
-	}
+	resultx.SeeEvent(p.res, ev)
 	if out := p.out; out != nil {
 		if p.cfg.JSONOutput {
 			out.Write(append(raw[:len(raw):len(raw)], '\n'))
@@ -299,9 +294,6 @@ func (p *processor) finish(streamErr error) (*runner.Result, error) {
 		}
 	}
 	p.closeEvents()
-	if p.stats != nil {
-		resultx.SetStats(res, p.stats)
-	}
 	res.Status = p.last
 
 	if p.art != nil {
@@ -321,7 +313,7 @@ func (p *processor) finish(streamErr error) (*runner.Result, error) {
 			err = fmt.Errorf("stream: %w", err)
 		}
 	case res.Status == runner.StatusFailed:
-		err = &runner.ExitError{RC: res.RC, Status: res.Status}
+		err = resultx.ExitError(res, res.RC)
 	case res.Status == runner.StatusCanceled:
 		err = fmt.Errorf("stream: worker: %w", runner.ErrCanceled)
 	case res.Status == runner.StatusTimeout:

@@ -20,7 +20,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 func main() {
@@ -57,14 +57,14 @@ func record(items int, out string, plugin bool, pluginDir string, sideBand bool)
 	cmd := exec.Command("ansible-playbook", "-i", "localhost,", "-c", "local", pb)
 	cmd.Env = os.Environ()
 	if plugin {
-		plugins, err := events.InstallPlugin(filepath.Join(dir, "plugin"))
+		plugins, err := eventproto.InstallPlugin(filepath.Join(dir, "plugin"))
 		if err != nil {
 			return err
 		}
 		if pluginDir != "" {
 			plugins = pluginDir
 		}
-		for k, v := range events.Env(events.EnvOptions{PluginDir: plugins}) {
+		for k, v := range eventproto.Env(eventproto.EnvOptions{PluginDir: plugins}) {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 		if sideBand {
@@ -74,12 +74,12 @@ func record(items int, out string, plugin bool, pluginDir string, sideBand bool)
 			}
 			defer pr.Close()
 			defer pw.Close()
-			v, err := events.SideBandEnvValue(pw)
+			v, err := eventproto.SideBandEnvValue(pw)
 			if err != nil {
 				return err
 			}
-			cmd.Env = append(cmd.Env, events.SideBandEnv+"="+v)
-			cmd.ExtraFiles = []*os.File{pw} // events.SideBandFD
+			cmd.Env = append(cmd.Env, eventproto.SideBandEnv+"="+v)
+			cmd.ExtraFiles = []*os.File{pw} // eventproto.SideBandFD
 			go io.Copy(io.Discard, pr)
 		}
 	}

@@ -24,7 +24,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/internal/osdep"
 )
 
@@ -52,8 +52,8 @@ func replay() error {
 	if per == 0 {
 		return fmt.Errorf("%s holds no event", os.Getenv("REPLAY_STREAM"))
 	}
-	key := os.Getenv(events.KeyEnv)
-	if strings.HasPrefix(os.Getenv(events.SideBandEnv), strconv.Itoa(events.SideBandFD)+":") {
+	key := os.Getenv(eventproto.KeyEnv)
+	if strings.HasPrefix(os.Getenv(eventproto.SideBandEnv), strconv.Itoa(eventproto.SideBandFD)+":") {
 		return replaySideBand(stream, key, per, want)
 	}
 	stream = rekey(stream, key)
@@ -138,7 +138,7 @@ func replaySideBand(stream []byte, key string, per, want int) error {
 	tail := stream[last:]
 	end := appendFrame(nil, key+"e30=") // the end token, "{}"
 	onTerminal := osdep.IsTerminal(1)
-	side := os.NewFile(uintptr(events.SideBandFD), "side band")
+	side := os.NewFile(uintptr(eventproto.SideBandFD), "side band")
 	var recs, out []byte
 	seq := 0
 	for sent := 0; sent < want; sent += per {

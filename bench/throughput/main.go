@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -121,7 +122,7 @@ func (b *bench) run() error {
 	}
 	if b.inBand {
 		cfg.Wrap = func(c *runner.Command) error {
-			delete(c.Env, events.SideBandEnv)
+			delete(c.Env, eventproto.SideBandEnv)
 			return nil
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -49,30 +50,32 @@ const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r
       --logfile FILE        with --debug, append those lines to FILE too
       --version             print arunner's version
 
+Process isolation, as ansible-runner's (env/settings wins over these):
+      --process-isolation   run ansible in a container or a bubblewrap sandbox
+      --process-isolation-executable EXE  podman (default) or docker run a
+                            container; any other name is bubblewrap's binary
+      --container-image IMAGE            the execution environment image
+      --container-volume-mount SRC:DST[:OPTS]  repeatable
+      --container-option=OPT             an engine argument; repeatable
+      --process-isolation-hide-paths P...  hidden in the sandbox
+      --process-isolation-ro-paths P...    read-only in the sandbox
+      --process-isolation-show-paths P...  writable in the sandbox
+      --process-isolation-path DIR         accepted (nothing is put there)
+
 An args file in PRIVATE_DATA_DIR, when present, is what runs, whatever -p,
--m, -r or -b say (as with ansible-runner). Not supported yet, and refused:
---process-isolation*, --directory-isolation-base-path, --container-*.
+-m, -r or -b say (as with ansible-runner). Not supported, and refused:
+--directory-isolation-base-path.
 
 The exit code is ansible's rc, as with ansible-runner; 2 for a malformed
 command line, 1 when arunner could not run ansible.
 `
 
-// notYet are the `ansible-runner run` flags arunner reads but cannot honour
-// yet: process isolation and execution environments. Each takes one value
-// (1), none (0) or any number (-1, argparse's nargs='*'). A command line
-// that gives one is refused rather than run without what it asked for;
-// this table is the one place to change when isolation comes.
+// notYet are the `ansible-runner run` flags arunner reads but does not
+// honour: a copy of the project per run. Each takes one value (1), none (0)
+// or any number (-1, argparse's nargs='*'). A command line that gives one
+// is refused rather than run without what it asked for.
 var notYet = map[string]int{
-	"--process-isolation":             0,
-	"--process-isolation-executable":  1,
-	"--process-isolation-path":        1,
-	"--process-isolation-hide-paths":  -1,
-	"--process-isolation-show-paths":  -1,
-	"--process-isolation-ro-paths":    -1,
 	"--directory-isolation-base-path": 1,
-	"--container-image":               1,
-	"--container-volume-mount":        1,
-	"--container-option":              1,
 }
 
 // usageError is a command line arunner will not run, with the exit code
@@ -122,6 +125,14 @@ func (t *target) runnerTarget() runner.Target {
 		return runner.Role{Name: t.role, Vars: t.roleVars, Hosts: t.hosts, SkipFacts: t.roleSkipFacts, RolesPath: t.rolesPath, Switches: t.sw}
 	}
 	return nil
+}
+
+// iso is the run's isolation options, made on the first isolation flag.
+func (o *options) iso() *isolation.Options {
+	if o.cfg.Isolation == nil {
+		o.cfg.Isolation = &isolation.Options{}
+	}
+	return o.cfg.Isolation
 }
 
 func (o *options) config() runner.Config {
@@ -248,6 +259,41 @@ func parseArgs(args []string) (*options, error) {
 			o.dryRun = true
 		case "--logfile":
 			o.logfile, err = next()
+		case "--process-isolation":
+			o.iso().Enabled = true
+		case "--process-isolation-executable":
+			o.iso().Executable, err = next()
+		case "--process-isolation-path":
+			o.iso().Path, err = next()
+		case "--container-image":
+			o.iso().Image, err = next()
+		case "--container-volume-mount":
+			var v string
+			v, err = next()
+			o.iso().VolumeMounts = append(o.iso().VolumeMounts, v)
+		case "--container-option":
+			var v string
+			v, err = next()
+			o.iso().ContainerOptions = append(o.iso().ContainerOptions, v)
+		case "--process-isolation-hide-paths", "--process-isolation-ro-paths", "--process-isolation-show-paths":
+			// nargs='*': what follows up to the next flag; the last
+			// occurrence wins, as with argparse.
+			var paths []string
+			if hasValue {
+				paths = []string{value}
+			}
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++
+				paths = append(paths, args[i])
+			}
+			switch name {
+			case "--process-isolation-hide-paths":
+				o.iso().HidePaths = paths
+			case "--process-isolation-ro-paths":
+				o.iso().ROPaths = paths
+			default:
+				o.iso().ShowPaths = paths
+			}
 		case "--omit-env-files":
 			// ansible-runner's CLI writes --cmdline and role variables to
 			// env/ unless given this; arunner never writes them.
@@ -297,7 +343,7 @@ func parseArgs(args []string) (*options, error) {
 	case t.module == "" && t.role == "" && t.hosts != "":
 		return nil, usagef(1, "--hosts goes with -m or -r")
 	case unsupported != "":
-		return nil, usagef(1, "%s is not supported yet: arunner cannot isolate ansible from the host", unsupported)
+		return nil, usagef(1, "%s is not supported: arunner does not copy the project for a run", unsupported)
 	case t.playbook == "" && t.module == "" && t.role == "" && o.command != "process" && !hasArgsFile(o.pdd):
 		return nil, usagef(1, "-p PLAYBOOK, -m MODULE or -r ROLE is required (or an args file in %s)", o.pdd)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -119,34 +121,47 @@ func TestUsageExitCodes(t *testing.T) {
 	}
 }
 
-// ansible-runner's process isolation and container flags are read (with
-// their values) and refused, before anything is created.
-func TestIsolationFlagsRefused(t *testing.T) {
-	for _, flags := range [][]string{
-		{"--process-isolation"},
-		{"--process-isolation-executable", "bwrap"},
-		{"--process-isolation-executable=bwrap"},
-		{"--process-isolation-path", "/tmp"},
-		{"--process-isolation-hide-paths", "/a", "/b"},
-		{"--process-isolation-show-paths"},
-		{"--process-isolation-ro-paths", "/a"},
-		{"--directory-isolation-base-path", "/tmp"},
-		{"--container-image", "quay.io/ansible/ansible-runner:devel"},
-		{"--container-volume-mount", "/a:/b"},
-		{"--container-option=--net=host"},
-	} {
-		pdd := filepath.Join(t.TempDir(), "pdd")
-		var stdout, stderr bytes.Buffer
-		args := append(append([]string{"run", "-p", "site.yml"}, flags...), "-i", "x", pdd)
-		if strings.HasSuffix(flags[0], "-paths") {
-			// nargs='*' takes what follows up to the next flag.
-			args = append(append([]string{"run", pdd, "-p", "site.yml"}, flags...), "-i", "x")
-		}
-		assert.Equal(t, 1, realMain(args, &stdout, &stderr), "%q", args)
-		name, _, _ := strings.Cut(flags[0], "=")
-		assert.Equal(t, "arunner: "+name+" is not supported yet: arunner cannot isolate ansible from the host\n", stderr.String())
-		assert.NoDirExists(t, pdd)
+// ansible-runner's process isolation and container flags fill
+// Config.Isolation; directory isolation is read (with its value) and
+// refused, before anything is created.
+func TestIsolationFlags(t *testing.T) {
+	o, err := parseArgs([]string{"run", "pdd", "-p", "site.yml", "--process-isolation",
+		"--process-isolation-executable", "docker", "--container-image=img", "--container-volume-mount", "/a:/b:Z",
+		"--container-volume-mount=/c:/d", "--container-option=--net=none", "--container-option=--cap-drop=ALL",
+		"--process-isolation-hide-paths", "/h1", "/h2", "--process-isolation-ro-paths=/r", "--process-isolation-show-paths",
+		"--process-isolation-path", "/tmp", "-i", "x"})
+	require.NoError(t, err)
+	assert.Equal(t, &isolation.Options{Enabled: true, Executable: "docker", Image: "img",
+		VolumeMounts: []string{"/a:/b:Z", "/c:/d"}, ContainerOptions: []string{"--net=none", "--cap-drop=ALL"},
+		HidePaths: []string{"/h1", "/h2"}, ROPaths: []string{"/r"}, Path: "/tmp"}, o.cfg.Isolation)
+	assert.Equal(t, "x", o.cfg.Ident)
+
+	o, err = parseArgs([]string{"run", "pdd", "-p", "site.yml"})
+	require.NoError(t, err)
+	assert.Nil(t, o.cfg.Isolation, "env/settings decides")
+
+	pdd := filepath.Join(t.TempDir(), "pdd")
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 1, realMain([]string{"run", "-p", "site.yml", "--directory-isolation-base-path", "/tmp", pdd}, &stdout, &stderr))
+	assert.Equal(t, "arunner: --directory-isolation-base-path is not supported: arunner does not copy the project for a run\n", stderr.String())
+	assert.NoDirExists(t, pdd)
+}
+
+// `arunner run --process-isolation --process-isolation-executable bwrap`
+// runs the playbook in the sandbox, from the command line.
+func TestIsolatedRunFromCLI(t *testing.T) {
+	if out, err := exec.Command("bwrap", "--unshare-pid", "--ro-bind", "/", "/", "true").CombinedOutput(); err != nil {
+		t.Skipf("bubblewrap cannot run here: %v: %s", err, out)
 	}
+	pdd, fake := fakeRun(t, "test -d /tmp/arunner-cli-probe && echo host-tmp-visible; echo sandboxed run\n")
+	require.NoError(t, os.MkdirAll("/tmp/arunner-cli-probe", 0o700))
+	defer os.Remove("/tmp/arunner-cli-probe")
+	var stdout, stderr bytes.Buffer
+	code := realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--ident", "iso",
+		"--process-isolation", "--process-isolation-executable", "bwrap"}, &stdout, &stderr)
+	assert.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "sandboxed run")
+	assert.NotContains(t, stdout.String(), "host-tmp-visible")
 }
 
 // Without -p, -m or -r, the private data dir's args file runs; with one,

@@ -72,7 +72,7 @@ func run(ctx context.Context, password string) error {
 		Target:         runner.Playbook{Path: "site.yml"},
 		Credentials:    []credentials.Credential{credentials.Vault{VaultPassword: password}},
 		EventHandler: func(ev *events.Event) bool {
-			if ev.Event == "runner_on_ok" {
+			if ev.Event == events.RunnerOnOK {
 				var r struct{ Msg string }
 				if json.Unmarshal(ev.Res(), &r) == nil && r.Msg != "" {
 					fmt.Println(r.Msg)

@@ -118,7 +118,7 @@ func update(ctx context.Context, pdd, url string) (revision, error) {
 			"project_path": filepath.Join(pdd, "project"),
 		},
 		EventHandler: func(ev *events.Event) bool {
-			if ev.Event == "runner_on_ok" && ev.TaskAction() == "ansible.builtin.git" {
+			if ev.Event == events.RunnerOnOK && ev.TaskAction() == "ansible.builtin.git" {
 				var res struct {
 					Before  *string `json:"before"`
 					After   string  `json:"after"`

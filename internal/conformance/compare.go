@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // Options declares the known, deliberate differences of one comparison.
@@ -64,9 +65,9 @@ type Options struct {
 // that the human text can follow it) and its event size bound explicitly
 // (MAX_EVENT_RES), where ansible-runner's plugin relies on its defaults,
 // and names the pipe that carries event JSON beside the terminal
-// (ARUNNER_EVENT_FD, events.SideBandEnv).
+// (ARUNNER_EVENT_FD, eventproto.SideBandEnv).
 var DeliberateEnvDifferences = struct{ OnlyOurs, OnlyRef []string }{
-	OnlyOurs: []string{"ANSIBLE_SSH_CONTROL_PATH_DIR", "ORIGINAL_STDOUT_CALLBACK", "MAX_EVENT_RES", events.SideBandEnv},
+	OnlyOurs: []string{"ANSIBLE_SSH_CONTROL_PATH_DIR", "ORIGINAL_STDOUT_CALLBACK", "MAX_EVENT_RES", eventproto.SideBandEnv},
 }
 
 // Compare asserts that ours agrees with the reference run ref, as the
@@ -188,7 +189,7 @@ func keyOf(e *events.Event) evKey { return evKey{e.Event, e.Host(), e.Task()} }
 func comparableEvents(evs []events.Event) []events.Event {
 	var out []events.Event
 	for _, e := range evs {
-		if e.Event == "verbose" && e.Stdout == "" && e.PID != 0 {
+		if e.Event == events.Verbose && e.Stdout == "" && e.PID != 0 {
 			continue
 		}
 		out = append(out, e)
@@ -237,7 +238,7 @@ func compareEvents(t testing.TB, ours, ref Run, opts Options) {
 		// events from workers are framed differently by the two plugins,
 		// and when hosts race (UnorderedStdout) which event carries a
 		// shared banner depends on who came first.
-		if re.Event != "verbose" && !opts.UnorderedStdout && !slices.Contains(opts.AnyCount, re.Event) {
+		if re.Event != events.Verbose && !opts.UnorderedStdout && !slices.Contains(opts.AnyCount, re.Event) {
 			assert.Equal(t, Normalize(pathless(re.Stdout, ref.PrivateDataDir)), Normalize(pathless(oe.Stdout, ours.PrivateDataDir)),
 				"stdout of %v #%d", k, n)
 		}

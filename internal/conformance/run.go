@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // Command is the command artifact: what was run, where, with which
@@ -94,7 +95,7 @@ func CleanEnv(extra map[string]string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "ANSIBLE_") || strings.HasPrefix(k, "RUNNER_") || slices.Contains(events.ManagedEnvKeys(), k) ||
+		if strings.HasPrefix(k, "ANSIBLE_") || strings.HasPrefix(k, "RUNNER_") || slices.Contains(eventproto.ManagedEnvKeys(), k) ||
 			k == "JOB_ID" || k == "AD_HOC_COMMAND_ID" || k == "PROJECT_UPDATE_ID" || k == "INVENTORY_UPDATE_ID" {
 			continue
 		}

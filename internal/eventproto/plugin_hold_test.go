@@ -1,4 +1,4 @@
-package events_test
+package eventproto_test
 
 import (
 	"encoding/json"
@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/internal/conformance"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // pluginChild is the start of a forked child in the scripts below: its
@@ -108,9 +108,9 @@ json.dump(res, sys.stdout)
 // lost at exit, and the markers must keep the records' order.
 func TestPluginHoldsEvents(t *testing.T) {
 	conformance.RequireTools(t, "ansible-playbook")
-	dir, err := events.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
+	dir, err := eventproto.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
 	require.NoError(t, err)
-	plugin := filepath.Join(dir, events.StdoutCallback+".py")
+	plugin := filepath.Join(dir, eventproto.StdoutCallback+".py")
 	run := func(t *testing.T, window, wait string) map[string]any {
 		out, err := exec.Command("/usr/bin/python3", "-c", pluginHold, plugin, window, wait).Output()
 		require.NoError(t, err, "%s", exitText(err))
@@ -184,9 +184,9 @@ json.dump([json.loads(l.partition(b' ')[2]).get('stdout') for l in out.splitline
 // after the last read, and with no window by the next event.
 func TestPluginRereadsTerminalFlags(t *testing.T) {
 	conformance.RequireTools(t, "ansible-playbook")
-	dir, err := events.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
+	dir, err := eventproto.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
 	require.NoError(t, err)
-	plugin := filepath.Join(dir, events.StdoutCallback+".py")
+	plugin := filepath.Join(dir, eventproto.StdoutCallback+".py")
 	run := func(t *testing.T, window string) []any {
 		out, err := exec.Command("/usr/bin/python3", "-c", pluginFlags, plugin, window).Output()
 		require.NoError(t, err, "%s", exitText(err))

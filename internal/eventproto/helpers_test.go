@@ -1,9 +1,11 @@
-package events
+package eventproto
 
 import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+
+	"github.com/arunner/arunner/events"
 )
 
 // frame encodes payload with the token framing of ansible-runner's
@@ -33,9 +35,9 @@ func wrap(begin, text string) string { return frame(begin) + text + endToken }
 
 // collect runs input through a Filter written in the given pieces and
 // returns the events, the Text output and the reported frame errors.
-func collect(pieces []string, cfg FilterConfig) (evs []*Event, text string, errs []error, err error) {
+func collect(pieces []string, cfg FilterConfig) (evs []*events.Event, text string, errs []error, err error) {
 	var sb strings.Builder
-	cfg.Handle = func(e *Event) error { evs = append(evs, e); return nil }
+	cfg.Handle = func(e *events.Event) error { evs = append(evs, e); return nil }
 	cfg.Text = &sb
 	cfg.OnError = func(e error) { errs = append(errs, e) }
 	f := NewFilter(cfg)

@@ -1,4 +1,4 @@
-package events
+package eventproto
 
 import (
 	"bytes"
@@ -11,7 +11,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/arunner/arunner/events"
 )
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("events: write to closed Filter")
 
 // DefaultMaxFrame is the largest event token the Filter accepts when
 // FilterConfig.MaxFrame is zero. A token is the base64 framing of one event's
@@ -24,7 +29,7 @@ type FilterConfig struct {
 	RunnerIdent string
 	// Handle is called synchronously, in counter order, exactly once per
 	// event. An error stops the Filter: Write and Close return it.
-	Handle func(*Event) error
+	Handle func(*events.Event) error
 	// Text receives the human text as ansible-runner's stdout artifact holds
 	// it: each event's stdout plus "\n" (events with empty stdout add
 	// nothing), and lines outside any event verbatim with their own line
@@ -32,11 +37,12 @@ type FilterConfig struct {
 	// still reach Handle, Text gets nothing more, and Close returns the
 	// error. Text is a consumer; the events must not depend on it.
 	Text io.Writer
-	// MaxFrame bounds the bytes of one event token; 0 means DefaultMaxFrame.
-	// A larger token is reported as ErrFrameTooLarge, its payload dropped,
-	// and the text around it kept.
+	// MaxFrame bounds the bytes of one event token; 0 means
+	// DefaultMaxFrame. A larger token is reported as
+	// events.ErrFrameTooLarge, its payload dropped, and the text around it
+	// kept.
 	MaxFrame int
-	// OnError receives a *FrameError for every garbage, truncated or
+	// OnError receives an *events.FrameError for every garbage, truncated or
 	// oversized frame. Such frames never stop the Filter. May be nil.
 	OnError func(error)
 	// SideBand, when set, supplies the JSON of events whose begin token is
@@ -52,7 +58,7 @@ type FilterConfig struct {
 	// EnvOptions.Key). When set, a token is the plugin's only if its base64
 	// text starts with Key; other framing (a task printing a token to the
 	// terminal, say) is forged: it stays text where it was printed and is
-	// reported as ErrForgedFrame. Empty takes every token, as
+	// reported as events.ErrForgedFrame. Empty takes every token, as
 	// ansible-runner does.
 	Key string
 }
@@ -85,9 +91,9 @@ type Filter struct {
 	skipping bool // the token is oversized: grammar followed, bytes dropped
 	tokSeen  int  // bytes of an oversized token seen so far
 
-	text  []byte // text since the last token, not yet emitted
-	cur   *Event // the event whose begin token came last, until its end
-	curAt int64  // stream offset of cur's begin token
+	text  []byte        // text since the last token, not yet emitted
+	cur   *events.Event // the event whose begin token came last, until its end
+	curAt int64         // stream offset of cur's begin token
 
 	counter int
 	line    int
@@ -101,8 +107,8 @@ type Filter struct {
 
 	b64     []byte
 	dec     []byte
-	scratch Event // an in-band token's payload, before it is known to be a begin token
-	top     topDecoder
+	scratch events.Event // an in-band token's payload, before it is known to be a begin token
+	top     events.Decoder
 	line1   []byte // an event's stdout and its newline, written to Text in one call
 }
 
@@ -223,8 +229,8 @@ func (f *Filter) checkSize() {
 		return
 	}
 	if n := f.off - f.tokStart; n > f.maxFrame {
-		f.report(&FrameError{Offset: f.base + int64(f.tokStart), Size: n,
-			Err: fmt.Errorf("%w: more than %d bytes", ErrFrameTooLarge, f.maxFrame)})
+		f.report(&events.FrameError{Offset: f.base + int64(f.tokStart), Size: n,
+			Err: fmt.Errorf("%w: more than %d bytes", events.ErrFrameTooLarge, f.maxFrame)})
 		f.skipping = true
 		f.tokSeen = n
 		f.dropSkipped()
@@ -344,13 +350,13 @@ func (f *Filter) finishToken() {
 	if ferr == errForged {
 		// What a task printed stays text, in the event it was printed in.
 		f.text = append(f.text, f.in[f.tokStart:f.off]...)
-		f.report(&FrameError{Offset: f.base + int64(f.tokStart), Size: f.off - f.tokStart, Err: ErrForgedFrame})
+		f.report(&events.FrameError{Offset: f.base + int64(f.tokStart), Size: f.off - f.tokStart, Err: events.ErrForgedFrame})
 		return
 	}
 	f.emitText(text)
 	f.text = f.text[:0]
 	if ferr != nil {
-		f.report(&FrameError{Offset: f.base + int64(f.tokStart), Size: f.off - f.tokStart, Err: ferr})
+		f.report(&events.FrameError{Offset: f.base + int64(f.tokStart), Size: f.off - f.tokStart, Err: ferr})
 	}
 	if whole {
 		// The record carried the event's text, and no end token follows.
@@ -367,7 +373,7 @@ func (f *Filter) finishToken() {
 // emitRecordText emits ev with the text its side-band record carried, as
 // the terminal would have passed it on. The text is a decoded JSON string,
 // valid UTF-8 already.
-func (f *Filter) emitRecordText(ev *Event) {
+func (f *Filter) emitRecordText(ev *events.Event) {
 	s := ev.Stdout
 	nl := strings.Count(s, "\n")
 	if f.cfg.TerminalNewlines && nl > 0 {
@@ -384,7 +390,7 @@ var errForged = errors.New("forged")
 // undecodable payload (which also counts as an end token), or errForged
 // for a token that is not the plugin's. whole reports a marker whose
 // record holds the event's text: no end token follows it.
-func (f *Filter) decodeToken(body []byte) (ev *Event, whole bool, err error) {
+func (f *Filter) decodeToken(body []byte) (ev *events.Event, whole bool, err error) {
 	f.b64 = f.b64[:0]
 	for len(body) > 0 {
 		j := bytes.IndexByte(body, 0x1b)
@@ -410,11 +416,11 @@ func (f *Filter) decodeToken(body []byte) (ev *Event, whole bool, err error) {
 	}
 	n, err = base64.StdEncoding.Decode(f.dec[:n], b64)
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: base64: %v", ErrGarbageFrame, err)
+		return nil, false, fmt.Errorf("%w: base64: %v", events.ErrGarbageFrame, err)
 	}
 	if seq, whole, ok := markerSeq(f.dec[:n]); ok {
 		if ev, err = f.sideEvent(seq); err != nil {
-			return nil, whole, fmt.Errorf("%w: %w", ErrGarbageFrame, err)
+			return nil, whole, fmt.Errorf("%w: %w", events.ErrGarbageFrame, err)
 		}
 		if ev == nil || ev.UUID == "" {
 			return nil, whole, nil
@@ -423,9 +429,8 @@ func (f *Filter) decodeToken(body []byte) (ev *Event, whole bool, err error) {
 	}
 	// Half the tokens are end tokens: decode into scratch, and allocate an
 	// Event only for a begin token.
-	f.scratch = Event{}
-	if err := f.top.decode(&f.scratch, f.dec[:n]); err != nil {
-		return nil, false, fmt.Errorf("%w: %v", ErrGarbageFrame, err)
+	if err := f.top.Decode(f.dec[:n], &f.scratch); err != nil {
+		return nil, false, fmt.Errorf("%w: %v", events.ErrGarbageFrame, err)
 	}
 	if f.scratch.UUID == "" {
 		return nil, false, nil
@@ -434,14 +439,14 @@ func (f *Filter) decodeToken(body []byte) (ev *Event, whole bool, err error) {
 		// The plugin's events come on the side band: this one was printed.
 		return nil, false, errForged
 	}
-	ev = new(Event)
+	ev = new(events.Event)
 	*ev = f.scratch
 	return ev, false, nil
 }
 
 // sideEvent takes the side-band record that marker seq names, already
 // decoded. A repeated seq, or one with no record, is not the plugin's.
-func (f *Filter) sideEvent(seq int) (*Event, error) {
+func (f *Filter) sideEvent(seq int) (*events.Event, error) {
 	if f.cfg.SideBand == nil {
 		return nil, fmt.Errorf("side-band marker %d without a side band", seq)
 	}
@@ -521,7 +526,7 @@ func (f *Filter) emitCompleteLines() {
 func (f *Filter) emitLines(s string) {
 	for len(s) > 0 && f.err == nil {
 		n := lineLen(s)
-		f.emit(&Event{Event: "verbose", UUID: uuid.NewString()}, []byte(s[:n]), true)
+		f.emit(&events.Event{Event: events.Verbose, UUID: uuid.NewString()}, []byte(s[:n]), true)
 		s = s[n:]
 	}
 }
@@ -554,7 +559,7 @@ func lineLen(s string) int {
 // emit delivers ev with the terminal text chunk as its stdout. verbatim
 // marks a runner-side line, which the stdout artifact holds with its own
 // line ending rather than stdout+"\n".
-func (f *Filter) emit(ev *Event, chunk []byte, verbatim bool) {
+func (f *Filter) emit(ev *events.Event, chunk []byte, verbatim bool) {
 	var s string
 	if verbatim {
 		s = string(chunk) // already valid UTF-8
@@ -566,7 +571,7 @@ func (f *Filter) emit(ev *Event, chunk []byte, verbatim bool) {
 
 // deliver numbers ev, fills its text fields from its text s (valid UTF-8,
 // holding nl newlines) and hands it to Handle and Text.
-func (f *Filter) deliver(ev *Event, s string, nl int, verbatim bool) {
+func (f *Filter) deliver(ev *events.Event, s string, nl int, verbatim bool) {
 	f.counter++
 	ev.Counter = f.counter
 	ev.Stdout = trimNewlines(s)
@@ -620,7 +625,7 @@ func (f *Filter) report(err error) {
 // Close flushes what is buffered, as ansible-runner's close() does: pending
 // text becomes the current event's stdout or verbose lines (a trailing
 // partial line too). A token cut off by the end of the stream is reported
-// as ErrTruncatedFrame and its bytes kept as text; an event whose end token
+// as events.ErrTruncatedFrame and its bytes kept as text; an event whose end token
 // never came is reported the same way but still delivered. Close returns
 // the Handle error that stopped the Filter or else the first Text error, if
 // any.
@@ -631,7 +636,7 @@ func (f *Filter) Close() error {
 	f.closed = true
 	if f.inTok {
 		seen := f.off - f.tokStart + f.tokSeen
-		f.report(&FrameError{Offset: f.base + int64(f.tokStart), Size: seen, Err: ErrTruncatedFrame})
+		f.report(&events.FrameError{Offset: f.base + int64(f.tokStart), Size: seen, Err: events.ErrTruncatedFrame})
 		if !f.skipping {
 			f.text = append(f.text, f.in[f.tokStart:f.off]...)
 		}
@@ -640,7 +645,7 @@ func (f *Filter) Close() error {
 	f.text = append(f.text, f.in[f.off:]...)
 	f.off = len(f.in)
 	if f.cur != nil {
-		f.report(&FrameError{Offset: f.curAt, Err: fmt.Errorf("%w: event %s has no end token", ErrTruncatedFrame, f.cur.UUID)})
+		f.report(&events.FrameError{Offset: f.curAt, Err: fmt.Errorf("%w: event %s has no end token", events.ErrTruncatedFrame, f.cur.UUID)})
 	}
 	f.emitText(f.text)
 	f.text = nil

@@ -1,4 +1,4 @@
-package events
+package eventproto
 
 import (
 	"bytes"
@@ -10,26 +10,16 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/arunner/arunner/events"
 )
 
 // SideBandEnv names the environment variable that tells the callback plugin
 // which inherited file descriptor carries event records (see SideBand).
 const SideBandEnv = "ARUNNER_EVENT_FD"
 
-// EventWindowEnv names the environment variable that sets, in
-// milliseconds, how long the callback plugin may hold a side-band event so
-// that it goes out with the ones after it (default 20; 0 writes each event
-// at once). An event that comes more than a window after the plugin's last
-// write goes out at once; events that come faster are written together at
-// the window's end, the records in one write and their markers in
-// another, which spares the plugin's writes and the runner's wake-ups in
-// long loops. Events are held only while the side band carries them, and a
-// normal exit (also after SIGINT, as on cancel) writes what is held; ansible
-// killed outright loses at most a window's events. The plugin also reads
-// the terminal's output flags (whether an event's text may travel in its
-// record) at most once a window, so a change of them (stty -opost in a
-// task) applies from the first event a window after the last read. Set it
-// through Config.EnvVars.
+// EventWindowEnv names the environment variable that passes
+// EnvOptions.Window to the plugin, in milliseconds.
 const EventWindowEnv = "ARUNNER_EVENT_WINDOW_MS"
 
 // SideBandFD is the descriptor the runner passes the side band's write end
@@ -64,7 +54,7 @@ var ErrNoRecord = errors.New("no side-band record")
 // "<seq> <json>\n" to a pipe, then a small begin token naming seq (and
 // carrying the run's key, FilterConfig.Key, as every token does) on the
 // terminal (events that come close together as a batch of records, then
-// their markers: see EventWindowEnv), so that the terminal (a pty, whose
+// their markers: see EnvOptions.Window), so that the terminal (a pty, whose
 // line discipline hands the reader at most 4 KiB per read) carries ~55
 // bytes of framing per event.
 // Usually the record also holds the event's text as "stdout", and the
@@ -99,7 +89,7 @@ type SideBand struct {
 // JSON is parsed on one core while the Filter scans the terminal on another.
 type sideRecord struct {
 	seq  int
-	ev   *Event
+	ev   *events.Event
 	size int // bytes of JSON, for the queue's bound
 	err  error
 }
@@ -125,7 +115,7 @@ func (s *SideBand) read() {
 		buf   = make([]byte, 0, 64<<10)
 		over  bool         // that record passed maxFrame: only its start is kept
 		batch []sideRecord // records completed by one read, queued together
-		dec   topDecoder
+		dec   events.Decoder
 	)
 	for {
 		if len(buf) == cap(buf) {
@@ -175,7 +165,7 @@ const recordPrefix = 24
 // parseRecord splits "<seq> <json>\n" and decodes the JSON (Event keeps
 // copies, not line). A line that is no record has seq -1; an oversized or
 // undecodable record keeps its seq and carries the error.
-func parseRecord(dec *topDecoder, line []byte, over bool, maxFrame int) sideRecord {
+func parseRecord(dec *events.Decoder, line []byte, over bool, maxFrame int) sideRecord {
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 {
@@ -186,11 +176,11 @@ func parseRecord(dec *topDecoder, line []byte, over bool, maxFrame int) sideReco
 		return sideRecord{seq: -1}
 	}
 	if over {
-		return sideRecord{seq: seq, err: fmt.Errorf("%w: more than %d bytes", ErrFrameTooLarge, maxFrame)}
+		return sideRecord{seq: seq, err: fmt.Errorf("%w: more than %d bytes", events.ErrFrameTooLarge, maxFrame)}
 	}
 	data := line[sp+1:]
-	ev := &Event{}
-	if err := dec.decode(ev, data); err != nil {
+	ev := new(events.Event)
+	if err := dec.Decode(data, ev); err != nil {
 		return sideRecord{seq: seq, size: len(data), err: err}
 	}
 	return sideRecord{seq: seq, ev: ev, size: len(data)}
@@ -241,7 +231,7 @@ const outOfOrderWait = time.Second
 // then dropped, or not the plugin's at all: its record is waited for at
 // most outOfOrderWait, and if it is not there the records are left for the
 // markers to come. take is called by one goroutine (the Filter's).
-func (s *SideBand) take(seq int, exact bool) (*Event, error) {
+func (s *SideBand) take(seq int, exact bool) (*events.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	expired := false

@@ -1,9 +1,12 @@
-package events
+package eventproto
 
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,11 +73,29 @@ func TestEnv(t *testing.T) {
 		},
 		{
 			name: "all set",
-			in:   EnvOptions{PluginDir: "/p", UserStdoutCallback: "minimal", OmitEventData: true, OnlyFailedEventData: true, MaxEventRes: 10, SideBand: true, Key: "k"},
+			in:   EnvOptions{PluginDir: "/p", UserStdoutCallback: "minimal", OmitEventData: true, OnlyFailedEventData: true, MaxEventRes: 10, SideBand: true, Key: "k", Window: 5 * time.Millisecond},
 			want: map[string]string{
 				"ANSIBLE_CALLBACK_PLUGINS": "/p", "ANSIBLE_STDOUT_CALLBACK": "arunner", "ORIGINAL_STDOUT_CALLBACK": "minimal",
 				"RUNNER_OMIT_EVENTS": "True", "RUNNER_ONLY_FAILED_EVENTS": "True", "MAX_EVENT_RES": "10",
-				"ARUNNER_EVENT_FD": "3", "ARUNNER_EVENT_KEY": "k",
+				"ARUNNER_EVENT_FD": "3", "ARUNNER_EVENT_KEY": "k", "ARUNNER_EVENT_WINDOW_MS": "5",
+			},
+		},
+		{
+			name: "no window",
+			in:   EnvOptions{PluginDir: "/p", Window: -1},
+			want: map[string]string{
+				"ANSIBLE_CALLBACK_PLUGINS": "/p", "ANSIBLE_STDOUT_CALLBACK": "arunner", "ORIGINAL_STDOUT_CALLBACK": "",
+				"RUNNER_OMIT_EVENTS": "False", "RUNNER_ONLY_FAILED_EVENTS": "False", "MAX_EVENT_RES": "700000",
+				"ARUNNER_EVENT_WINDOW_MS": "0",
+			},
+		},
+		{
+			name: "window under a millisecond",
+			in:   EnvOptions{PluginDir: "/p", Window: time.Microsecond},
+			want: map[string]string{
+				"ANSIBLE_CALLBACK_PLUGINS": "/p", "ANSIBLE_STDOUT_CALLBACK": "arunner", "ORIGINAL_STDOUT_CALLBACK": "",
+				"RUNNER_OMIT_EVENTS": "False", "RUNNER_ONLY_FAILED_EVENTS": "False", "MAX_EVENT_RES": "700000",
+				"ARUNNER_EVENT_WINDOW_MS": "1",
 			},
 		},
 	}
@@ -92,7 +113,19 @@ func TestEnv(t *testing.T) {
 			if tt.in.Key == "" {
 				keys = append(keys, KeyEnv) // managed, but only set with a key
 			}
+			if tt.in.Window == 0 {
+				keys = append(keys, EventWindowEnv) // managed, but only set with a window
+			}
 			assert.ElementsMatch(t, ManagedEnvKeys(), keys)
 		})
 	}
+}
+
+// The plugin's own default is the one DefaultEventWindow documents.
+func TestDefaultEventWindowIsThePlugins(t *testing.T) {
+	src, err := pluginFS.ReadFile("plugin/arunner.py")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^EVENT_WINDOW_MS = (\d+)$`).FindSubmatch(src)
+	require.NotNil(t, m, "EVENT_WINDOW_MS in the plugin")
+	assert.Equal(t, strconv.FormatInt(DefaultEventWindow.Milliseconds(), 10), string(m[1]))
 }

@@ -1,4 +1,4 @@
-package events
+package eventproto
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/events"
 )
 
 // testKey is a run's key as NewKey makes them.
@@ -24,7 +26,7 @@ func keyedWrap(begin, text string) string {
 
 func forgedErrors(errs []error) (n int) {
 	for _, err := range errs {
-		if errors.Is(err, ErrForgedFrame) {
+		if errors.Is(err, events.ErrForgedFrame) {
 			n++
 		}
 	}

@@ -1,4 +1,4 @@
-package events_test
+package eventproto_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/internal/conformance"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // The plugin's conformance: ansible-playbook run with arunner's callback
@@ -40,7 +41,7 @@ func newPDD(t *testing.T) string {
 }
 
 // runOurs runs ansible-playbook on pdd's playbook with our plugin.
-func runOurs(t *testing.T, pdd, playbook string, args []string, opts events.EnvOptions, env map[string]string) conformance.Run {
+func runOurs(t *testing.T, pdd, playbook string, args []string, opts eventproto.EnvOptions, env map[string]string) conformance.Run {
 	t.Helper()
 	argv := append([]string{"-i", filepath.Join(pdd, "inventory"), playbook}, args...)
 	return runOursCmd(t, pdd, "ansible-playbook", argv, opts, env)
@@ -50,20 +51,20 @@ func runOurs(t *testing.T, pdd, playbook string, args []string, opts events.EnvO
 // pty (as pexpect does for ansible-runner), decodes its output with a
 // Filter and returns what a runner would have written: the events, the
 // stdout artifact, and status and rc from the exit code.
-func runOursCmd(t *testing.T, pdd, bin string, argv []string, opts events.EnvOptions, env map[string]string) conformance.Run {
+func runOursCmd(t *testing.T, pdd, bin string, argv []string, opts eventproto.EnvOptions, env map[string]string) conformance.Run {
 	t.Helper()
-	dir, err := events.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
+	dir, err := eventproto.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
 	require.NoError(t, err)
 	opts.PluginDir = dir
 	if opts.Key == "" {
-		opts.Key, err = events.NewKey()
+		opts.Key, err = eventproto.NewKey()
 		require.NoError(t, err)
 	}
 	all := map[string]string{"ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_HOST_KEY_CHECKING": "False"}
 	for k, v := range env {
 		all[k] = v
 	}
-	for k, v := range events.Env(opts) {
+	for k, v := range eventproto.Env(opts) {
 		all[k] = v
 	}
 	cmd := exec.Command(bin, argv...)
@@ -75,7 +76,7 @@ func runOursCmd(t *testing.T, pdd, bin string, argv []string, opts events.EnvOpt
 
 	run := conformance.Run{PrivateDataDir: pdd}
 	var text bytes.Buffer
-	f := events.NewFilter(events.FilterConfig{
+	f := eventproto.NewFilter(eventproto.FilterConfig{
 		RunnerIdent: "ours",
 		Handle:      func(e *events.Event) error { run.Events = append(run.Events, *e); return nil },
 		Text:        &text,
@@ -158,7 +159,7 @@ func TestConformance(t *testing.T) {
 			pdd := newPDD(t)
 			ref := runRef(t, pdd, tt.args, append([]string{"-p", tt.playbook}, tt.refFlags...), tt.env)
 			// The runner turns the caller's settings into EnvOptions.
-			opts := events.EnvOptions{
+			opts := eventproto.EnvOptions{
 				UserStdoutCallback:  tt.env["ANSIBLE_STDOUT_CALLBACK"],
 				OnlyFailedEventData: tt.env["RUNNER_ONLY_FAILED_EVENTS"] == "True",
 			}
@@ -223,7 +224,7 @@ func TestUserCallbackMatchesBare(t *testing.T) {
 				require.NoError(t, os.WriteFile(filepath.Join(pdd, "project", "ansible.cfg"), []byte(tt.cfg), 0o600))
 			}
 			bare := runBare(t, pdd, "basic.yml", tt.env)
-			ours := runOurs(t, pdd, "basic.yml", nil, events.EnvOptions{UserStdoutCallback: tt.env["ANSIBLE_STDOUT_CALLBACK"]}, tt.env)
+			ours := runOurs(t, pdd, "basic.yml", nil, eventproto.EnvOptions{UserStdoutCallback: tt.env["ANSIBLE_STDOUT_CALLBACK"]}, tt.env)
 			require.NotEmpty(t, ours.Events)
 			// The stdout artifact keeps each event's text minus its
 			// trailing newlines, plus one: only the final blank line of
@@ -245,7 +246,7 @@ func TestConformanceAdHoc(t *testing.T) {
 	ref := runRef(t, pdd, nil, []string{"-m", "ping", "--hosts", "localhost"}, nil)
 	// The runner sets these for ad-hoc runs, as ansible-runner does.
 	env := map[string]string{"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "AD_HOC_COMMAND_ID": "1"}
-	ours := runOursCmd(t, pdd, "ansible", []string{"-i", filepath.Join(pdd, "inventory"), "localhost", "-m", "ping"}, events.EnvOptions{}, env)
+	ours := runOursCmd(t, pdd, "ansible", []string{"-i", filepath.Join(pdd, "inventory"), "localhost", "-m", "ping"}, eventproto.EnvOptions{}, env)
 	require.NotEmpty(t, ref.Events)
 	conformance.Compare(t, ours, ref, plugin)
 	for _, e := range ours.Events {

@@ -6,7 +6,7 @@
 # event's full JSON is written as an invisible begin token (ESC[K, base64
 # slices each followed by ESC[<n>D, ESC[K), then the human text that the
 # user's chosen stdout callback prints, then an end token carrying {}. The
-# Go side (arunner/events.Filter) cuts the stream at the tokens, so each
+# Go side (arunner/internal/eventproto.Filter) cuts the stream at the tokens, so each
 # event's stdout is exactly the text printed between its two tokens. Text
 # written through Display outside any hook becomes its own event the same
 # way. No file is written per event.
@@ -634,19 +634,30 @@ def _install(state):
 
 
 class _Holder(object):
-    """Stands in for sys.stdout during one display call inside an event:
-    the text is held with the event's begin token until the event ends."""
+    """Stands in for sys.stdout while a hook or a display call frames an
+    event: what is written to it (by Display, or by a stdout callback that
+    writes to sys.stdout itself, as community.general.dense does) is held
+    with the event's begin token until the event ends, as ansible-runner's
+    display puts it between the event's tokens. Once the event's head has
+    gone out (text on stderr, a prompt), and from other threads, text goes
+    straight to the real stdout."""
 
-    def __init__(self, real, parts):
+    __slots__ = ('_real', '_pending', '_tls')
+
+    def __init__(self, real, pending, tls):
         self._real = real
-        self._parts = parts
+        self._pending = pending
+        self._tls = tls
 
     def write(self, text):
-        self._parts.append(text)
-        return len(text)
+        if getattr(self._tls, 'pending', None) is self._pending:
+            self._pending.parts.append(text)
+            return len(text)
+        return self._real.write(text)
 
     def flush(self):
-        pass
+        if getattr(self._tls, 'pending', None) is not self._pending:
+            self._real.flush()
 
     def __getattr__(self, name):
         return getattr(self._real, name)
@@ -658,44 +669,54 @@ def _display_framed(state, display, stderr, args, kwargs):
     pending = getattr(state.tls, 'pending', None)
     if not pending:
         return display(*args, **kwargs)
-    if stderr or pending.fileobj is not sys.stdout:
+    out = sys.stdout
+    real = out._real if type(out) is _Holder else out
+    if stderr or pending.fileobj is not real:
         state.flush_pending()
-        sys.stdout.flush()  # the begin token must reach the pty first
+        real.flush()  # the begin token must reach the pty first
         return display(*args, **kwargs)
-    real = sys.stdout
-    sys.stdout = _Holder(real, pending.parts)
+    if type(out) is _Holder and out._pending is pending:
+        return display(*args, **kwargs)  # the hook's holder takes the text
+    sys.stdout = _Holder(real, pending, state.tls)
     try:
         return display(*args, **kwargs)
     finally:
-        sys.stdout = real
+        sys.stdout = out
 
 
 class _Event(object):
     """Frames the text printed inside it as one event with context ctx:
-    STATE.scoped(**ctx) around STATE.begin and STATE.end, under the lock.
+    STATE.scoped(**ctx) around STATE.begin and STATE.end, under the lock,
+    with sys.stdout holding the text for the event meanwhile (_Holder).
     A class rather than generator-made context managers: this runs for
     every event, and two of those cost as much as encoding the record."""
 
-    __slots__ = ('ctx', 'saved')
+    __slots__ = ('ctx', 'saved', 'out')
 
     def __init__(self, ctx):
         self.ctx = ctx
         self.saved = None
+        self.out = None
 
     def __enter__(self):
         STATE.lock.acquire()
         local = STATE.local()
         self.saved = dict(local) if local else None
         local.update(self.ctx)
+        out = self.out = sys.stdout
+        real = out._real if type(out) is _Holder else out
         try:
-            STATE.begin(sys.stdout)
+            STATE.begin(real)
         except BaseException:
             self._restore(local)
             raise
+        sys.stdout = _Holder(real, STATE.tls.pending, STATE.tls)
 
     def __exit__(self, *exc):
+        out, self.out = self.out, None
+        sys.stdout = out
         try:
-            STATE.end(sys.stdout)
+            STATE.end(out._real if type(out) is _Holder else out)
         finally:
             self._restore(STATE.local())
         return False

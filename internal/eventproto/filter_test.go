@@ -1,4 +1,4 @@
-package events
+package eventproto
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/events"
 )
 
 type wantEv struct {
@@ -14,7 +16,7 @@ type wantEv struct {
 	start, end          int
 }
 
-func summarize(evs []*Event) []wantEv {
+func summarize(evs []*events.Event) []wantEv {
 	out := make([]wantEv, len(evs))
 	for i, e := range evs {
 		u := e.UUID
@@ -173,8 +175,8 @@ func TestFilterHugeFrame(t *testing.T) {
 	evs, text, errs, err = collect(pieces, FilterConfig{MaxFrame: 1 << 20})
 	require.NoError(t, err)
 	require.Len(t, errs, 1)
-	assert.True(t, errors.Is(errs[0], ErrFrameTooLarge))
-	var fe *FrameError
+	assert.True(t, errors.Is(errs[0], events.ErrFrameTooLarge))
+	var fe *events.FrameError
 	require.True(t, errors.As(errs[0], &fe))
 	assert.Equal(t, int64(5), fe.Offset)
 	assert.Equal(t, "pre\r\nok\r\npost\r\n", text)
@@ -202,7 +204,7 @@ func TestFilterByteAtATime(t *testing.T) {
 func TestFilterHandleError(t *testing.T) {
 	boom := errors.New("boom")
 	calls := 0
-	f := NewFilter(FilterConfig{Handle: func(*Event) error { calls++; return boom }})
+	f := NewFilter(FilterConfig{Handle: func(*events.Event) error { calls++; return boom }})
 	_, err := f.Write([]byte("a\nb\n"))
 	require.ErrorIs(t, err, boom)
 	_, err = f.Write([]byte("c\n"))
@@ -233,8 +235,8 @@ func (w *failAfter) Write(p []byte) (int, error) {
 func TestFilterTextError(t *testing.T) {
 	full := errors.New("no space left")
 	text := &failAfter{n: 1, err: full}
-	var evs []*Event
-	f := NewFilter(FilterConfig{Text: text, Handle: func(e *Event) error { evs = append(evs, e); return nil }})
+	var evs []*events.Event
+	f := NewFilter(FilterConfig{Text: text, Handle: func(e *events.Event) error { evs = append(evs, e); return nil }})
 	in := "one\n" + wrap(`{"uuid":"u2","event":"runner_on_ok"}`, "two\n") + "three\n"
 	n, err := f.Write([]byte(in))
 	require.NoError(t, err, "a Text error must not stop Write")
@@ -258,9 +260,9 @@ func TestFilterFrameErrorOffsets(t *testing.T) {
 	_, _, errs, err := collect([]string{in}, FilterConfig{})
 	require.NoError(t, err)
 	require.Len(t, errs, 1)
-	var fe *FrameError
+	var fe *events.FrameError
 	require.ErrorAs(t, errs[0], &fe)
-	assert.ErrorIs(t, fe, ErrTruncatedFrame)
+	assert.ErrorIs(t, fe, events.ErrTruncatedFrame)
 	assert.Equal(t, int64(3), fe.Offset)
 
 	f := NewFilter(FilterConfig{})

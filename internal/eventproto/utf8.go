@@ -1,4 +1,4 @@
-package events
+package eventproto
 
 import "unicode/utf8"
 

@@ -1,4 +1,4 @@
-package events
+package eventproto
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/arunner/arunner/internal/atomicfile"
 )
@@ -98,7 +99,27 @@ type EnvOptions struct {
 	// plugin writes event JSON there only when descriptor 3 is that pipe;
 	// otherwise events travel in-band on the terminal.
 	SideBand bool
+	// Window is how long the plugin may hold a side-band event so that it
+	// goes out with the ones after it; 0 means the plugin's default,
+	// DefaultEventWindow, and a negative Window writes each event at once.
+	// An event that comes more than a window after the plugin's last write
+	// goes out at once; events that come faster are written together at
+	// the window's end, the records in one write and their markers in
+	// another, which spares the plugin's writes and the runner's wake-ups
+	// in long loops. Events are held only while the side band carries
+	// them, and a normal exit (also after SIGINT, as on cancel) writes
+	// what is held; ansible killed outright loses at most a window's
+	// events. The plugin also reads the terminal's output flags (whether
+	// an event's text may travel in its record) at most once a window, so
+	// a change of them (stty -opost in a task) applies from the first
+	// event a window after the last read. The plugin counts whole
+	// milliseconds: a shorter positive Window is one.
+	Window time.Duration
 }
+
+// DefaultEventWindow is the plugin's event window when EnvOptions.Window
+// is zero (EVENT_WINDOW_MS in the plugin).
+const DefaultEventWindow = 20 * time.Millisecond
 
 // Env returns the environment variables the runner must set for ansible
 // so that the plugin is loaded and configured. ANSIBLE_CALLBACK_PLUGINS
@@ -124,6 +145,12 @@ func Env(o EnvOptions) map[string]string {
 	if o.SideBand {
 		env[SideBandEnv] = strconv.Itoa(SideBandFD)
 	}
+	switch {
+	case o.Window < 0:
+		env[EventWindowEnv] = "0"
+	case o.Window > 0:
+		env[EventWindowEnv] = strconv.FormatInt(int64((o.Window+time.Millisecond-1)/time.Millisecond), 10)
+	}
 	return env
 }
 
@@ -134,13 +161,13 @@ func pyBool(b bool) string {
 	return "False"
 }
 
-// ManagedEnvKeys returns the names Env sets. A caller may not override
+// ManagedEnvKeys returns the names Env may set. A caller may not override
 // them, except ANSIBLE_CALLBACK_PLUGINS, which is merged as Env describes,
 // and ANSIBLE_STDOUT_CALLBACK, which becomes EnvOptions.UserStdoutCallback.
 func ManagedEnvKeys() []string {
 	return []string{
 		"ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "ORIGINAL_STDOUT_CALLBACK",
-		"RUNNER_OMIT_EVENTS", "RUNNER_ONLY_FAILED_EVENTS", "MAX_EVENT_RES", SideBandEnv, KeyEnv,
+		"RUNNER_OMIT_EVENTS", "RUNNER_ONLY_FAILED_EVENTS", "MAX_EVENT_RES", SideBandEnv, KeyEnv, EventWindowEnv,
 	}
 }
 

@@ -1,4 +1,4 @@
-package events_test
+package eventproto_test
 
 import (
 	"encoding/json"
@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/internal/conformance"
+	"github.com/arunner/arunner/internal/eventproto"
 )
 
 // pluginUUIDs loads the plugin in ansible's Python, takes 600 event uuids
@@ -40,11 +40,11 @@ json.dump({'parent': parent + [m._new_uuid() for _ in range(10)], 'child': child
 // ones its parent has yet to use.
 func TestPluginUUIDs(t *testing.T) {
 	conformance.RequireTools(t, "ansible-playbook")
-	dir, err := events.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
+	dir, err := eventproto.InstallPlugin(filepath.Join(t.TempDir(), "callback"))
 	require.NoError(t, err)
 	// ansible-playbook's interpreter on Debian, where ansible-core lives.
 	out, err := exec.Command("/usr/bin/python3", "-c", pluginUUIDs,
-		filepath.Join(dir, events.StdoutCallback+".py")).Output()
+		filepath.Join(dir, eventproto.StdoutCallback+".py")).Output()
 	require.NoError(t, err, "%s", exitText(err))
 	var got struct{ Parent, Child []string }
 	require.NoError(t, json.Unmarshal(out, &got))

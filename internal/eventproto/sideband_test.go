@@ -1,4 +1,4 @@
-package events
+package eventproto
 
 import (
 	"encoding/json"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/events"
 )
 
 // marker is the plugin's side-band begin token for seq.
@@ -66,12 +68,12 @@ func newSideStream(n int) sideStream {
 // collectSide runs terminal through a Filter whose side band is fed records
 // by a writer that starts first, as the plugin writes a record before its
 // marker. chunk > 0 cuts both streams into pieces of that size.
-func collectSide(t *testing.T, terminal, records string, chunk int) ([]*Event, string, []error) {
+func collectSide(t *testing.T, terminal, records string, chunk int) ([]*events.Event, string, []error) {
 	t.Helper()
 	return collectSideConfig(t, terminal, records, chunk, FilterConfig{RunnerIdent: "r"})
 }
 
-func collectSideConfig(t *testing.T, terminal, records string, chunk int, cfg FilterConfig) ([]*Event, string, []error) {
+func collectSideConfig(t *testing.T, terminal, records string, chunk int, cfg FilterConfig) ([]*events.Event, string, []error) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	sb := NewSideBand(pr, 0)
@@ -180,7 +182,7 @@ func TestSideBandBadFrames(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			evs, text, errs := collectSide(t, tt.terminal, tt.records, 0)
 			require.Len(t, errs, 1)
-			assert.ErrorIs(t, errs[0], ErrGarbageFrame)
+			assert.ErrorIs(t, errs[0], events.ErrGarbageFrame)
 			assert.Equal(t, tt.noRecord, errors.Is(errs[0], ErrNoRecord), "%v", errs[0])
 			assert.Equal(t, tt.want, summarize(evs))
 			assert.Equal(t, tt.text, text)
@@ -212,7 +214,7 @@ func TestSideBandOversizedRecord(t *testing.T) {
 		pw.Close()
 	}()
 	_, err := sb.take(1, true)
-	assert.ErrorIs(t, err, ErrFrameTooLarge)
+	assert.ErrorIs(t, err, events.ErrFrameTooLarge)
 	got, err := sb.take(2, true)
 	require.NoError(t, err)
 	assert.Equal(t, "u2", got.UUID)
@@ -246,7 +248,7 @@ func TestMarkerWithoutSideBand(t *testing.T) {
 	evs, _, errs, err := collect([]string{marker(1) + "text\r\n" + endToken}, FilterConfig{})
 	require.NoError(t, err)
 	require.Len(t, errs, 1)
-	assert.ErrorIs(t, errs[0], ErrGarbageFrame)
+	assert.ErrorIs(t, errs[0], events.ErrGarbageFrame)
 	assert.Equal(t, []wantEv{{"verbose", "", "text", 0, 1}}, summarize(evs))
 }
 
