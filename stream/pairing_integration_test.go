@@ -96,13 +96,16 @@ func TestPairings(t *testing.T) {
 	// The local run every pairing must look like.
 	localPDD := copyPDD(t, src)
 	var localStatuses []runner.Status
-	localRes, _ := runner.Run(context.Background(), runner.Config{
+	localRes, localErr := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: localPDD, Ident: ident, Target: runner.Playbook{Path: "site.yml"},
 		StatusHandler: func(u runner.StatusUpdate) { localStatuses = append(localStatuses, u.Status) },
 	})
 	require.NotNil(t, localRes)
 	require.Equal(t, runner.StatusFailed, localRes.Status)
 	require.Equal(t, 4, localRes.RC, "the unreachable host makes rc 4")
+	var localExit *runner.ExitError
+	require.ErrorAs(t, localErr, &localExit)
+	require.Equal(t, []string{"nohost"}, localExit.Unreachable)
 	local := conformance.ReadArtifacts(t, localRes.ArtifactDir)
 	require.Contains(t, local.Stdout, "the vaulted value", "the vault prompt was answered")
 
@@ -170,6 +173,7 @@ func TestPairings(t *testing.T) {
 				})
 				var exit *runner.ExitError
 				require.ErrorAs(t, err, &exit)
+				assert.Equal(t, localExit.Error(), exit.Error(), "the same error as the local run's, hosts and last failure named")
 				assert.Equal(t, localRes.Status, res.Status)
 				assert.Equal(t, localRes.RC, res.RC)
 				assert.Equal(t, ident, res.Ident)
