@@ -16,6 +16,8 @@ import (
 
 const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r ROLE) [options]
        arunner run PRIVATE_DATA_DIR [options]     (runs PRIVATE_DATA_DIR/args)
+       arunner transmit PRIVATE_DATA_DIR (-p ... | -m ...) [options] | arunner worker | arunner process PRIVATE_DATA_DIR [-i IDENT]
+                                                  (a remote run over ansible-runner's stream; arunner worker --help)
 
   -p, --playbook PLAYBOOK   playbook to run, relative to the project dir
   -m, --module MODULE       run an ad hoc module instead of a playbook
@@ -95,6 +97,7 @@ type options struct {
 	help, version, quiet, json bool
 	debug, dryRun              bool
 	logfile                    string
+	command                    string // run, transmit or process
 	pdd                        string
 	cfg                        runner.Config
 	t                          target
@@ -140,7 +143,12 @@ func (o *options) config() runner.Config {
 	return c
 }
 
-// parseArgs reads ansible-runner's `run` command line. Flags and operands may
+// runLike are the commands whose command line is `run`'s: transmit sends
+// the run to a worker, process takes its stream back (see stream.go).
+var runLike = map[string]bool{"run": true, "transmit": true, "process": true}
+
+// parseArgs reads ansible-runner's `run` command line (or transmit's or
+// process's, which are the same). Flags and operands may
 // come in any order; -v may be repeated or stacked (-vvv).
 func parseArgs(args []string) (*options, error) {
 	o := &options{}
@@ -318,10 +326,10 @@ func parseArgs(args []string) (*options, error) {
 	if o.help || o.version {
 		return o, nil
 	}
-	if len(operands) != 2 || operands[0] != "run" {
+	if len(operands) != 2 || !runLike[operands[0]] {
 		return nil, usagef(2, "expected `run PRIVATE_DATA_DIR`, got %q", operands)
 	}
-	o.pdd = operands[1]
+	o.command, o.pdd = operands[0], operands[1]
 	t := &o.t
 	switch {
 	case t.sw.Verbosity > 5:
@@ -336,7 +344,7 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usagef(1, "--hosts goes with -m or -r")
 	case unsupported != "":
 		return nil, usagef(1, "%s is not supported: arunner does not copy the project for a run", unsupported)
-	case t.playbook == "" && t.module == "" && t.role == "" && !hasArgsFile(o.pdd):
+	case t.playbook == "" && t.module == "" && t.role == "" && o.command != "process" && !hasArgsFile(o.pdd):
 		return nil, usagef(1, "-p PLAYBOOK, -m MODULE or -r ROLE is required (or an args file in %s)", o.pdd)
 	}
 	return o, nil

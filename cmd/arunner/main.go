@@ -56,6 +56,9 @@ func gcPercent(env string) (int, bool) {
 // CLI does, or 1 (usage: 2) when arunner itself could not run it, or when
 // that rc is 0 but an artifact or stdout lost some of the output.
 func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "worker" {
+		return workerMain(args[1:], os.Stdin, stdout, stderr)
+	}
 	opts, err := parseArgs(args)
 	if err != nil {
 		var ue *usageError
@@ -75,6 +78,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cfg := opts.config()
+	if opts.command == "transmit" {
+		return transmitMain(cfg, stdout, stderr)
+	}
 	if opts.dryRun {
 		plan, err := runner.Prepare(context.Background(), cfg)
 		if err != nil {
@@ -104,7 +110,12 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	// into a cancel, which ends ansible's whole process group.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := runner.Run(ctx, cfg)
+	var res *runner.Result
+	if opts.command == "process" {
+		res, err = processMain(ctx, cfg, os.Stdin)
+	} else {
+		res, err = runner.Run(ctx, cfg)
+	}
 	if res == nil {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
