@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/arunner/arunner/internal/eventproto"
+	"github.com/arunner/arunner/internal/testee"
 )
 
 // The test binary doubles as a fake ansible-playbook: run with ARUNNER_FAKE
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 		os.Exit(fake(mode))
 	}
 	code := m.Run()
-	removeTestImage()
+	testee.Cleanup()
 	os.Exit(code)
 }
 

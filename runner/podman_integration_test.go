@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,100 +17,21 @@ import (
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/internal/conformance"
 	"github.com/arunner/arunner/internal/eventproto"
+	"github.com/arunner/arunner/internal/testee"
 	"github.com/arunner/arunner/internal/testsshd"
 	"github.com/arunner/arunner/isolation"
 )
 
-// eeImage is the execution environment image the podman tests share,
-// built once per test binary from the host's own python3 and ansible-core
-// (testdata/isolation/ee-image.sh: no registry is needed) and removed by
-// TestMain.
-var eeImage struct {
-	once  sync.Once
-	name  string // set once built
-	dir   string // holds containers.conf
-	built bool
-	skip  string // why podman cannot run here
-}
-
-// containersConf makes rootful podman work on machines whose crun fails on
-// the cgroup setup and whose default ulimits cannot be set: runc, cgroupfs
-// and no default ulimits, for this test binary only (CONTAINERS_CONF).
-const containersConf = `[containers]
-default_ulimits = []
-[engine]
-cgroup_manager = "cgroupfs"
-runtime = "runc"
-`
-
-// needPodman returns the shared image, or skips the test saying exactly
-// why podman cannot run it here.
+// needPodman returns the shared execution-environment image, or skips the
+// test saying exactly why podman cannot run it here.
 func needPodman(t *testing.T) string {
 	t.Helper()
 	needAnsible(t)
-	if _, err := exec.LookPath("podman"); err != nil {
-		t.Skip("podman is not installed (apt-get install podman runc)")
-	}
-	eeImage.once.Do(func() {
-		dir, err := os.MkdirTemp("", "arunner-podman-")
-		if err != nil {
-			eeImage.skip = err.Error()
-			return
-		}
-		eeImage.dir = dir
-		conf := filepath.Join(dir, "containers.conf")
-		if err := os.WriteFile(conf, []byte(containersConf), 0o600); err != nil {
-			eeImage.skip = err.Error()
-			return
-		}
-		// The engine inherits it from the runner's environment; it never
-		// reaches the container.
-		os.Setenv("CONTAINERS_CONF", conf)
-		name := fmt.Sprintf("localhost/arunner-ee-test:t%d", os.Getpid())
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "bash", filepath.Join("..", "testdata", "isolation", "ee-image.sh"), name).CombinedOutput()
-		eeImage.built, eeImage.name = true, name
-		if err != nil {
-			eeImage.skip = fmt.Sprintf("building the image failed: %v: %s", err, outTail(out))
-			return
-		}
-		out, err = exec.CommandContext(ctx, "podman", "run", "--rm", name, "/usr/bin/python3", "-c", "pass").CombinedOutput()
-		if err != nil {
-			eeImage.skip = fmt.Sprintf("podman cannot run a container here: %v: %s", err, outTail(out))
-		}
-	})
-	if eeImage.skip != "" {
-		t.Skip(eeImage.skip)
-	}
-	return eeImage.name
-}
-
-func outTail(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 500 {
-		s = "..." + s[len(s)-500:]
-	}
-	return s
-}
-
-// removeTestImage runs after the tests (TestMain).
-func removeTestImage() {
-	if eeImage.built {
-		_ = exec.Command("podman", "rmi", "--force", eeImage.name).Run()
-	}
-	if eeImage.dir != "" {
-		os.RemoveAll(eeImage.dir)
-	}
+	return testee.Image(t)
 }
 
 // podmanLeft lists the containers of ident that are still there.
-func podmanLeft(t *testing.T, ident string) string {
-	t.Helper()
-	out, err := exec.Command("podman", "ps", "--all", "--format", "{{.Names}}", "--filter", "name=ansible_runner_"+ident).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return strings.TrimSpace(string(out))
-}
+func podmanLeft(t *testing.T, ident string) string { return testee.Left(t, ident) }
 
 // A real playbook in a container from a locally built image gives the same
 // events, stdout, stats and artifacts as on the host: the prompt is

@@ -10,11 +10,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/testee"
 	"github.com/arunner/arunner/runnertest"
 )
 
-// The test binary doubles as a fake ansible-playbook (runnertest).
-func TestMain(m *testing.M) { runnertest.Main(m) }
+// The test binary doubles as a fake ansible-playbook (runnertest); after
+// the tests, the execution-environment image goes (testee).
+func TestMain(m *testing.M) { runnertest.Main(cleanAfter{m}) }
+
+type cleanAfter struct{ m *testing.M }
+
+func (c cleanAfter) Run() int {
+	defer testee.Cleanup()
+	return c.m.Run()
+}
 
 // -j prints each event as one JSON line, in counter order, and the exit
 // code is ansible's rc for a failed host.
