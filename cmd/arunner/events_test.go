@@ -46,3 +46,25 @@ func TestJSONEvents(t *testing.T) {
 	assert.Equal(t, []string{"playbook_on_start", "playbook_on_play_start", "playbook_on_task_start",
 		"runner_on_start", "runner_on_start", "runner_on_ok", "runner_on_failed", "playbook_on_stats"}, names)
 }
+
+// With -q or -j ansible's text is not on stdout, so stderr says why a
+// playbook failed: the rc's meaning, the failed host and its message.
+func TestQuietFailureOnStderr(t *testing.T) {
+	fake := runnertest.New(t, runnertest.Play("deploy", "web",
+		runnertest.Task("install", runnertest.Changed("web1"), runnertest.Failed("web2", "boom"))))
+	for k, v := range fake.Env {
+		t.Setenv(k, v)
+	}
+	for _, flag := range []string{"-q", "-j"} {
+		var stdout, stderr bytes.Buffer
+		rc := realMain([]string{"run", runnertest.PrivateDataDir(t), "-p", "site.yml", "-b", fake.Binary, flag}, &stdout, &stderr)
+		assert.Equal(t, 2, rc, flag)
+		assert.Contains(t, stderr.String(), "web2", flag)
+		assert.Contains(t, stderr.String(), "boom", flag)
+		assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "%s: one line: %q", flag, stderr.String())
+	}
+	// Without them, ansible's own text said it, and stderr is left alone.
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 2, realMain([]string{"run", runnertest.PrivateDataDir(t), "-p", "site.yml", "-b", fake.Binary}, &stdout, &stderr))
+	assert.Empty(t, stderr.String())
+}

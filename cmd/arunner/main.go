@@ -137,14 +137,17 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 // that err is not printed twice: ansible's own output for its exit (a
 // signal from outside it does not say), and the runner's message for an
 // error found before ansible started, which goes out as ansible-runner's
-// verbose event does (not with -q; with -j it is inside a JSON line, and
-// stderr says it plainly). It sets *exitErr from err.
+// verbose event does. With -q nothing is on stdout, and with -j it is
+// inside JSON lines: stderr then says it plainly, a failed playbook's
+// *ExitError included (which hosts failed, the last failure). It sets
+// *exitErr from err.
 func saidOnStdout(opts *options, res *runner.Result, err error, exitErr **runner.ExitError) bool {
-	if errors.As(err, exitErr) {
-		return (*exitErr).Signal == 0
-	}
+	isExit := errors.As(err, exitErr)
 	if opts.quiet || opts.json {
-		return false
+		return false // ansible's text is not on stdout
+	}
+	if isExit {
+		return (*exitErr).Signal == 0
 	}
 	var ce *runner.ConfigError
 	var me *runner.ManagedEnvError
