@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -88,6 +89,19 @@ type usageError struct {
 }
 
 func (e *usageError) Error() string { return e.msg }
+
+// usageExit prints a command line error on stderr and returns the exit
+// code: a usage error's own, with the usage text after it when that is 2
+// (argparse's way); any other error is a usage error.
+func usageExit(err error, usage string, stderr io.Writer) int {
+	var ue *usageError
+	if errors.As(err, &ue) && ue.code != 2 {
+		fmt.Fprintf(stderr, "arunner: %v\n", err)
+		return ue.code
+	}
+	fmt.Fprintf(stderr, "arunner: %v\n\n%s", err, usage)
+	return 2
+}
 
 func usagef(code int, format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...), code: code}

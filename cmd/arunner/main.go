@@ -61,13 +61,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	opts, err := parseArgs(args)
 	if err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) && ue.code != 2 {
-			fmt.Fprintf(stderr, "arunner: %v\n", err)
-			return ue.code
-		}
-		fmt.Fprintf(stderr, "arunner: %v\n\n%s", err, usage)
-		return 2
+		return usageExit(err, usage, stderr)
 	}
 	switch {
 	case opts.help:

@@ -160,13 +160,7 @@ func parseWorkerArgs(args []string) (*workerOptions, error) {
 func workerMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	o, err := parseWorkerArgs(args)
 	if err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) && ue.code != 2 {
-			fmt.Fprintf(stderr, "arunner: %v\n", err)
-			return ue.code
-		}
-		fmt.Fprintf(stderr, "arunner: %v\n\n%s", err, workerUsage)
-		return 2
+		return usageExit(err, workerUsage, stderr)
 	}
 	switch {
 	case o.help:
