@@ -18,6 +18,10 @@ import (
 	"github.com/arunner/arunner/internal/lazyio"
 )
 
+// cancelPoll is how often CancelCallback is polled, and the job and idle
+// limits checked.
+const cancelPoll = 200 * time.Millisecond
+
 // rcStopped is what ansible-runner reports as rc for a canceled or timed-out
 // run.
 const rcStopped = 254
@@ -307,7 +311,7 @@ func (r *run) monitor(p *proc, waitDone <-chan error, lastOutput *atomicTime, an
 	if promptLimit == 0 {
 		promptLimit = defaultPromptTimeout
 	}
-	ticker := time.NewTicker(200 * time.Millisecond)
+	ticker := time.NewTicker(cancelPoll)
 	defer ticker.Stop()
 
 	var st *stop

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -50,6 +51,13 @@ func TestStopWhileReadingPDD(t *testing.T) {
 			assert.ErrorIs(t, err, context.Canceled)
 		}},
 		{"Job.Cancel", nil, func(_ context.CancelFunc, job *Job) { job.Cancel() }, StatusCanceled, func(t *testing.T, err error) {
+			assert.ErrorIs(t, err, ErrCanceled)
+			assert.NotErrorIs(t, err, context.Canceled)
+		}},
+		{"CancelCallback", func(t *testing.T, cfg *Config) {
+			var polls atomic.Int32
+			cfg.CancelCallback = func() bool { return polls.Add(1) > 2 }
+		}, nil, StatusCanceled, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, ErrCanceled)
 			assert.NotErrorIs(t, err, context.Canceled)
 		}},

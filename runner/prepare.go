@@ -282,7 +282,7 @@ func (r *run) apply() error {
 }
 
 // load reads the private data dir until the run is canceled (its context,
-// Job.Cancel) or its job timeout, counted from now, runs out: a named pipe
+// Job.Cancel, CancelCallback) or its job timeout, counted from now, runs out: a named pipe
 // in env/ may have no writer yet. Config.JobTimeout applies from the start,
 // env/settings' job_timeout as soon as that file is read. A run stopped
 // here ends with a *privdata.FileError naming the file, whose cause is the
@@ -292,11 +292,32 @@ func (r *run) load() (*privdata.Dir, error) {
 	ctx, stop := context.WithCancelCause(context.WithoutCancel(r.ctx))
 	defer stop(nil)
 	defer context.AfterFunc(r.ctx, func() { stop(&cancelError{cause: r.ctx.Err()}) })()
+	// The watcher ends before load returns, so that CancelCallback is never
+	// called from two goroutines at once (the monitor polls it later).
+	watched := make(chan struct{})
+	defer func() { stop(nil); <-watched }()
 	go func() {
-		select {
-		case <-r.job.cancel:
-			stop(&cancelError{})
-		case <-ctx.Done():
+		defer close(watched)
+		var poll <-chan time.Time
+		if r.cfg.CancelCallback != nil {
+			t := time.NewTicker(cancelPoll)
+			defer t.Stop()
+			poll = t.C
+		}
+		for {
+			select {
+			case <-r.job.cancel:
+				stop(&cancelError{})
+				return
+			case <-ctx.Done():
+				return
+			case <-poll:
+				canceled := false
+				if !r.call("CancelCallback", func() { canceled = r.cfg.CancelCallback() }) || canceled {
+					stop(&cancelError{})
+					return
+				}
+			}
 		}
 	}()
 	var timer *time.Timer
