@@ -114,7 +114,10 @@ func TestWorkerKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0])
-	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1")
+	// A worker killed by SIGKILL cannot remove its private data dir (env/
+	// holds the job's secrets) or its run's scratch dir: they go in a
+	// temporary dir of the test's.
+	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+t.TempDir())
 	cmd.Stdin = bytes.NewReader(transmitted(t, cfg))
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
