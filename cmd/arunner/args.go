@@ -90,6 +90,39 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.msg }
 
+// splitFlag splits a command line argument as argparse does: --name=value
+// into its name and value; anything else is a name alone.
+func splitFlag(a string) (name, value string, hasValue bool) {
+	name, value, hasValue = strings.Cut(a, "=")
+	if !strings.HasPrefix(a, "--") {
+		return a, "", false
+	}
+	return name, value, hasValue
+}
+
+// flagValue is the value of the flag name at args[*i]: the one after '='
+// when it had one, else the next argument, which it moves *i past.
+func flagValue(args []string, i *int, name, value string, hasValue bool) (string, error) {
+	if hasValue {
+		return value, nil
+	}
+	if *i+1 >= len(args) {
+		return "", usagef(2, "%s needs a value", name)
+	}
+	*i++
+	return args[*i], nil
+}
+
+// flagList takes the arguments after args[*i] up to the next flag, as
+// argparse's nargs='*' does, and moves *i past them.
+func flagList(args []string, i *int) []string {
+	start := *i + 1
+	for *i+1 < len(args) && !strings.HasPrefix(args[*i+1], "-") {
+		*i++
+	}
+	return args[start : *i+1]
+}
+
 // usageExit prints a command line error on stderr and returns the exit
 // code: a usage error's own, with the usage text after it when that is 2
 // (argparse's way); any other error is a usage error.
@@ -170,20 +203,8 @@ func parseArgs(args []string) (*options, error) {
 	var unsupported string // the first notYet flag given
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		name, value, hasValue := strings.Cut(a, "=")
-		if !strings.HasPrefix(a, "--") {
-			name, hasValue = a, false
-		}
-		next := func() (string, error) {
-			if hasValue {
-				return value, nil
-			}
-			if i+1 >= len(args) {
-				return "", usagef(2, "%s needs a value", name)
-			}
-			i++
-			return args[i], nil
-		}
+		name, value, hasValue := splitFlag(a)
+		next := func() (string, error) { return flagValue(args, &i, name, value, hasValue) }
 		// nextInt reads a whole number in [0, max], as env/settings'
 		// timeouts are checked: a larger one would overflow.
 		nextInt := func(max int64) (int, error) {
@@ -296,10 +317,7 @@ func parseArgs(args []string) (*options, error) {
 			if hasValue {
 				paths = []string{value}
 			}
-			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				paths = append(paths, args[i])
-			}
+			paths = append(paths, flagList(args, &i)...)
 			switch name {
 			case "--process-isolation-hide-paths":
 				o.iso().HidePaths = paths
@@ -321,9 +339,7 @@ func parseArgs(args []string) (*options, error) {
 				case n == 1:
 					_, err = next()
 				case n < 0 && !hasValue:
-					for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-						i++
-					}
+					flagList(args, &i)
 				}
 			case len(a) > 1 && a[0] == '-' && strings.Trim(a[1:], "v") == "":
 				t.sw.Verbosity += len(a) - 1

@@ -88,20 +88,8 @@ func parseWorkerArgs(args []string) (*workerOptions, error) {
 	o := &workerOptions{grace: 60}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		name, value, hasValue := strings.Cut(a, "=")
-		if !strings.HasPrefix(a, "--") {
-			name, hasValue = a, false
-		}
-		next := func() (string, error) {
-			if hasValue {
-				return value, nil
-			}
-			if i+1 >= len(args) {
-				return "", usagef(2, "%s needs a value", name)
-			}
-			i++
-			return args[i], nil
-		}
+		name, value, hasValue := splitFlag(a)
+		next := func() (string, error) { return flagValue(args, &i, name, value, hasValue) }
 		var err error
 		switch name {
 		case "-h", "--help":
@@ -125,10 +113,7 @@ func parseWorkerArgs(args []string) (*workerOptions, error) {
 		case "--file-pattern":
 			o.pattern, err = next()
 		case "--exclude-strings":
-			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				o.excludes = append(o.excludes, args[i])
-			}
+			o.excludes = append(o.excludes, flagList(args, &i)...)
 		case "--grace-period":
 			var s string
 			if s, err = next(); err == nil {
@@ -138,7 +123,7 @@ func parseWorkerArgs(args []string) (*workerOptions, error) {
 				}
 			}
 		case "--remove-images", "--image-prune", "--process-isolation-executable":
-			err = usagef(1, "%s is not supported: arunner runs no containers", name)
+			err = usagef(1, "%s is not supported: arunner worker cleanup removes no container images", name)
 		case "--debug":
 		case "--logfile":
 			_, err = next()
