@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,20 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/internal/proctest"
 	"github.com/arunner/arunner/privdata"
 )
-
-// holdsOpen reports whether process pid holds path open.
-func holdsOpen(pid int, path string) bool {
-	dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
-	fds, _ := os.ReadDir(dir)
-	for _, fd := range fds {
-		if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == path {
-			return true
-		}
-	}
-	return false
-}
 
 // A named pipe in env/ that no writer ever opens holds the run only until
 // it is canceled or timed out, by any of the usual means. The run then ends
@@ -108,7 +96,7 @@ func TestStopWhileReadingPDD(t *testing.T) {
 			require.NoError(t, err)
 			start := time.Now()
 			if tc.stop != nil {
-				waitFor(t, "the runner to open env/extravars", func() bool { return holdsOpen(os.Getpid(), extravars) })
+				waitFor(t, "the runner to open env/extravars", func() bool { return proctest.HoldsOpen(os.Getpid(), extravars) })
 				assert.Equal(t, StatusUnstarted, job.Status())
 				tc.stop(cancel, job)
 			}
@@ -136,7 +124,7 @@ func TestStopWhileReadingPDD(t *testing.T) {
 			assert.Equal(t, []Status{tc.status}, statuses, "nothing was started")
 			mu.Unlock()
 			assert.Equal(t, 1, finished)
-			assert.False(t, holdsOpen(os.Getpid(), extravars), "the pipe is closed")
+			assert.False(t, proctest.HoldsOpen(os.Getpid(), extravars), "the pipe is closed")
 
 			// Nothing private is left, and the secret is nowhere.
 			_, err = os.Stat(filepath.Join(res.ArtifactDir, ".arunner"))

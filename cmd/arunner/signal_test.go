@@ -5,26 +5,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// holdsOpen reports whether process pid holds path open.
-func holdsOpen(pid int, path string) bool {
-	dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
-	fds, _ := os.ReadDir(dir)
-	for _, fd := range fds {
-		if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == path {
-			return true
-		}
-	}
-	return false
-}
+	"github.com/arunner/arunner/internal/proctest"
+)
 
 // ^C or SIGTERM ends a run waiting for the writer of a named pipe in env/,
 // which no signal could end: rc 254, the artifacts say canceled, stderr
@@ -50,7 +39,7 @@ func TestSignalWhileReadingPDD(t *testing.T) {
 				cmd.Process.Kill()
 				<-done
 			}()
-			for deadline := time.Now().Add(10 * time.Second); !holdsOpen(cmd.Process.Pid, fifo); time.Sleep(5 * time.Millisecond) {
+			for deadline := time.Now().Add(10 * time.Second); !proctest.HoldsOpen(cmd.Process.Pid, fifo); time.Sleep(5 * time.Millisecond) {
 				require.False(t, time.Now().After(deadline), "arunner did not open %s", fifo)
 			}
 			require.NoError(t, cmd.Process.Signal(sig))
