@@ -26,8 +26,8 @@ func ExampleRun_readme() {
 			Path:     "site.yml", // or Content: the playbook itself
 			Switches: runner.Switches{Limit: "web", Check: true},
 		},
-		Inventory:     runner.Inventory{Text: "[web]\nweb1 ansible_host=10.0.0.5\n"}, // or Sources, or Model
-		ExtraVars:     map[string]any{"release": "2.4.1"},                            // 0600 file, -e @file
+		Inventory:     runner.Inventory{Text: "[web]\nweb1 ansible_host=127.0.0.1\n"}, // or Sources, or Model
+		ExtraVars:     map[string]any{"release": "2.4.1"},                             // 0600 file, -e @file
 		Credentials:   []credentials.Credential{credentials.Vault{VaultPassword: pw}},
 		EventHandler:  func(ev *events.Event) bool { log.Println(ev.Event, ev.Host()); return true },
 		StatusHandler: func(u runner.StatusUpdate) { log.Println(u.Status) },
@@ -153,7 +153,7 @@ func ExampleRawCommand() {
 // run only: the private data dir's inventory/ is left as it is.
 func ExampleInventory() {
 	inv := inventory.New()
-	inv.AddHost("web1", "web").Vars = map[string]any{"ansible_host": "10.0.0.5"}
+	inv.AddHost("web1", "web").Vars = map[string]any{"ansible_host": "127.0.0.1"}
 	res, err := runner.Run(context.Background(), runner.Config{
 		PrivateDataDir: "/srv/jobs/44",
 		Target:         runner.Playbook{Path: "site.yml"},
