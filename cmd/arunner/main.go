@@ -56,23 +56,16 @@ func gcPercent(env string) (int, bool) {
 // CLI does, or 1 (usage: 2) when arunner itself could not run it, or when
 // that rc is 0 but an artifact or stdout lost some of the output.
 func realMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "worker" {
-		return workerMain(args[1:], os.Stdin, stdout, stderr)
-	}
-	opts, err := parseArgs(args)
-	if err != nil {
-		return usageExit(err, usage, stderr)
-	}
-	switch {
-	case opts.help:
-		fmt.Fprint(stdout, usage)
-		return 0
-	case opts.version:
-		fmt.Fprintln(stdout, "arunner", version)
-		return 0
-	}
+	a := &app{stdout: stdout, stderr: stderr, stdin: os.Stdin}
+	return a.execute(args)
+}
+
+// runLike runs a checked run-like command line and returns its exit code.
+func (a *app) runLike(opts *options) int {
+	stdout, stderr := a.stdout, a.stderr
 	cfg := opts.config()
-	if opts.command == "transmit" {
+	switch {
+	case opts.command == "transmit":
 		return transmitMain(cfg, stdout, stderr)
 	}
 	if opts.dryRun {
@@ -105,8 +98,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var res *runner.Result
+	var err error
 	if opts.command == "process" {
-		res, err = processMain(ctx, cfg, os.Stdin)
+		res, err = processMain(ctx, cfg, a.stdin)
 	} else {
 		res, err = runner.Run(ctx, cfg)
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/stream"
@@ -25,14 +27,6 @@ import (
 
 // The streaming commands: transmit and process take run's command line
 // (args.go); worker has its own, as ansible-runner's does.
-
-const workerUsage = `usage: arunner worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N]
-       arunner worker --worker-info
-       arunner worker cleanup --file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]
-
-Reads a job from stdin (arunner or ansible-runner transmit), runs it and
-writes its stream (status lines, events, artifacts, eof) to stdout.
-`
 
 // runnerVersion is the ansible-runner version whose stream arunner speaks,
 // which --worker-info reports as AWX expects.
@@ -77,85 +71,80 @@ type workerOptions struct {
 	delete    bool
 	keepalive int
 	info      bool
-	cleanup   bool
 	pattern   string
 	excludes  []string
 	grace     int
-	help      bool
 }
 
-func parseWorkerArgs(args []string) (*workerOptions, error) {
+// workerCommand is `arunner worker` and `arunner worker cleanup`, with
+// ansible-runner's flags.
+func (a *app) workerCommand() *cobra.Command {
 	o := &workerOptions{grace: 60}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, value, hasValue := splitFlag(a)
-		next := func() (string, error) { return flagValue(args, &i, name, value, hasValue) }
-		var err error
-		switch name {
-		case "-h", "--help":
-			o.help = true
-		case "cleanup":
-			o.cleanup = true
-		case "--private-data-dir":
-			o.pdd, err = next()
-		case "--delete":
-			o.delete = true
-		case "--worker-info":
-			o.info = true
-		case "--keepalive-seconds":
-			var s string
-			if s, err = next(); err == nil {
-				o.keepalive, err = strconv.Atoi(s)
-				if err != nil || o.keepalive < 0 || int64(o.keepalive) > maxSeconds {
-					err = usagef(2, "--keepalive-seconds needs a whole number, got %q", s)
-				}
-			}
-		case "--file-pattern":
-			o.pattern, err = next()
-		case "--exclude-strings":
-			o.excludes = append(o.excludes, flagList(args, &i)...)
-		case "--grace-period":
-			var s string
-			if s, err = next(); err == nil {
-				o.grace, err = strconv.Atoi(s)
-				if err != nil || o.grace < 0 || o.grace > math.MaxInt32 {
-					err = usagef(2, "--grace-period needs a whole number of minutes, got %q", s)
-				}
-			}
-		case "--remove-images", "--image-prune", "--process-isolation-executable":
-			err = usagef(1, "%s is not supported: arunner worker cleanup removes no container images", name)
-		case "--debug":
-		case "--logfile":
-			_, err = next()
-		default:
-			err = usagef(2, "unknown argument %s", a)
-		}
-		if err != nil {
-			return nil, err
-		}
+	cmd := &cobra.Command{
+		Use:   "worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N] | worker --worker-info",
+		Short: "run a job read from stdin (arunner or ansible-runner transmit), streaming its results to stdout",
+		Long: `Reads a job from stdin (arunner or ansible-runner transmit), runs it and
+writes its stream (status lines, events, artifacts, eof) to stdout.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.code = a.workerMain(o)
+			return nil
+		},
 	}
-	// --delete without --private-data-dir changes nothing: the temporary
-	// dir is removed anyway (as with ansible-runner).
-	return o, nil
+	fs := cmd.Flags()
+	fs.StringVar(&o.pdd, "private-data-dir", "", "where the job is unpacked (default: a temporary dir, removed after)")
+	fs.BoolVar(&o.delete, "delete", false, "empty --private-data-dir first, and remove it after the job")
+	fs.BoolVar(&o.info, "worker-info", false, "print this node's capacity and ansible-runner version, and exit")
+	fs.Var(wholeNumber{"--keepalive-seconds", maxSeconds, func(n int64) { o.keepalive = int(n) }}, "keepalive-seconds", "send a keepalive line every N seconds of silence")
+	addIgnoredLogFlags(fs)
+	cmd.SetFlagErrorFunc(flagError("argument"))
+	cmd.MarkFlagDirname("private-data-dir")
+
+	cleanup := &cobra.Command{
+		Use:   "cleanup --file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]",
+		Short: "remove the private data dirs of finished jobs",
+		Long: `Removes the private data dirs that match --file-pattern, unless one of
+--exclude-strings is in the path, it was modified within --grace-period
+minutes, or its pid file names a live process.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, name := range []string{"remove-images", "image-prune", "process-isolation-executable"} {
+				if cmd.Flags().Changed(name) {
+					return usagef(1, "--%s is not supported: arunner worker cleanup removes no container images", name)
+				}
+			}
+			a.code = cleanupMain(o, a.stdout, a.stderr)
+			return nil
+		},
+	}
+	cfs := cleanup.Flags()
+	cfs.StringVar(&o.pattern, "file-pattern", "", "a glob of private data dirs to remove")
+	cfs.Var(listValue{dst: &o.excludes, appends: true}, "exclude-strings", "keep the paths holding one of these (comma-separated) words")
+	cfs.Var(wholeNumber{"--grace-period", math.MaxInt32, func(n int64) { o.grace = int(n) }}, "grace-period", "keep what was modified within this many minutes (default 60)")
+	cfs.Var(listValue{dst: new([]string)}, "remove-images", "not supported")
+	cfs.Bool("image-prune", false, "not supported")
+	cfs.String("process-isolation-executable", "", "not supported")
+	addIgnoredLogFlags(cfs)
+	cleanup.SetFlagErrorFunc(flagError("argument"))
+	cmd.AddCommand(cleanup)
+	return cmd
+}
+
+// addIgnoredLogFlags adds --debug and --logfile, which worker accepts as
+// ansible-runner's does; its stream is its output.
+func addIgnoredLogFlags(fs *pflag.FlagSet) {
+	fs.Bool("debug", false, "accepted")
+	fs.String("logfile", "", "accepted")
 }
 
 // workerMain is `arunner worker`: its exit code is ansible's rc, as
 // ansible-runner's, or 1 when the job could not be read or run (the stream
 // then says why, in an error status line).
-func workerMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
-	o, err := parseWorkerArgs(args)
-	if err != nil {
-		return usageExit(err, workerUsage, stderr)
-	}
-	switch {
-	case o.help:
-		fmt.Fprint(stdout, workerUsage)
-		return 0
-	case o.info:
+func (a *app) workerMain(o *workerOptions) int {
+	stdout, stderr := a.stdout, a.stderr
+	if o.info {
 		fmt.Fprintln(stdout, workerInfo())
 		return 0
-	case o.cleanup:
-		return cleanupMain(o, stdout, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -163,7 +152,7 @@ func workerMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); ok {
 		out = pollable(f) // so that a stalled reader can be given up on
 	}
-	res, err := stream.Worker(ctx, pollable(stdin), out, stream.WorkerOptions{
+	res, err := stream.Worker(ctx, pollable(a.stdin), out, stream.WorkerOptions{
 		PrivateDataDir: o.pdd,
 		Delete:         o.delete,
 		Keepalive:      secs(o.keepalive),

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Each command has its own --help: its usage line and its flags, on
+// stdout, exit 0.
+func TestCommandHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"-h"}, {"help"},
+		{"run", "--help"}, {"transmit", "-h"}, {"process", "--help"}, {"help", "run"},
+		{"worker", "--help"}, {"worker", "cleanup", "--help"},
+		{"completion", "--help"},
+	} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 0, realMain(args, &stdout, &stderr), "%q: %s", args, stderr.String())
+		cmd := "arunner"
+		for _, a := range args {
+			if !strings.HasPrefix(a, "-") && a != "help" {
+				cmd += " " + a
+			}
+		}
+		if args[0] == "help" && len(args) > 1 {
+			cmd = "arunner " + args[1]
+		}
+		assert.Contains(t, stdout.String(), "usage: "+cmd+" ", args)
+		assert.Empty(t, stderr.String(), args)
+	}
+	var stdout, stderr bytes.Buffer
+	realMain([]string{"run", "--help"}, &stdout, &stderr)
+	assert.Contains(t, stdout.String(), "--process-isolation-hide-paths", "run's flags are listed")
+	stdout.Reset()
+	realMain([]string{"worker", "--help"}, &stdout, &stderr)
+	assert.Contains(t, stdout.String(), "--keepalive-seconds")
+	assert.NotContains(t, stdout.String(), "--playbook", "worker's own flags, not run's")
+}
+
+// An unknown command or flag is a usage error: exit 2, the message and
+// the usage of the command it was given to, on stderr.
+func TestUnknownCommandAndFlag(t *testing.T) {
+	for _, c := range []struct {
+		args        []string
+		says, usage string
+	}{
+		{[]string{"frobnicate", "/pdd"}, `unknown command "frobnicate"`, "usage: arunner COMMAND"},
+		{[]string{}, "expected a command", "usage: arunner COMMAND"},
+		{[]string{"run", "/pdd", "-p", "x.yml", "--frob"}, "unknown flag --frob", "usage: arunner run "},
+		{[]string{"run", "/pdd", "-p", "x.yml", "-Z"}, "unknown flag -Z", "usage: arunner run "},
+		{[]string{"transmit", "/pdd", "--bogus"}, "unknown flag --bogus", "usage: arunner transmit "},
+		{[]string{"worker", "cleanup", "--bogus"}, "unknown argument --bogus", "usage: arunner worker cleanup "},
+	} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 2, realMain(c.args, &stdout, &stderr), c.args)
+		assert.True(t, strings.HasPrefix(stderr.String(), "arunner: "+c.says), "%q: %s", c.args, stderr.String())
+		assert.Contains(t, stderr.String(), c.usage, c.args)
+		assert.Empty(t, stdout.String(), c.args)
+	}
+}
