@@ -28,6 +28,12 @@ An args file in PRIVATE_DATA_DIR, when present, is what runs, whatever -p,
 --directory-isolation-base-path. Process isolation flags fill what
 env/settings does not say.
 
+At the end, a summary goes to stderr (ident, artifact dir, status, rc,
+elapsed, the per-host recap and the failed tasks), also with -q and -j.
+With -q on a terminal, one status line shows the run's progress instead of
+ansible's text; when stderr is not a terminal, -q prints a plain line per
+play and task.
+
 The exit code is ansible's rc, as with ansible-runner; 2 for a malformed
 command line, 1 when arunner could not run ansible.`
 
@@ -267,7 +273,7 @@ func addRunFlags(fs *pflag.FlagSet, o *options) {
 	fs.BoolVar(&c.OmitEventData, "omit-event-data", false, "leave event_data out of every event")
 	fs.BoolVar(&c.OnlyFailedEventData, "only-failed-event-data", false, "keep event_data only on failure events")
 	fs.Bool("omit-env-files", false, "accepted: arunner never writes env/ files")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no ansible text: a progress line (on a terminal) and the summary")
 	fs.BoolVarP(&o.json, "json", "j", false, "print one JSON event per line instead of ansible's text")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print what would run (command, dir, env, files; secrets redacted) and exit, starting and writing nothing")
 	fs.BoolVar(&o.debug, "debug", false, "print how the run is set up (command, dir, redacted env) on stderr")

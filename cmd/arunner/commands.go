@@ -14,7 +14,6 @@ import (
 type app struct {
 	stdout, stderr io.Writer
 	stdin          *os.File
-	args           []string // the command line, for start's background run
 	code           int
 	// parsed, when set, receives a run-like command's checked options
 	// instead of running them (parseArgs).
@@ -123,7 +122,6 @@ func (a *app) runCommand(name, short string) *cobra.Command {
 
 // execute runs the command line args and returns the exit code.
 func (a *app) execute(args []string) int {
-	a.args = args
 	root := a.rootCommand()
 	root.SetArgs(listArgs(args))
 	cmd, err := root.ExecuteC()

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/arunner/arunner/runner"
 )
@@ -92,6 +93,10 @@ func (a *app) runLike(opts *options) int {
 		// follows it.
 		cfg.Output = stdout
 	}
+	// The events are followed for the summary, and with -q for the
+	// progress line, which replaces ansible's text.
+	prog := newProgress(stderr, opts.quiet, time.Now())
+	cfg.EventHandler = prog.event
 
 	// The library installs no signal handlers; the CLI turns ^C and SIGTERM
 	// into a cancel, which ends ansible's whole process group.
@@ -105,16 +110,19 @@ func (a *app) runLike(opts *options) int {
 		res, err = runner.Run(ctx, cfg)
 	}
 	if res == nil {
+		prog.stop()
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
 	}
 	var exitErr *runner.ExitError
+	prog.stop()
 	if err != nil && (!saidOnStdout(opts, res, err, &exitErr) || res.ArtifactErr != nil) {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 	}
 	if res.OutputErr != nil && !opts.quiet {
 		fmt.Fprintf(stderr, "arunner: %v (the run went on; its artifacts are in %s)\n", res.OutputErr, res.ArtifactDir)
 	}
+	writeSummary(stderr, res, prog.tally, elapsedOf(res, prog.tally))
 	if res.RC == 0 && (err != nil && exitErr == nil || res.OutputErr != nil) {
 		return 1
 	}
