@@ -206,6 +206,7 @@ type options struct {
 	iso           isolation.Options
 	dirIsolation  string
 	flags         *pflag.FlagSet
+	daemonChild   bool // start's background process
 }
 
 // target holds the flags that say what runs, until check has checked them

@@ -14,6 +14,7 @@ import (
 type app struct {
 	stdout, stderr io.Writer
 	stdin          *os.File
+	args           []string // the command line, for start's background run
 	code           int
 	// parsed, when set, receives a run-like command's checked options
 	// instead of running them (parseArgs).
@@ -77,12 +78,13 @@ flags, artifacts and exit code.
 
 	for _, c := range []struct{ name, short string }{
 		{"run", "run ansible in the foreground"},
+		{"start", "run ansible in the background (pid file and daemon.log in PRIVATE_DATA_DIR)"},
 		{"transmit", "write a run's job to stdout for `arunner worker` (or ansible-runner's)"},
 		{"process", "read a worker's stream from stdin into PRIVATE_DATA_DIR's artifacts"},
 	} {
 		root.AddCommand(a.runCommand(c.name, c.short))
 	}
-	root.AddCommand(a.workerCommand())
+	root.AddCommand(a.stopCommand(), a.isAliveCommand(), a.workerCommand())
 	return root
 }
 
@@ -114,6 +116,10 @@ func (a *app) runCommand(name, short string) *cobra.Command {
 		},
 	}
 	addRunFlags(cmd.Flags(), o)
+	if name == "start" {
+		cmd.Flags().BoolVar(&o.daemonChild, daemonChildFlag, false, "")
+		cmd.Flags().MarkHidden(daemonChildFlag)
+	}
 	for _, f := range []string{"playbook", "project-dir", "artifact-dir", "logfile", "inventory", "binary"} {
 		cmd.MarkFlagFilename(f)
 	}
@@ -122,6 +128,7 @@ func (a *app) runCommand(name, short string) *cobra.Command {
 
 // execute runs the command line args and returns the exit code.
 func (a *app) execute(args []string) int {
+	a.args = args
 	root := a.rootCommand()
 	root.SetArgs(listArgs(args))
 	cmd, err := root.ExecuteC()

@@ -14,6 +14,7 @@ func TestCommandHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"},
 		{"run", "--help"}, {"transmit", "-h"}, {"process", "--help"}, {"help", "run"},
+		{"start", "--help"}, {"stop", "-h"}, {"is-alive", "--help"},
 		{"worker", "--help"}, {"worker", "cleanup", "--help"},
 		{"completion", "--help"},
 	} {

@@ -68,6 +68,8 @@ func (a *app) runLike(opts *options) int {
 	switch {
 	case opts.command == "transmit":
 		return transmitMain(cfg, stdout, stderr)
+	case opts.command == "start" && !opts.daemonChild:
+		return a.startMain(opts)
 	}
 	if opts.dryRun {
 		plan, err := runner.Prepare(context.Background(), cfg)
@@ -77,6 +79,17 @@ func (a *app) runLike(opts *options) int {
 		}
 		fmt.Fprint(stdout, plan)
 		return 0
+	}
+	if opts.daemonChild {
+		release, err := holdPidFile(opts.pdd)
+		if err != nil {
+			fmt.Fprintf(stderr, "arunner: %v\n", err)
+			return 1
+		}
+		defer release()
+		// Its stdout is /dev/null: daemon.log, its stderr, gets the
+		// progress lines and the summary.
+		opts.quiet = true
 	}
 	if opts.debug || opts.logfile != "" {
 		dl, err := newDebugLog(opts, stderr)

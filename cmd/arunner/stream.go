@@ -256,7 +256,7 @@ func cleanupMain(o *workerOptions, stdout, stderr io.Writer) int {
 			if err != nil || o.grace > 0 && time.Since(st.ModTime()) < time.Duration(o.grace)*time.Minute {
 				continue
 			}
-			if alive(m) {
+			if pid, err := readPid(m); err == nil && alive(pid) {
 				fmt.Fprintf(stdout, "Excluding running project %s from cleanup\n", m)
 				continue
 			}
@@ -298,16 +298,4 @@ func protected(p string) bool {
 		return true
 	}
 	return false
-}
-
-func alive(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, "pid"))
-	if err != nil {
-		return false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return false
-	}
-	return syscall.Kill(pid, 0) == nil
 }
