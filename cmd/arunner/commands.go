@@ -84,7 +84,7 @@ flags, artifacts and exit code.
 	} {
 		root.AddCommand(a.runCommand(c.name, c.short))
 	}
-	root.AddCommand(a.stopCommand(), a.isAliveCommand(), a.workerCommand())
+	root.AddCommand(a.stopCommand(), a.isAliveCommand(), a.workerCommand(), a.inventoryCommand())
 	return root
 }
 
