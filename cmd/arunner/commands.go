@@ -84,7 +84,8 @@ flags, artifacts and exit code.
 	} {
 		root.AddCommand(a.runCommand(c.name, c.short))
 	}
-	root.AddCommand(a.stopCommand(), a.isAliveCommand(), a.workerCommand(), a.inventoryCommand())
+	root.AddCommand(a.stopCommand(), a.isAliveCommand(), a.workerCommand(), a.inventoryCommand(),
+		a.showCommand())
 	return root
 }
 
