@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,18 +56,22 @@ flags, artifacts and exit code.
 		Args:          cobra.ArbitraryArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		// --version, as ansible-runner's, goes with any command.
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if showVersion {
 				fmt.Fprintln(a.stdout, "arunner", version)
-				return nil
+				return errVersionShown
 			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef(2, "unknown command %q: expected `run PRIVATE_DATA_DIR` or another command", args[0])
 			}
 			return usagef(2, "expected a command, such as `run PRIVATE_DATA_DIR`")
 		},
 	}
-	root.Flags().BoolVar(&showVersion, "version", false, "print arunner's version")
+	root.PersistentFlags().BoolVar(&showVersion, "version", false, "print arunner's version")
 	// A flag before an unknown command is that command's problem.
 	root.FParseErrWhitelist.UnknownFlags = true
 	root.SetOut(a.stdout)
@@ -127,12 +132,19 @@ func (a *app) runCommand(name, short string) *cobra.Command {
 	return cmd
 }
 
+// errVersionShown ends a command line with --version, once the version
+// is printed.
+var errVersionShown = errors.New("version shown")
+
 // execute runs the command line args and returns the exit code.
 func (a *app) execute(args []string) int {
 	a.args = args
 	root := a.rootCommand()
 	root.SetArgs(listArgs(args))
 	cmd, err := root.ExecuteC()
+	if err == errVersionShown {
+		return 0
+	}
 	if err != nil {
 		usage := cmd.UsageString()
 		if cmd == root && !strings.HasPrefix(err.Error(), "unknown command") {

@@ -65,11 +65,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 func (a *app) runLike(opts *options) int {
 	stdout, stderr := a.stdout, a.stderr
 	cfg := opts.config()
-	switch {
-	case opts.command == "transmit":
+	if opts.command == "transmit" {
 		return transmitMain(cfg, stdout, stderr)
-	case opts.command == "start" && !opts.daemonChild:
-		return a.startMain(opts)
 	}
 	if opts.dryRun {
 		plan, err := runner.Prepare(context.Background(), cfg)
@@ -79,6 +76,9 @@ func (a *app) runLike(opts *options) int {
 		}
 		fmt.Fprint(stdout, plan)
 		return 0
+	}
+	if opts.command == "start" && !opts.daemonChild {
+		return a.startMain(opts)
 	}
 	if opts.daemonChild {
 		release, err := holdPidFile(opts.pdd)

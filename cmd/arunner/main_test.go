@@ -93,6 +93,13 @@ func TestVersion(t *testing.T) {
 	var out bytes.Buffer
 	assert.Equal(t, 0, realMain([]string{"--version"}, &out, &out))
 	assert.Contains(t, out.String(), "arunner ")
+	// With any command, as ansible-runner's: nothing runs.
+	for _, args := range [][]string{{"run", "--version"}, {"start", "/nonexistent/pdd", "-p", "x.yml", "--version"}, {"worker", "--version"}} {
+		out.Reset()
+		assert.Equal(t, 0, realMain(args, &out, &out), args)
+		assert.Equal(t, "arunner "+version+"\n", out.String(), args)
+	}
+	assert.NoDirExists(t, "/nonexistent/pdd")
 }
 
 func TestUsageErrorExitCode(t *testing.T) {
