@@ -282,15 +282,15 @@ func addRunFlags(fs *pflag.FlagSet, o *options) {
 
 	iso := &o.iso
 	fs.BoolVar(&iso.Enabled, "process-isolation", false, "run ansible in a container or a bubblewrap sandbox")
-	fs.StringVar(&iso.Executable, "process-isolation-executable", "", "podman (default) or docker run a container; any other name is bubblewrap's binary")
-	fs.StringVar(&iso.Path, "process-isolation-path", "", "accepted (nothing is put there)")
+	fs.StringVar(&iso.Executable, "process-isolation-executable", "", "`EXE`: podman (default) or docker run a container; any other name is bubblewrap's binary")
+	fs.StringVar(&iso.Path, "process-isolation-path", "", "`DIR`: accepted (nothing is put there)")
 	fs.StringVar(&iso.Image, "container-image", "", "the execution environment `IMAGE`")
 	fs.StringArrayVar(&iso.VolumeMounts, "container-volume-mount", nil, "`SRC:DST[:OPTS]` mounted in the container; repeatable")
-	fs.StringArrayVar(&iso.ContainerOptions, "container-option", nil, "an engine argument (--container-option=OPT); repeatable")
+	fs.StringArrayVar(&iso.ContainerOptions, "container-option", nil, "`OPT`, an engine argument; repeatable")
 	fs.Var(listValue{dst: &iso.HidePaths}, "process-isolation-hide-paths", "paths hidden in the sandbox")
 	fs.Var(listValue{dst: &iso.ROPaths}, "process-isolation-ro-paths", "paths read-only in the sandbox")
 	fs.Var(listValue{dst: &iso.ShowPaths}, "process-isolation-show-paths", "paths writable in the sandbox")
-	fs.StringVar(&o.dirIsolation, "directory-isolation-base-path", "", "not supported, and refused: arunner does not copy the project")
+	fs.StringVar(&o.dirIsolation, "directory-isolation-base-path", "", "`DIR`: not supported, and refused (arunner does not copy the project)")
 	fs.SortFlags = false
 }
 

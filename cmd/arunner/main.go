@@ -108,7 +108,7 @@ func (a *app) runLike(opts *options) int {
 	}
 	// The events are followed for the summary, and with -q for the
 	// progress line, which replaces ansible's text.
-	prog := newProgress(stderr, opts.quiet, time.Now())
+	prog := newProgress(stderr, opts.quiet, opts.t.module != "", time.Now())
 	cfg.EventHandler = prog.event
 
 	// The library installs no signal handlers; the CLI turns ^C and SIGTERM

@@ -30,9 +30,10 @@ type progress struct {
 }
 
 // newProgress follows a run started at started; show says whether to
-// print its progress on w.
-func newProgress(w io.Writer, show bool, started time.Time) *progress {
-	p := &progress{tally: newTally(), started: started, done: make(chan struct{})}
+// print its progress on w, count whether to count host results without
+// showing them (see tally.counting).
+func newProgress(w io.Writer, show, count bool, started time.Time) *progress {
+	p := &progress{tally: newTally(show || count), started: started, done: make(chan struct{})}
 	if !show {
 		return p
 	}

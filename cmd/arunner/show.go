@@ -38,7 +38,7 @@ func (a *app) showMain(dir string) int {
 		fmt.Fprintf(a.stderr, "arunner: %v\n", err)
 		return 1
 	}
-	t := newTally()
+	t := newTally(true)
 	for ev, err := range res.Events() {
 		if err != nil {
 			fmt.Fprintf(a.stderr, "arunner: %v\n", err)

@@ -92,7 +92,7 @@ writes its stream (status lines, events, artifacts, eof) to stdout.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&o.pdd, "private-data-dir", "", "where the job is unpacked (default: a temporary dir, removed after)")
+	fs.StringVar(&o.pdd, "private-data-dir", "", "`DIR` where the job is unpacked (default: a temporary dir, removed after)")
 	fs.BoolVar(&o.delete, "delete", false, "empty --private-data-dir first, and remove it after the job")
 	fs.BoolVar(&o.info, "worker-info", false, "print this node's capacity and ansible-runner version, and exit")
 	fs.Var(wholeNumber{"--keepalive-seconds", maxSeconds, func(n int64) { o.keepalive = int(n) }}, "keepalive-seconds", "send a keepalive line every N seconds of silence")
@@ -118,7 +118,7 @@ minutes, or its pid file names a live process.`,
 		},
 	}
 	cfs := cleanup.Flags()
-	cfs.StringVar(&o.pattern, "file-pattern", "", "a glob of private data dirs to remove")
+	cfs.StringVar(&o.pattern, "file-pattern", "", "a `GLOB` of private data dirs to remove")
 	cfs.Var(listValue{dst: &o.excludes, appends: true}, "exclude-strings", "keep the paths holding one of these (comma-separated) words")
 	cfs.Var(wholeNumber{"--grace-period", math.MaxInt32, func(n int64) { o.grace = int(n) }}, "grace-period", "keep what was modified within this many minutes (default 60)")
 	cfs.Var(listValue{dst: new([]string)}, "remove-images", "not supported")
@@ -134,7 +134,7 @@ minutes, or its pid file names a live process.`,
 // ansible-runner's does; its stream is its output.
 func addIgnoredLogFlags(fs *pflag.FlagSet) {
 	fs.Bool("debug", false, "accepted")
-	fs.String("logfile", "", "accepted")
+	fs.String("logfile", "", "`FILE`: accepted")
 }
 
 // workerMain is `arunner worker`: its exit code is ansible's rc, as

@@ -22,14 +22,19 @@ type failedTask struct {
 // tally follows a run's events for the summary and the progress line: the
 // current play and task, each host's results so far, and the failed tasks.
 type tally struct {
+	// counting says whether host results are counted: the progress line
+	// shows them, and a run without a recap (an ad hoc command) has only
+	// them. Reading a result's host and changed flag from its event_data
+	// costs, so a run that needs neither skips it.
+	counting                         bool
 	play, task                       string
 	ok, changed, failed, unreachable map[string]int
 	failures                         []failedTask
 	first, last                      string // created of the first and last event
 }
 
-func newTally() *tally {
-	return &tally{ok: map[string]int{}, changed: map[string]int{}, failed: map[string]int{}, unreachable: map[string]int{}}
+func newTally(counting bool) *tally {
+	return &tally{counting: counting, ok: map[string]int{}, changed: map[string]int{}, failed: map[string]int{}, unreachable: map[string]int{}}
 }
 
 // see counts ev; it reports whether ev changed what the progress line shows.
@@ -44,6 +49,9 @@ func (t *tally) see(ev *events.Event) bool {
 	case events.PlaybookOnTaskStart:
 		t.task = ev.Task()
 	case events.RunnerOnOK:
+		if !t.counting {
+			return false
+		}
 		if ev.Changed() {
 			t.changed[ev.Host()]++
 		} else {
@@ -51,7 +59,9 @@ func (t *tally) see(ev *events.Event) bool {
 		}
 	case events.RunnerOnFailed, events.RunnerOnUnreachable:
 		if ev.IgnoreErrors() {
-			t.ok[ev.Host()]++
+			if t.counting {
+				t.ok[ev.Host()]++
+			}
 			break
 		}
 		unreachable := ev.Event == events.RunnerOnUnreachable
@@ -120,7 +130,7 @@ func writeSummary(w io.Writer, res *runner.Result, t *tally, elapsed time.Durati
 	fmt.Fprintf(&b, "  artifacts: %s\n", res.ArtifactDir)
 	st := res.Stats()
 	hosts := slices.Sorted(maps.Keys(st.Processed))
-	if len(hosts) == 0 && t != nil {
+	if len(hosts) == 0 && t != nil && t.counting {
 		seen := map[string]bool{}
 		for _, m := range []map[string]int{t.ok, t.changed, t.failed, t.unreachable} {
 			for h := range m {

@@ -193,3 +193,13 @@ func TestQuietProgressLineOnTerminal(t *testing.T) {
 	assert.Contains(t, final, "\n  localhost : ok=2 changed=0 unreachable=0 failed=0")
 	assert.NotContains(t, final, "PLAY deploy things")
 }
+
+// An ad hoc command has no recap: its summary counts the results itself.
+func TestSummaryAdHoc(t *testing.T) {
+	pdd := realPlaybook(t, "[]\n")
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, realMain([]string{"run", pdd, "-m", "ping", "--hosts", "all", "-j", "--ident", "adhoc"}, &stdout, &stderr), stderr.String())
+	_, summary := cutSummary(stderr.String())
+	assert.Contains(t, summary, "arunner: run adhoc successful, rc 0, in ")
+	assert.Contains(t, summary, "\n  localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0\n")
+}
