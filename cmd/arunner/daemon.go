@@ -89,18 +89,29 @@ func (a *app) startMain(opts *options) int {
 
 // holdPidFile writes this process's pid to the private data dir's pid
 // file, refusing when it names another live process, and returns what
-// removes it.
+// removes it. The file appears whole or not at all (a link of a written
+// temporary file), and only one of two runs started at once gets it.
 func holdPidFile(pdd string) (release func(), err error) {
 	p := pidFile(pdd)
-	if pid, err := readPid(pdd); err == nil && pid != os.Getpid() && alive(pid) {
-		return nil, fmt.Errorf("%s: a run is already going (pid %d)", p, pid)
-	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+	tmp, err := os.CreateTemp(pdd, ".pid-*")
+	if err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
+	defer os.Remove(tmp.Name())
+	_, err = fmt.Fprintf(tmp, "%d\n", os.Getpid())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	for attempt := 0; err == nil; attempt++ {
+		if err = os.Link(tmp.Name(), p); !errors.Is(err, os.ErrExist) || attempt > 0 {
+			break
+		}
+		if pid, perr := readPid(pdd); perr == nil && alive(pid) {
+			return nil, fmt.Errorf("%s: a run is already going (pid %d)", p, pid)
+		}
+		err = os.Remove(p) // a stale one, left by a run killed hard
+	}
+	if err != nil {
 		return nil, err
 	}
 	return func() {

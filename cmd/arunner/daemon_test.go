@@ -138,7 +138,7 @@ func TestStartStopIsAlive(t *testing.T) {
 // A run that ends by itself removes its pid file; start waits for the
 // pid file, so is-alive is right as soon as start returns.
 func TestStartRunEndsByItself(t *testing.T) {
-	pdd, fake := fakeRun(t, "sleep 1\necho done\n")
+	pdd, fake := fakeRun(t, "sleep 2\necho done\n")
 	reap := adoptOrphans(t)
 	code, _, stderr := arunnerCmd(t, "start", pdd, "-p", "site.yml", "-b", fake, "--ident", "short")
 	require.Equal(t, 0, code, stderr)
@@ -147,6 +147,11 @@ func TestStartRunEndsByItself(t *testing.T) {
 	defer reap(pid)
 	code, _, _ = arunnerCmd(t, "is-alive", pdd)
 	assert.Equal(t, 0, code)
+	// One background run per private data dir.
+	code, _, stderr = arunnerCmd(t, "start", pdd, "-p", "site.yml", "-b", fake, "--ident", "second")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "a run is already going in the background in ")
+	assert.Equal(t, strconv.Itoa(pid)+"\n", readFile(pidFile(pdd)), "the first run's pid file stays")
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if _, err := os.Stat(pidFile(pdd)); os.IsNotExist(err) {
 			break
@@ -189,4 +194,31 @@ func adoptOrphans(t *testing.T) func(pid int) {
 			}
 		}
 	}
+}
+
+// The background run takes the pid file over from a run killed hard (its
+// pid is gone), never from a live one, and removes it only while it is its
+// own.
+func TestHoldPidFile(t *testing.T) {
+	pdd := t.TempDir()
+	dead := exec.Command("true")
+	require.NoError(t, dead.Run())
+	require.NoError(t, os.WriteFile(pidFile(pdd), []byte(strconv.Itoa(dead.Process.Pid)+"\n"), 0o600))
+	release, err := holdPidFile(pdd)
+	require.NoError(t, err, "a stale pid file is taken over")
+	assert.Equal(t, strconv.Itoa(os.Getpid())+"\n", readFile(pidFile(pdd)))
+	st, err := os.Stat(pidFile(pdd))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	release()
+	assert.NoFileExists(t, pidFile(pdd))
+
+	// A live process's (here this test's parent's) is refused and kept.
+	live := strconv.Itoa(os.Getppid()) + "\n"
+	require.NoError(t, os.WriteFile(pidFile(pdd), []byte(live), 0o600))
+	_, err = holdPidFile(pdd)
+	assert.ErrorContains(t, err, "a run is already going")
+	assert.Equal(t, live, readFile(pidFile(pdd)))
+	entries, _ := os.ReadDir(pdd)
+	assert.Len(t, entries, 1, "no temporary file is left")
 }

@@ -122,13 +122,12 @@ func (a *app) runLike(opts *options) int {
 	} else {
 		res, err = runner.Run(ctx, cfg)
 	}
+	prog.stop()
 	if res == nil {
-		prog.stop()
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
 	}
 	var exitErr *runner.ExitError
-	prog.stop()
 	if err != nil && (!saidOnStdout(opts, res, err, &exitErr) || res.ArtifactErr != nil) {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 	}
