@@ -136,9 +136,13 @@ func TestStartStopIsAlive(t *testing.T) {
 }
 
 // A run that ends by itself removes its pid file; start waits for the
-// pid file, so is-alive is right as soon as start returns.
+// pid file, so is-alive is right as soon as start returns; a second start
+// is refused while the first runs.
 func TestStartRunEndsByItself(t *testing.T) {
-	pdd, fake := fakeRun(t, "sleep 2\necho done\n")
+	gate := filepath.Join(t.TempDir(), "gate")
+	open := func() { os.WriteFile(gate, nil, 0o600) }
+	defer open() // should the test fail early: the fake must not wait forever
+	pdd, fake := fakeRun(t, "while [ ! -e "+gate+" ]; do sleep 0.05; done\necho done\n")
 	reap := adoptOrphans(t)
 	code, _, stderr := arunnerCmd(t, "start", pdd, "-p", "site.yml", "-b", fake, "--ident", "short")
 	require.Equal(t, 0, code, stderr)
@@ -152,6 +156,7 @@ func TestStartRunEndsByItself(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "a run is already going in the background in ")
 	assert.Equal(t, strconv.Itoa(pid)+"\n", readFile(pidFile(pdd)), "the first run's pid file stays")
+	open()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if _, err := os.Stat(pidFile(pdd)); os.IsNotExist(err) {
 			break
