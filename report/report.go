@@ -99,7 +99,12 @@ type barView struct {
 	*bar
 	Left, Width float64 // percent of the timeline
 	Title       string
+	Labeled     bool // wide enough to show a few letters of its task
 }
+
+// minLabelWidth is the width of a bar, in percent of the timeline, under
+// which it shows no text, only its tooltip.
+const minLabelWidth = 3.5
 
 type tick struct {
 	Left  float64
@@ -136,7 +141,8 @@ func newPage(res *runner.Result, m *model) *page {
 		lv := laneView{Host: l.Host}
 		for _, b := range l.Bars {
 			left := at(b.Start)
-			lv.Bars = append(lv.Bars, barView{bar: b, Left: left, Width: max(at(b.End)-left, 0), Title: barTitle(b)})
+			width := max(at(b.End)-left, 0)
+			lv.Bars = append(lv.Bars, barView{bar: b, Left: left, Width: width, Title: barTitle(b), Labeled: width >= minLabelWidth})
 		}
 		p.Lanes = append(p.Lanes, lv)
 	}
