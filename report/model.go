@@ -22,7 +22,7 @@ const (
 	// maxBarsPerLane is how many bars a host's lane holds; a host with more
 	// tasks has consecutive ones merged into one bar each, coloured by the
 	// worst outcome among them.
-	maxBarsPerLane = 400
+	maxBarsPerLane = 250
 	// maxSlowest is the length of the slowest tasks' table.
 	maxSlowest = 15
 	// maxFailures is how many failures are listed, the first ones.
@@ -94,6 +94,7 @@ type model struct {
 	Failures   []failure
 	FailuresN  int            // every failure, listed or not
 	Counts     map[string]int // bars by outcome, over every host
+	Plays      map[string]bool
 	Stats      *events.Stats
 
 	lanes map[string]*lane
@@ -124,6 +125,7 @@ type eventData struct {
 func newModel() *model {
 	return &model{
 		Counts: map[string]int{},
+		Plays:  map[string]bool{},
 		lanes:  map[string]*lane{},
 		open:   map[string]*bar{},
 		items:  map[string][]string{},
@@ -155,6 +157,7 @@ func (m *model) add(ev *events.Event) {
 	if json.Unmarshal(ev.EventData, &d) != nil || d.Host == "" {
 		return
 	}
+	m.Plays[d.Play] = true
 	key := d.Host + "\x00" + d.TaskUUID + "\x00" + d.Task
 	switch ev.Event {
 	case events.RunnerOnStart:

@@ -73,6 +73,7 @@ type page struct {
 	Ticks         []tick
 	HiddenHosts   int
 	Tasks         []*taskSpan
+	ShowPlay      bool // the run has plays of more than one name
 	Failures      []failure
 	MoreFailures  int
 	Recap         []recapRow
@@ -122,6 +123,7 @@ func newPage(res *runner.Result, m *model) *page {
 		Elapsed:      m.End.Sub(m.Start),
 		HiddenHosts:  m.HostsSeen - len(m.Lanes),
 		Tasks:        m.Tasks,
+		ShowPlay:     len(m.Plays) > 1,
 		Failures:     m.Failures,
 		MoreFailures: m.FailuresN - len(m.Failures),
 		Limits:       limits{maxLanes, maxBarsPerLane, maxFailures, maxStdout},

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/privdata"
+	"github.com/arunner/arunner/runner"
 )
 
 // writeArtifacts writes an artifacts dir holding evs as job_events, with
@@ -47,6 +49,7 @@ func TestWriteEscapesHostileText(t *testing.T) {
 	const evil = `</script><script>alert(1)</script><img src=x onerror=alert(2)>"'`
 	s := new(script)
 	s.task(evil, evil, events.RunnerOnFailed, 0, 100, map[string]any{"msg": evil, "stderr": evil}, map[string]any{"play": evil})
+	s.task(evil, "second play", events.RunnerOnOK, 100, 150, nil, map[string]any{"play": "other"}) // plays are shown
 	s.add(events.PlaybookOnStats, 200, map[string]any{"failures": map[string]int{evil: 1}})
 	out := render(t, writeArtifacts(t, s.evs, "\x1b[31m"+evil+"\x1b[0m\r\n", "failed", 2))
 
@@ -57,6 +60,7 @@ func TestWriteEscapesHostileText(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(out, `class="bar o-failed" data-host="&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&#34;&#39;"`))
 	assert.Equal(t, 1, strings.Count(out, `<li class="failure"`))
 	assert.Equal(t, 1, strings.Count(out, `<tr data-host=`))
+	assert.Contains(t, out, `<span class="note">(play &lt;/script&gt;`)
 	assert.Contains(t, out, "default-src 'none'", "a content security policy forbids scripts and network")
 }
 
@@ -101,4 +105,40 @@ func TestWriteLongStdout(t *testing.T) {
 	assert.Regexp(t, `The first \d+ bytes are left out`, out)
 	assert.Contains(t, out, `<pre class="stdout">`+line)
 	assert.Less(t, len(out), maxStdout+20000)
+}
+
+// A run of thousands of tasks on many hosts, with loops, gives a page of
+// a few megabytes at most: the limits hold.
+func TestWriteLargeRun(t *testing.T) {
+	const hosts, tasks = 60, 800
+	m := newModel()
+	ev := func(name, host, task string, createdMS int, data map[string]any) {
+		data["host"], data["task"], data["task_uuid"] = host, task, "u-"+task
+		raw, err := json.Marshal(data)
+		require.NoError(t, err)
+		m.add(&events.Event{Event: name, Created: at(createdMS), EventData: raw})
+	}
+	for i := range tasks {
+		task := fmt.Sprintf("task number %d with a long name, as people write them", i)
+		for h := range hosts {
+			host := fmt.Sprintf("host%03d.example.com", h)
+			ms := i * 100
+			ev(events.RunnerOnStart, host, task, ms, map[string]any{})
+			if i%10 == 0 {
+				for item := range 20 {
+					ev(events.RunnerItemOnOK, host, task, ms+item, map[string]any{"res": map[string]any{"item": item}})
+				}
+			}
+			ev(events.RunnerOnOK, host, task, ms+50, map[string]any{"start": at(ms), "end": at(ms + 50), "res": map[string]any{"changed": h%2 == 0}})
+		}
+	}
+	m.finish()
+	var b bytes.Buffer
+	require.NoError(t, pageTmpl.Execute(&b, newPage(&runner.Result{Ident: "big", Status: runner.StatusSuccessful}, m)))
+	out := b.String()
+	t.Logf("%d hosts, %d tasks: %d bytes", hosts, tasks, len(out))
+	assert.Less(t, len(out), 5<<20)
+	assert.Equal(t, maxLanes, strings.Count(out, `<div class="row lane"`))
+	assert.LessOrEqual(t, strings.Count(out, `<div class="bar `), maxLanes*maxBarsPerLane)
+	assert.Contains(t, out, "10 more hosts are in the recap only")
 }
