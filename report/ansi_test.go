@@ -10,6 +10,7 @@ func TestANSIHTML(t *testing.T) {
 	for _, tt := range []struct{ name, in, want string }{
 		{"plain", "ok: [h1]\r\n", "ok: [h1]\n"},
 		{"escaped", "<b>&\"'</b>", "&lt;b&gt;&amp;&#34;&#39;&lt;/b&gt;"},
+		{"escaped around escapes", "<a>\x1b[1m<b>\x1b[0m<i>", `&lt;a&gt;<span class="sb">&lt;b&gt;</span>&lt;i&gt;`},
 		{"colour and reset", "\x1b[0;32mok: [h1]\x1b[0m\n", `<span class="f32">ok: [h1]</span>` + "\n"},
 		{"bold bright red", "\x1b[1;31mfatal\x1b[0m", `<span class="sb f31">fatal</span>`},
 		{"attributes switch off", "\x1b[1;4mA\x1b[22mB\x1b[24mC", `<span class="sb su">A</span><span class="su">B</span>C`},
