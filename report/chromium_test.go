@@ -151,19 +151,21 @@ const readDOM = `(() => {
 
 // openInChromium opens page in headless Chromium, saves a screenshot of
 // the whole page to shot and returns what the DOM holds. Chromium gets a
-// user data dir of its own; every process using it is gone when this
-// returns.
+// temporary dir for its profile, and for HOME, XDG_CONFIG_HOME and
+// XDG_CACHE_HOME, where its crash handler and caches would go otherwise;
+// no process whose command line names that dir is left when this returns.
 func openInChromium(t *testing.T, chromium, page, shot string) dom {
 	t.Helper()
-	userData, err := os.MkdirTemp("", "report-chromium-")
+	tmp, err := os.MkdirTemp("", "report-chromium-")
 	require.NoError(t, err)
-	defer os.RemoveAll(userData)
-	defer reap(t, userData)
+	defer os.RemoveAll(tmp)
+	defer reap(t, tmp)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium), chromedp.UserDataDir(userData),
+		chromedp.ExecPath(chromium), chromedp.UserDataDir(filepath.Join(tmp, "profile")),
+		chromedp.Env("HOME="+tmp, "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache")),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
@@ -185,15 +187,15 @@ func openInChromium(t *testing.T, chromium, page, shot string) dom {
 	return got
 }
 
-// reap makes sure that no process using userData is left: chromedp kills
-// the browser, but a child of it (the zygote, the network service) may
-// outlive it a moment or, rarely, for good. Any still there after a few
-// seconds is killed, and the test fails.
-func reap(t *testing.T, userData string) {
+// reap makes sure that no process naming dir is left: chromedp kills the
+// browser, but a child of it (the zygote, the network service, the crash
+// handler) may outlive it a moment or, rarely, for good. Any still there
+// after a few seconds is killed, and the test fails.
+func reap(t *testing.T, dir string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		pids := usingDir(userData)
+		pids := naming(dir)
 		if len(pids) == 0 {
 			return
 		}
@@ -208,9 +210,10 @@ func reap(t *testing.T, userData string) {
 	}
 }
 
-// usingDir lists the processes started with --user-data-dir=dir, which
-// Chromium passes to all its children.
-func usingDir(dir string) []int {
+// naming lists the processes whose command line holds dir: Chromium
+// passes its --user-data-dir to its children, and the crash handler gets
+// its database's path, under XDG_CONFIG_HOME.
+func naming(dir string) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -219,7 +222,7 @@ func usingDir(dir string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && slices.Contains(strings.Split(string(cmdline), "\x00"), "--user-data-dir="+dir) {
+		if err == nil && strings.Contains(string(cmdline), dir+"/") {
 			pids = append(pids, pid)
 		}
 	}

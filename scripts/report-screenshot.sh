@@ -12,12 +12,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 go run ./examples/report -o "$tmp/run.html"
-# Chromium as root needs --no-sandbox; the rest keeps it off the network
-# and out of the caller's profile. --screenshot takes the window, so its
-# height is the picture's.
-timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+# Chromium as root needs --no-sandbox; the rest keeps it off the network,
+# and HOME and XDG_* keep its profile, caches and crash handler's database
+# in $tmp. --screenshot takes the window, so its height is the picture's.
+HOME="$tmp" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync \
-	--user-data-dir="$tmp/chromium" --hide-scrollbars --force-device-scale-factor=1 \
+	--user-data-dir="$tmp/profile" --hide-scrollbars --force-device-scale-factor=1 \
 	--window-size=1280,1180 --screenshot="$(realpath -m "$out")" "file://$tmp/run.html" 2>"$tmp/chromium.log" ||
 	{ cat "$tmp/chromium.log" >&2; exit 1; }
 echo "wrote $out"
