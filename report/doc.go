@@ -5,7 +5,11 @@
 // ansible's output with its colours. It reads only the artifacts dir
 // (job_events, stdout, status, rc), so ansible-runner 2.x's runs render as
 // arunner's do. The page loads nothing from the network and runs no script;
-// every text from the run is escaped.
+// every text from the run is escaped. A run of thousands of tasks, items or
+// hosts still gives a page of a few megabytes: loop items are counted on
+// their task's bar, and the timeline's hosts, its bars per host, the
+// failures listed and the output shown are bounded (the page says so when
+// it leaves something out).
 //
 // Usage:
 //

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -110,16 +112,16 @@ type lane struct {
 }
 
 // eventData is the part of a runner_* event's event_data the report reads.
+// A key of an unexpected type is left zero (the rest is still read).
 type eventData struct {
-	Host         string          `json:"host"`
-	Task         string          `json:"task"`
-	TaskUUID     string          `json:"task_uuid"`
-	Play         string          `json:"play"`
-	Start        string          `json:"start"`
-	End          string          `json:"end"`
-	Duration     *float64        `json:"duration"`
-	IgnoreErrors bool            `json:"ignore_errors"`
-	Res          json.RawMessage `json:"res"`
+	Host     string          `json:"host"`
+	Task     string          `json:"task"`
+	TaskUUID string          `json:"task_uuid"`
+	Play     string          `json:"play"`
+	Start    string          `json:"start"`
+	End      string          `json:"end"`
+	Duration json.RawMessage `json:"duration"` // seconds
+	Res      json.RawMessage `json:"res"`
 }
 
 func newModel() *model {
@@ -154,7 +156,7 @@ func (m *model) add(ev *events.Event) {
 		return
 	}
 	var d eventData
-	if json.Unmarshal(ev.EventData, &d) != nil || d.Host == "" {
+	if err := json.Unmarshal(ev.EventData, &d); (err != nil && !errors.As(err, new(*json.UnmarshalTypeError))) || d.Host == "" {
 		return
 	}
 	m.Plays[d.Play] = true
@@ -167,7 +169,7 @@ func (m *model) add(ev *events.Event) {
 			m.open[key] = b
 		}
 	case events.RunnerItemOnOK, events.RunnerItemOnFailed, events.RunnerItemOnSkipped:
-		outcome := itemOutcome(ev, &d)
+		outcome := itemOutcome(ev)
 		if b := m.open[key]; b != nil {
 			if b.Items == nil {
 				b.Items = map[string]int{}
@@ -186,7 +188,7 @@ func (m *model) add(ev *events.Event) {
 
 // end closes the bar of a task on a host with its final event.
 func (m *model) end(ev *events.Event, d *eventData, key string, created time.Time) {
-	outcome := finalOutcome(ev, d)
+	outcome := finalOutcome(ev)
 	start, end := parseTime(d.Start), parseTime(d.End)
 	if end.IsZero() {
 		end = created
@@ -195,8 +197,8 @@ func (m *model) end(ev *events.Event, d *eventData, key string, created time.Tim
 		start = end
 	}
 	dur := end.Sub(start)
-	if d.Duration != nil {
-		dur = time.Duration(*d.Duration * float64(time.Second))
+	if secs, err := strconv.ParseFloat(string(d.Duration), 64); err == nil {
+		dur = time.Duration(secs * float64(time.Second))
 	}
 	m.Counts[outcome]++
 	b := m.open[key]
@@ -296,10 +298,10 @@ func merge(bars []*bar, limit int) []*bar {
 }
 
 // finalOutcome is the outcome a task's last event on a host gives it.
-func finalOutcome(ev *events.Event, d *eventData) string {
+func finalOutcome(ev *events.Event) string {
 	switch ev.Event {
 	case events.RunnerOnFailed, events.RunnerOnAsyncFailed:
-		if d.IgnoreErrors {
+		if ev.IgnoreErrors() {
 			return outcomeIgnored
 		}
 		return outcomeFailed
@@ -314,7 +316,7 @@ func finalOutcome(ev *events.Event, d *eventData) string {
 	return outcomeOK
 }
 
-func itemOutcome(ev *events.Event, d *eventData) string {
+func itemOutcome(ev *events.Event) string {
 	switch ev.Event {
 	case events.RunnerItemOnFailed:
 		return outcomeFailed

@@ -196,6 +196,18 @@ func TestLimits(t *testing.T) {
 	assert.Zero(t, m.Lanes[1].Bars[0].Merged)
 }
 
+// event_data is loosely typed: a key of an odd type loses only itself.
+func TestLooseEventData(t *testing.T) {
+	s := new(script)
+	s.task("a", "odd", events.RunnerOnFailed, 0, 100, map[string]any{"msg": "m"}, map[string]any{"duration": "long", "ignore_errors": "yes"})
+	s.task("b", "odd", events.RunnerOnOK, 0, 100, nil, map[string]any{"play": 42})
+	m := s.model()
+	require.Len(t, m.Lanes, 2)
+	assert.Equal(t, []string{"odd:ignored:0-100"}, barsOf(m.Lanes[0]))
+	assert.Equal(t, 100*time.Millisecond, m.Lanes[0].Bars[0].Duration, "from start and end")
+	assert.Equal(t, []string{"odd:ok:0-100"}, barsOf(m.Lanes[1]))
+}
+
 func TestParseTime(t *testing.T) {
 	for in, want := range map[string]time.Time{
 		"2026-12-07T17:01:39.039569":       time.Date(2026, 12, 7, 17, 1, 39, 39569000, time.UTC),
