@@ -65,9 +65,12 @@ func TestReportInChromium(t *testing.T) {
 	ref := exec.CommandContext(ctx, "ansible-runner", "run", refPDD, "-p", "site.yml", "--ident", "ref")
 	var refOut bytes.Buffer
 	ref.Stdout, ref.Stderr = &refOut, &refOut
+	ref.WaitDelay = 5 * time.Second // its children may hold the pipe after a kill
 	require.NoError(t, ref.Start(), "ansible-runner is required next to ansible-core")
-	refDone := make(chan error, 1)
-	go func() { refDone <- ref.Wait() }()
+	var refErr error
+	refDone := make(chan struct{})
+	go func() { refErr = ref.Wait(); close(refDone) }()
+	t.Cleanup(func() { cancel(); <-refDone }) // a failing test kills it and waits
 
 	res, err := runner.Run(ctx, runner.Config{
 		PrivateDataDir: copyPlay(t),
@@ -87,8 +90,8 @@ func TestReportInChromium(t *testing.T) {
 	assert.Zero(t, got.Scripts)
 	assert.Zero(t, got.Invisible, "every bar is on screen, at least 3px wide")
 
-	err = <-refDone
-	require.True(t, err == nil || errors.As(err, new(*exec.ExitError)), "ansible-runner: %v\n%s", err, refOut.Bytes())
+	<-refDone
+	require.True(t, refErr == nil || errors.As(refErr, new(*exec.ExitError)), "ansible-runner: %v\n%s", refErr, refOut.Bytes())
 	page = filepath.Join(t.TempDir(), "ref.html")
 	writeFile(t, page, func(f *os.File) error { return WriteDir(f, filepath.Join(refPDD, "artifacts", "ref")) })
 	got = openInChromium(t, chromium, page, "testdata/report-ansible-runner.png")
