@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,6 +90,7 @@ func TestReportInChromium(t *testing.T) {
 	assert.Equal(t, "Run ours: failed", got.Title, "no script ran")
 	assert.Zero(t, got.Scripts)
 	assert.Zero(t, got.Invisible, "every bar is on screen, at least 3px wide")
+	assert.Equal(t, []string{"fatal: [failed]"}, got.RedFatal, "ansible's colours")
 
 	<-refDone
 	require.True(t, refErr == nil || errors.As(refErr, new(*exec.ExitError)), "ansible-runner: %v\n%s", refErr, refOut.Bytes())
@@ -98,6 +100,7 @@ func TestReportInChromium(t *testing.T) {
 	assert.Equal(t, wantBars, got.Bars)
 	assert.Equal(t, []string{wantFailure}, got.Failures)
 	assert.Equal(t, "Run ref: failed", got.Title)
+	assert.Equal(t, []string{"fatal: [failed]"}, got.RedFatal)
 }
 
 // needChromium returns chromium's path. Without it the test is skipped,
@@ -138,6 +141,9 @@ type dom struct {
 	Title     string
 	Scripts   int
 	Invisible int // bars narrower than 3px or outside the window
+	// RedFatal is the text of the output's lines that ansible coloured
+	// red, as the browser colours them.
+	RedFatal []string
 }
 
 const readDOM = `(() => {
@@ -149,6 +155,9 @@ const readDOM = `(() => {
 		Title: document.title,
 		Scripts: document.scripts.length,
 		Invisible: bars.filter(b => { const r = b.getBoundingClientRect(); return r.width < 3 || r.right > window.innerWidth; }).length,
+		RedFatal: [...document.querySelectorAll('.stdout span')]
+			.filter(s => getComputedStyle(s).color === 'rgb(205, 49, 49)' && s.textContent.startsWith('fatal'))
+			.map(s => s.textContent.split(':').slice(0, 2).join(':')),
 	};
 })()`
 
@@ -180,14 +189,30 @@ func openInChromium(t *testing.T, chromium, page, shot string) dom {
 	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("file://"+page), chromedp.WaitVisible("#timeline .bar")))
 	got, err := chromedp.Run(bctx, chromedp.Evaluate[dom](readDOM))
 	require.NoError(t, err)
-	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	shotPNG, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
-	require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")), "a PNG screenshot")
-	require.NoError(t, os.WriteFile(shot, png, 0o644))
+	require.Greater(t, failedPixels(t, shotPNG), 100, "the screenshot shows the failed bar")
+	require.NoError(t, os.WriteFile(shot, shotPNG, 0o644))
 	t.Logf("screenshot: %s", shot)
 	bcancel()
 	acancel()
 	return got
+}
+
+// failedPixels counts the pixels of a PNG in the failed bars' colour.
+func failedPixels(t *testing.T, b []byte) int {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	require.NoError(t, err)
+	n := 0
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+			if r, g, b, _ := img.At(x, y).RGBA(); r>>8 == 0xcf && g>>8 == 0x22 && b>>8 == 0x2e {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // reap makes sure that no process naming dir is left: chromedp kills the
