@@ -90,7 +90,7 @@ flags, artifacts and exit code.
 		root.AddCommand(a.runCommand(c.name, c.short))
 	}
 	root.AddCommand(a.stopCommand(), a.isAliveCommand(), a.workerCommand(), a.inventoryCommand(),
-		a.showCommand())
+		a.showCommand(), a.reportCommand())
 	return root
 }
 

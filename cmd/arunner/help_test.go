@@ -16,7 +16,7 @@ func TestCommandHelp(t *testing.T) {
 		{"run", "--help"}, {"transmit", "-h"}, {"process", "--help"}, {"help", "run"},
 		{"start", "--help"}, {"stop", "-h"}, {"is-alive", "--help"},
 		{"worker", "--help"}, {"worker", "cleanup", "--help"},
-		{"completion", "--help"}, {"inventory", "--help"}, {"show", "--help"},
+		{"completion", "--help"}, {"inventory", "--help"}, {"show", "--help"}, {"report", "--help"},
 	} {
 		var stdout, stderr bytes.Buffer
 		assert.Equal(t, 0, realMain(args, &stdout, &stderr), "%q: %s", args, stderr.String())

@@ -26,7 +26,7 @@ const failingPlaybook = `- name: deploy
 
 // show replays an artifact dir made by real ansible-runner: its stdout
 // as it was, and the summary with the failed task, elapsed time from its
-// events; the exit code is the run's rc.
+// events; the exit code is the run's rc. report makes its page.
 func TestShowAnsibleRunnerArtifacts(t *testing.T) {
 	if _, err := exec.LookPath("ansible-runner"); err != nil {
 		t.Skip("ansible-runner is not installed")
@@ -49,6 +49,15 @@ func TestShowAnsibleRunnerArtifacts(t *testing.T) {
 		`  localhost : ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0\n`+
 		`  failed: localhost, task "break": non-zero return code\n$`), stderr.String())
 	assert.NotRegexp(t, `in 0s\n`, stderr.String(), "elapsed from the events")
+
+	// Its report, too.
+	page := filepath.Join(t.TempDir(), "run.html")
+	stdout.Reset()
+	stderr.Reset()
+	require.Equal(t, 0, realMain([]string{"report", art, "-o", page}, &stdout, &stderr), stderr.String())
+	html, err := os.ReadFile(page)
+	require.NoError(t, err)
+	assert.Contains(t, string(html), `data-task="break"`)
 }
 
 // show replays arunner's own artifacts the same way; a dir that is not a
