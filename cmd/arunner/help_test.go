@@ -54,6 +54,11 @@ func TestUnknownCommandAndFlag(t *testing.T) {
 		{[]string{"run", "/pdd", "-p", "x.yml", "-Z"}, "unknown flag -Z", "usage: arunner run "},
 		{[]string{"transmit", "/pdd", "--bogus"}, "unknown flag --bogus", "usage: arunner transmit "},
 		{[]string{"worker", "cleanup", "--bogus"}, "unknown argument --bogus", "usage: arunner worker cleanup "},
+		{[]string{"stop"}, "expected `stop PRIVATE_DATA_DIR`", "usage: arunner stop "},
+		{[]string{"is-alive", "a", "b"}, "expected `is-alive PRIVATE_DATA_DIR`", "usage: arunner is-alive "},
+		{[]string{"start", "/pdd", "-p", "x.yml", "-m", "ping"}, "-p, -m and -r exclude each other", "usage: arunner start "},
+		{[]string{"show"}, "expected `show ARTIFACT_DIR`", "usage: arunner show "},
+		{[]string{"inventory", "-i"}, "-i needs a value", "usage: arunner inventory "},
 	} {
 		var stdout, stderr bytes.Buffer
 		assert.Equal(t, 2, realMain(c.args, &stdout, &stderr), c.args)
