@@ -16,6 +16,7 @@ func init() {
 		ansible := len(r.Command) > 0 && isAnsibleRC(r.Command[0])
 		return r.fails.exitError(rc, 0, ansible, nil)
 	}
+	resultx.CleanAbandoned = cleanAbandoned
 	resultx.NewEventSink = func(art *privdata.Artifacts) resultx.EventSink {
 		return remoteSink{newEventSink(art), art}
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/lockdir"
 	"github.com/arunner/arunner/internal/testsshd"
 	"github.com/arunner/arunner/runner"
 )
@@ -116,8 +117,9 @@ func TestWorkerKilled(t *testing.T) {
 	cmd := exec.CommandContext(ctx, os.Args[0])
 	// A worker killed by SIGKILL cannot remove its private data dir (env/
 	// holds the job's secrets) or its run's scratch dir: they go in a
-	// temporary dir of the test's.
-	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+t.TempDir())
+	// temporary dir of the test's, and the next worker removes them.
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+tmp)
 	cmd.Stdin = bytes.NewReader(transmitted(t, cfg))
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -151,4 +153,56 @@ func TestWorkerKilled(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "and so did its children")
+
+	left, err := filepath.Glob(filepath.Join(tmp, "*"))
+	require.NoError(t, err)
+	secrets, _ := filepath.Glob(filepath.Join(tmp, workerDirPrefix+"*", workerPDD, "env", "passwords"))
+	require.Len(t, secrets, 1, "the killed worker left its private data dir: %v", left)
+	if st, err := os.Stat(filepath.Dir(filepath.Dir(secrets[0]))); assert.NoError(t, err) {
+		assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	}
+
+	// The next worker, in the same TMPDIR, removes all of it (the run's
+	// scratch dir too) and leaves nothing of its own.
+	next := fakeJob(t, nil)
+	cmd = exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+tmp)
+	cmd.Stdin = bytes.NewReader(transmitted(t, next))
+	out2, err := cmd.Output()
+	require.NoError(t, err)
+	_, err = Process(ctx, bytes.NewReader(out2), next)
+	require.NoError(t, err)
+	left, err = filepath.Glob(filepath.Join(tmp, "*"))
+	require.NoError(t, err)
+	hidden, _ := filepath.Glob(filepath.Join(tmp, ".*"))
+	assert.Empty(t, append(left, hidden...), "the killed worker's dirs are gone")
+}
+
+// TestCleanWorkerDirs: a live worker's temporary dir is left alone, one
+// whose worker is gone is removed.
+func TestCleanWorkerDirs(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	live, done, err := makeWorkerDir()
+	require.NoError(t, err)
+	// A worker killed by SIGKILL: its lock is let go of (its file closed),
+	// nothing removed.
+	deadDir := filepath.Join(tmp, workerDirPrefix+"dead")
+	lock, err := lockdir.Make(deadDir)
+	require.NoError(t, err)
+	lock.Close()
+	dead := filepath.Join(deadDir, workerPDD)
+	require.NoError(t, os.MkdirAll(filepath.Join(dead, "env"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dead, "env", "passwords"), []byte("{}"), 0o600))
+	other := filepath.Join(tmp, "arunner-worker-old")
+	require.NoError(t, os.Mkdir(other, 0o700)) // an older arunner's: no lock
+
+	removed, err := CleanWorkerDirs("")
+	require.NoError(t, err)
+	assert.Equal(t, []string{deadDir}, removed)
+	assert.NoDirExists(t, deadDir)
+	assert.DirExists(t, live)
+	assert.DirExists(t, other)
+	done()
+	assert.NoDirExists(t, filepath.Dir(live))
 }

@@ -241,12 +241,20 @@ func nodeUUID() (string, error) {
 	return id.String(), nil
 }
 
-// cleanupMain is `worker cleanup`: it removes the private data dirs that
-// match --file-pattern, unless one of --exclude-strings is in the path, it
-// was modified within --grace-period minutes, or its pid file names a live
-// process.
+// cleanupMain is `worker cleanup`: it removes the temporary private data
+// dirs of workers killed hard (stream.CleanWorkerDirs), and the private
+// data dirs that match --file-pattern, unless one of --exclude-strings is in
+// the path, it was modified within --grace-period minutes, or its pid file
+// names a live process.
 func cleanupMain(o *workerOptions, stdout, stderr io.Writer) int {
 	changed := 0
+	// With or without a pattern: the temporary dirs of workers killed hard.
+	if removed, err := stream.CleanWorkerDirs(""); err != nil {
+		fmt.Fprintf(stderr, "arunner: %v\n", err)
+	} else if len(removed) > 0 {
+		changed += len(removed)
+		fmt.Fprintf(stdout, "Removed %d private data dir(s) left by killed workers in %s\n", len(removed), os.TempDir())
+	}
 	if o.pattern != "" {
 		matches, err := filepath.Glob(o.pattern)
 		if err != nil {

@@ -31,3 +31,8 @@ type EventSink interface {
 
 // NewEventSink is the local run's sink for art's job_events dir.
 var NewEventSink func(art *privdata.Artifacts) EventSink
+
+// CleanAbandoned removes what runs killed hard left under an artifacts
+// root (their runtime dirs, and the scratch dirs and ssh control masters
+// those name), as the next local run in that root does.
+var CleanAbandoned func(artifactsRoot string)
