@@ -386,3 +386,66 @@ func TestOverlayBothWorkers(t *testing.T) {
 		}
 	})
 }
+
+// transmitRef is what ansible-runner's Transmitter writes for kwargs (a
+// JSON object) with only_transmit_kwargs.
+const transmitRef = `
+import json, sys
+from ansible_runner.streaming import Transmitter
+kwargs = json.load(sys.stdin)
+Transmitter(_output=sys.stdout.buffer, private_data_dir=sys.argv[1], only_transmit_kwargs=True, **kwargs).run()
+`
+
+// TestTransmitOnlyKwargs: OnlyKwargs sends what ansible-runner's
+// only_transmit_kwargs does (the kwargs line, then eof), and both workers
+// run it from a private data dir that already holds the job.
+func TestTransmitOnlyKwargs(t *testing.T) {
+	cfg := fakeJob(t, nil)
+	var ours bytes.Buffer
+	require.NoError(t, TransmitWith(&ours, cfg, TransmitOptions{OnlyKwargs: true}))
+	kwargsLine, rest, ok := bytes.Cut(ours.Bytes(), []byte("\n"))
+	require.True(t, ok)
+	assert.Equal(t, eofJSON+"\n", string(rest), "the kwargs line, then eof: no zip")
+	full := transmitted(t, cfg)
+	assert.True(t, bytes.HasPrefix(full, append(kwargsLine, '\n')), "the same kwargs line as with the zip")
+
+	if _, err := exec.LookPath("ansible-runner"); err != nil {
+		t.Skip("ansible-runner is not installed")
+	}
+	var k struct{ Kwargs json.RawMessage }
+	require.NoError(t, json.Unmarshal(kwargsLine, &k))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The Python that ansible-runner is installed for.
+	py := exec.CommandContext(ctx, "/usr/bin/python3", "-c", transmitRef, cfg.PrivateDataDir)
+	py.Stdin = bytes.NewReader(k.Kwargs)
+	ref, err := py.Output()
+	require.NoError(t, err)
+	refKwargs, refRest, ok := bytes.Cut(ref, []byte("\n"))
+	require.True(t, ok)
+	assert.Equal(t, string(refRest), string(rest), "eof, byte for byte")
+	assert.JSONEq(t, string(refKwargs), string(kwargsLine))
+
+	// Both workers run it in a private data dir that has the job.
+	refPDD := copyPDD(t, cfg.PrivateDataDir)
+	cmd := refCmd(ctx, "worker", "--private-data-dir", refPDD)
+	cmd.Stdin = bytes.NewReader(ours.Bytes())
+	refStream, err := cmd.Output()
+	require.NoError(t, err)
+	var ourStream bytes.Buffer
+	_, err = Worker(ctx, bytes.NewReader(ours.Bytes()), &ourStream, WorkerOptions{PrivateDataDir: copyPDD(t, cfg.PrivateDataDir)})
+	require.NoError(t, err)
+	for name, s := range map[string][]byte{"ansible-runner": refStream, "arunner": ourStream.Bytes()} {
+		res, err := Process(ctx, bytes.NewReader(s), runner.Config{PrivateDataDir: t.TempDir()})
+		require.NoError(t, err, "%s: %s", name, s)
+		b, err := os.ReadFile(res.StdoutPath())
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "fake ansible", name)
+	}
+
+	// A job that needs files in the zip cannot go without it.
+	cfg.Target = runner.Role{Name: "r"}
+	var ke *KwargsError
+	require.ErrorAs(t, TransmitWith(&bytes.Buffer{}, cfg, TransmitOptions{OnlyKwargs: true}), &ke)
+	assert.Equal(t, "Config.Target", ke.Key)
+}

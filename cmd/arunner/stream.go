@@ -38,9 +38,33 @@ writes its stream (status lines, events, artifacts, eof) to stdout.
 // which --worker-info reports as AWX expects.
 const runnerVersion = "2.3.1"
 
-func transmitMain(cfg runner.Config, stdout, stderr io.Writer) int {
+// onlyKwargsFlag is transmit's own flag: ansible-runner's run() argument
+// only_transmit_kwargs, which its CLI does not offer, spelt as its CLI
+// spells the others.
+const onlyKwargsFlag = "--only-transmit-kwargs"
+
+// transmitArgs takes transmit's own flags out of its command line (before
+// a "--"); the rest is run's.
+func transmitArgs(args []string) ([]string, stream.TransmitOptions) {
+	var opts stream.TransmitOptions
+	rest := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if a == onlyKwargsFlag {
+			opts.OnlyKwargs = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return rest, opts
+}
+
+func transmitMain(cfg runner.Config, opts stream.TransmitOptions, stdout, stderr io.Writer) int {
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	if err := stream.Transmit(w, cfg); err != nil {
+	if err := stream.TransmitWith(w, cfg, opts); err != nil {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
 	}

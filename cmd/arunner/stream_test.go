@@ -175,3 +175,20 @@ func TestProcessInterrupted(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(status, "status"))
 	assert.Equal(t, "canceled", string(b))
 }
+
+// transmit --only-transmit-kwargs writes the kwargs line and eof, no zip.
+func TestTransmitOnlyKwargs(t *testing.T) {
+	pdd, fake := fakeRun(t, "echo hi\n")
+	var stdout, stderr bytes.Buffer
+	rc := realMain([]string{"transmit", pdd, "-p", "site.yml", "-b", fake, "--only-transmit-kwargs", "--ident", "k"}, &stdout, &stderr)
+	require.Equal(t, 0, rc, stderr.String())
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	require.Len(t, lines, 2, stdout.String())
+	assert.Contains(t, lines[0], `"kwargs"`)
+	assert.Contains(t, lines[0], `"ident":"k"`)
+	assert.Equal(t, `{"eof": true}`, lines[1])
+
+	stdout.Reset()
+	require.Equal(t, 0, realMain([]string{"transmit", pdd, "-p", "site.yml", "-b", fake}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), `{"zipfile": `, "the zip without the flag")
+}
