@@ -159,7 +159,7 @@ func Worker(ctx context.Context, r io.Reader, w io.Writer, opts WorkerOptions) (
 	if serr := sw.Err(); serr != nil {
 		return res, errors.Join(err, serr)
 	}
-	f, perr := packDir(res.ArtifactDir, nil)
+	f, perr := packArtifacts(res.ArtifactDir)
 	if perr != nil {
 		return fail(perr.Error(), perr)
 	}

@@ -27,12 +27,24 @@ import (
 // file; it has no name left on disk. ov adds what is not in dir, each
 // entry replacing what dir has at its path.
 func packDir(dir string, ov overlay) (*os.File, error) {
+	return packDirLevel(dir, ov, flate.DefaultCompression)
+}
+
+// packArtifacts packs a run's artifacts dir, as the worker sends it back.
+// Its stdout file grows with the run, and deflating it at the default
+// level cost more than the rest of the zip; text deflated at BestSpeed is
+// still a fraction of its size.
+func packArtifacts(dir string) (*os.File, error) {
+	return packDirLevel(dir, nil, flate.BestSpeed)
+}
+
+func packDirLevel(dir string, ov overlay, level int) (*os.File, error) {
 	f, err := os.CreateTemp("", "arunner-stream-*.zip")
 	if err != nil {
 		return nil, err
 	}
 	os.Remove(f.Name())
-	if err := writeZip(f, dir, ov); err != nil {
+	if err := writeZip(f, dir, ov, level); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -85,14 +97,22 @@ type packed struct {
 // packing holds at most that many of them.
 const maxParallelFile = 8 << 20
 
-var flateWriters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
-	return w
-}}
+// flateWriters are the deflate writers of each level packDirLevel uses.
+var flateWriters = map[int]*sync.Pool{
+	flate.DefaultCompression: flatePool(flate.DefaultCompression),
+	flate.BestSpeed:          flatePool(flate.BestSpeed),
+}
+
+func flatePool(level int) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		w, _ := flate.NewWriter(nil, level)
+		return w
+	}}
+}
 
 // writeZip writes the tree under dir as a zip. Files are compressed on
 // every core, ahead of their turn, and written in the walk's order.
-func writeZip(w io.Writer, dir string, ov overlay) error {
+func writeZip(w io.Writer, dir string, ov overlay, level int) error {
 	entries, err := walkPack(dir, "", ov.covers)
 	if err != nil {
 		return fmt.Errorf("packing %s: %w", dir, err)
@@ -133,7 +153,7 @@ func writeZip(w io.Writer, dir string, ov overlay) error {
 				return
 			}
 			ch := make(chan packed, 1)
-			go func() { ch <- compressFile(e.fsys, e.path); <-sem }()
+			go func() { ch <- compressFile(e.fsys, e.path, level); <-sem }()
 			select {
 			case order <- ch:
 			case <-done:
@@ -143,6 +163,11 @@ func writeZip(w io.Writer, dir string, ov overlay) error {
 	}()
 
 	zw := zip.NewWriter(w)
+	if level != flate.DefaultCompression {
+		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(out, level)
+		})
+	}
 	for _, e := range entries {
 		if err := writeEntry(zw, e, order); err != nil {
 			return fmt.Errorf("packing %s: %w", e.path, err)
@@ -327,7 +352,7 @@ func dosTime(t time.Time) (tm, date uint16) {
 }
 
 // compressFile deflates the file at path whole, as zip's writer would.
-func compressFile(fsys fs.FS, path string) packed {
+func compressFile(fsys fs.FS, path string, level int) packed {
 	var data []byte
 	var err error
 	if fsys != nil {
@@ -339,8 +364,9 @@ func compressFile(fsys fs.FS, path string) packed {
 		return packed{err: err}
 	}
 	var buf bytes.Buffer
-	fw := flateWriters.Get().(*flate.Writer)
-	defer flateWriters.Put(fw)
+	pool := flateWriters[level]
+	fw := pool.Get().(*flate.Writer)
+	defer pool.Put(fw)
 	fw.Reset(&buf)
 	fw.Write(data)
 	if err := fw.Close(); err != nil {
