@@ -179,7 +179,11 @@ func (p *processor) call(hook string, f func()) (ok bool) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			if p.hookPanic.CompareAndSwap(nil, &runner.HookPanic{Hook: hook, Value: v, Stack: debug.Stack()}) {
+			hp := &runner.HookPanic{Hook: hook, Value: v, Stack: debug.Stack()}
+			if r, ok := v.(relayedPanic); ok {
+				hp = r.p
+			}
+			if p.hookPanic.CompareAndSwap(nil, hp) {
 				p.closeStream()
 			}
 			ok = false
@@ -188,6 +192,11 @@ func (p *processor) call(hook string, f func()) (ok bool) {
 	f()
 	return true
 }
+
+// relayedPanic is a hook's panic recovered elsewhere (RunSSH calls
+// CancelCallback itself) and raised again in a hook Process calls, so
+// that Process ends the run for it.
+type relayedPanic struct{ p *runner.HookPanic }
 
 // closeStream closes the stream when it is an io.Closer: what stops a
 // remote worker, and a read blocked on it.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -104,6 +105,62 @@ func TestRunSSH(t *testing.T) {
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "ansible on the worker is gone")
 	})
+}
+
+// TestRunSSHHookPanic: a hook that panics (CancelCallback, which RunSSH
+// calls itself, or one Process calls) ends the run over SSH as a local
+// run's: ansible on the worker is stopped, the artifacts say error, and
+// RunSSH panics with a *runner.HookPanic.
+func TestRunSSHHookPanic(t *testing.T) {
+	client := sshClient(t)
+	worker := "STREAM_TEST_WORKER=1 exec " + os.Args[0]
+	for _, hook := range []string{"CancelCallback", "EventHandler"} {
+		t.Run(hook, func(t *testing.T) {
+			pidfile := filepath.Join(t.TempDir(), "pid")
+			cfg := fakeJob(t, map[string]string{"FAKE_SLEEP": "60", "FAKE_PIDFILE": pidfile})
+			var second atomic.Bool
+			cfg.EventHandler = func(ev *events.Event) bool {
+				if strings.Contains(ev.Stdout, "second") {
+					if hook == "EventHandler" {
+						panic("boom")
+					}
+					second.Store(true)
+				}
+				return true
+			}
+			cfg.CancelCallback = func() bool {
+				if hook == "CancelCallback" && second.Load() {
+					panic("boom")
+				}
+				return false
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var p *runner.HookPanic
+			func() {
+				defer func() {
+					v := recover()
+					require.IsType(t, &runner.HookPanic{}, v, "%v", v)
+					p = v.(*runner.HookPanic)
+				}()
+				RunSSH(ctx, client, worker, cfg)
+			}()
+			assert.Equal(t, hook, p.Hook)
+			assert.Equal(t, "boom", p.Value)
+			assert.Contains(t, string(p.Stack), "ssh_test.go", "the stack is the hook's")
+			b, err := os.ReadFile(filepath.Join(cfg.PrivateDataDir, "artifacts", "job1", "status"))
+			require.NoError(t, err)
+			assert.Equal(t, "error", string(b))
+			b, err = os.ReadFile(pidfile)
+			require.NoError(t, err)
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			deadline := time.Now().Add(20 * time.Second)
+			for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "ansible on the worker is gone")
+		})
+	}
 }
 
 // TestWorkerKilled: the worker process dies (SIGKILL) mid-run. The process
