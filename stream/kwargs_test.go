@@ -400,7 +400,9 @@ Transmitter(_output=sys.stdout.buffer, private_data_dir=sys.argv[1], only_transm
 // only_transmit_kwargs does (the kwargs line, then eof), and both workers
 // run it from a private data dir that already holds the job.
 func TestTransmitOnlyKwargs(t *testing.T) {
-	cfg := fakeJob(t, nil)
+	// FAKE_SLEEP: ansible-runner (pexpect) loses, now and then, the output
+	// of a child that exits at once.
+	cfg := fakeJob(t, map[string]string{"FAKE_SLEEP": "1"})
 	var ours bytes.Buffer
 	require.NoError(t, TransmitWith(&ours, cfg, TransmitOptions{OnlyKwargs: true}))
 	kwargsLine, rest, ok := bytes.Cut(ours.Bytes(), []byte("\n"))
