@@ -222,10 +222,10 @@ func TestWorkerKilled(t *testing.T) {
 	// The next worker, in the same TMPDIR, removes all of it (the run's
 	// scratch dir too) and leaves nothing of its own.
 	next := fakeJob(t, nil)
-	cmd = exec.CommandContext(ctx, os.Args[0])
-	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+tmp)
-	cmd.Stdin = bytes.NewReader(transmitted(t, next))
-	out2, err := cmd.Output()
+	cmd2 := exec.CommandContext(ctx, os.Args[0])
+	cmd2.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+tmp)
+	cmd2.Stdin = bytes.NewReader(transmitted(t, next))
+	out2, err := cmd2.Output()
 	require.NoError(t, err)
 	_, err = Process(ctx, bytes.NewReader(out2), next)
 	require.NoError(t, err)
