@@ -215,8 +215,10 @@ func TestWorkerKilled(t *testing.T) {
 	require.NoError(t, err)
 	secrets, _ := filepath.Glob(filepath.Join(tmp, workerDirPrefix+"*", workerPDD, "env", "passwords"))
 	require.Len(t, secrets, 1, "the killed worker left its private data dir: %v", left)
-	if st, err := os.Stat(filepath.Dir(filepath.Dir(secrets[0]))); assert.NoError(t, err) {
-		assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	for d := filepath.Dir(filepath.Dir(secrets[0])); d != tmp; d = filepath.Dir(d) {
+		if st, err := os.Stat(d); assert.NoError(t, err) {
+			assert.Equal(t, os.FileMode(0o700), st.Mode().Perm(), d)
+		}
 	}
 
 	// The next worker, in the same TMPDIR, removes all of it (the run's
