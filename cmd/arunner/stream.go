@@ -28,10 +28,12 @@ import (
 
 const workerUsage = `usage: arunner worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N]
        arunner worker --worker-info
-       arunner worker cleanup --file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]
+       arunner worker cleanup [--file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]]
 
 Reads a job from stdin (arunner or ansible-runner transmit), runs it and
 writes its stream (status lines, events, artifacts, eof) to stdout.
+Without --private-data-dir it runs in a temporary dir; one that a worker
+killed hard left is removed by the next worker and by cleanup.
 `
 
 // runnerVersion is the ansible-runner version whose stream arunner speaks,
