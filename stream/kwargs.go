@@ -21,6 +21,7 @@ import (
 
 	"github.com/arunner/arunner/cmdbuild"
 	"github.com/arunner/arunner/isolation"
+	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -87,7 +88,7 @@ func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
 	if cfg.ProjectFS != nil {
 		// The worker's project dir is <its pdd>/project, as the
 		// controller's copy of ProjectFS would be its project dir.
-		ov = append(ov, overlayEntry{field: "ProjectFS", path: "project", fsys: cfg.ProjectFS})
+		ov = append(ov, overlayEntry{field: "ProjectFS", path: pddRel.Project(), fsys: cfg.ProjectFS})
 	}
 	env := maps.Clone(cfg.EnvVars)
 	var sw runner.Switches
@@ -100,9 +101,9 @@ func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
 		playbook := t.Path
 		if t.Content != nil {
 			playbook = uniqueName("arunner-playbook-", ".yml")
-			addExtra("Target", filepath.Join("project", playbook), t.Content)
+			addExtra("Target", filepath.Join(pddRel.Project(), playbook), t.Content)
 		} else if filepath.IsAbs(playbook) {
-			project := cmpOr(cfg.ProjectDir, filepath.Join(pdd, "project"))
+			project := cmpOr(cfg.ProjectDir, privdata.Paths{Root: pdd}.Project())
 			if rel, ok := under(project, playbook); ok {
 				playbook = rel
 			}
@@ -130,7 +131,7 @@ func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		addExtra("Target", filepath.Join("project", name), data)
+		addExtra("Target", filepath.Join(pddRel.Project(), name), data)
 		set("playbook", name)
 		// The worker finds roles in <its pdd>/roles: a relative
 		// ANSIBLE_ROLES_PATH is joined to it, by ansible-runner's too.
@@ -164,7 +165,7 @@ func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
 				return nil, nil, &KwargsError{Key: "Config." + field, Err: errors.New("does not apply to a RawCommand, whose command line is whole")}
 			}
 		}
-		addExtra("Target", "args", []byte(cmdbuild.Quote(t.Argv)))
+		addExtra("Target", pddRel.Args(), []byte(cmdbuild.Quote(t.Argv)))
 	default:
 		return nil, nil, refuse("Target")
 	}
@@ -191,7 +192,7 @@ func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
 		inv = append(inv, inventoryKwarg(pdd, p))
 	}
 	if cfg.Inventory.Text != "" {
-		name := filepath.Join("inventory", uniqueName("arunner-inventory-", ""))
+		name := pddRel.Inventory(uniqueName("arunner-inventory-", ""))
 		addExtra("Inventory.Text", name, []byte(cfg.Inventory.Text))
 		inv = append(inv, name)
 	}
@@ -200,7 +201,7 @@ func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
 		if err != nil {
 			return nil, nil, &KwargsError{Key: "Config.Inventory.Model", Err: err}
 		}
-		name := filepath.Join("inventory", uniqueName("arunner-inventory-", ".yml"))
+		name := pddRel.Inventory(uniqueName("arunner-inventory-", ".yml"))
 		addExtra("Inventory.Model", name, data)
 		inv = append(inv, name)
 	}
@@ -262,6 +263,9 @@ func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
 	return k, ov, nil
 }
 
+// pddRel names the private data dir's entries relative to it.
+var pddRel = privdata.Paths{}
+
 // rolesOverlay puts the roles found in rolesPath into the zip's roles/:
 // each role dir under its name, the first of a name winning, as ansible's
 // search does. A local run whose private data dir has no project/ runs the
@@ -271,8 +275,8 @@ func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
 func rolesOverlay(pdd string, rolesPath []string) (overlay, error) {
 	var ov overlay
 	seen := map[string]bool{}
-	if st, err := os.Stat(filepath.Join(pdd, "project")); err != nil || !st.IsDir() {
-		entries, _ := os.ReadDir(filepath.Join(pdd, "roles"))
+	if st, err := os.Stat(privdata.Paths{Root: pdd}.Project()); err != nil || !st.IsDir() {
+		entries, _ := os.ReadDir(privdata.Paths{Root: pdd}.Roles())
 		for _, e := range entries {
 			seen[e.Name()] = true
 		}
@@ -295,7 +299,7 @@ func rolesOverlay(pdd string, rolesPath []string) (overlay, error) {
 				continue
 			}
 			seen[e.Name()] = true
-			ov = append(ov, overlayEntry{field: "Target.RolesPath", path: filepath.Join("roles", e.Name()), dir: real})
+			ov = append(ov, overlayEntry{field: "Target.RolesPath", path: filepath.Join(pddRel.Roles(), e.Name()), dir: real})
 		}
 	}
 	return ov, nil

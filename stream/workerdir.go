@@ -9,6 +9,7 @@ import (
 
 	"github.com/arunner/arunner/internal/lockdir"
 	"github.com/arunner/arunner/internal/resultx"
+	"github.com/arunner/arunner/privdata"
 )
 
 // A worker without a PrivateDataDir runs its job in a temporary dir,
@@ -47,7 +48,7 @@ func makeWorkerDir() (pdd string, done func(), err error) {
 // left outside it (scratch dirs, ssh control masters) should they have
 // been killed too.
 func removeWorkerDir(dir string) {
-	resultx.CleanAbandoned(filepath.Join(dir, workerPDD, "artifacts"))
+	resultx.CleanAbandoned(privdata.Paths{Root: filepath.Join(dir, workerPDD)}.Artifacts())
 	os.RemoveAll(dir)
 }
 
