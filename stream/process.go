@@ -76,7 +76,7 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 	}
 	p.root = cfg.ArtifactDir
 	if p.root == "" {
-		p.root = filepath.Join(cfg.PrivateDataDir, "artifacts")
+		p.root = privdata.Paths{Root: cfg.PrivateDataDir}.Artifacts()
 	}
 
 	// Cancel: the stream is closed, which ends the read below.
@@ -119,28 +119,30 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 		err = errors.New("the worker's stream ended without a final status")
 	}
 	stopWatch()
-	hp := p.hookPanic.Load()
+	wasCanceled := false
 	select {
 	case <-canceled:
-		if hp != nil {
-			break
-		}
+		wasCanceled = true
+	default:
+	}
+	switch hp := p.hookPanic.Load(); {
+	case hp != nil:
+		// The status hook is not called after a panic; the run ends in
+		// error all the same.
+		err = hp
+		p.status(runner.StatusUpdate{Status: runner.StatusError, RunnerIdent: p.res.Ident})
+	case wasCanceled:
 		err = fmt.Errorf("stream: %w", errors.Join(runner.ErrCanceled, context.Cause(ctx)))
 		if ctx.Err() == nil {
 			err = fmt.Errorf("stream: %w", runner.ErrCanceled)
 		}
 		p.status(runner.StatusUpdate{Status: runner.StatusCanceled, RunnerIdent: p.res.Ident})
-	default:
-		if hp != nil {
-			err = hp
-		}
-		if err != nil {
-			p.status(runner.StatusUpdate{Status: runner.StatusError, RunnerIdent: p.res.Ident})
-		}
+	case err != nil:
+		p.status(runner.StatusUpdate{Status: runner.StatusError, RunnerIdent: p.res.Ident})
 	}
 	res, err := p.finish(err)
 	if hp := p.hookPanic.Load(); hp != nil {
-		panic(hp)
+		panic(hp) // FinishedCallback's, or the one above
 	}
 	return res, err
 }
