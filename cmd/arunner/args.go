@@ -16,6 +16,7 @@ import (
 
 	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/runner"
+	"github.com/arunner/arunner/stream"
 )
 
 // runLong is the part of run's help (and start's, transmit's, process's)
@@ -207,6 +208,7 @@ type options struct {
 	dirIsolation  string
 	flags         *pflag.FlagSet
 	daemonChild   bool // start's background process
+	transmit      stream.TransmitOptions
 }
 
 // target holds the flags that say what runs, until check has checked them

@@ -122,6 +122,12 @@ func (a *app) runCommand(name, short string) *cobra.Command {
 		},
 	}
 	addRunFlags(cmd.Flags(), o)
+	if name == "transmit" {
+		// ansible-runner's run() argument only_transmit_kwargs, which its
+		// CLI does not offer, spelt as its CLI spells the others.
+		cmd.Flags().BoolVar(&o.transmit.OnlyKwargs, "only-transmit-kwargs", false,
+			"send the kwargs line and eof without the zip of the private data dir")
+	}
 	if name == "start" {
 		cmd.Flags().BoolVar(&o.daemonChild, daemonChildFlag, false, "")
 		cmd.Flags().MarkHidden(daemonChildFlag)

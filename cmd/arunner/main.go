@@ -66,7 +66,7 @@ func (a *app) runLike(opts *options) int {
 	stdout, stderr := a.stdout, a.stderr
 	cfg := opts.config()
 	if opts.command == "transmit" {
-		return transmitMain(cfg, stdout, stderr)
+		return transmitMain(cfg, opts.transmit, stdout, stderr)
 	}
 	if opts.dryRun {
 		plan, err := runner.Prepare(context.Background(), cfg)

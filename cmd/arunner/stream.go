@@ -32,9 +32,9 @@ import (
 // which --worker-info reports as AWX expects.
 const runnerVersion = "2.3.1"
 
-func transmitMain(cfg runner.Config, stdout, stderr io.Writer) int {
+func transmitMain(cfg runner.Config, opts stream.TransmitOptions, stdout, stderr io.Writer) int {
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	if err := stream.Transmit(w, cfg); err != nil {
+	if err := stream.TransmitWith(w, cfg, opts); err != nil {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
 	}
@@ -84,7 +84,9 @@ func (a *app) workerCommand() *cobra.Command {
 		Use:   "worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N] | worker --worker-info",
 		Short: "run a job read from stdin (arunner or ansible-runner transmit), streaming its results to stdout",
 		Long: `Reads a job from stdin (arunner or ansible-runner transmit), runs it and
-writes its stream (status lines, events, artifacts, eof) to stdout.`,
+writes its stream (status lines, events, artifacts, eof) to stdout.
+Without --private-data-dir it runs in a temporary dir; one that a worker
+killed hard left is removed by the next worker and by cleanup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.code = a.workerMain(o)
@@ -101,9 +103,10 @@ writes its stream (status lines, events, artifacts, eof) to stdout.`,
 	cmd.MarkFlagDirname("private-data-dir")
 
 	cleanup := &cobra.Command{
-		Use:   "cleanup --file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]",
+		Use:   "cleanup [--file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]]",
 		Short: "remove the private data dirs of finished jobs",
-		Long: `Removes the private data dirs that match --file-pattern, unless one of
+		Long: `Removes the temporary private data dirs of workers killed hard, and the
+private data dirs that match --file-pattern, unless one of
 --exclude-strings is in the path, it was modified within --grace-period
 minutes, or its pid file names a live process.`,
 		Args: cobra.NoArgs,
@@ -230,12 +233,20 @@ func nodeUUID() (string, error) {
 	return id.String(), nil
 }
 
-// cleanupMain is `worker cleanup`: it removes the private data dirs that
-// match --file-pattern, unless one of --exclude-strings is in the path, it
-// was modified within --grace-period minutes, or its pid file names a live
-// process.
+// cleanupMain is `worker cleanup`: it removes the temporary private data
+// dirs of workers killed hard (stream.CleanWorkerDirs), and the private
+// data dirs that match --file-pattern, unless one of --exclude-strings is in
+// the path, it was modified within --grace-period minutes, or its pid file
+// names a live process.
 func cleanupMain(o *workerOptions, stdout, stderr io.Writer) int {
 	changed := 0
+	// With or without a pattern: the temporary dirs of workers killed hard.
+	if removed, err := stream.CleanWorkerDirs(""); err != nil {
+		fmt.Fprintf(stderr, "arunner: %v\n", err)
+	} else if len(removed) > 0 {
+		changed += len(removed)
+		fmt.Fprintf(stdout, "Removed %d private data dir(s) left by killed workers in %s\n", len(removed), os.TempDir())
+	}
 	if o.pattern != "" {
 		matches, err := filepath.Glob(o.pattern)
 		if err != nil {
