@@ -35,6 +35,10 @@ func TestCommandHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	realMain([]string{"run", "--help"}, &stdout, &stderr)
 	assert.Contains(t, stdout.String(), "--process-isolation-hide-paths", "run's flags are listed")
+	assert.NotContains(t, stdout.String(), "--only-transmit-kwargs", "transmit's own")
+	stdout.Reset()
+	realMain([]string{"transmit", "--help"}, &stdout, &stderr)
+	assert.Contains(t, stdout.String(), "--only-transmit-kwargs")
 	stdout.Reset()
 	realMain([]string{"worker", "--help"}, &stdout, &stderr)
 	assert.Contains(t, stdout.String(), "--keepalive-seconds")
