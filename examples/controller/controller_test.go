@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// End to end on real ansible-core, on each backend.
+
+func needAnsible(t *testing.T) {
+	t.Helper()
+	for _, bin := range []string{"ansible-playbook", "ansible-inventory", "git"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed", bin)
+		}
+	}
+}
+
+const inventorySource = `[web]
+web1
+web2
+[db]
+db1
+[prod:children]
+web
+db
+[all:vars]
+ansible_connection=local
+ansible_python_interpreter="{{ ansible_playbook_python }}"
+`
+
+// gitRepo makes a git repository in dir with files committed.
+func gitRepo(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@localhost",
+			"-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git("init", "-q")
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", name)
+	}
+	git("commit", "-q", "-m", "project")
+}
+
+// setup creates an inventory and a project from a local repository with
+// the playbooks and syncs both.
+func setup(t *testing.T, a *testApp, playbooks map[string]string) (inv, project int64) {
+	t.Helper()
+	repo := filepath.Join(t.TempDir(), "repo")
+	gitRepo(t, repo, playbooks)
+	inv, invUpdate := a.create("inventories", Inventory{Name: "prod", Source: inventorySource})
+	project, projUpdate := a.create("projects", Project{Name: "site", SCMURL: "file://" + repo})
+	for _, id := range []int64{invUpdate, projUpdate} {
+		if j := a.wait(id, 15*time.Second, "successful", "failed", "error"); j.Status != "successful" {
+			t.Fatalf("%s %d: %s (rc %d): %s", j.Kind, id, j.Status, j.RC, j.Explanation)
+		}
+	}
+	return inv, project
+}
+
+const sitePlaybook = `- hosts: web
+  gather_facts: false
+  tasks:
+    - name: say hello
+      ansible.builtin.command: echo hello from {{ inventory_hostname }}
+    - name: a change
+      ansible.builtin.debug:
+        msg: changed
+      changed_when: true
+`
+
+func TestJobTemplate(t *testing.T) {
+	needAnsible(t)
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			a := openApp(t, b.opts(t))
+			inv, project := setup(t, a, map[string]string{"site.yml": sitePlaybook})
+
+			// The inventory update imported hosts and groups.
+			var model struct {
+				Hosts  map[string]json.RawMessage `json:"Hosts"`
+				Groups map[string]struct {
+					Hosts    []string
+					Children []string
+				} `json:"Groups"`
+			}
+			a.call("GET", fmt.Sprintf("/api/inventories/%d/hosts", inv), nil, http.StatusOK, &model)
+			if len(model.Hosts) != 3 || fmt.Sprint(model.Groups["web"].Hosts) != "[web1 web2]" ||
+				fmt.Sprint(model.Groups["prod"].Children) != "[db web]" && fmt.Sprint(model.Groups["prod"].Children) != "[web db]" {
+				t.Fatalf("imported inventory: %+v", model)
+			}
+
+			tmpl, _ := a.create("job_templates", Template{Name: "site", ProjectID: project, InventoryID: inv,
+				Playbook: "site.yml", Forks: 2, ExtraVars: map[string]any{"release": "1.0"}})
+			id := a.launch(tmpl)
+
+			// A WebSocket client from the start sees every event once, in
+			// order, and the stream ends at the EOF.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			ws, _, err := websocket.Dial(ctx, strings.Replace(a.URL, "http", "ws", 1)+fmt.Sprintf("/api/jobs/%d/stream", id), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var streamed []int
+			for {
+				_, b, err := ws.Read(ctx)
+				if err != nil {
+					if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+						t.Fatalf("stream ended: %v; job %+v", err, a.job(id))
+					}
+					break
+				}
+				var ev struct{ Counter int }
+				if err := json.Unmarshal(b, &ev); err != nil {
+					t.Fatal(err)
+				}
+				streamed = append(streamed, ev.Counter)
+			}
+
+			j := a.wait(id, 60*time.Second, "successful", "failed", "error")
+			if j.Status != "successful" || j.RC != 0 {
+				t.Fatalf("job: %s rc %d: %s", j.Status, j.RC, j.Explanation)
+			}
+			evs := a.waitEvents(id, 10*time.Second)
+			checkCounters(t, evs, j.FinalCounter)
+			if len(streamed) != len(evs) || streamed[0] != 1 || streamed[len(streamed)-1] != j.FinalCounter {
+				t.Fatalf("streamed %v, stored %d events", streamed, len(evs))
+			}
+			for i, c := range streamed {
+				if c != i+1 {
+					t.Fatalf("streamed out of order: %v", streamed)
+				}
+			}
+			if evs[len(evs)-1].Event != "playbook_on_stats" {
+				t.Errorf("last event %s", evs[len(evs)-1].Event)
+			}
+			if !strings.Contains(strings.Join(j.JobArgs, " "), "ansible-playbook") || j.JobCwd == "" || len(j.JobEnv) == 0 {
+				t.Errorf("job_args %q, job_cwd %q, %d env", j.JobArgs, j.JobCwd, len(j.JobEnv))
+			}
+			if s := j.HostSummary["web1"]; s["ok"] != 2 || s["changed"] != 2 || j.HostSummary["db1"] != nil {
+				t.Errorf("host summary: %v", j.HostSummary)
+			}
+			// The private data dir is gone with the run.
+			if _, err := os.Stat(filepath.Join(a.Dispatcher.DataDir, "jobs", fmt.Sprint(id))); !os.IsNotExist(err) {
+				t.Errorf("job dir left behind: %v", err)
+			}
+		})
+	}
+}
