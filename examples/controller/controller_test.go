@@ -169,3 +169,125 @@ func TestJobTemplate(t *testing.T) {
 		})
 	}
 }
+
+// processWith reports whether a process has arg in its command line.
+func processWith(arg string) bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		if strings.Contains(string(b), arg) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCancel(t *testing.T) {
+	needAnsible(t)
+	a := openApp(t, backends()[0].opts(t))
+	inv, project := setup(t, a, map[string]string{"sleep.yml": `- hosts: web1
+  gather_facts: false
+  tasks:
+    - ansible.builtin.shell: sleep 4242.5 & sleep 4242.5
+`})
+	tmpl, _ := a.create("job_templates", Template{Name: "sleep", ProjectID: project, InventoryID: inv, Playbook: "sleep.yml"})
+	id := a.launch(tmpl)
+	deadline := time.Now().Add(60 * time.Second)
+	for !processWith("4242.5") {
+		if time.Now().After(deadline) {
+			t.Fatal("the playbook's sleep never started")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var out map[string]string
+	a.call("POST", fmt.Sprintf("/api/jobs/%d/cancel", id), nil, http.StatusAccepted, &out)
+	j := a.wait(id, 30*time.Second, "canceled", "successful", "failed", "error")
+	if j.Status != "canceled" || !j.Cancel {
+		t.Fatalf("job %s (cancel flag %t): %s", j.Status, j.Cancel, j.Explanation)
+	}
+	if processWith("4242.5") {
+		t.Fatal("the playbook's process tree outlived the cancel")
+	}
+	a.waitEvents(id, 10*time.Second)
+}
+
+func TestVaultCredential(t *testing.T) {
+	needAnsible(t)
+	dir := t.TempDir()
+	vars := filepath.Join(dir, "vars.yml")
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(vars, []byte("secret_word: swordfish\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pw, []byte("vault-pass-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ansible-vault", "encrypt", "--vault-password-file", pw, vars).CombinedOutput(); err != nil {
+		t.Fatalf("ansible-vault: %v: %s", err, out)
+	}
+	encrypted, _ := os.ReadFile(vars)
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			a := openApp(t, b.opts(t))
+			inv, project := setup(t, a, map[string]string{"vars.yml": string(encrypted), "vault.yml": `- hosts: web1
+  gather_facts: false
+  vars_files: [vars.yml]
+  tasks:
+    - ansible.builtin.assert:
+        that: secret_word == "swordfish"
+`})
+			cred, _ := a.create("credentials", Credential{Name: "vault", Kind: "vault", Inputs: map[string]any{"vault_password": "vault-pass-123"}})
+			var shown Credential
+			a.call("GET", fmt.Sprintf("/api/credentials/%d", cred), nil, http.StatusOK, &shown)
+			if shown.Inputs["vault_password"] != "$encrypted$" {
+				t.Fatalf("the API shows a secret: %v", shown.Inputs)
+			}
+			tmpl, _ := a.create("job_templates", Template{Name: "vault", ProjectID: project, InventoryID: inv,
+				Playbook: "vault.yml", CredentialIDs: []int64{cred}})
+			j := a.wait(a.launch(tmpl), 60*time.Second, "successful", "failed", "error", "canceled")
+			if j.Status != "successful" {
+				t.Fatalf("job %s rc %d: %s", j.Status, j.RC, j.Explanation)
+			}
+			b, _ := json.Marshal(j)
+			if strings.Contains(string(b), "vault-pass-123") {
+				t.Fatal("the job record holds the vault password")
+			}
+			// A wrong input name is refused, and names the input.
+			var e map[string]string
+			a.call("POST", "/api/credentials", Credential{Name: "bad", Kind: "vault", Inputs: map[string]any{"vault_pass": "x"}}, http.StatusBadRequest, &e)
+			if !strings.Contains(e["error"], `"vault_pass"`) || strings.Contains(e["error"], `"x"`) {
+				t.Fatalf("error: %q", e["error"])
+			}
+		})
+	}
+}
+
+func TestFactsPersistBetweenJobs(t *testing.T) {
+	needAnsible(t)
+	a := openApp(t, backends()[0].opts(t))
+	inv, project := setup(t, a, map[string]string{
+		"set.yml": `- hosts: web1
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_fact:
+        color: blue
+        cacheable: true
+`,
+		"use.yml": `- hosts: web1
+  gather_facts: false
+  tasks:
+    - ansible.builtin.assert:
+        that: color == "blue"
+`})
+	for _, playbook := range []string{"set.yml", "use.yml"} {
+		tmpl, _ := a.create("job_templates", Template{Name: playbook, ProjectID: project, InventoryID: inv, Playbook: playbook, FactCache: true})
+		if j := a.wait(a.launch(tmpl), 60*time.Second, "successful", "failed", "error"); j.Status != "successful" {
+			t.Fatalf("%s: %s rc %d: %s", playbook, j.Status, j.RC, j.Explanation)
+		}
+	}
+	var facts struct{ Facts map[string]any }
+	a.call("GET", fmt.Sprintf("/api/inventories/%d/hosts/web1/facts", inv), nil, http.StatusOK, &facts)
+	if facts.Facts["color"] != "blue" {
+		t.Fatalf("facts of web1: %v", facts.Facts)
+	}
+}

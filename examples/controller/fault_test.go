@@ -58,7 +58,7 @@ func childController(dir string) int {
 
 // fakeSetup stores an inventory, a project dir with site.yml and a template
 // directly, for runs of a fake ansible.
-func fakeSetup(t *testing.T, s Store, dataDir string, forks int) (template int64) {
+func fakeSetup(t testing.TB, s Store, dataDir string, forks int) (template int64) {
 	t.Helper()
 	ctx := context.Background()
 	inv, err := s.CreateObject(ctx, "inventories", Inventory{Name: "fake", Source: "web1\n"})

@@ -247,10 +247,10 @@ type redisServer struct {
 	dir  string
 	port int
 	cmd  *exec.Cmd
-	t    *testing.T
+	t    testing.TB
 }
 
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed")
@@ -303,7 +303,7 @@ var pg struct {
 }
 
 // postgresDB returns the URL of a new, empty database for the test.
-func postgresDB(t *testing.T) string {
+func postgresDB(t testing.TB) string {
 	t.Helper()
 	pg.once.Do(startPostgres)
 	if pg.err != nil {
