@@ -147,7 +147,7 @@ func TestRedisRestartMidJob(t *testing.T) {
 	r := startRedis(t)
 	o := Options{DataDir: t.TempDir(), RedisAddr: r.Addr}
 	var steps []runnertest.Step
-	for i := range 10 {
+	for i := range 30 {
 		steps = append(steps, runnertest.Play(fmt.Sprint("play ", i), "all",
 			runnertest.Task("one", runnertest.OK("web1")), runnertest.Task("two", runnertest.Changed("web1"))),
 			runnertest.Sleep(100*time.Millisecond))
@@ -159,7 +159,7 @@ func TestRedisRestartMidJob(t *testing.T) {
 	a.wait(id, 30*time.Second, "running")
 	time.Sleep(300 * time.Millisecond)
 	r.stop() // events published now are spooled and retried
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(2 * time.Second)
 	r.start()
 	j := a.wait(id, 60*time.Second, "successful", "failed", "error")
 	if j.Status != "successful" {
