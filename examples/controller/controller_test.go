@@ -291,3 +291,26 @@ func TestFactsPersistBetweenJobs(t *testing.T) {
 		t.Fatalf("facts of web1: %v", facts.Facts)
 	}
 }
+
+func TestDemo(t *testing.T) {
+	needAnsible(t)
+	o := backends()[0].opts(t)
+	a := openApp(t, o)
+	tmpl, err := seedDemo(context.Background(), a.Controller, o.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{1, 2} {
+		if j := a.wait(id, 60*time.Second, "successful", "failed", "error"); j.Status != "successful" {
+			t.Fatalf("%s: %s: %s", j.Kind, j.Status, j.Explanation)
+		}
+	}
+	j := a.wait(a.launch(tmpl), 60*time.Second, "successful", "failed", "error")
+	if j.Status != "successful" || len(j.HostSummary) != 2 {
+		t.Fatalf("demo job %s, recap %v: %s", j.Status, j.HostSummary, j.Explanation)
+	}
+	// A second start seeds nothing more.
+	if again, err := seedDemo(context.Background(), a.Controller, o.DataDir); err != nil || again != 0 {
+		t.Fatalf("seeded again: %d, %v", again, err)
+	}
+}

@@ -7,7 +7,7 @@
 // With no flags it keeps everything in SQLite under -data and queues events
 // in process, so it runs on a machine with nothing but ansible installed:
 //
-//	go run . [-listen 127.0.0.1:8052] [-data DIR] [-db postgres://...] [-redis HOST:PORT] [-capacity N]
+//	go run . [-listen 127.0.0.1:8052] [-data DIR] [-db postgres://...] [-redis HOST:PORT] [-capacity N] [-demo=false]
 package main
 
 import (
@@ -102,6 +102,7 @@ func main() {
 	flag.StringVar(&o.DatabaseURL, "db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default: SQLite in the data directory)")
 	flag.StringVar(&o.RedisAddr, "redis", os.Getenv("REDIS_ADDR"), "Redis address for the event queue (default: in process)")
 	flag.IntVar(&o.Capacity, "capacity", 20, "capacity in AWX's units: a job weighs forks+1")
+	demo := flag.Bool("demo", true, "when there is no job template, create a demo inventory, project and template")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -109,6 +110,11 @@ func main() {
 	app, err := Open(ctx, o)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *demo {
+		if _, err := seedDemo(ctx, app.Controller, o.DataDir); err != nil {
+			log.Fatal(err)
+		}
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
