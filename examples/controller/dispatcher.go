@@ -390,18 +390,23 @@ func hostSummary(st *events.Stats) map[string]map[string]int {
 // of its own, so that the run never waits on the queue: while the queue is
 // down it keeps them (a spool in memory) and retries.
 type publisher struct {
-	q    Queue
-	job  int64
-	log  *slog.Logger
-	mu   sync.Mutex
-	msgs []Message
-	more chan struct{}
-	done chan struct{}
+	q      Queue
+	job    int64
+	log    *slog.Logger
+	runCtx context.Context
+	stop   context.CancelFunc
+	mu     sync.Mutex
+	msgs   []Message
+	more   chan struct{}
+	done   chan struct{}
 }
 
 func newPublisher(ctx context.Context, q Queue, job int64, log *slog.Logger) *publisher {
-	p := &publisher{q: q, job: job, log: log, more: make(chan struct{}, 1), done: make(chan struct{})}
-	go p.loop(ctx)
+	// The last events and the EOF still go out when the run's context ends
+	// (a controller shutting down cancels its runs); Close bounds that.
+	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	p := &publisher{q: q, job: job, log: log, runCtx: ctx, stop: stop, more: make(chan struct{}, 1), done: make(chan struct{})}
+	go p.loop(pctx)
 	return p
 }
 
@@ -424,9 +429,24 @@ func (p *publisher) push(m Message) {
 	}
 }
 
-// Close sends the EOF and waits until everything is published.
+// publishGrace is how long a publisher goes on after the run's context
+// ended: a controller that shuts down waits that long for the queue.
+const publishGrace = 5 * time.Second
+
+// Close sends the EOF and waits until everything is published: for as
+// long as it takes while the controller runs (the queue may be down),
+// publishGrace once it is shutting down.
 func (p *publisher) Close(finalCounter int) {
 	p.push(Message{Job: p.job, EOF: true, FinalCounter: finalCounter})
+	select {
+	case <-p.done:
+	case <-p.runCtx.Done():
+		select {
+		case <-p.done:
+		case <-time.After(publishGrace):
+		}
+	}
+	p.stop()
 	<-p.done
 }
 

@@ -239,3 +239,40 @@ func TestReceiverRestart(t *testing.T) {
 var errStop = fmt.Errorf("receiver stopped")
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// A controller that shuts down cancels its jobs and still hands their last
+// events and EOF to Redis, for the next controller's receiver.
+func TestShutdownPublishesEOF(t *testing.T) {
+	r := startRedis(t)
+	fake := runnertest.New(t, runnertest.Play("hang", "all", runnertest.Task("first", runnertest.OK("web1"))), runnertest.Hang())
+	o := Options{DataDir: t.TempDir(), RedisAddr: r.Addr, Prepare: fake.Apply, Log: slogDiscard()}
+	first, err := Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := first.Controller.Launch(context.Background(), "job", fakeSetup(t, first.Store, o.DataDir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		evs, _ := first.Store.Events(context.Background(), j.ID, 0, 10)
+		if len(evs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no event from the job")
+		}
+	}
+	// The receiver stops with the controller: what is published after
+	// that waits in Redis.
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	a := openApp(t, o)
+	if got := a.job(j.ID); got.Status != "canceled" {
+		t.Fatalf("job after shutdown: %s: %s", got.Status, got.Explanation)
+	}
+	evs := a.waitEvents(j.ID, 30*time.Second)
+	checkCounters(t, evs, a.job(j.ID).FinalCounter)
+}
