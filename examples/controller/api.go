@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -42,6 +43,7 @@ func (c *Controller) Handler() http.Handler {
 	mux.HandleFunc("POST /api/jobs/{id}/cancel", c.cancel)
 	mux.HandleFunc("GET /api/jobs/{id}/events", c.events)
 	mux.HandleFunc("GET /api/jobs/{id}/stream", c.stream)
+	mux.HandleFunc("GET /jobs/{id}/report", c.report)
 	static, _ := fs.Sub(web, "web")
 	mux.Handle("GET /", http.FileServerFS(static))
 	return mux
@@ -271,6 +273,21 @@ func (c *Controller) cancel(w http.ResponseWriter, r *http.Request) {
 		c.Dispatcher.Cancel(id)
 	}
 	reply(w, http.StatusAccepted, map[string]string{"status": status}, err)
+}
+
+// report serves a finished job's run report.
+func (c *Controller) report(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		reply(w, 0, nil, err)
+		return
+	}
+	path := c.Dispatcher.ReportPath(id)
+	if _, err := os.Stat(path); err != nil {
+		reply(w, 0, nil, fmt.Errorf("report of job %d: %w", id, ErrNotFound))
+		return
+	}
+	http.ServeFile(w, r, path)
 }
 
 // events pages a job's events: ?after=COUNTER&limit=N (at most 1000).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -161,6 +162,16 @@ func TestJobTemplate(t *testing.T) {
 			}
 			if s := j.HostSummary["web1"]; s["ok"] != 2 || s["changed"] != 2 || j.HostSummary["db1"] != nil {
 				t.Errorf("host summary: %v", j.HostSummary)
+			}
+			// The run report (arunner's report package) is kept.
+			resp, err := http.Get(a.URL + fmt.Sprintf("/jobs/%d/report", id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "say hello") || !strings.Contains(string(page), "web2") {
+				t.Errorf("report: %d, %d bytes", resp.StatusCode, len(page))
 			}
 			// The private data dir is gone with the run.
 			if _, err := os.Stat(filepath.Join(a.Dispatcher.DataDir, "jobs", fmt.Sprint(id))); !os.IsNotExist(err) {
