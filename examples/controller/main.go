@@ -104,6 +104,9 @@ func main() {
 	flag.IntVar(&o.Capacity, "capacity", 20, "capacity in AWX's units: a job weighs forks+1")
 	demo := flag.Bool("demo", true, "when there is no job template, create a demo inventory, project and template")
 	flag.Parse()
+	// ansible inherits the controller's environment, and job_env records
+	// it: the database URL (its password) goes no further than here.
+	os.Unsetenv("DATABASE_URL")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
