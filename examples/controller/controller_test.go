@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arunner/arunner/runnertest"
 	"github.com/coder/websocket"
 )
 
@@ -323,5 +324,43 @@ func TestDemo(t *testing.T) {
 	// A second start seeds nothing more.
 	if again, err := seedDemo(context.Background(), a.Controller, o.DataDir); err != nil || again != 0 {
 		t.Fatalf("seeded again: %d, %v", again, err)
+	}
+}
+
+// A client that reads a finished job's stream gets its events and the
+// close, and leaves nothing behind in the hub.
+func TestStreamOfFinishedJob(t *testing.T) {
+	fake := runnertest.New(t, loadScript(1, 2)...)
+	o := Options{DataDir: t.TempDir(), Prepare: fake.Apply}
+	a := openApp(t, o)
+	id := a.launch(fakeSetup(t, a.Store, o.DataDir, 1))
+	a.wait(id, 30*time.Second, "successful")
+	evs := a.waitEvents(id, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, after := range []int{0, 3} {
+		ws, _, err := websocket.Dial(ctx, strings.Replace(a.URL, "http", "ws", 1)+fmt.Sprintf("/api/jobs/%d/stream?after=%d", id, after), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+					t.Fatal(err)
+				}
+				break
+			}
+			n++
+		}
+		if n != len(evs)-after {
+			t.Fatalf("after %d: %d events streamed of %d", after, n, len(evs))
+		}
+	}
+	a.Controller.Hub.mu.Lock()
+	left := len(a.Controller.Hub.subs)
+	a.Controller.Hub.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d jobs left in the hub", left)
 	}
 }

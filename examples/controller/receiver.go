@@ -123,6 +123,9 @@ func (h *Hub) Unsubscribe(job int64, ch chan StoredEvent) {
 		delete(h.subs[job], ch)
 		close(ch)
 	}
+	if len(h.subs[job]) == 0 {
+		delete(h.subs, job)
+	}
 }
 
 func (h *Hub) Publish(e StoredEvent) {
