@@ -102,7 +102,11 @@ func newRedisQueue(addr string) *redisQueue {
 func (q *redisQueue) Publish(ctx context.Context, msgs []Message) error {
 	_, err := q.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, m := range msgs {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: q.stream, Values: []any{"m", mustJSON(m)}})
+			b, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			p.XAdd(ctx, &redis.XAddArgs{Stream: q.stream, Values: []any{"m", string(b)}})
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -262,7 +263,7 @@ func (s *sqlStore) ReplaceInventory(ctx context.Context, inv int64, m *inventory
 	}
 	for _, h := range m.Hosts {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO hosts (inventory_id, name, vars) VALUES (?, ?, ?)`),
-			inv, h.Name, mustJSON(h.Vars)); err != nil {
+			inv, h.Name, asJSON{h.Vars}); err != nil {
 			return err
 		}
 	}
@@ -272,7 +273,7 @@ func (s *sqlStore) ReplaceInventory(ctx context.Context, inv int64, m *inventory
 	}
 	for _, g := range groups {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO inventory_groups (inventory_id, name, vars, hosts, children)
-			VALUES (?, ?, ?, ?, ?)`), inv, g.Name, mustJSON(g.Vars), mustJSON(g.Hosts), mustJSON(g.Children)); err != nil {
+			VALUES (?, ?, ?, ?, ?)`), inv, g.Name, asJSON{g.Vars}, asJSON{g.Hosts}, asJSON{g.Children}); err != nil {
 			return err
 		}
 	}
@@ -332,17 +333,17 @@ func (s *sqlStore) LoadInventory(ctx context.Context, inv int64) (*inventory.Inv
 
 func (s *sqlStore) CreateJob(ctx context.Context, j *Job) error {
 	return s.db.QueryRowContext(ctx, s.q(`INSERT INTO jobs (kind, status, doc) VALUES (?, ?, ?) RETURNING id`),
-		j.Kind, j.Status, mustJSON(j)).Scan(&j.ID)
+		j.Kind, j.Status, asJSON{j}).Scan(&j.ID)
 }
 
 func (s *sqlStore) UpdateJob(ctx context.Context, j *Job) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE jobs SET status = ?, doc = ? WHERE id = ?`), j.Status, mustJSON(j), j.ID)
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE jobs SET status = ?, doc = ? WHERE id = ?`), j.Status, asJSON{j}, j.ID)
 	return err
 }
 
 func (s *sqlStore) ClaimJob(ctx context.Context, j *Job) (bool, error) {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE jobs SET status = ?, doc = ? WHERE id = ? AND status = 'pending'`),
-		j.Status, mustJSON(j), j.ID)
+		j.Status, asJSON{j}, j.ID)
 	if err != nil {
 		return false, err
 	}
@@ -519,7 +520,7 @@ func (f *factStore) Save(ctx context.Context, facts map[string]factcache.Facts) 
 	for host, fs := range facts {
 		if _, err := f.s.db.ExecContext(ctx, f.s.q(`INSERT INTO host_facts (inventory_id, host, facts, modified)
 			VALUES (?, ?, ?, ?) ON CONFLICT (inventory_id, host) DO UPDATE SET facts = excluded.facts, modified = excluded.modified`),
-			f.inv, host, mustJSON(fs), now); err != nil {
+			f.inv, host, asJSON{fs}, now); err != nil {
 			return err
 		}
 	}
@@ -535,12 +536,13 @@ func (f *factStore) Clear(ctx context.Context, hosts []string) error {
 	return nil
 }
 
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only maps and slices of JSON values reach here
-	}
-	return string(b)
+// asJSON is a value stored as its JSON text; an error marshaling it is the
+// statement's error.
+type asJSON struct{ v any }
+
+func (j asJSON) Value() (driver.Value, error) {
+	b, err := json.Marshal(j.v)
+	return string(b), err
 }
 
 func unmarshalAll(docs []string, vs ...any) error {
