@@ -109,6 +109,9 @@ func (c *Controller) decodeObject(r *http.Request, kind string) (any, error) {
 		if _, err := d.Build(); err != nil {
 			return nil, badRequest("%v", err)
 		}
+		if err := c.Dispatcher.Secrets.Seal(d); err != nil {
+			return nil, err
+		}
 	case *Inventory:
 		if (d.Source == "") == (d.SourcePath == "") {
 			return nil, badRequest("inventory %q: give one of source and source_path", d.Name)

@@ -254,6 +254,14 @@ func TestVaultCredential(t *testing.T) {
 			if shown.Inputs["vault_password"] != "$encrypted$" {
 				t.Fatalf("the API shows a secret: %v", shown.Inputs)
 			}
+			// The database holds it sealed.
+			var stored json.RawMessage
+			if err := a.Store.GetObject(context.Background(), "credentials", cred, &stored); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(stored), "vault-pass-123") || !strings.Contains(string(stored), sealedPrefix) {
+				t.Fatalf("stored credential: %s", stored)
+			}
 			tmpl, _ := a.create("job_templates", Template{Name: "vault", ProjectID: project, InventoryID: inv,
 				Playbook: "vault.yml", CredentialIDs: []int64{cred}})
 			j := a.wait(a.launch(tmpl), 60*time.Second, "successful", "failed", "error", "canceled")

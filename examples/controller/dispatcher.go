@@ -36,6 +36,8 @@ type Dispatcher struct {
 	// Prepare, when set, adjusts each run's Config; tests point the run at
 	// a fake ansible with it.
 	Prepare func(*runner.Config)
+	// Secrets opens the credentials' secrets stored sealed.
+	Secrets *secretBox
 
 	mu      sync.Mutex
 	used    int
@@ -250,6 +252,9 @@ func (d *Dispatcher) credentials(ctx context.Context, ids ...int64) ([]credentia
 		}
 		var c Credential
 		if err := d.Store.GetObject(ctx, "credentials", id, &c); err != nil {
+			return nil, err
+		}
+		if err := d.Secrets.Open(&c); err != nil {
 			return nil, err
 		}
 		cred, err := c.Build()

@@ -29,7 +29,7 @@ import (
 
 // Options configure a controller.
 type Options struct {
-	DataDir     string // SQLite's file, the jobs' private data dirs, the projects' checkouts
+	DataDir     string // SQLite's file, the key of the secrets, the jobs' private data dirs, the projects' checkouts
 	DatabaseURL string // PostgreSQL instead of SQLite
 	RedisAddr   string // a Redis stream instead of the in-process queue
 	Capacity    int
@@ -60,6 +60,10 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	if o.Capacity <= 0 {
 		o.Capacity = 20
 	}
+	secrets, err := openSecretBox(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	store, err := OpenStore(ctx, o.DatabaseURL, o.DataDir)
 	if err != nil {
 		return nil, err
@@ -72,7 +76,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	hub := NewHub()
 	a := &App{
 		Store: store, Queue: q, cancel: cancel,
-		Dispatcher: &Dispatcher{Store: store, Queue: q, DataDir: o.DataDir, Capacity: o.Capacity, Log: o.Log, Prepare: o.Prepare},
+		Dispatcher: &Dispatcher{Store: store, Queue: q, DataDir: o.DataDir, Capacity: o.Capacity, Log: o.Log, Prepare: o.Prepare, Secrets: secrets},
 		Receiver:   &Receiver{Store: store, Queue: q, Hub: hub, Log: o.Log},
 	}
 	a.Controller = &Controller{Store: store, Dispatcher: a.Dispatcher, Hub: hub}

@@ -2,8 +2,15 @@ package main
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 
@@ -114,4 +121,89 @@ func (c Credential) Public() Credential {
 		out.Inputs[k] = v
 	}
 	return out
+}
+
+// sealedPrefix marks a secret input encrypted at rest, as AWX's
+// "$encrypted$AESGCM$..." does.
+const sealedPrefix = "$encrypted$AESGCM$"
+
+// secretBox encrypts credentials' secret inputs for the database with a key
+// of its own (AES-256-GCM), kept in the data dir, 0600: the database alone
+// does not give the secrets away.
+type secretBox struct{ aead cipher.AEAD }
+
+// openSecretBox reads dataDir/secret_key, or creates it.
+func openSecretBox(dataDir string) (*secretBox, error) {
+	path := filepath.Join(dataDir, "secret_key")
+	key, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, err
+		}
+		err = os.WriteFile(path, key, 0o600)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("%s: want a 32-byte key, found %d bytes", path, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &secretBox{aead}, nil
+}
+
+// Seal encrypts c's secret inputs in place.
+func (b *secretBox) Seal(c *Credential) error {
+	t := credentialKinds[c.Kind]
+	for k, v := range c.Inputs {
+		if f, ok := field(t, k); !ok || f.Tag.Get("secret") != "true" {
+			continue
+		}
+		plain, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		nonce := make([]byte, b.aead.NonceSize())
+		if _, err := rand.Read(nonce); err != nil {
+			return err
+		}
+		c.Inputs[k] = sealedPrefix + base64.StdEncoding.EncodeToString(b.aead.Seal(nonce, nonce, plain, []byte(k)))
+	}
+	return nil
+}
+
+// Open decrypts what Seal encrypted, in place.
+func (b *secretBox) Open(c *Credential) error {
+	for k, v := range c.Inputs {
+		s, ok := v.(string)
+		if !ok || !strings.HasPrefix(s, sealedPrefix) {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, sealedPrefix))
+		n := b.aead.NonceSize()
+		if err != nil || len(raw) < n {
+			return fmt.Errorf("credential %q: input %q is not a sealed secret", c.Name, k)
+		}
+		plain, err := b.aead.Open(nil, raw[:n], raw[n:], []byte(k))
+		if err != nil {
+			return fmt.Errorf("credential %q: input %q does not open with this data dir's secret_key", c.Name, k)
+		}
+		var val any
+		if err := json.Unmarshal(plain, &val); err != nil {
+			return err
+		}
+		c.Inputs[k] = val
+	}
+	return nil
 }
