@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/arunner/arunner/report"
 	"github.com/coder/websocket"
 )
 
@@ -278,19 +282,76 @@ func (c *Controller) cancel(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusAccepted, map[string]string{"status": status}, err)
 }
 
-// report serves a finished job's run report.
+// report serves a finished job's run report (arunner's report package: a
+// timeline of tasks per host, the failures, the recap, the output). The
+// events are in the database, not in artifacts, so it lays them out as a
+// run's artifacts dir for the time it takes to render: nothing on the
+// event path pays for it.
 func (c *Controller) report(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
+	var j *Job
+	if err == nil {
+		j, err = c.Store.GetJob(r.Context(), id)
+	}
+	if err == nil && !j.EventsDone {
+		err = apiError{http.StatusConflict, fmt.Errorf("job %d has not ended", id)}
+	}
+	var page bytes.Buffer
+	if err == nil {
+		err = c.renderReport(r.Context(), j, &page)
+	}
 	if err != nil {
 		reply(w, 0, nil, err)
 		return
 	}
-	path := c.Dispatcher.ReportPath(id)
-	if _, err := os.Stat(path); err != nil {
-		reply(w, 0, nil, fmt.Errorf("report of job %d: %w", id, ErrNotFound))
-		return
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = page.WriteTo(w)
+}
+
+func (c *Controller) renderReport(ctx context.Context, j *Job, w io.Writer) error {
+	tmp, err := os.MkdirTemp("", "controller-report-")
+	if err != nil {
+		return err
 	}
-	http.ServeFile(w, r, path)
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, fmt.Sprintf("job-%d", j.ID)) // the report's title
+	evDir := filepath.Join(dir, "job_events")
+	if err := os.MkdirAll(evDir, 0o700); err != nil {
+		return err
+	}
+	var stdout bytes.Buffer
+	for after := 0; ; {
+		evs, err := c.Store.Events(ctx, j.ID, after, 1000)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, e := range evs {
+			var head struct {
+				UUID   string `json:"uuid"`
+				Stdout string `json:"stdout"`
+			}
+			if err := json.Unmarshal(e.Data, &head); err != nil {
+				return fmt.Errorf("job %d event %d: %w", j.ID, e.Counter, err)
+			}
+			if head.Stdout != "" {
+				stdout.WriteString(head.Stdout + "\n")
+			}
+			name := filepath.Join(evDir, fmt.Sprintf("%d-%s.json", e.Counter, filepath.Base(head.UUID)))
+			if err := os.WriteFile(name, e.Data, 0o600); err != nil {
+				return err
+			}
+			after = e.Counter
+		}
+	}
+	for name, body := range map[string]string{"stdout": stdout.String(), "status": j.Status, "rc": fmt.Sprint(j.RC)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			return err
+		}
+	}
+	return report.WriteDir(w, dir)
 }
 
 // events pages a job's events: ?after=COUNTER&limit=N (at most 1000).

@@ -171,7 +171,8 @@ func TestJobTemplate(t *testing.T) {
 			}
 			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "say hello") || !strings.Contains(string(page), "web2") {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "say hello") ||
+				!strings.Contains(string(page), "web2") || !strings.Contains(string(page), fmt.Sprintf("job-%d", id)) {
 				t.Errorf("report: %d, %d bytes", resp.StatusCode, len(page))
 			}
 			// The private data dir is gone with the run.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
-	"github.com/arunner/arunner/report"
 	"github.com/arunner/arunner/runner"
 )
 
@@ -180,7 +179,7 @@ func (d *Dispatcher) runJob(ctx context.Context, j *Job) {
 		Ident:          "1",
 		EventHandler: func(ev *events.Event) bool {
 			pub.Add(ev)
-			return true // job_events/ too, for the report
+			return false // the database keeps the events, not job_events/
 		},
 		StatusHandler: func(u runner.StatusUpdate) {
 			if u.Status == runner.StatusStarting {
@@ -190,11 +189,6 @@ func (d *Dispatcher) runJob(ctx context.Context, j *Job) {
 		CancelCallback: flag.Get,
 	}
 	res, err := d.execute(ctx, j, &cfg)
-	if res != nil && res.Status.Final() {
-		if rerr := d.writeReport(j.ID, res); rerr != nil {
-			d.Log.Warn("job report", "job", j.ID, "err", rerr)
-		}
-	}
 	// The private data dir held the run's secrets; the events are in the
 	// database.
 	if rmErr := os.RemoveAll(pdd); rmErr != nil && err == nil {
@@ -264,32 +258,6 @@ func (d *Dispatcher) credentials(ctx context.Context, ids ...int64) ([]credentia
 		out = append(out, cred)
 	}
 	return out, nil
-}
-
-// ReportPath is where a finished job's report is kept: arunner's run
-// report (a timeline of tasks per host, the failures, the recap, the
-// output), one self-contained HTML page.
-func (d *Dispatcher) ReportPath(id int64) string {
-	return filepath.Join(d.DataDir, "reports", fmt.Sprint(id)+".html")
-}
-
-func (d *Dispatcher) writeReport(id int64, res *runner.Result) error {
-	path := d.ReportPath(id)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	err = report.Write(f, res)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-	}
-	return err
 }
 
 func (d *Dispatcher) projectDir(id int64) string {
