@@ -23,8 +23,14 @@ func TestWebPage(t *testing.T) {
 		t.Skip("chromium is not installed")
 	}
 	a := openApp(t, backends()[0].opts(t))
-	inv, project := setup(t, a, map[string]string{"site.yml": sitePlaybook})
+	inv, project := setup(t, a, map[string]string{"site.yml": sitePlaybook, "sleep.yml": `- hosts: web1
+  gather_facts: false
+  tasks:
+    - name: sleep
+      ansible.builtin.command: sleep 4243.5
+`})
 	a.create("job_templates", Template{Name: "site", ProjectID: project, InventoryID: inv, Playbook: "site.yml"})
+	a.create("job_templates", Template{Name: "sleep", ProjectID: project, InventoryID: inv, Playbook: "sleep.yml"})
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.WindowSize(1100, 700), chromedp.UserDataDir(t.TempDir()))
@@ -40,8 +46,8 @@ func TestWebPage(t *testing.T) {
 	step, cancelStep := context.WithTimeout(ctx, 90*time.Second)
 	defer cancelStep()
 	if err := chromedp.Do(step,
-		chromedp.WaitVisible(`button[data-template]`),
-		chromedp.Click(`button[data-template]`),
+		chromedp.WaitVisible(`button[data-template="1"]`),
+		chromedp.Click(`button[data-template="1"]`),
 		chromedp.WaitVisible(`#recap-table td`),
 	); err != nil {
 		t.Fatal(err)
@@ -70,6 +76,19 @@ func TestWebPage(t *testing.T) {
 	}
 	if !strings.Contains(recap, "web1") || !strings.Contains(recap, "web2") {
 		t.Errorf("recap on the page: %q", recap)
+	}
+	// Launch the sleeping template and cancel it from the page.
+	if err := chromedp.Do(step, chromedp.Click(`button[data-template="2"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(step, chromedp.Poll[bool](`document.getElementById("output").textContent.includes("TASK [sleep]")`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(step, chromedp.Click(`#cancel`), chromedp.WaitVisible(`#title .canceled`)); err != nil {
+		t.Fatal(err)
+	}
+	if processWith("4243.5") {
+		t.Error("the canceled job's sleep is still running")
 	}
 	path := os.Getenv("CONTROLLER_SCREENSHOT")
 	if path == "" {
