@@ -79,6 +79,10 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if n > 0 {
 		d.Log.Warn("marked jobs left running by a previous controller as failed", "jobs", n)
 	}
+	// Their private data dirs, with the secrets of their runs, go too.
+	if err := os.RemoveAll(filepath.Join(d.DataDir, "jobs")); err != nil {
+		return fmt.Errorf("remove the private data dirs of dead jobs: %w", err)
+	}
 	go d.loop(ctx)
 	return nil
 }
@@ -195,8 +199,8 @@ func (d *Dispatcher) runJob(ctx context.Context, j *Job) {
 		err = rmErr
 	}
 
-	// The EOF goes out after the last event; the job ends once the
-	// receiver has been handed everything.
+	// The EOF goes out after the last event; the job ends once the queue
+	// has everything.
 	final := 0
 	if res != nil {
 		final = res.FinalCounter

@@ -134,12 +134,19 @@ func TestControllerKilledMidJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+	pdd := filepath.Join(dir, "jobs", fmt.Sprint(id))
+	if _, err := os.Stat(pdd); err != nil {
+		t.Fatalf("the killed controller's job left no private data dir: %v", err)
+	}
 
 	// The next controller on the same data marks the job failed.
 	a := openApp(t, Options{DataDir: dir})
 	j := a.job(id)
 	if j.Status != "failed" || j.Explanation != reaped {
 		t.Fatalf("job after the restart: %s %q", j.Status, j.Explanation)
+	}
+	if _, err := os.Stat(pdd); !os.IsNotExist(err) {
+		t.Fatalf("the dead job's private data dir is still there: %v", err)
 	}
 }
 
