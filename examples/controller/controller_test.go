@@ -373,3 +373,27 @@ func TestStreamOfFinishedJob(t *testing.T) {
 		t.Fatalf("%d jobs left in the hub", left)
 	}
 }
+
+// A template's job through the transmit | worker | process stream: the
+// seam a remote worker plugs into.
+func TestJobThroughWorker(t *testing.T) {
+	needAnsible(t)
+	o := backends()[0].opts(t)
+	o.Worker = true
+	a := openApp(t, o)
+	inv, project := setup(t, a, map[string]string{"site.yml": sitePlaybook})
+	tmpl, _ := a.create("job_templates", Template{Name: "site", ProjectID: project, InventoryID: inv, Playbook: "site.yml"})
+	id := a.launch(tmpl)
+	j := a.wait(id, 60*time.Second, "successful", "failed", "error")
+	if j.Status != "successful" {
+		t.Fatalf("job %s rc %d: %s", j.Status, j.RC, j.Explanation)
+	}
+	checkCounters(t, a.waitEvents(id, 10*time.Second), j.FinalCounter)
+	if s := j.HostSummary["web2"]; s["changed"] != 2 {
+		t.Errorf("host summary: %v", j.HostSummary)
+	}
+	// It ran in the worker's own dir, not in the controller's.
+	if j.JobCwd == "" || strings.HasPrefix(j.JobCwd, o.DataDir) {
+		t.Errorf("job_cwd %q", j.JobCwd)
+	}
+}

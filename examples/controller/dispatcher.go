@@ -29,8 +29,9 @@ type Dispatcher struct {
 	DataDir  string
 	Capacity int
 	Log      *slog.Logger
-	// Run carries out a prepared run: runner.Run locally by default; a
-	// remote worker (arunner's transmit/worker/process) would plug in here.
+	// Run carries out a template's run: runner.Run locally by default,
+	// or through a worker (worker.go). Project and inventory updates run
+	// on the controller.
 	Run func(context.Context, runner.Config) (*runner.Result, error)
 	// Prepare, when set, adjusts each run's Config; tests point the run at
 	// a fake ansible with it.
@@ -288,10 +289,6 @@ func (d *Dispatcher) runTemplate(ctx context.Context, j *Job, cfg *runner.Config
 	if t.FactCache {
 		cfg.FactCache = &runner.FactCache{Store: d.Store.Facts(t.InventoryID)}
 	}
-	return d.run(ctx, cfg)
-}
-
-func (d *Dispatcher) run(ctx context.Context, cfg *runner.Config) (*runner.Result, error) {
 	if d.Prepare != nil {
 		d.Prepare(cfg)
 	}
@@ -344,7 +341,12 @@ func (d *Dispatcher) updateProject(ctx context.Context, j *Job, cfg *runner.Conf
 	if err := os.MkdirAll(cfg.PrivateDataDir, 0o700); err != nil {
 		return nil, err
 	}
-	res, err := d.run(ctx, cfg)
+	// Project updates run here, on the controller, as AWX's run on its
+	// control plane: the checkout is the controller's.
+	if d.Prepare != nil {
+		d.Prepare(cfg)
+	}
+	res, err := runner.Run(ctx, *cfg)
 	if err == nil && revision != "" {
 		p.Revision = revision
 		err = d.Store.UpdateObject(ctx, "projects", j.ObjectID, &p)

@@ -36,6 +36,9 @@ type Options struct {
 	Log         *slog.Logger
 	// Prepare adjusts each run's Config (tests point it at a fake ansible).
 	Prepare func(*runner.Config)
+	// Worker runs the jobs through arunner's transmit | worker | process
+	// stream, the way remote jobs go, with the worker in process.
+	Worker bool
 }
 
 // App is a running controller: the store, the queue, the dispatcher and
@@ -79,6 +82,9 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		Dispatcher: &Dispatcher{Store: store, Queue: q, DataDir: o.DataDir, Capacity: o.Capacity, Log: o.Log, Prepare: o.Prepare, Secrets: secrets},
 		Receiver:   &Receiver{Store: store, Queue: q, Hub: hub, Log: o.Log},
 	}
+	if o.Worker {
+		a.Dispatcher.Run = runThroughWorker
+	}
 	a.Controller = &Controller{Store: store, Dispatcher: a.Dispatcher, Hub: hub}
 	if err := a.Dispatcher.Start(ctx); err != nil {
 		cancel()
@@ -106,6 +112,7 @@ func main() {
 	flag.StringVar(&o.DatabaseURL, "db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default: SQLite in the data directory)")
 	flag.StringVar(&o.RedisAddr, "redis", os.Getenv("REDIS_ADDR"), "Redis address for the event queue (default: in process)")
 	flag.IntVar(&o.Capacity, "capacity", 20, "capacity in AWX's units: a job weighs forks+1")
+	flag.BoolVar(&o.Worker, "worker", false, "run jobs through the transmit | worker | process stream (worker in process)")
 	demo := flag.Bool("demo", true, "when there is no job template, create a demo inventory, project and template")
 	flag.Parse()
 	// ansible inherits the controller's environment, and job_env records
