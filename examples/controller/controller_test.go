@@ -197,31 +197,37 @@ func processWith(arg string) bool {
 
 func TestCancel(t *testing.T) {
 	needAnsible(t)
-	a := openApp(t, backends()[0].opts(t))
-	inv, project := setup(t, a, map[string]string{"sleep.yml": `- hosts: web1
+	for _, worker := range []bool{false, true} {
+		t.Run(fmt.Sprintf("worker=%t", worker), func(t *testing.T) {
+			o := backends()[0].opts(t)
+			o.Worker = worker
+			a := openApp(t, o)
+			inv, project := setup(t, a, map[string]string{"sleep.yml": `- hosts: web1
   gather_facts: false
   tasks:
     - ansible.builtin.shell: sleep 4242.5 & sleep 4242.5
 `})
-	tmpl, _ := a.create("job_templates", Template{Name: "sleep", ProjectID: project, InventoryID: inv, Playbook: "sleep.yml"})
-	id := a.launch(tmpl)
-	deadline := time.Now().Add(60 * time.Second)
-	for !processWith("4242.5") {
-		if time.Now().After(deadline) {
-			t.Fatal("the playbook's sleep never started")
-		}
-		time.Sleep(50 * time.Millisecond)
+			tmpl, _ := a.create("job_templates", Template{Name: "sleep", ProjectID: project, InventoryID: inv, Playbook: "sleep.yml"})
+			id := a.launch(tmpl)
+			deadline := time.Now().Add(60 * time.Second)
+			for !processWith("4242.5") {
+				if time.Now().After(deadline) {
+					t.Fatal("the playbook's sleep never started")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			var out map[string]string
+			a.call("POST", fmt.Sprintf("/api/jobs/%d/cancel", id), nil, http.StatusAccepted, &out)
+			j := a.wait(id, 30*time.Second, "canceled", "successful", "failed", "error")
+			if j.Status != "canceled" || !j.Cancel {
+				t.Fatalf("job %s (cancel flag %t): %s", j.Status, j.Cancel, j.Explanation)
+			}
+			if processWith("4242.5") {
+				t.Fatal("the playbook's process tree outlived the cancel")
+			}
+			a.waitEvents(id, 10*time.Second)
+		})
 	}
-	var out map[string]string
-	a.call("POST", fmt.Sprintf("/api/jobs/%d/cancel", id), nil, http.StatusAccepted, &out)
-	j := a.wait(id, 30*time.Second, "canceled", "successful", "failed", "error")
-	if j.Status != "canceled" || !j.Cancel {
-		t.Fatalf("job %s (cancel flag %t): %s", j.Status, j.Cancel, j.Explanation)
-	}
-	if processWith("4242.5") {
-		t.Fatal("the playbook's process tree outlived the cancel")
-	}
-	a.waitEvents(id, 10*time.Second)
 }
 
 func TestVaultCredential(t *testing.T) {

@@ -29,15 +29,23 @@ func runThroughWorker(ctx context.Context, cfg runner.Config) (*runner.Result, e
 	}
 	jobR, jobW := io.Pipe()
 	resR, resW := io.Pipe()
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	defer stopWorker()
+	done := make(chan struct{})
 	go func() { jobW.CloseWithError(stream.Transmit(jobW, cfg)) }()
 	go func() {
+		defer close(done)
 		// Nothing of the job stays on the worker.
-		_, err := stream.Worker(ctx, jobR, resW, stream.WorkerOptions{Delete: true})
+		_, err := stream.Worker(workerCtx, jobR, resW, stream.WorkerOptions{Delete: true})
 		resW.CloseWithError(err)
 	}()
 	res, err := stream.Process(ctx, resR, cfg)
-	// Unblock Transmit and Worker should Process stop early.
+	// Process ends first when the job is canceled: the worker's run is
+	// canceled then, and the job ends once it is over, its process tree
+	// gone, as a local run's does.
+	stopWorker()
 	resR.Close()
 	jobR.Close()
+	<-done
 	return res, err
 }
