@@ -33,7 +33,7 @@ type record struct {
 	Rerun   bool   `json:"rerun,omitempty"`
 	// Object says the payload is in the object store (it is always, with
 	// Rerun: a new attempt needs it after the job message is gone).
-	Object bool `json:"object,omitempty"`
+	Object bool   `json:"object,omitempty"`
 	Worker string `json:"worker,omitempty"`
 	// HeartbeatMS is the worker's heartbeat interval; Beat counts its
 	// heartbeats, so that each one changes the entry.
