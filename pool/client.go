@@ -173,7 +173,7 @@ func (c *Client) dropPayload(ctx context.Context, id string, rec record) {
 		st.Purge(ctx, jetstream.WithPurgeSubject(jobSubject(rec.Queue, id)))
 	}
 	if rec.Object {
-		c.s.objects.Delete(ctx, id)
+		c.s.deletePayload(ctx, id)
 	}
 }
 
@@ -189,7 +189,7 @@ func (c *Client) release(ctx context.Context, id string) error {
 	} else if err := st.Purge(ctx, jetstream.WithPurgeSubject(jobsPrefix+"*."+id)); err != nil {
 		errs = append(errs, err)
 	}
-	if err := c.s.objects.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+	if err := c.s.deletePayload(ctx, id); err != nil {
 		errs = append(errs, err)
 	}
 	if st, err := c.s.js.Stream(ctx, ResultsStream); err != nil {

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
@@ -179,4 +180,18 @@ func transient(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
 		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
+}
+
+// deletePayload removes a job's payload object, its chunks and its
+// metadata: no delete marker stays behind.
+func (s *store) deletePayload(ctx context.Context, id string) error {
+	err := s.objects.Delete(ctx, id)
+	if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return err
+	}
+	st, err := s.js.Stream(ctx, "OBJ_"+PayloadBucket)
+	if err != nil {
+		return err
+	}
+	return st.Purge(ctx, jetstream.WithPurgeSubject("$O."+PayloadBucket+".M."+base64.URLEncoding.EncodeToString([]byte(id))))
 }

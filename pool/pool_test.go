@@ -114,8 +114,11 @@ func assertEmpty(t testing.TB, c *Client) {
 
 func TestPoolRunsEachJobOnce(t *testing.T) {
 	n := 200
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		n = 20
+	case raceEnabled:
+		n = 80
 	}
 	ns := startServer(t)
 	fake := runnertest.New(t, quickPlay...)

@@ -261,7 +261,7 @@ func (w *worker) run(ctx context.Context, id string, rec record, rev uint64, pay
 	}
 	if cerr == nil && final.Object {
 		// The payload's secrets leave the server with the run.
-		w.s.objects.Delete(dctx, id)
+		w.s.deletePayload(dctx, id)
 	}
 	return res, errors.Join(err, endErr, cerr)
 }
