@@ -169,9 +169,7 @@ func (j *Job) Cancel(ctx context.Context) error {
 
 // dropPayload removes the job's payload (its secrets) from the server.
 func (c *Client) dropPayload(ctx context.Context, id string, rec record) {
-	if st, err := c.s.js.Stream(ctx, JobsStream); err == nil {
-		st.Purge(ctx, jetstream.WithPurgeSubject(jobSubject(rec.Queue, id)))
-	}
+	c.s.purge(ctx, JobsStream, jobSubject(rec.Queue, id))
 	if rec.Object {
 		c.s.deletePayload(ctx, id)
 	}
@@ -183,27 +181,14 @@ func (c *Client) dropPayload(ctx context.Context, id string, rec record) {
 func (j *Job) Release(ctx context.Context) error { return j.c.release(ctx, j.id) }
 
 func (c *Client) release(ctx context.Context, id string) error {
-	var errs []error
-	if st, err := c.s.js.Stream(ctx, JobsStream); err != nil {
-		errs = append(errs, err)
-	} else if err := st.Purge(ctx, jetstream.WithPurgeSubject(jobsPrefix+"*."+id)); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.s.deletePayload(ctx, id); err != nil {
-		errs = append(errs, err)
-	}
-	if st, err := c.s.js.Stream(ctx, ResultsStream); err != nil {
-		errs = append(errs, err)
-	} else if err := st.Purge(ctx, jetstream.WithPurgeSubject(resultsPrefix+id+".>")); err != nil {
-		errs = append(errs, err)
-	}
-	// The record goes with no delete marker left behind.
-	if st, err := c.s.js.Stream(ctx, "KV_"+RecordsBucket); err != nil {
-		errs = append(errs, err)
-	} else if err := st.Purge(ctx, jetstream.WithPurgeSubject("$KV."+RecordsBucket+"."+id)); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
+	err := errors.Join(
+		c.s.purge(ctx, JobsStream, jobsPrefix+"*."+id),
+		c.s.deletePayload(ctx, id),
+		c.s.purge(ctx, ResultsStream, resultsPrefix+id+".>"),
+		// The record goes with no delete marker left behind.
+		c.s.purge(ctx, "KV_"+RecordsBucket, "$KV."+RecordsBucket+"."+id),
+	)
+	if err != nil {
 		return fmt.Errorf("pool: releasing job %s: %w", id, err)
 	}
 	return nil

@@ -83,6 +83,8 @@ func checkServer(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) err
 
 // store is what both sides use on the server.
 type store struct {
+	// streams are handles of the pool's four streams, for purges.
+	streams map[string]jetstream.Stream
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	records jetstream.KeyValue
@@ -105,7 +107,7 @@ func open(ctx context.Context, nc *nats.Conn, replicas int) (*store, error) {
 	if replicas <= 0 {
 		replicas = 1
 	}
-	s := &store{nc: nc, js: js}
+	s := &store{nc: nc, js: js, streams: map[string]jetstream.Stream{}}
 	for _, cfg := range []jetstream.StreamConfig{{
 		Name: JobsStream, Subjects: []string{jobsPrefix + ">"}, Retention: jetstream.WorkQueuePolicy,
 		// A full queue refuses a submit rather than dropping a queued job.
@@ -149,6 +151,14 @@ func open(ctx context.Context, nc *nats.Conn, replicas int) (*store, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("pool: object store %s: %w", PayloadBucket, err)
 	}
+	for _, name := range []string{JobsStream, ResultsStream, "KV_" + RecordsBucket, "OBJ_" + PayloadBucket} {
+		if err := retry(ctx, func(ctx context.Context) (err error) {
+			s.streams[name], err = js.Stream(ctx, name)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("pool: stream %s: %w", name, err)
+		}
+	}
 	return s, nil
 }
 
@@ -189,9 +199,12 @@ func (s *store) deletePayload(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
 		return err
 	}
-	st, err := s.js.Stream(ctx, "OBJ_"+PayloadBucket)
-	if err != nil {
-		return err
-	}
-	return st.Purge(ctx, jetstream.WithPurgeSubject("$O."+PayloadBucket+".M."+base64.URLEncoding.EncodeToString([]byte(id))))
+	return s.purge(ctx, "OBJ_"+PayloadBucket, "$O."+PayloadBucket+".M."+base64.URLEncoding.EncodeToString([]byte(id)))
+}
+
+// purge removes every message of subject from stream.
+func (s *store) purge(ctx context.Context, stream, subject string) error {
+	return retry(ctx, func(ctx context.Context) error {
+		return s.streams[stream].Purge(ctx, jetstream.WithPurgeSubject(subject))
+	})
 }

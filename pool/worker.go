@@ -119,54 +119,49 @@ func (w *worker) consumer(ctx context.Context, queue string) (jetstream.Consumer
 	return cons, nil
 }
 
-// pull fetches as many jobs as there are free slots, never more: a job
-// fetched waits for no one, so another worker gets what this one cannot
-// run now.
+// pull keeps one pull request of one job open per free slot, never more:
+// a job fetched waits for no one, so another worker gets what this one
+// cannot run now.
 func (w *worker) pull(ctx context.Context, queue string, cons jetstream.Consumer) {
-	for ctx.Err() == nil {
-		select {
-		case w.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		n := 1
-	more:
-		for n < cap(w.slots) {
-			select {
-			case w.slots <- struct{}{}:
-				n++
-			default:
-				break more
-			}
-		}
-		got := 0
-		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(time.Second))
-		if err == nil {
-			for m := range batch.Messages() {
-				got++
-				w.jobs.Go(func() {
-					defer func() { <-w.slots }()
+	var mu sync.Mutex // guards cons, renewed when the consumer is gone
+	var fetchers sync.WaitGroup
+	for range cap(w.slots) {
+		fetchers.Go(func() {
+			for ctx.Err() == nil {
+				select {
+				case w.slots <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				mu.Lock()
+				c := cons
+				mu.Unlock()
+				m, err := c.Next(jetstream.FetchMaxWait(500 * time.Millisecond))
+				if err == nil {
+					w.jobs.Add(1)
 					w.handle(ctx, m)
-				})
-			}
-			err = batch.Error()
-		}
-		for ; got < n; got++ {
-			<-w.slots
-		}
-		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			w.opts.Logf("queue %s: fetching jobs: %v", queue, err)
-			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
-				if c, cerr := w.consumer(ctx, queue); cerr == nil {
-					cons = c
+					w.jobs.Done()
+				}
+				<-w.slots
+				if err == nil || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) || ctx.Err() != nil {
+					continue
+				}
+				w.opts.Logf("queue %s: fetching jobs: %v", queue, err)
+				if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+					if nc, cerr := w.consumer(ctx, queue); cerr == nil {
+						mu.Lock()
+						cons = nc
+						mu.Unlock()
+					}
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(250 * time.Millisecond):
 				}
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(250 * time.Millisecond):
-			}
-		}
+		})
 	}
+	fetchers.Wait()
 }
 
 // handle claims the job of m and runs it. The claim is a compare-and-set
