@@ -241,6 +241,35 @@ func TestPoolCancel(t *testing.T) {
 	ids := runJobs(t, c, quick, "default", 2, want)
 	assertOnce(t, append(ids, job.ID()), wk)
 	assertEmpty(t, c)
+	assertNoJobDirs(t, wk)
+}
+
+// A worker stopped by SIGTERM takes no more jobs and cancels the one it
+// runs, whose controller sees it canceled; the worker exits.
+func TestPoolWorkerStops(t *testing.T) {
+	ns := startServer(t)
+	slow := runnertest.New(t, slowPlay...)
+	killFakes(t, slow)
+	c := newClient(t, connect(t, ns.ClientURL()), Options{})
+	wk := startWorker(t, ns.ClientURL(), "w", 1, "default")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	job, err := c.Submit(ctx, "default", jobConfig(t, slow, "stopped"), SubmitOptions{})
+	require.NoError(t, err)
+	waitState(t, c, job.ID(), stateRunning)
+	eventually(t, 30*time.Second, "ansible started", func() bool { return len(procsOf(slow.Env[runnertest.ScriptEnv])) > 0 })
+	require.NoError(t, wk.cmd.Process.Signal(syscall.SIGTERM))
+	res, err := job.Wait(ctx)
+	require.ErrorIs(t, err, runner.ErrCanceled)
+	assert.Equal(t, runner.StatusCanceled, res.Status)
+	select {
+	case <-wk.done:
+	case <-ctx.Done():
+		t.Fatal("the worker did not exit")
+	}
+	assert.Empty(t, procsOf(slow.Env[runnertest.ScriptEnv]), "ansible left running")
+	assertNoJobDirs(t, wk)
+	assertEmpty(t, c)
 }
 
 // A job canceled before any worker took it never runs.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/arunner/arunner/runnertest"
@@ -111,6 +112,7 @@ func newClient(t testing.TB, nc *nats.Conn, opts Options) *Client {
 // workerProc is a worker process and its log.
 type workerProc struct {
 	name string
+	tmp  string // its TMPDIR, where stream.Worker makes each job's private data dir
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	done chan struct{}
@@ -137,10 +139,11 @@ func (s *syncBuffer) String() string {
 // then SIGKILL) when the test ends.
 func startWorker(t testing.TB, url, name string, capacity int, queues ...string) *workerProc {
 	t.Helper()
+	tmp := t.TempDir()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), workerEnv+"="+url, workerQueues+"="+strings.Join(queues, ","),
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, workerEnv+"="+url, workerQueues+"="+strings.Join(queues, ","),
 		workerCap+"="+strconv.Itoa(capacity), workerName+"="+name)
-	w := &workerProc{name: name, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	w := &workerProc{name: name, tmp: tmp, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w.log, w.log
 	require.NoError(t, cmd.Start())
 	go func() { cmd.Wait(); close(w.done) }()
@@ -222,4 +225,13 @@ func newPlainServer(t testing.TB) (string, error) {
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	return ns.ClientURL(), nil
+}
+
+// assertNoJobDirs checks that the workers removed every job's private
+// data dir.
+func assertNoJobDirs(t testing.TB, workers ...*workerProc) {
+	for _, w := range workers {
+		left, _ := filepath.Glob(filepath.Join(w.tmp, "*"))
+		assert.Empty(t, left, "left in worker %s's TMPDIR", w.name)
+	}
 }

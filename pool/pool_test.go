@@ -133,4 +133,5 @@ func TestPoolRunsEachJobOnce(t *testing.T) {
 	t.Logf("%d jobs in %v", n, time.Since(start))
 	assertOnce(t, ids, workers...)
 	assertEmpty(t, c)
+	assertNoJobDirs(t, workers...)
 }
