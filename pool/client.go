@@ -257,6 +257,9 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 	s := j.c.s
 	wctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// What waits on the server (a watch being set up again while the
+	// connection is away) stops with the watch.
+	go func() { <-stop; cancel() }()
 	var updates <-chan jetstream.KeyValueEntry
 	startWatch := func() {
 		var kw jetstream.KeyWatcher
