@@ -97,9 +97,14 @@ func (c *Client) Submit(ctx context.Context, queue string, cfg runner.Config, op
 	payload := buf.Bytes()
 	defer clear(payload) // it holds env/ secrets
 	inline := !opts.Rerun && len(payload) <= min(inlinePayload, int(c.s.nc.MaxPayload())-4096)
-	rec := record{State: stateQueued, Queue: queue, Attempt: 1, Rerun: opts.Rerun, Object: !inline}
+	rec := record{State: stateQueued, Queue: queue, Attempt: 1, Rerun: opts.Rerun, Object: !inline, Token: nuid.Next()}
 	if err := retry(ctx, func(ctx context.Context) error {
 		_, err := c.s.records.Create(ctx, id, rec.encode())
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			if cur, _, gerr := c.s.getRecord(ctx, id); gerr == nil && cur.Token == rec.Token {
+				return nil // this submit's create, retried after its answer was lost
+			}
+		}
 		return err
 	}); err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
@@ -112,7 +117,7 @@ func (c *Client) Submit(ctx context.Context, queue string, cfg runner.Config, op
 		m.Data = payload
 	} else {
 		m.Header.Set(hdrPayloadObj, id)
-		if err := retry(ctx, func(ctx context.Context) error {
+		if err := retryEach(ctx, 10*time.Minute, func(ctx context.Context) error {
 			_, err := c.s.objects.PutBytes(ctx, id, payload)
 			return err
 		}); err != nil {

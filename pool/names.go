@@ -162,12 +162,18 @@ func open(ctx context.Context, nc *nats.Conn, replicas int) (*store, error) {
 	return s, nil
 }
 
-// retry calls f with a short deadline until it succeeds, ctx ends or it
+// retry calls f with a short deadline (2 s) until it succeeds, ctx ends or it
 // fails with an error that a leader election does not explain: during one
 // a JetStream API call times out or finds no responders for a few seconds.
 func retry(ctx context.Context, f func(context.Context) error) error {
+	return retryEach(ctx, 2*time.Second, f)
+}
+
+// retryEach is retry with each call's deadline: a call to a server that
+// just lost its leader waits the whole of it.
+func retryEach(ctx context.Context, each time.Duration, f func(context.Context) error) error {
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		cctx, cancel := context.WithTimeout(ctx, each)
 		err := f(cctx)
 		cancel()
 		if err == nil || !transient(err) || ctx.Err() != nil {

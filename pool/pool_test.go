@@ -62,11 +62,19 @@ func runJobs(t testing.TB, c *Client, fake *runnertest.Fake, queue string, n int
 			uuids[ev.UUID] = true
 			return true
 		}
+		s0 := time.Now()
 		job, err := c.Submit(ctx, queue, cfg, SubmitOptions{})
 		require.NoError(t, err)
+		if d := time.Since(s0); d > time.Second {
+			t.Logf("slow submit %d: %v", i, d)
+		}
 		ids[i] = job.ID()
 		wg.Go(func() {
+			w0 := time.Now()
 			res, err := job.Wait(ctx)
+			if d := time.Since(w0); d > 2*time.Second {
+				t.Logf("slow wait %d: %v", i, d)
+			}
 			if !assert.NoError(t, err, "job%d", i) {
 				return
 			}

@@ -37,7 +37,10 @@ type record struct {
 	Worker string `json:"worker,omitempty"`
 	// HeartbeatMS is the worker's heartbeat interval; Beat counts its
 	// heartbeats, so that each one changes the entry.
-	HeartbeatMS int64  `json:"heartbeat_ms,omitempty"`
+	HeartbeatMS int64 `json:"heartbeat_ms,omitempty"`
+	// Token is the last writer's own mark: a compare-and-set retried
+	// after its answer was lost (a leader election) finds its own write.
+	Token       string `json:"token,omitempty"`
 	Beat        int64  `json:"beat,omitempty"`
 	Explanation string `json:"explanation,omitempty"`
 }
@@ -90,7 +93,9 @@ func (s *store) change(ctx context.Context, id string, f func(r *record) (ok boo
 		if !f(&r) {
 			return r, rev, false, nil
 		}
-		nrev, err := s.records.Update(ctx, id, r.encode(), rev)
+		uctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		nrev, err := s.records.Update(uctx, id, r.encode(), rev)
+		cancel()
 		if err == nil {
 			return r, nrev, true, nil
 		}

@@ -170,7 +170,9 @@ func (s *store) openResults(ctx context.Context, id string, attempt int, cancele
 		if err != nil {
 			return err
 		}
-		msgs, err = cons.Messages()
+		// Short pulls: a consumer lost with its server (a cluster node
+		// gone) is noticed, and made again, within a few seconds.
+		msgs, err = cons.Messages(jetstream.PullExpiry(2 * time.Second))
 		return err
 	})
 	if err != nil {

@@ -173,13 +173,17 @@ func (w *worker) pull(ctx context.Context, queue string, cons jetstream.Consumer
 func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 	subj := m.Subject()
 	id := subj[strings.LastIndexByte(subj, '.')+1:]
+	token := nuid.Next()
 	rec, rev, claimed, err := w.s.change(ctx, id, func(r *record) bool {
 		if r.State != stateQueued {
 			return false
 		}
-		r.State, r.Worker, r.HeartbeatMS, r.Beat, r.Explanation = stateRunning, w.opts.Name, w.opts.Heartbeat.Milliseconds(), 0, ""
+		r.State, r.Worker, r.HeartbeatMS, r.Beat, r.Explanation, r.Token = stateRunning, w.opts.Name, w.opts.Heartbeat.Milliseconds(), 0, "", token
 		return true
 	})
+	if err == nil && !claimed && rec.State == stateRunning && rec.Token == token {
+		claimed = true // the claim went through; its answer was lost
+	}
 	switch {
 	case errors.Is(err, ErrUnknownJob):
 		m.Term()
@@ -192,7 +196,10 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 		m.Ack()
 		return
 	}
-	if err := m.DoubleAck(ctx); err != nil {
+	actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+	err = m.DoubleAck(actx)
+	acancel()
+	if err != nil {
 		// Claimed all the same: a delivery again finds it running.
 		w.opts.Logf("job %s: acknowledging it: %v", id, err)
 	}
