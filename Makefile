@@ -48,7 +48,7 @@ deps-demo:
 	@./scripts/need.sh go ansible-core
 
 deps-test:
-	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc
+	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc chromium
 
 deps-bench:
 	@./scripts/need.sh go ansible-core python3-ansible-runner

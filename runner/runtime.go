@@ -12,7 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"golang.org/x/sys/unix"
+
+	"github.com/arunner/arunner/internal/lockdir"
 )
 
 // A run keeps what only it may read in two private (0700) dirs, removed when
@@ -34,7 +35,6 @@ import (
 // masters left there.
 const (
 	runtimeName   = ".arunner"
-	lockName      = "lock"
 	scratchLink   = "scratch"
 	scratchPrefix = "arunner-run-"
 )
@@ -101,27 +101,9 @@ func (r *run) makeRuntime() error {
 // makeLocked makes dir/.arunner holding the lock file, and returns it with
 // the lock held.
 func makeLocked(dir string) (string, *os.File, error) {
-	tmp, err := os.MkdirTemp(dir, runtimeName+"-")
-	if err != nil {
-		return "", nil, err
-	}
-	lock, err := os.OpenFile(filepath.Join(tmp, lockName), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		if err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-			lock.Close()
-		}
-	}
 	rt := filepath.Join(dir, runtimeName)
-	if err == nil {
-		if err = os.Rename(tmp, rt); err != nil {
-			lock.Close()
-		}
-	}
-	if err != nil {
-		os.RemoveAll(tmp)
-		return "", nil, err
-	}
-	return rt, lock, nil
+	lock, err := lockdir.Make(rt)
+	return rt, lock, err
 }
 
 // removeRuntime removes the scratch dir, then the runtime dir, then lets go
@@ -193,32 +175,15 @@ func cleanAbandoned(root string) {
 }
 
 func removeAbandoned(rt string) {
-	if st, err := os.Lstat(rt); err != nil || !st.IsDir() || !ours(st) {
-		return
-	}
 	st, err := os.Lstat(filepath.Dir(rt))
 	if err != nil {
 		return
 	}
-	lock, err := os.OpenFile(filepath.Join(rt, lockName), os.O_RDWR|syscall.O_NOFOLLOW, 0)
-	switch {
-	case err == nil:
-		defer lock.Close()
-		if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
-			return // a live run's
-		}
-		// A run that ended may have removed rt since it was opened, and a
-		// new run with the same ident made a new one.
-		held, err1 := lock.Stat()
-		now, err2 := os.Lstat(lock.Name())
-		if err1 != nil || err2 != nil || !os.SameFile(held, now) {
-			return
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		// Made before runtime dirs had locks, or a run is removing it.
-	default:
-		return
+	release, ok := lockdir.Abandoned(rt)
+	if !ok {
+		return // a live run's, or not ours
 	}
+	defer release()
 	if target, err := os.Readlink(filepath.Join(rt, scratchLink)); err == nil {
 		removeScratch(target)
 	}
@@ -260,7 +225,4 @@ func removePlaybook(target string) {
 
 // ours reports whether this process's user owns the file: a dir that
 // another user planted is never followed or removed.
-func ours(st fs.FileInfo) bool {
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	return ok && int(sys.Uid) == os.Geteuid()
-}
+func ours(st fs.FileInfo) bool { return lockdir.Ours(st) }

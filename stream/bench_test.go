@@ -228,7 +228,8 @@ func (g *genStream) Read(p []byte) (int, error) {
 
 // BenchmarkProcessMemory reports the largest live heap (as of each GC)
 // while Process takes 10,000, 200,000 and 1,000,000 events (job_events
-// off): it should not grow with the run.
+// off), and 100,000 kept (their job_events files written through the
+// bounded queue): it should not grow with the run.
 func BenchmarkProcessMemory(b *testing.B) {
 	var tail bytes.Buffer
 	w := newWriter(&tail)
@@ -239,8 +240,16 @@ func BenchmarkProcessMemory(b *testing.B) {
 	w.zip(f)
 	f.Close()
 	w.line([]byte(eofJSON))
-	for _, n := range []int{10_000, 200_000, 1_000_000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
+	for _, c := range []struct {
+		n    int
+		keep bool
+	}{{10_000, false}, {200_000, false}, {1_000_000, false}, {100_000, true}} {
+		n := c.n
+		name := fmt.Sprint(n)
+		if c.keep {
+			name = "kept-" + name
+		}
+		b.Run(name, func(b *testing.B) {
 			var peak uint64
 			for b.Loop() {
 				runtime.GC()
@@ -260,7 +269,7 @@ func BenchmarkProcessMemory(b *testing.B) {
 					}
 				}()
 				_, err := Process(context.Background(), &genStream{n: n, tail: tail.Bytes()}, runner.Config{
-					PrivateDataDir: b.TempDir(), EventHandler: func(*events.Event) bool { return false },
+					PrivateDataDir: b.TempDir(), EventHandler: func(*events.Event) bool { return c.keep },
 				})
 				close(done)
 				<-sampled

@@ -103,3 +103,30 @@ func ExampleRunSSH() {
 	}
 	fmt.Println(res.Status)
 }
+
+// TransmitWith and OnlyKwargs send the kwargs line and eof alone, for a
+// worker whose private data dir already holds the job.
+func ExampleTransmitWith() {
+	cfg, cleanup := exampleJob()
+	defer cleanup()
+	cfg.Binary = ""
+	if err := stream.TransmitWith(os.Stdout, cfg, stream.TransmitOptions{OnlyKwargs: true}); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// {"kwargs":{"ident":"example","playbook":"site.yml"}}
+	// {"eof": true}
+}
+
+// CleanWorkerDirs removes what workers killed hard left in the temp dir
+// (their private data dirs, env/ secrets included), as the next Worker
+// does on its own; a live worker's dir is left alone.
+func ExampleCleanWorkerDirs() {
+	removed, err := stream.CleanWorkerDirs("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, dir := range removed {
+		fmt.Println("removed", dir)
+	}
+}

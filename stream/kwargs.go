@@ -21,16 +21,19 @@ import (
 
 	"github.com/arunner/arunner/cmdbuild"
 	"github.com/arunner/arunner/isolation"
+	"github.com/arunner/arunner/privdata"
 	"github.com/arunner/arunner/runner"
 )
 
 // ErrNotTransmittable is matched by Transmit's error for a Config field that
-// the stream cannot carry (a hook, a writer, credentials only this process
-// holds).
+// the stream cannot carry (a hook, credentials only this process holds); the
+// error is then a *KwargsError whose Key names the field ("Config.Wrap").
 var ErrNotTransmittable = errors.New("cannot be sent to a worker")
 
 // KwargsError is a kwargs line the worker cannot run: an argument it does
-// not know, or one whose value has the wrong type.
+// not know, or one whose value has the wrong type. From Transmit, it is a
+// Config field that no kwargs line can carry, and Key names the field
+// ("Config.Wrap").
 type KwargsError struct {
 	Key string
 	Err error
@@ -44,12 +47,12 @@ func (e *KwargsError) Unwrap() error { return e.Err }
 // relative to it (the playbook to the project dir), as ansible-runner makes
 // them, since the worker's private data dir is elsewhere.
 //
-// What ansible-runner's transmit would first write into the private data
-// dir (a role's one-play playbook, an inline playbook or inventory) is
-// returned in extra (its path in the private data dir -> content), for the
-// zip only: the controller's dir is left as it is.
-func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte, err error) {
-	refuse := func(field string) error { return fmt.Errorf("Config.%s: %w", field, ErrNotTransmittable) }
+// What the job needs beyond the private data dir's own files (a role's
+// one-play playbook, an inline playbook or inventory, RolesPath's roles,
+// ProjectFS, a RawCommand's args file) is returned in ov, for the zip
+// only: the controller's dir is left as it is.
+func configKwargs(cfg runner.Config) (k map[string]any, ov overlay, err error) {
+	refuse := func(field string) error { return &KwargsError{Key: "Config." + field, Err: ErrNotTransmittable} }
 	switch {
 	case len(cfg.Credentials) > 0:
 		return nil, nil, refuse("Credentials") // AWX writes them into env/ first
@@ -59,14 +62,12 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 		return nil, nil, refuse("FactCache")
 	case cfg.Wrap != nil:
 		return nil, nil, refuse("Wrap")
-	case cfg.ProjectFS != nil:
-		return nil, nil, refuse("ProjectFS")
 	case cfg.Inventory.None:
 		return nil, nil, refuse("Inventory.None")
-	case cfg.Inventory.Model != nil:
-		return nil, nil, refuse("Inventory.Model")
 	case cfg.NoPTY:
 		return nil, nil, refuse("NoPTY")
+	case cfg.ProjectFS != nil && cfg.ProjectDir != "":
+		return nil, nil, &KwargsError{Key: "Config.ProjectFS", Err: errors.New("set at most one of ProjectDir and ProjectFS")}
 	}
 	pdd, err := filepath.Abs(cfg.PrivateDataDir)
 	if err != nil {
@@ -81,11 +82,13 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 			k[key] = v
 		}
 	}
-	addExtra := func(path string, data []byte) {
-		if extra == nil {
-			extra = map[string][]byte{}
-		}
-		extra[path] = data
+	addExtra := func(field, path string, data []byte) {
+		ov = append(ov, overlayEntry{field: field, path: path, data: data})
+	}
+	if cfg.ProjectFS != nil {
+		// The worker's project dir is <its pdd>/project, as the
+		// controller's copy of ProjectFS would be its project dir.
+		ov = append(ov, overlayEntry{field: "ProjectFS", path: pddRel.Project(), fsys: cfg.ProjectFS})
 	}
 	env := maps.Clone(cfg.EnvVars)
 	var sw runner.Switches
@@ -98,9 +101,9 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 		playbook := t.Path
 		if t.Content != nil {
 			playbook = uniqueName("arunner-playbook-", ".yml")
-			addExtra(filepath.Join("project", playbook), t.Content)
+			addExtra("Target", filepath.Join(pddRel.Project(), playbook), t.Content)
 		} else if filepath.IsAbs(playbook) {
-			project := cmpOr(cfg.ProjectDir, filepath.Join(pdd, "project"))
+			project := cmpOr(cfg.ProjectDir, privdata.Paths{Root: pdd}.Project())
 			if rel, ok := under(project, playbook); ok {
 				playbook = rel
 			}
@@ -119,29 +122,52 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 		set("host_pattern", t.Hosts)
 		sw = t.Switches
 	case runner.Role:
-		switch {
-		case len(t.RolesPath) > 0:
-			return nil, nil, refuse("Target.RolesPath") // the controller's dirs; put roles in <pdd>/roles
-		case cfg.ProjectDir != "":
-			return nil, nil, refuse("ProjectDir") // with a Role
+		if cfg.ProjectDir != "" {
+			// The role's playbook would go there, a dir of the
+			// controller's; the worker runs it from its own project/.
+			return nil, nil, refuse("ProjectDir")
 		}
 		name, data, err := rolePlay(t)
 		if err != nil {
 			return nil, nil, err
 		}
-		addExtra(filepath.Join("project", name), data)
+		addExtra("Target", filepath.Join(pddRel.Project(), name), data)
 		set("playbook", name)
 		// The worker finds roles in <its pdd>/roles: a relative
 		// ANSIBLE_ROLES_PATH is joined to it, by ansible-runner's too.
+		// RolesPath's roles go there, each before the private data dir's
+		// own of the same name, as ansible looks RolesPath up first.
 		if env == nil {
 			env = map[string]string{}
 		}
 		if _, ok := env["ANSIBLE_ROLES_PATH"]; !ok {
 			env["ANSIBLE_ROLES_PATH"] = ""
+		} else if len(t.RolesPath) > 0 {
+			return nil, nil, &KwargsError{Key: "Config.Target.RolesPath", Err: errors.New("cannot be sent with ANSIBLE_ROLES_PATH in EnvVars")}
 		}
+		roles, err := rolesOverlay(pdd, t.RolesPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		ov = append(ov, roles...)
 		sw, tags, skipTags = t.Switches, t.Tags, t.SkipTags
+	case runner.RawCommand:
+		// ansible-runner's worker runs an args file in the private data
+		// dir as it is, as arunner's does: the command line goes there.
+		if len(t.Argv) == 0 || t.Argv[0] == "" {
+			return nil, nil, &KwargsError{Key: "Config.Target", Err: errors.New("RawCommand needs a command line")}
+		}
+		for field, on := range map[string]bool{
+			"Binary": cfg.Binary != "", "Cmdline": cfg.Cmdline != "",
+			"Inventory": !inventoryZero(cfg.Inventory), "ExtraVars": cfg.ExtraVars != nil,
+		} {
+			if on {
+				return nil, nil, &KwargsError{Key: "Config." + field, Err: errors.New("does not apply to a RawCommand, whose command line is whole")}
+			}
+		}
+		addExtra("Target", pddRel.Args(), []byte(cmdbuild.Quote(t.Argv)))
 	default:
-		return nil, nil, refuse("Target") // a RawCommand: a worker runs ansible-playbook or ansible
+		return nil, nil, refuse("Target")
 	}
 	set("binary", cfg.Binary)
 	set("limit", sw.Limit)
@@ -166,8 +192,17 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 		inv = append(inv, inventoryKwarg(pdd, p))
 	}
 	if cfg.Inventory.Text != "" {
-		name := filepath.Join("inventory", uniqueName("arunner-inventory-", ""))
-		addExtra(name, []byte(cfg.Inventory.Text))
+		name := pddRel.Inventory(uniqueName("arunner-inventory-", ""))
+		addExtra("Inventory.Text", name, []byte(cfg.Inventory.Text))
+		inv = append(inv, name)
+	}
+	if cfg.Inventory.Model != nil {
+		data, err := cfg.Inventory.Model.YAML()
+		if err != nil {
+			return nil, nil, &KwargsError{Key: "Config.Inventory.Model", Err: err}
+		}
+		name := pddRel.Inventory(uniqueName("arunner-inventory-", ".yml"))
+		addExtra("Inventory.Model", name, data)
 		inv = append(inv, name)
 	}
 	switch len(inv) {
@@ -225,7 +260,53 @@ func configKwargs(cfg runner.Config) (k map[string]any, extra map[string][]byte,
 			}
 		}
 	}
-	return k, extra, nil
+	return k, ov, nil
+}
+
+// pddRel names the private data dir's entries relative to it.
+var pddRel = privdata.Paths{}
+
+// rolesOverlay puts the roles found in rolesPath into the zip's roles/:
+// each role dir under its name, the first of a name winning, as ansible's
+// search does. A local run whose private data dir has no project/ runs the
+// role's playbook from the private data dir itself, where ansible looks in
+// roles/ before ANSIBLE_ROLES_PATH: the private data dir's own roles then
+// win, as they would there (the worker's playbook is in project/).
+func rolesOverlay(pdd string, rolesPath []string) (overlay, error) {
+	var ov overlay
+	seen := map[string]bool{}
+	if st, err := os.Stat(privdata.Paths{Root: pdd}.Project()); err != nil || !st.IsDir() {
+		entries, _ := os.ReadDir(privdata.Paths{Root: pdd}.Roles())
+		for _, e := range entries {
+			seen[e.Name()] = true
+		}
+	}
+	for _, dir := range rolesPath {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, &KwargsError{Key: "Config.Target.RolesPath", Err: err}
+		}
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			if seen[e.Name()] {
+				continue
+			}
+			real, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				continue // a dangling link: no role ansible could find
+			}
+			if st, err := os.Stat(real); err != nil || !st.IsDir() {
+				continue
+			}
+			seen[e.Name()] = true
+			ov = append(ov, overlayEntry{field: "Target.RolesPath", path: filepath.Join(pddRel.Roles(), e.Name()), dir: real})
+		}
+	}
+	return ov, nil
+}
+
+func inventoryZero(inv runner.Inventory) bool {
+	return inv.Sources == nil && inv.Text == "" && inv.Model == nil && !inv.None
 }
 
 // uniqueName is prefix, 32 random hex digits and suffix.

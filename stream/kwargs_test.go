@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/arunner/arunner/credentials"
+	"github.com/arunner/arunner/inventory"
 	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/runner"
 )
@@ -75,19 +78,33 @@ func TestKwargsFromReference(t *testing.T) {
 
 func TestTransmitRefuses(t *testing.T) {
 	for field, cfg := range map[string]runner.Config{
-		"Credentials":      {Credentials: []credentials.Credential{credentials.Vault{VaultPassword: "x"}}},
-		"SSHKeys":          {SSHKeys: []runner.SSHKey{{PEM: []byte("k")}}},
-		"Target.RolesPath": {Target: runner.Role{Name: "r", RolesPath: []string{"/etc/ansible/roles"}}},
-		"ProjectDir":       {Target: runner.Role{Name: "r"}, ProjectDir: "/srv/project"},
-		"Target":           {Target: runner.RawCommand{Argv: []string{"ansible", "--version"}}},
-		"Inventory.None":   {Inventory: runner.Inventory{None: true}},
-		"Wrap":             {Wrap: func(*runner.Command) error { return nil }},
+		"Credentials":    {Credentials: []credentials.Credential{credentials.Vault{VaultPassword: "x"}}},
+		"SSHKeys":        {SSHKeys: []runner.SSHKey{{PEM: []byte("k")}}},
+		"ProjectDir":     {Target: runner.Role{Name: "r"}, ProjectDir: "/srv/project"},
+		"Inventory.None": {Inventory: runner.Inventory{None: true}},
+		"Wrap":           {Wrap: func(*runner.Command) error { return nil }},
 	} {
 		cfg.PrivateDataDir = t.TempDir()
 		var buf bytes.Buffer
 		err := Transmit(&buf, cfg)
 		require.ErrorIs(t, err, ErrNotTransmittable, field)
-		assert.Contains(t, err.Error(), "Config."+field)
+		var ke *KwargsError
+		require.ErrorAs(t, err, &ke)
+		assert.Equal(t, "Config."+field, ke.Key)
+		assert.Empty(t, buf.Bytes(), "nothing is sent")
+	}
+	// What a local run refuses too.
+	for field, cfg := range map[string]runner.Config{
+		"Binary":    {Target: runner.RawCommand{Argv: []string{"ansible", "--version"}}, Binary: "/bin/true"},
+		"Inventory": {Target: runner.RawCommand{Argv: []string{"ansible", "--version"}}, Inventory: runner.Inventory{Text: "h"}},
+		"ProjectFS": {ProjectFS: fstest.MapFS{}, ProjectDir: "/srv/project"},
+	} {
+		cfg.PrivateDataDir = t.TempDir()
+		var buf bytes.Buffer
+		err := Transmit(&buf, cfg)
+		var ke *KwargsError
+		require.ErrorAs(t, err, &ke, field)
+		assert.Equal(t, "Config."+field, ke.Key)
 		assert.Empty(t, buf.Bytes(), "nothing is sent")
 	}
 }
@@ -239,4 +256,198 @@ func TestTransmitInlineContent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "inline-host")
 	assert.Contains(t, string(b), "- hosts: inline-play")
+}
+
+// bothWorkers runs job through ansible-runner's worker and arunner's, and
+// returns the stdout artifact each run's Process left, by worker.
+func bothWorkers(t *testing.T, job []byte) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := refCmd(ctx, "worker", "--private-data-dir", filepath.Join(t.TempDir(), "ref"))
+	cmd.Stdin = bytes.NewReader(job)
+	refStream, err := cmd.Output()
+	require.NoError(t, err)
+	var ours bytes.Buffer
+	_, err = Worker(ctx, bytes.NewReader(job), &ours, WorkerOptions{PrivateDataDir: filepath.Join(t.TempDir(), "ours")})
+	require.NoError(t, err)
+	out := map[string]string{}
+	for name, s := range map[string][]byte{"ansible-runner": refStream, "arunner": ours.Bytes()} {
+		res, err := Process(ctx, bytes.NewReader(s), runner.Config{PrivateDataDir: t.TempDir()})
+		require.NoError(t, err, "%s: %s", name, s)
+		b, err := os.ReadFile(res.StdoutPath())
+		require.NoError(t, err)
+		out[name] = string(b)
+	}
+	return out
+}
+
+// TestOverlayBothWorkers: what a local run takes from outside the private
+// data dir (a role's RolesPath, ProjectFS, Inventory.Model) or writes into
+// it (a RawCommand's command line) travels in the zip, and both workers run
+// it as a local run would.
+func TestOverlayBothWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real ansible")
+	}
+	for _, tool := range []string{"ansible-playbook", "ansible-runner"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	local := "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
+
+	t.Run("RolesPath", func(t *testing.T) {
+		// Which "greet" runs depends on where the role's playbook is: with
+		// no project/, the private data dir's roles/ comes first.
+		for _, withProject := range []bool{false, true} {
+			files := map[string]string{
+				"roles/greet/tasks/main.yml": "- debug: msg=\"greet from the private data dir\"\n",
+				"roles/other/tasks/main.yml": "- debug: msg=\"other from the private data dir\"\n",
+				"inventory/hosts":            local,
+			}
+			if withProject {
+				files["project/.keep"] = ""
+			}
+			pdd := tree(t, files)
+			first := tree(t, map[string]string{
+				"greet/tasks/main.yml": "- debug: msg=\"hello {{ who }} from RolesPath\"\n",
+				"dep/tasks/main.yml":   "- debug: msg=\"dep from RolesPath\"\n- include_role: name=other\n",
+			})
+			second := tree(t, map[string]string{
+				"greet/tasks/main.yml": "- debug: msg=\"wrong greet from the second path\"\n",
+				"dep/tasks/main.yml":   "- debug: msg=\"wrong dep from the second path\"\n",
+			})
+			cfg := runner.Config{PrivateDataDir: pdd, Ident: "roles", Target: runner.Role{
+				Name: "greet", Vars: map[string]any{"who": "stream"}, Hosts: "localhost", SkipFacts: true,
+				RolesPath: []string{first, second},
+			}}
+			// What a local run of the same Config runs.
+			res, err := runner.Run(context.Background(), cfg)
+			require.NoError(t, err)
+			b, _ := os.ReadFile(res.StdoutPath())
+			want := "greet from the private data dir"
+			if withProject {
+				want = "hello stream from RolesPath"
+			}
+			require.Contains(t, string(b), want)
+
+			cfg.Target = runner.Role{Name: "dep", Hosts: "localhost", SkipFacts: true, RolesPath: []string{first, second}}
+			depJob := transmitted(t, cfg)
+			cfg.Target = runner.Role{Name: "greet", Vars: map[string]any{"who": "stream"}, Hosts: "localhost", SkipFacts: true, RolesPath: []string{first, second}}
+			for name, out := range bothWorkers(t, transmitted(t, cfg)) {
+				assert.Contains(t, out, want, "%s, project/ %v", name, withProject)
+				assert.NotContains(t, out, "wrong", name)
+			}
+			if withProject {
+				for name, out := range bothWorkers(t, depJob) {
+					assert.Contains(t, out, "dep from RolesPath", name)
+					assert.Contains(t, out, "other from the private data dir", name)
+					assert.NotContains(t, out, "wrong", name)
+				}
+			}
+		}
+	})
+
+	t.Run("ProjectFS and Inventory.Model", func(t *testing.T) {
+		pdd := tree(t, map[string]string{"project/site.yml": "- hosts: all\n  tasks: [{debug: {msg: wrong project}}]\n"})
+		inv := inventory.New()
+		h := inv.AddHost("modelhost", "models")
+		h.Vars["ansible_connection"] = "local"
+		h.Vars["ansible_python_interpreter"] = "/usr/bin/python3"
+		h.Vars["colour"] = "teal"
+		cfg := runner.Config{
+			PrivateDataDir: pdd, Ident: "fs",
+			Target: runner.Playbook{Path: "site.yml"},
+			ProjectFS: fstest.MapFS{
+				"site.yml":         {Data: []byte("- hosts: models\n  gather_facts: false\n  tasks:\n    - include_tasks: tasks/t.yml\n"), Mode: 0o644},
+				"tasks/t.yml":      {Data: []byte("- debug: msg=\"{{ inventory_hostname }} is {{ colour }} from ProjectFS\"\n"), Mode: 0o644},
+				"tasks/notes.link": {Data: []byte("t.yml"), Mode: fs.ModeSymlink | 0o777},
+			},
+			Inventory: runner.Inventory{Model: inv},
+		}
+		job := transmitted(t, cfg)
+		entries, _ := os.ReadDir(pdd)
+		assert.Len(t, entries, 1, "the controller's private data dir is left as it was")
+		for name, out := range bothWorkers(t, job) {
+			assert.Contains(t, out, "modelhost is teal from ProjectFS", name)
+			assert.NotContains(t, out, "wrong", name)
+		}
+	})
+
+	t.Run("RawCommand", func(t *testing.T) {
+		pdd := tree(t, map[string]string{"project/.keep": ""})
+		cfg := runner.Config{PrivateDataDir: pdd, Ident: "raw", EnvVars: map[string]string{"WHO": "raw"},
+			Target: runner.RawCommand{Argv: []string{"sh", "-c", `echo "hello $WHO command"; sleep 1`}}}
+		job := transmitted(t, cfg)
+		assert.NoFileExists(t, filepath.Join(pdd, "args"), "the controller's private data dir is left as it was")
+		for name, out := range bothWorkers(t, job) {
+			assert.Contains(t, out, "hello raw command", name)
+		}
+	})
+}
+
+// transmitRef is what ansible-runner's Transmitter writes for kwargs (a
+// JSON object) with only_transmit_kwargs.
+const transmitRef = `
+import json, sys
+from ansible_runner.streaming import Transmitter
+kwargs = json.load(sys.stdin)
+Transmitter(_output=sys.stdout.buffer, private_data_dir=sys.argv[1], only_transmit_kwargs=True, **kwargs).run()
+`
+
+// TestTransmitOnlyKwargs: OnlyKwargs sends what ansible-runner's
+// only_transmit_kwargs does (the kwargs line, then eof), and both workers
+// run it from a private data dir that already holds the job.
+func TestTransmitOnlyKwargs(t *testing.T) {
+	// FAKE_SLEEP: ansible-runner (pexpect) loses, now and then, the output
+	// of a child that exits at once.
+	cfg := fakeJob(t, map[string]string{"FAKE_SLEEP": "1"})
+	var ours bytes.Buffer
+	require.NoError(t, TransmitWith(&ours, cfg, TransmitOptions{OnlyKwargs: true}))
+	kwargsLine, rest, ok := bytes.Cut(ours.Bytes(), []byte("\n"))
+	require.True(t, ok)
+	assert.Equal(t, eofJSON+"\n", string(rest), "the kwargs line, then eof: no zip")
+	full := transmitted(t, cfg)
+	assert.True(t, bytes.HasPrefix(full, append(kwargsLine, '\n')), "the same kwargs line as with the zip")
+
+	if _, err := exec.LookPath("ansible-runner"); err != nil {
+		t.Skip("ansible-runner is not installed")
+	}
+	var k struct{ Kwargs json.RawMessage }
+	require.NoError(t, json.Unmarshal(kwargsLine, &k))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The Python that ansible-runner is installed for.
+	py := exec.CommandContext(ctx, "/usr/bin/python3", "-c", transmitRef, cfg.PrivateDataDir)
+	py.Stdin = bytes.NewReader(k.Kwargs)
+	ref, err := py.Output()
+	require.NoError(t, err)
+	refKwargs, refRest, ok := bytes.Cut(ref, []byte("\n"))
+	require.True(t, ok)
+	assert.Equal(t, string(refRest), string(rest), "eof, byte for byte")
+	assert.JSONEq(t, string(refKwargs), string(kwargsLine))
+
+	// Both workers run it in a private data dir that has the job.
+	refPDD := copyPDD(t, cfg.PrivateDataDir)
+	cmd := refCmd(ctx, "worker", "--private-data-dir", refPDD)
+	cmd.Stdin = bytes.NewReader(ours.Bytes())
+	refStream, err := cmd.Output()
+	require.NoError(t, err)
+	var ourStream bytes.Buffer
+	_, err = Worker(ctx, bytes.NewReader(ours.Bytes()), &ourStream, WorkerOptions{PrivateDataDir: copyPDD(t, cfg.PrivateDataDir)})
+	require.NoError(t, err)
+	for name, s := range map[string][]byte{"ansible-runner": refStream, "arunner": ourStream.Bytes()} {
+		res, err := Process(ctx, bytes.NewReader(s), runner.Config{PrivateDataDir: t.TempDir()})
+		require.NoError(t, err, "%s: %s", name, s)
+		b, err := os.ReadFile(res.StdoutPath())
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "fake ansible", name)
+	}
+
+	// A job that needs files in the zip cannot go without it.
+	cfg.Target = runner.Role{Name: "r"}
+	var ke *KwargsError
+	require.ErrorAs(t, TransmitWith(&bytes.Buffer{}, cfg, TransmitOptions{OnlyKwargs: true}), &ke)
+	assert.Equal(t, "Config.Target", ke.Key)
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,9 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arunner/arunner/events"
@@ -40,9 +43,16 @@ type ProcessOptions struct {
 // ends the run with StatusError and an error that says why; the artifacts
 // dir then says "error" too. Canceling ctx or CancelCallback returning true
 // closes r when it is an io.Closer (which is what stops a remote worker:
-// its stream breaks) and ends the run with StatusCanceled. Unlike a local
-// run, a hook that panics is not recovered: the panic comes out of Process
-// at once, and the artifacts are left as far as they got.
+// its stream breaks) and ends the run with StatusCanceled. A hook that
+// panics ends the run as in runner.Run: the stream is closed (which stops
+// the worker), no hook is called after it, the job_events files already
+// handed over are written and the artifacts say "error"; then Process
+// panics with a *runner.HookPanic on the caller's goroutine.
+//
+// Kept events' job_events files are written in the background, through a
+// bounded queue, as a local run writes them; a file that cannot be written
+// ends the run with StatusError and an error that wraps an
+// *runner.ArtifactError.
 func Process(ctx context.Context, r io.Reader, cfg runner.Config) (*runner.Result, error) {
 	return ProcessWith(ctx, r, cfg, ProcessOptions{})
 }
@@ -60,26 +70,25 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 	if err := os.MkdirAll(cfg.PrivateDataDir, 0o700); err != nil {
 		return nil, &runner.ConfigError{Field: "PrivateDataDir", Err: err}
 	}
-	p := &processor{cfg: cfg, opts: opts, res: &runner.Result{Ident: cfg.Ident, Status: runner.StatusUnstarted, Started: time.Now()}}
+	p := &processor{cfg: cfg, opts: opts, r: r, res: &runner.Result{Ident: cfg.Ident, Status: runner.StatusUnstarted, Started: time.Now()}}
 	if cfg.Output != nil {
 		p.out = lazyio.New(cfg.Output, lazyio.Delay)
 	}
 	p.root = cfg.ArtifactDir
 	if p.root == "" {
-		p.root = filepath.Join(cfg.PrivateDataDir, "artifacts")
+		p.root = privdata.Paths{Root: cfg.PrivateDataDir}.Artifacts()
 	}
 
 	// Cancel: the stream is closed, which ends the read below.
 	canceled := make(chan struct{})
-	var cancelOnce sync.Once
 	stopCancel := make(chan struct{})
 	var wg sync.WaitGroup
 	var stopOnce sync.Once
 	stopWatch := func() { stopOnce.Do(func() { close(stopCancel); wg.Wait() }) }
-	// A hook that panics goes up through here: the watch stops and the
-	// job_events dir is closed on the way.
+	// Should this package's own code panic, the watch and the job_events
+	// writers stop on the way up.
 	defer stopWatch()
-	defer p.closeEvents()
+	defer p.closeSink()
 	wg.Go(func() {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
@@ -89,14 +98,19 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 				return
 			case <-ctx.Done():
 			case <-t.C:
-				if cfg.CancelCallback == nil || !cfg.CancelCallback() {
+				if cfg.CancelCallback == nil {
+					continue
+				}
+				cancel := false
+				if !p.call("CancelCallback", func() { cancel = cfg.CancelCallback() }) {
+					return // it panicked: the stream is closed
+				}
+				if !cancel {
 					continue
 				}
 			}
-			cancelOnce.Do(func() { close(canceled) })
-			if c, ok := r.(io.Closer); ok {
-				c.Close()
-			}
+			close(canceled)
+			p.closeStream()
 			return
 		}
 	})
@@ -105,29 +119,43 @@ func ProcessWith(ctx context.Context, r io.Reader, cfg runner.Config, opts Proce
 		err = errors.New("the worker's stream ended without a final status")
 	}
 	stopWatch()
+	wasCanceled := false
 	select {
 	case <-canceled:
+		wasCanceled = true
+	default:
+	}
+	switch hp := p.hookPanic.Load(); {
+	case hp != nil:
+		// The status hook is not called after a panic; the run ends in
+		// error all the same.
+		err = hp
+		p.status(runner.StatusUpdate{Status: runner.StatusError, RunnerIdent: p.res.Ident})
+	case wasCanceled:
 		err = fmt.Errorf("stream: %w", errors.Join(runner.ErrCanceled, context.Cause(ctx)))
 		if ctx.Err() == nil {
 			err = fmt.Errorf("stream: %w", runner.ErrCanceled)
 		}
 		p.status(runner.StatusUpdate{Status: runner.StatusCanceled, RunnerIdent: p.res.Ident})
-	default:
-		if err != nil {
-			p.status(runner.StatusUpdate{Status: runner.StatusError, RunnerIdent: p.res.Ident})
-		}
+	case err != nil:
+		p.status(runner.StatusUpdate{Status: runner.StatusError, RunnerIdent: p.res.Ident})
 	}
-	return p.finish(err)
+	res, err := p.finish(err)
+	if hp := p.hookPanic.Load(); hp != nil {
+		panic(hp) // FinishedCallback's, or the one above
+	}
+	return res, err
 }
 
 type processor struct {
 	cfg  runner.Config
 	opts ProcessOptions
+	r    io.Reader // the stream, closed on cancel and on a hook's panic
 	root string
 	res  *runner.Result
 
 	art    *privdata.Artifacts
-	ev     *privdata.EventWriter
+	sink   resultx.EventSink // job_events files, written in the background
 	last   runner.Status
 	reason string // the worker's job_explanation
 	gotZip bool
@@ -135,6 +163,51 @@ type processor struct {
 	// out is cfg.Output, written in batches at most lazyio.Delay late, as
 	// a local run writes it.
 	out *lazyio.Writer
+
+	// hookPanic is the first panic recovered from a hook (call).
+	hookPanic atomic.Pointer[runner.HookPanic]
+	closeOnce sync.Once
+}
+
+// errHookPanic ends the read after a hook panicked.
+var errHookPanic = errors.New("a hook panicked")
+
+// call runs one of cfg's hooks and reports whether it returned. A panic in
+// it is recovered and recorded, and closes the stream, as runner's call
+// stops a local run; after it no hook runs again.
+func (p *processor) call(hook string, f func()) (ok bool) {
+	if p.hookPanic.Load() != nil {
+		return false
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			hp := &runner.HookPanic{Hook: hook, Value: v, Stack: debug.Stack()}
+			if r, ok := v.(relayedPanic); ok {
+				hp = r.p
+			}
+			if p.hookPanic.CompareAndSwap(nil, hp) {
+				p.closeStream()
+			}
+			ok = false
+		}
+	}()
+	f()
+	return true
+}
+
+// relayedPanic is a hook's panic recovered elsewhere (RunSSH calls
+// CancelCallback itself) and raised again in a hook Process calls, so
+// that Process ends the run for it.
+type relayedPanic struct{ p *runner.HookPanic }
+
+// closeStream closes the stream when it is an io.Closer: what stops a
+// remote worker, and a read blocked on it.
+func (p *processor) closeStream() {
+	p.closeOnce.Do(func() {
+		if c, ok := p.r.(io.Closer); ok {
+			c.Close()
+		}
+	})
 }
 
 func (p *processor) status(u runner.StatusUpdate) {
@@ -143,14 +216,18 @@ func (p *processor) status(u runner.StatusUpdate) {
 		p.res.Command, p.res.Cwd = u.Command, u.Cwd
 	}
 	if p.cfg.StatusHandler != nil {
-		p.cfg.StatusHandler(u)
+		p.call("StatusHandler", func() { p.cfg.StatusHandler(u) })
 	}
 }
 
-func (p *processor) closeEvents() {
-	if p.ev != nil {
-		p.ev.Close()
-		p.ev = nil
+// closeSink waits for the job_events files handed over and records the
+// first that failed.
+func (p *processor) closeSink() {
+	if p.sink != nil {
+		if err := p.sink.Close(); err != nil && p.artErr == nil {
+			p.artErr = err
+		}
+		p.sink = nil
 	}
 }
 
@@ -166,11 +243,7 @@ func (p *processor) artifacts() error {
 	if err != nil {
 		return err
 	}
-	ev, err := art.OpenEventWriter()
-	if err != nil {
-		return err
-	}
-	p.art, p.ev = art, ev
+	p.art, p.sink = art, resultx.NewEventSink(art)
 	if p.cfg.RotateArtifacts > 0 {
 		// As a local run does, once this run's dir is made.
 		if err := privdata.Rotate(p.root, p.cfg.RotateArtifacts); err != nil {
@@ -190,6 +263,9 @@ func (p *processor) read(r io.Reader) error {
 		}
 	}
 	for {
+		if p.hookPanic.Load() != nil {
+			return errHookPanic
+		}
 		m, err := rd.next()
 		if err != nil {
 			return err
@@ -272,13 +348,11 @@ func (p *processor) event(ev *events.Event, raw []byte) error {
 	}
 	keep := true
 	if p.cfg.EventHandler != nil {
-		keep = p.cfg.EventHandler(ev)
+		p.call("EventHandler", func() { keep = p.cfg.EventHandler(ev) })
 	}
 	p.res.FinalCounter = ev.Counter
-	if keep {
-		if err := p.ev.Write(ev.Counter, ev.UUID, raw); err != nil && p.artErr == nil {
-			p.artErr = &runner.ArtifactError{Path: filepath.Join(p.art.JobEventsDir(), strconv.Itoa(ev.Counter)+"-"+ev.UUID+".json"), Err: err}
-		}
+	if keep && p.hookPanic.Load() == nil {
+		p.sink.Write(ev.Counter, ev.UUID, bytes.Clone(raw))
 	}
 	return nil
 }
@@ -293,7 +367,7 @@ func (p *processor) finish(streamErr error) (*runner.Result, error) {
 			res.OutputErr = &runner.OutputError{Err: err}
 		}
 	}
-	p.closeEvents()
+	p.closeSink()
 	res.Status = p.last
 
 	if p.art != nil {
@@ -345,7 +419,7 @@ func (p *processor) finish(streamErr error) (*runner.Result, error) {
 	}
 	res.Err = err
 	if p.cfg.FinishedCallback != nil {
-		p.cfg.FinishedCallback(res)
+		p.call("FinishedCallback", func() { p.cfg.FinishedCallback(res) })
 	}
 	return res, err
 }

@@ -5,10 +5,13 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,23 +162,175 @@ func TestProcessRotatesArtifacts(t *testing.T) {
 	assert.Equal(t, []string{"b", "c"}, names)
 }
 
-// A hook that panics: the panic reaches Process's caller, and Process
-// leaves no goroutine behind that could close the stream later.
+// TestProcessHookPanic: a hook that panics ends Process as it ends a local
+// run: the stream is closed (the worker stops), no hook is called after it,
+// the artifacts say "error" (FinishedCallback: what the run ended with), the
+// job_events files kept before it are written, no goroutine is left, and
+// Process panics with a *runner.HookPanic.
 func TestProcessHookPanic(t *testing.T) {
-	r := &closeRecorder{Reader: bytes.NewReader(workerStream(t))}
-	ctx, cancel := context.WithCancel(context.Background())
-	func() {
-		defer func() { assert.Equal(t, "boom", recover()) }()
-		Process(ctx, r, runner.Config{PrivateDataDir: t.TempDir(), EventHandler: func(*events.Event) bool { panic("boom") }})
-	}()
-	cancel()
-	time.Sleep(500 * time.Millisecond)
-	assert.False(t, r.closed.Load(), "a cancel after Process returned closed the stream")
+	good := workerStream(t)
+	head := good[:bytes.Index(good, []byte(`{"zipfile"`))]
+	for _, hook := range []string{"EventHandler", "StatusHandler", "CancelCallback", "FinishedCallback"} {
+		t.Run(hook, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			// CancelCallback's run never ends on its own: the worker
+			// went quiet before its artifacts.
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			go func() {
+				if hook == "CancelCallback" {
+					pw.Write(head)
+					return
+				}
+				pw.Write(good)
+			}()
+			r := &closeRecorder{Reader: pr, close: pr.Close}
+			var panicked atomic.Bool
+			var after atomic.Int32 // hook calls after the panic
+			boom := func() { panicked.Store(true); panic("boom") }
+			count := func() {
+				if panicked.Load() {
+					after.Add(1)
+				}
+			}
+			seen := 0
+			cfg := runner.Config{
+				PrivateDataDir: t.TempDir(),
+				EventHandler: func(*events.Event) bool {
+					seen++
+					if hook == "EventHandler" && seen == 2 {
+						boom()
+					}
+					count()
+					return true
+				},
+				StatusHandler: func(u runner.StatusUpdate) {
+					if hook == "StatusHandler" && u.Status == runner.StatusSuccessful {
+						boom()
+					}
+					count()
+				},
+				CancelCallback: func() bool {
+					if hook == "CancelCallback" {
+						boom()
+					}
+					count()
+					return false
+				},
+				FinishedCallback: func(*runner.Result) {
+					if hook == "FinishedCallback" {
+						boom()
+					}
+					count()
+				},
+			}
+			var p *runner.HookPanic
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				defer func() {
+					v := recover()
+					require.IsType(t, &runner.HookPanic{}, v, "%v", v)
+					p = v.(*runner.HookPanic)
+				}()
+				Process(context.Background(), r, cfg)
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("Process did not end after a hook panicked")
+			}
+			require.NotNil(t, p)
+			assert.Equal(t, hook, p.Hook)
+			assert.Equal(t, "boom", p.Value)
+			assert.Contains(t, string(p.Stack), "process_test.go", "the stack is the hook's")
+			assert.Zero(t, after.Load(), "a hook ran after the panic")
+			assert.True(t, r.closed.Load(), "the stream was closed: the worker stops")
+
+			art := filepath.Join(cfg.PrivateDataDir, "artifacts", "job1")
+			status, err := os.ReadFile(filepath.Join(art, "status"))
+			require.NoError(t, err)
+			want := "error"
+			if hook == "FinishedCallback" {
+				want = "successful"
+			}
+			assert.Equal(t, want, string(status))
+			kept, _ := os.ReadDir(filepath.Join(art, "job_events"))
+			if hook == "EventHandler" {
+				assert.Len(t, kept, 1, "the event kept before the panic was written")
+			} else {
+				assert.Len(t, kept, seen)
+			}
+			waitFor(t, "Process's goroutines to end", func() bool { return runtime.NumGoroutine() <= before+1 })
+		})
+	}
 }
 
 type closeRecorder struct {
 	io.Reader
+	close  func() error
 	closed atomic.Bool
 }
 
-func (c *closeRecorder) Close() error { c.closed.Store(true); return nil }
+func (c *closeRecorder) Close() error {
+	c.closed.Store(true)
+	if c.close != nil {
+		return c.close()
+	}
+	return nil
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// TestProcessDiskFull: the artifacts dir is a tmpfs far smaller than the
+// run's job_events files. Every event still reaches EventHandler; the run
+// ends with StatusError and an *runner.ArtifactError naming ENOSPC.
+func TestProcessDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("filling a disk needs a small tmpfs, which needs root")
+	}
+	pdd := t.TempDir()
+	art := filepath.Join(pdd, "artifacts")
+	require.NoError(t, os.MkdirAll(art, 0o700))
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", art).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", art).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", art, err, out)
+		}
+	})
+	var tail bytes.Buffer
+	w := newWriter(&tail)
+	f, err := packDir(t.TempDir(), nil)
+	require.NoError(t, err)
+	w.zip(f)
+	f.Close()
+	w.line([]byte(eofJSON))
+
+	const n = 2000 // 1.6 MB of job_events files
+	seen := 0
+	res, err := Process(context.Background(), &genStream{n: n, tail: tail.Bytes()}, runner.Config{
+		PrivateDataDir: pdd,
+		EventHandler:   func(*events.Event) bool { seen++; return true },
+	})
+	require.NotNil(t, res)
+	var ae *runner.ArtifactError
+	require.ErrorAs(t, err, &ae)
+	assert.ErrorIs(t, err, syscall.ENOSPC)
+	assert.ErrorAs(t, res.ArtifactErr, &ae)
+	assert.True(t, strings.HasPrefix(ae.Path, filepath.Join(res.ArtifactDir, "job_events")), "the error names the file: %s", ae.Path)
+	assert.Equal(t, runner.StatusError, res.Status, "a run whose artifacts were lost is not successful")
+	assert.Equal(t, n, seen, "every event reached EventHandler")
+	for _, err := range res.Events() {
+		require.NoError(t, err, "a job_events file is whole or absent")
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -33,8 +35,10 @@ const DefaultSSHWorker = "arunner worker --keepalive-seconds 10"
 // the session is closed, which breaks the worker's stream and ends its run
 // too (at its next write: a keepalive at the latest). sshd refuses signals
 // to a root login's session (they need privilege separation), so for a
-// root worker the second way is the one that works. SSH keys for the hosts ansible manages do not travel: the worker uses
-// its own agent or env/ssh_key from the private data dir.
+// root worker the second way is the one that works. A hook that panics
+// ends the run as in Process, and RunSSH then panics with the
+// *runner.HookPanic. SSH keys for the hosts ansible manages do not travel:
+// the worker uses its own agent or env/ssh_key from the private data dir.
 func RunSSH(ctx context.Context, client *ssh.Client, command string, cfg runner.Config) (*runner.Result, error) {
 	if command == "" {
 		command = DefaultSSHWorker
@@ -75,7 +79,14 @@ func RunSSH(ctx context.Context, client *ssh.Client, command string, cfg runner.
 	defer pcancel()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	var stopOnce sync.Once
+	stopWatch := func() { stopOnce.Do(func() { close(stop); wg.Wait() }) }
+	// A hook's panic comes up through Process: the watch stops on the way.
+	defer stopWatch()
 	var canceled bool
+	// hookPanic is CancelCallback's, which this watch calls: it is handed
+	// to Process, which ends the run as for a panic in its own hooks.
+	var hookPanic atomic.Pointer[runner.HookPanic]
 	wg.Go(func() {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
@@ -85,7 +96,14 @@ func RunSSH(ctx context.Context, client *ssh.Client, command string, cfg runner.
 				return
 			case <-ctx.Done():
 			case <-t.C:
-				if cfg.CancelCallback == nil || !cfg.CancelCallback() {
+				if cfg.CancelCallback == nil {
+					continue
+				}
+				if p := callCancel(cfg.CancelCallback, &canceled); p != nil {
+					hookPanic.Store(p)
+					return
+				}
+				if !canceled {
 					continue
 				}
 			}
@@ -100,10 +118,14 @@ func RunSSH(ctx context.Context, client *ssh.Client, command string, cfg runner.
 		}
 	})
 	inner := cfg
-	inner.CancelCallback = nil
+	inner.CancelCallback = func() bool {
+		if p := hookPanic.Load(); p != nil {
+			panic(relayedPanic{p})
+		}
+		return false
+	}
 	res, err := Process(pctx, sessionReader{stdout, sess}, inner)
-	close(stop)
-	wg.Wait()
+	stopWatch()
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- sess.Wait() }()
 	select {
@@ -123,6 +145,18 @@ func RunSSH(ctx context.Context, client *ssh.Client, command string, cfg runner.
 		err = errors.Join(err, context.Cause(ctx))
 	}
 	return res, err
+}
+
+// callCancel calls CancelCallback, sets *cancel to what it returned, and
+// returns its panic, recovered.
+func callCancel(f func() bool, cancel *bool) (p *runner.HookPanic) {
+	defer func() {
+		if v := recover(); v != nil {
+			p = &runner.HookPanic{Hook: "CancelCallback", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	*cancel = f()
+	return nil
 }
 
 // sessionReader is the worker's stdout; closing it closes the session.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/lockdir"
 	"github.com/arunner/arunner/internal/testsshd"
 	"github.com/arunner/arunner/runner"
 )
@@ -105,6 +107,62 @@ func TestRunSSH(t *testing.T) {
 	})
 }
 
+// TestRunSSHHookPanic: a hook that panics (CancelCallback, which RunSSH
+// calls itself, or one Process calls) ends the run over SSH as a local
+// run's: ansible on the worker is stopped, the artifacts say error, and
+// RunSSH panics with a *runner.HookPanic.
+func TestRunSSHHookPanic(t *testing.T) {
+	client := sshClient(t)
+	worker := "STREAM_TEST_WORKER=1 exec " + os.Args[0]
+	for _, hook := range []string{"CancelCallback", "EventHandler"} {
+		t.Run(hook, func(t *testing.T) {
+			pidfile := filepath.Join(t.TempDir(), "pid")
+			cfg := fakeJob(t, map[string]string{"FAKE_SLEEP": "60", "FAKE_PIDFILE": pidfile})
+			var second atomic.Bool
+			cfg.EventHandler = func(ev *events.Event) bool {
+				if strings.Contains(ev.Stdout, "second") {
+					if hook == "EventHandler" {
+						panic("boom")
+					}
+					second.Store(true)
+				}
+				return true
+			}
+			cfg.CancelCallback = func() bool {
+				if hook == "CancelCallback" && second.Load() {
+					panic("boom")
+				}
+				return false
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var p *runner.HookPanic
+			func() {
+				defer func() {
+					v := recover()
+					require.IsType(t, &runner.HookPanic{}, v, "%v", v)
+					p = v.(*runner.HookPanic)
+				}()
+				RunSSH(ctx, client, worker, cfg)
+			}()
+			assert.Equal(t, hook, p.Hook)
+			assert.Equal(t, "boom", p.Value)
+			assert.Contains(t, string(p.Stack), "ssh_test.go", "the stack is the hook's")
+			b, err := os.ReadFile(filepath.Join(cfg.PrivateDataDir, "artifacts", "job1", "status"))
+			require.NoError(t, err)
+			assert.Equal(t, "error", string(b))
+			b, err = os.ReadFile(pidfile)
+			require.NoError(t, err)
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			deadline := time.Now().Add(20 * time.Second)
+			for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "ansible on the worker is gone")
+		})
+	}
+}
+
 // TestWorkerKilled: the worker process dies (SIGKILL) mid-run. The process
 // side ends with an error that says the stream was cut, its artifacts say
 // error, and ansible died with the worker.
@@ -116,8 +174,9 @@ func TestWorkerKilled(t *testing.T) {
 	cmd := exec.CommandContext(ctx, os.Args[0])
 	// A worker killed by SIGKILL cannot remove its private data dir (env/
 	// holds the job's secrets) or its run's scratch dir: they go in a
-	// temporary dir of the test's.
-	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+t.TempDir())
+	// temporary dir of the test's, and the next worker removes them.
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+tmp)
 	cmd.Stdin = bytes.NewReader(transmitted(t, cfg))
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -151,4 +210,58 @@ func TestWorkerKilled(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "and so did its children")
+
+	left, err := filepath.Glob(filepath.Join(tmp, "*"))
+	require.NoError(t, err)
+	secrets, _ := filepath.Glob(filepath.Join(tmp, workerDirPrefix+"*", workerPDD, "env", "passwords"))
+	require.Len(t, secrets, 1, "the killed worker left its private data dir: %v", left)
+	for d := filepath.Dir(filepath.Dir(secrets[0])); d != tmp; d = filepath.Dir(d) {
+		if st, err := os.Stat(d); assert.NoError(t, err) {
+			assert.Equal(t, os.FileMode(0o700), st.Mode().Perm(), d)
+		}
+	}
+
+	// The next worker, in the same TMPDIR, removes all of it (the run's
+	// scratch dir too) and leaves nothing of its own.
+	next := fakeJob(t, nil)
+	cmd2 := exec.CommandContext(ctx, os.Args[0])
+	cmd2.Env = append(os.Environ(), "STREAM_TEST_WORKER=1", "TMPDIR="+tmp)
+	cmd2.Stdin = bytes.NewReader(transmitted(t, next))
+	out2, err := cmd2.Output()
+	require.NoError(t, err)
+	_, err = Process(ctx, bytes.NewReader(out2), next)
+	require.NoError(t, err)
+	left, err = filepath.Glob(filepath.Join(tmp, "*"))
+	require.NoError(t, err)
+	hidden, _ := filepath.Glob(filepath.Join(tmp, ".*"))
+	assert.Empty(t, append(left, hidden...), "the killed worker's dirs are gone")
+}
+
+// TestCleanWorkerDirs: a live worker's temporary dir is left alone, one
+// whose worker is gone is removed.
+func TestCleanWorkerDirs(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	live, done, err := makeWorkerDir()
+	require.NoError(t, err)
+	// A worker killed by SIGKILL: its lock is let go of (its file closed),
+	// nothing removed.
+	deadDir := filepath.Join(tmp, workerDirPrefix+"dead")
+	lock, err := lockdir.Make(deadDir)
+	require.NoError(t, err)
+	lock.Close()
+	dead := filepath.Join(deadDir, workerPDD)
+	require.NoError(t, os.MkdirAll(filepath.Join(dead, "env"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dead, "env", "passwords"), []byte("{}"), 0o600))
+	other := filepath.Join(tmp, "arunner-worker-old")
+	require.NoError(t, os.Mkdir(other, 0o700)) // an older arunner's: no lock
+
+	removed, err := CleanWorkerDirs("")
+	require.NoError(t, err)
+	assert.Equal(t, []string{deadDir}, removed)
+	assert.NoDirExists(t, deadDir)
+	assert.DirExists(t, live)
+	assert.DirExists(t, other)
+	done()
+	assert.NoDirExists(t, filepath.Dir(live))
 }

@@ -81,6 +81,10 @@ type reader struct {
 	limits Limits
 	n      int
 	events bool // lines are mostly events (the process side)
+	// dec decodes the event lines, keeping its scratch space from one to
+	// the next; m is the message next returns, reused likewise.
+	dec events.Decoder
+	m   message
 }
 
 func newReader(r io.Reader, l Limits) *reader {
@@ -129,19 +133,21 @@ type message struct {
 
 func (m *message) has(k string) bool { _, ok := m.fields[k]; return ok }
 
-// next reads and decodes the next line.
+// next reads and decodes the next line. The message is valid until the
+// next call; its event, if any, is the caller's.
 func (r *reader) next() (*message, error) {
 	b, err := r.line()
 	if err != nil {
 		return nil, err
 	}
-	m := &message{raw: b}
+	m := &r.m
+	*m = message{raw: b}
 	if r.events {
 		// The hot path: one decode of an event line, by the events
 		// package's decoder. A line that is not an event (status,
 		// zipfile, eof, keepalive) is decoded again below.
 		ev := new(events.Event)
-		if ev.UnmarshalJSON(b) == nil && ev.UUID != "" && ev.Counter > 0 && !controlLine(ev) {
+		if r.dec.Decode(b, ev) == nil && ev.UUID != "" && ev.Counter > 0 && !controlLine(ev) {
 			m.ev = ev
 			return m, nil
 		}
@@ -266,10 +272,11 @@ func (w *writer) Err() error {
 
 // do runs f with the stream to itself, and writes it out; after one write
 // fails, nothing more is written and every call returns that error.
-func (w *writer) do(f func(io.Writer) error) error { return w.write(f, true) }
+func (w *writer) do(f func(io.Writer) error) error { return w.write(f, nil, true) }
 
 // write is do, which may leave what f wrote in the batch (flush false).
-func (w *writer) write(f func(io.Writer) error, flush bool) error {
+// With f nil it writes b (an event's line: no closure per event).
+func (w *writer) write(f func(io.Writer) error, b []byte, flush bool) error {
 	select {
 	case <-w.broken:
 		return w.Err()
@@ -282,7 +289,12 @@ func (w *writer) write(f func(io.Writer) error, flush bool) error {
 	default:
 	}
 	w.pending.Store(time.Now().UnixNano())
-	err := f(w.w)
+	var err error
+	if f != nil {
+		err = f(w.w)
+	} else {
+		_, err = w.w.Write(b)
+	}
 	if err == nil && flush && w.flush != nil {
 		err = w.flush()
 	}
@@ -312,11 +324,7 @@ func (w *writer) line(b []byte) error {
 
 // event writes b, an event's JSON, as one line, in the batch.
 func (w *writer) event(b []byte) error {
-	b = append(b, '\n')
-	return w.write(func(out io.Writer) error {
-		_, err := out.Write(b)
-		return err
-	}, false)
+	return w.write(nil, append(b, '\n'), false)
 }
 
 // json writes v as one line.

@@ -18,7 +18,8 @@ import (
 // WorkerOptions configure Worker.
 type WorkerOptions struct {
 	// PrivateDataDir is where the job is unpacked and run; empty means a
-	// temporary dir, removed when Worker returns.
+	// temporary dir (0700), removed when Worker returns, or, should the
+	// worker be killed, by the next Worker or CleanWorkerDirs.
 	PrivateDataDir string
 	// Delete removes PrivateDataDir before the job is unpacked and after it
 	// ran, as `ansible-runner worker --delete` does: nothing of the job,
@@ -64,12 +65,12 @@ func Worker(ctx context.Context, r io.Reader, w io.Writer, opts WorkerOptions) (
 	pdd := opts.PrivateDataDir
 	switch {
 	case pdd == "":
-		d, err := os.MkdirTemp("", "arunner-worker-")
+		d, done, err := makeWorkerDir()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("stream: worker: %w", err)
 		}
 		pdd = d
-		defer os.RemoveAll(d)
+		defer done()
 	case opts.Delete:
 		if err := os.RemoveAll(pdd); err != nil {
 			return nil, err
@@ -158,7 +159,7 @@ func Worker(ctx context.Context, r io.Reader, w io.Writer, opts WorkerOptions) (
 	if serr := sw.Err(); serr != nil {
 		return res, errors.Join(err, serr)
 	}
-	f, perr := packDir(res.ArtifactDir, nil)
+	f, perr := packArtifacts(res.ArtifactDir)
 	if perr != nil {
 		return fail(perr.Error(), perr)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -23,24 +24,59 @@ import (
 // packDir zips the tree under dir into a temporary file, as ansible-runner
 // does: deflated files, directory entries, symlinks as symlink entries
 // (their target as data), FIFOs and sockets left out. The caller closes the
-// file; it has no name left on disk.
-// extra adds files (path relative to dir -> content, mode 0600) that are
-// not on disk.
-func packDir(dir string, extra map[string][]byte) (*os.File, error) {
+// file; it has no name left on disk. ov adds what is not in dir, each
+// entry replacing what dir has at its path.
+func packDir(dir string, ov overlay) (*os.File, error) {
+	return packDirLevel(dir, ov, flate.DefaultCompression)
+}
+
+// packArtifacts packs a run's artifacts dir, as the worker sends it back.
+// Its stdout file grows with the run, and deflating it at the default
+// level cost more than the rest of the zip; text deflated at BestSpeed is
+// still a fraction of its size.
+func packArtifacts(dir string) (*os.File, error) {
+	return packDirLevel(dir, nil, flate.BestSpeed)
+}
+
+func packDirLevel(dir string, ov overlay, level int) (*os.File, error) {
 	f, err := os.CreateTemp("", "arunner-stream-*.zip")
 	if err != nil {
 		return nil, err
 	}
 	os.Remove(f.Name())
-	if err := writeZip(f, dir, extra); err != nil {
+	if err := writeZip(f, dir, ov, level); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
 }
 
+// overlay is what a zip holds beyond a dir's own tree.
+type overlay []overlayEntry
+
+// overlayEntry is a file given as data (mode 0600), or a tree taken from a
+// dir on disk or an fs.FS, at path (relative to the dir packed).
+type overlayEntry struct {
+	field string // the Config field it comes from
+	path  string
+	data  []byte
+	dir   string
+	fsys  fs.FS
+}
+
+// covers reports whether rel (a path in the dir packed) is replaced by ov.
+func (ov overlay) covers(rel string) bool {
+	for _, e := range ov {
+		if rel == e.path || strings.HasPrefix(rel, e.path+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
 // packEntry is one file or directory of a tree being packed.
 type packEntry struct {
+	fsys fs.FS // where path is; nil for the local file system
 	path string
 	h    *zip.FileHeader
 	// parallel: a regular file small enough to be compressed whole in
@@ -61,17 +97,44 @@ type packed struct {
 // packing holds at most that many of them.
 const maxParallelFile = 8 << 20
 
-var flateWriters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
-	return w
-}}
+// flateWriters are the deflate writers of each level packDirLevel uses.
+var flateWriters = map[int]*sync.Pool{
+	flate.DefaultCompression: flatePool(flate.DefaultCompression),
+	flate.BestSpeed:          flatePool(flate.BestSpeed),
+}
+
+func flatePool(level int) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		w, _ := flate.NewWriter(nil, level)
+		return w
+	}}
+}
 
 // writeZip writes the tree under dir as a zip. Files are compressed on
 // every core, ahead of their turn, and written in the walk's order.
-func writeZip(w io.Writer, dir string, extra map[string][]byte) error {
-	entries, err := walkPack(dir)
+func writeZip(w io.Writer, dir string, ov overlay, level int) error {
+	entries, err := walkPack(dir, "", ov.covers)
 	if err != nil {
 		return fmt.Errorf("packing %s: %w", dir, err)
+	}
+	var files []overlayEntry
+	for _, e := range ov {
+		switch {
+		case e.dir != "":
+			more, err := walkPack(e.dir, e.path, nil)
+			if err != nil {
+				return fmt.Errorf("packing %s (Config.%s): %w", e.dir, e.field, err)
+			}
+			entries = append(entries, more...)
+		case e.fsys != nil:
+			more, err := walkFS(e.fsys, e.path)
+			if err != nil {
+				return fmt.Errorf("packing Config.%s: %w", e.field, err)
+			}
+			entries = append(entries, more...)
+		default:
+			files = append(files, e)
+		}
 	}
 	workers := 2 * runtime.GOMAXPROCS(0)
 	order := make(chan chan packed, workers)
@@ -90,7 +153,7 @@ func writeZip(w io.Writer, dir string, extra map[string][]byte) error {
 				return
 			}
 			ch := make(chan packed, 1)
-			go func() { ch <- compressFile(e.path); <-sem }()
+			go func() { ch <- compressFile(e.fsys, e.path, level); <-sem }()
 			select {
 			case order <- ch:
 			case <-done:
@@ -100,27 +163,42 @@ func writeZip(w io.Writer, dir string, extra map[string][]byte) error {
 	}()
 
 	zw := zip.NewWriter(w)
+	if level != flate.DefaultCompression {
+		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(out, level)
+		})
+	}
 	for _, e := range entries {
 		if err := writeEntry(zw, e, order); err != nil {
 			return fmt.Errorf("packing %s: %w", e.path, err)
 		}
 	}
-	for _, name := range sortedKeys(extra) {
-		h := &zip.FileHeader{Name: filepath.ToSlash(name), Modified: time.Now(), Method: zip.Deflate}
+	slices.SortFunc(files, func(a, b overlayEntry) int { return strings.Compare(a.path, b.path) })
+	for _, f := range files {
+		h := &zip.FileHeader{Name: filepath.ToSlash(f.path), Modified: time.Now(), Method: zip.Deflate}
 		h.SetMode(0o600)
 		zf, err := zw.CreateHeader(h)
 		if err != nil {
 			return err
 		}
-		if _, err := zf.Write(extra[name]); err != nil {
+		if _, err := zf.Write(f.data); err != nil {
 			return err
 		}
 	}
 	return zw.Close()
 }
 
-func walkPack(dir string) ([]packEntry, error) {
+// walkPack lists the tree under dir, named prefix/<its path in dir>, but
+// for what skip says is replaced.
+func walkPack(dir, prefix string, skip func(rel string) bool) ([]packEntry, error) {
 	var entries []packEntry
+	if prefix != "" {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, dirEntry(prefix, st))
+	}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -132,6 +210,12 @@ func walkPack(dir string) ([]packEntry, error) {
 		if err != nil {
 			return err
 		}
+		if skip != nil && skip(rel) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -140,7 +224,7 @@ func walkPack(dir string) ([]packEntry, error) {
 		if mode&(fs.ModeNamedPipe|fs.ModeSocket|fs.ModeDevice|fs.ModeCharDevice) != 0 {
 			return nil // a FIFO would block the read, as in ansible-runner
 		}
-		h := &zip.FileHeader{Name: filepath.ToSlash(rel), Modified: info.ModTime().In(time.Local)}
+		h := &zip.FileHeader{Name: filepath.ToSlash(filepath.Join(prefix, rel)), Modified: info.ModTime().In(time.Local)}
 		h.SetMode(mode)
 		if mode.IsDir() {
 			h.Name += "/"
@@ -151,6 +235,63 @@ func walkPack(dir string) ([]packEntry, error) {
 	return entries, err
 }
 
+func dirEntry(name string, st fs.FileInfo) packEntry {
+	h := &zip.FileHeader{Name: filepath.ToSlash(name) + "/", Modified: st.ModTime().In(time.Local)}
+	h.SetMode(fs.ModeDir | st.Mode().Perm())
+	return packEntry{h: h}
+}
+
+// walkFS lists the tree of fsys, named prefix/<its path>: directories,
+// regular files and, where fsys can read them, symlinks.
+func walkFS(fsys fs.FS, prefix string) ([]packEntry, error) {
+	var entries []packEntry
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			if info.Mode().Perm() == 0 {
+				info = dirInfo{info} // an embed.FS has no modes
+			}
+			entries = append(entries, dirEntry(prefix, info))
+			return nil
+		}
+		mode := info.Mode()
+		switch {
+		case mode.IsDir(), mode.IsRegular():
+		case mode&fs.ModeSymlink != 0:
+			if _, err := fs.ReadLink(fsys, p); err != nil {
+				return nil
+			}
+		default:
+			return nil
+		}
+		if mode.Perm() == 0 { // an embed.FS's files are read-only, without modes
+			mode |= 0o444
+			if mode.IsDir() {
+				mode |= 0o311
+			}
+		}
+		h := &zip.FileHeader{Name: path.Join(filepath.ToSlash(prefix), p), Modified: info.ModTime().In(time.Local)}
+		h.SetMode(mode)
+		if mode.IsDir() {
+			h.Name += "/"
+		}
+		entries = append(entries, packEntry{fsys: fsys, path: p, h: h, parallel: mode.IsRegular() && info.Size() <= maxParallelFile})
+		return nil
+	})
+	return entries, err
+}
+
+// dirInfo is a directory's info with mode 0755.
+type dirInfo struct{ fs.FileInfo }
+
+func (d dirInfo) Mode() fs.FileMode { return fs.ModeDir | 0o755 }
+
 func writeEntry(zw *zip.Writer, e packEntry, order <-chan chan packed) error {
 	h, mode := e.h, e.h.Mode()
 	switch {
@@ -158,7 +299,7 @@ func writeEntry(zw *zip.Writer, e packEntry, order <-chan chan packed) error {
 		_, err := zw.CreateHeader(h)
 		return err
 	case mode&fs.ModeSymlink != 0:
-		target, err := os.Readlink(e.path)
+		target, err := readLink(e.fsys, e.path)
 		if err != nil {
 			return err
 		}
@@ -187,7 +328,7 @@ func writeEntry(zw *zip.Writer, e packEntry, order <-chan chan packed) error {
 		return err
 	}
 	h.Method = zip.Deflate
-	src, err := os.Open(e.path)
+	src, err := open(e.fsys, e.path)
 	if err != nil {
 		return err
 	}
@@ -211,20 +352,41 @@ func dosTime(t time.Time) (tm, date uint16) {
 }
 
 // compressFile deflates the file at path whole, as zip's writer would.
-func compressFile(path string) packed {
-	data, err := os.ReadFile(path)
+func compressFile(fsys fs.FS, path string, level int) packed {
+	var data []byte
+	var err error
+	if fsys != nil {
+		data, err = fs.ReadFile(fsys, path)
+	} else {
+		data, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return packed{err: err}
 	}
 	var buf bytes.Buffer
-	fw := flateWriters.Get().(*flate.Writer)
-	defer flateWriters.Put(fw)
+	pool := flateWriters[level]
+	fw := pool.Get().(*flate.Writer)
+	defer pool.Put(fw)
 	fw.Reset(&buf)
 	fw.Write(data)
 	if err := fw.Close(); err != nil {
 		return packed{err: err}
 	}
 	return packed{data: buf.Bytes(), crc: crc32.ChecksumIEEE(data), size: uint64(len(data))}
+}
+
+func open(fsys fs.FS, path string) (io.ReadCloser, error) {
+	if fsys != nil {
+		return fsys.Open(path)
+	}
+	return os.Open(path)
+}
+
+func readLink(fsys fs.FS, path string) (string, error) {
+	if fsys != nil {
+		return fs.ReadLink(fsys, path)
+	}
+	return os.Readlink(path)
 }
 
 // ErrUnsafeEntry is matched by the error of a zip entry that would reach

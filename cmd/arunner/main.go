@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/arunner/arunner/runner"
+	"github.com/arunner/arunner/stream"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -62,6 +63,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "worker" {
 		return workerMain(args[1:], os.Stdin, stdout, stderr)
 	}
+	var topts stream.TransmitOptions
+	if len(args) > 0 && args[0] == "transmit" {
+		args, topts = transmitArgs(args)
+	}
 	opts, err := parseArgs(args)
 	if err != nil {
 		return usageExit(err, usage, stderr)
@@ -76,7 +81,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := opts.config()
 	if opts.command == "transmit" {
-		return transmitMain(cfg, stdout, stderr)
+		return transmitMain(cfg, topts, stdout, stderr)
 	}
 	if opts.dryRun {
 		plan, err := runner.Prepare(context.Background(), cfg)

@@ -28,20 +28,46 @@ import (
 
 const workerUsage = `usage: arunner worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N]
        arunner worker --worker-info
-       arunner worker cleanup --file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]
+       arunner worker cleanup [--file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]]
        arunner worker --nats URL --queue NAME [--capacity N] ...   (a pool worker: see --nats URL --help)
 
 Reads a job from stdin (arunner or ansible-runner transmit), runs it and
 writes its stream (status lines, events, artifacts, eof) to stdout.
+Without --private-data-dir it runs in a temporary dir; one that a worker
+killed hard left is removed by the next worker and by cleanup.
 `
 
 // runnerVersion is the ansible-runner version whose stream arunner speaks,
 // which --worker-info reports as AWX expects.
 const runnerVersion = "2.3.1"
 
-func transmitMain(cfg runner.Config, stdout, stderr io.Writer) int {
+// onlyKwargsFlag is transmit's own flag: ansible-runner's run() argument
+// only_transmit_kwargs, which its CLI does not offer, spelt as its CLI
+// spells the others.
+const onlyKwargsFlag = "--only-transmit-kwargs"
+
+// transmitArgs takes transmit's own flags out of its command line (before
+// a "--"); the rest is run's.
+func transmitArgs(args []string) ([]string, stream.TransmitOptions) {
+	var opts stream.TransmitOptions
+	rest := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if a == onlyKwargsFlag {
+			opts.OnlyKwargs = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return rest, opts
+}
+
+func transmitMain(cfg runner.Config, opts stream.TransmitOptions, stdout, stderr io.Writer) int {
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	if err := stream.Transmit(w, cfg); err != nil {
+	if err := stream.TransmitWith(w, cfg, opts); err != nil {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
 	}
@@ -242,12 +268,20 @@ func nodeUUID() (string, error) {
 	return id.String(), nil
 }
 
-// cleanupMain is `worker cleanup`: it removes the private data dirs that
-// match --file-pattern, unless one of --exclude-strings is in the path, it
-// was modified within --grace-period minutes, or its pid file names a live
-// process.
+// cleanupMain is `worker cleanup`: it removes the temporary private data
+// dirs of workers killed hard (stream.CleanWorkerDirs), and the private
+// data dirs that match --file-pattern, unless one of --exclude-strings is in
+// the path, it was modified within --grace-period minutes, or its pid file
+// names a live process.
 func cleanupMain(o *workerOptions, stdout, stderr io.Writer) int {
 	changed := 0
+	// With or without a pattern: the temporary dirs of workers killed hard.
+	if removed, err := stream.CleanWorkerDirs(""); err != nil {
+		fmt.Fprintf(stderr, "arunner: %v\n", err)
+	} else if len(removed) > 0 {
+		changed += len(removed)
+		fmt.Fprintf(stdout, "Removed %d private data dir(s) left by killed workers in %s\n", len(removed), os.TempDir())
+	}
 	if o.pattern != "" {
 		matches, err := filepath.Glob(o.pattern)
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/internal/lockdir"
 )
 
 // arunner transmit | arunner worker --delete | arunner process, as a shell
@@ -77,6 +79,7 @@ func TestWorkerArgs(t *testing.T) {
 }
 
 func TestWorkerCleanup(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
 	base := t.TempDir()
 	old := time.Now().Add(-2 * time.Hour)
 	for _, d := range []string{"job-1", "job-2", "job-keep", "job-new"} {
@@ -96,6 +99,22 @@ func TestWorkerCleanup(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	assert.Equal(t, []string{"job-keep", "job-new"}, names)
+
+	// A worker killed hard left its temporary dir, and another worker is
+	// live: cleanup, with no pattern, removes the first only.
+	stdout.Reset()
+	dead := filepath.Join(os.TempDir(), "arunner-worker-dead")
+	lock, err := lockdir.Make(dead)
+	require.NoError(t, err)
+	lock.Close() // as a SIGKILL lets go of it
+	live := filepath.Join(os.TempDir(), "arunner-worker-live")
+	lock, err = lockdir.Make(live)
+	require.NoError(t, err)
+	defer lock.Close()
+	require.Equal(t, 0, realMain([]string{"worker", "cleanup"}, &stdout, &stderr), stderr.String())
+	assert.Equal(t, "Removed 1 private data dir(s) left by killed workers in "+os.TempDir()+"\n(changed: True)\n", stdout.String())
+	assert.NoDirExists(t, dead)
+	assert.DirExists(t, live)
 
 	stdout.Reset()
 	assert.Equal(t, 1, realMain([]string{"worker", "cleanup", "--file-pattern", "/etc"}, &stdout, &stderr))
@@ -155,4 +174,21 @@ func TestProcessInterrupted(t *testing.T) {
 	assert.Equal(t, 254, cmd.ProcessState.ExitCode())
 	b, _ := os.ReadFile(filepath.Join(status, "status"))
 	assert.Equal(t, "canceled", string(b))
+}
+
+// transmit --only-transmit-kwargs writes the kwargs line and eof, no zip.
+func TestTransmitOnlyKwargs(t *testing.T) {
+	pdd, fake := fakeRun(t, "echo hi\n")
+	var stdout, stderr bytes.Buffer
+	rc := realMain([]string{"transmit", pdd, "-p", "site.yml", "-b", fake, "--only-transmit-kwargs", "--ident", "k"}, &stdout, &stderr)
+	require.Equal(t, 0, rc, stderr.String())
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	require.Len(t, lines, 2, stdout.String())
+	assert.Contains(t, lines[0], `"kwargs"`)
+	assert.Contains(t, lines[0], `"ident":"k"`)
+	assert.Equal(t, `{"eof": true}`, lines[1])
+
+	stdout.Reset()
+	require.Equal(t, 0, realMain([]string{"transmit", pdd, "-p", "site.yml", "-b", fake}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), `{"zipfile": `, "the zip without the flag")
 }
