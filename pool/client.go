@@ -312,10 +312,10 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 			case rec.Attempt > attempt, rec.State == stateLost && rec.Attempt == attempt:
 				// Lost (by another controller, or before a restart): the
 				// marker may not have been written.
-				publishEnd(s, j.id, attempt, endLost, cmpOr(rec.Explanation, "the worker was lost"))
 				if rec.State == stateQueued {
-					j.requeue(wctx, rec)
+					j.requeue(rec)
 				}
+				publishEnd(s, j.id, attempt, endLost, cmpOr(rec.Explanation, "the worker was lost"))
 			case rec.State == stateCanceled:
 				publishEnd(s, j.id, attempt, endCanceled, "")
 			}
@@ -336,6 +336,13 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 		if cancelSent && now.After(giveUp) {
 			pcancel(runner.ErrCanceled)
 			return
+		}
+		switch {
+		case !known:
+		case rec.State == stateDone || rec.Attempt > attempt || rec.State == stateLost || rec.State == stateCanceled:
+			rr.kick(2 * time.Second) // its end is there to read
+		case rec.State == stateRunning || rec.State == stateCancel:
+			rr.kick(10 * time.Second)
 		}
 		if known && (rec.State == stateRunning || rec.State == stateCancel) && rec.Attempt == attempt && now.Sub(seen) > j.timeout(rec) {
 			j.declareLost(wctx, rec, rev, now.Sub(seen))
@@ -368,15 +375,17 @@ func (j *Job) declareLost(ctx context.Context, rec record, rev uint64, silent ti
 	if _, err := j.c.s.records.Update(ctx, j.id, lost.encode(), rev); err != nil {
 		return // the worker spoke after all, or someone else decided
 	}
-	publishEnd(j.c.s, j.id, rec.Attempt, endLost, lost.Explanation)
 	if rec.Rerun {
-		j.requeue(ctx, lost)
+		j.requeue(lost) // before the end: Wait then waits for the new attempt
 	}
+	publishEnd(j.c.s, j.id, rec.Attempt, endLost, lost.Explanation)
 }
 
 // requeue publishes the job message of a new attempt; a duplicate of it
 // does no harm: the worker that gets it finds the job claimed.
-func (j *Job) requeue(ctx context.Context, rec record) {
+func (j *Job) requeue(rec record) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	m := nats.NewMsg(jobSubject(rec.Queue, j.id))
 	m.Header.Set(hdrPayloadObj, j.id)
 	retry(ctx, func(ctx context.Context) error {

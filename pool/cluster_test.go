@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,19 +21,7 @@ import (
 // startCluster starts a 3-node JetStream cluster on loopback and returns
 // its nodes once it has a meta leader.
 func startCluster(t *testing.T) []*server.Server {
-	// All six ports at once, the listeners held open meanwhile, so that
-	// no two are the same.
-	var ports []int
-	var ls []net.Listener
-	for range 6 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
+	ports := freePorts(t, 6)
 	routes := fmt.Sprintf("nats://127.0.0.1:%d,nats://127.0.0.1:%d,nats://127.0.0.1:%d", ports[3], ports[4], ports[5])
 	base := t.TempDir()
 	var nodes []*server.Server
@@ -67,13 +57,85 @@ func TestPoolClusterNodeKilled(t *testing.T) {
 	for _, ns := range nodes {
 		urls = append(urls, ns.ClientURL())
 	}
+	clusterLoad(t, urls, func(leader string) bool {
+		for _, ns := range nodes {
+			if ns.Name() == leader {
+				ns.Shutdown()
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// The same with the system's nats-server (Debian's 2.9.10), three
+// processes, the leader killed with SIGKILL.
+func TestPoolSystemClusterNodeKilled(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("nats-server not on PATH")
+	}
+	ports := freePorts(t, 6)
+	routes := fmt.Sprintf("nats://127.0.0.1:%d,nats://127.0.0.1:%d,nats://127.0.0.1:%d", ports[3], ports[4], ports[5])
+	procs := map[string]*exec.Cmd{}
+	var urls []string
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i)
+		cmd := exec.Command(bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(ports[i]), "-sd", t.TempDir(),
+			"--server_name", name, "--cluster_name", "C", "--cluster", fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]),
+			"--routes", routes)
+		require.NoError(t, cmd.Start())
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			<-done
+		})
+		procs[name] = cmd
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
+	}
+	clusterLoad(t, urls, func(leader string) bool {
+		cmd, ok := procs[leader]
+		if ok {
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
+		return ok
+	})
+}
+
+// freePorts returns n distinct free loopback ports: the listeners are
+// held open until all are chosen.
+func freePorts(t *testing.T, n int) []int {
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// clusterLoad runs jobs through the cluster at urls over three worker
+// processes and kills the jobs stream's leader (kill says whether it
+// could) once jobs are queued: every job must run once and end well.
+func clusterLoad(t *testing.T, urls []string, kill func(leader string) bool) {
 	url := strings.Join(urls, ",")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	require.NoError(t, err)
+	var nc *nats.Conn
+	eventually(t, 30*time.Second, "a connection", func() bool {
+		var err error
+		nc, err = nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+		return err == nil
+	})
 	defer nc.Close()
 	var c *Client
+	var err error
 	eventually(t, 60*time.Second, "the pool's streams, R3", func() bool {
 		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
 		defer ccancel()
@@ -91,19 +153,16 @@ func TestPoolClusterNodeKilled(t *testing.T) {
 	if raceEnabled {
 		n = 30
 	}
-	// The stream leader goes once a third of the jobs have run.
+	killed := make(chan string, 1)
 	go func() {
 		for {
 			st, err := c.s.js.Stream(ctx, JobsStream)
 			if err == nil {
 				if info, err := st.Info(ctx); err == nil && info.State.Msgs > 0 && info.Cluster != nil && info.Cluster.Leader != "" {
-					for _, ns := range nodes {
-						if ns.Name() == info.Cluster.Leader {
-							time.Sleep(200 * time.Millisecond)
-							t.Logf("shutting down %s, the leader of %s", ns.Name(), JobsStream)
-							ns.Shutdown()
-							return
-						}
+					time.Sleep(200 * time.Millisecond)
+					if kill(info.Cluster.Leader) {
+						killed <- info.Cluster.Leader
+						return
 					}
 				}
 			}
@@ -117,5 +176,11 @@ func TestPoolClusterNodeKilled(t *testing.T) {
 	start := time.Now()
 	ids := runJobs(t, c, quick, "default", n, want)
 	t.Logf("%d jobs in %v", n, time.Since(start))
+	select {
+	case leader := <-killed:
+		t.Logf("killed %s, the leader of %s, mid-load", leader, JobsStream)
+	default:
+		t.Error("no node was killed")
+	}
 	assertOnce(t, ids, workers...)
 }

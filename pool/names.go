@@ -141,6 +141,25 @@ func open(ctx context.Context, nc *nats.Conn, replicas int) (*store, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("pool: bucket %s: %w", RecordsBucket, err)
 	}
+	// Records are read from the stream's leader, not from any replica
+	// (direct get): a replica that lags behind would show a job just
+	// submitted as unknown, or a claimed one as queued.
+	if err := retry(ctx, func(ctx context.Context) error {
+		st, err := js.Stream(ctx, "KV_"+RecordsBucket)
+		if err != nil {
+			return err
+		}
+		if cfg := st.CachedInfo().Config; cfg.AllowDirect {
+			cfg.AllowDirect = false
+			if _, err := js.UpdateStream(ctx, cfg); err != nil {
+				return err
+			}
+		}
+		s.records, err = js.KeyValue(ctx, RecordsBucket)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("pool: bucket %s: %w", RecordsBucket, err)
+	}
 	if err := retry(ctx, func(ctx context.Context) error {
 		obs, err := js.ObjectStore(ctx, PayloadBucket)
 		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {

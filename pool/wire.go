@@ -152,10 +152,18 @@ func publishEnd(s *store, id string, attempt int, kind, text string) error {
 // resultReader is an attempt's results, replayed from the first message
 // and followed live, as the worker's stream that stream.Process reads.
 type resultReader struct {
-	pr   *io.PipeReader
-	pw   *io.PipeWriter
-	msgs jetstream.MessagesContext
-	done chan struct{}
+	s       *store
+	subject string
+	pr      *io.PipeReader
+	pw      *io.PipeWriter
+	done    chan struct{}
+	stop    chan struct{}
+
+	mu      sync.Mutex
+	msgs    jetstream.MessagesContext
+	lastSeq uint64    // the stream sequence of the last message read
+	lastAt  time.Time // when it was read (or the reading started)
+	stopped bool
 	// ended is the end marker met, if any.
 	ended string
 }
@@ -163,30 +171,32 @@ type resultReader struct {
 // openResults starts reading the results of attempt; canceled is called
 // when the stream ends with a job canceled before it started.
 func (s *store) openResults(ctx context.Context, id string, attempt int, canceled func()) (*resultReader, error) {
-	var msgs jetstream.MessagesContext
-	err := retry(ctx, func(ctx context.Context) error {
-		cons, err := s.js.OrderedConsumer(ctx, ResultsStream, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{resultsSubject(id, attempt)}})
-		if err != nil {
-			return err
-		}
-		// Short pulls: a consumer lost with its server (a cluster node
-		// gone) is noticed, and made again, within a few seconds.
-		msgs, err = cons.Messages(jetstream.PullExpiry(2 * time.Second))
-		return err
-	})
+	r := &resultReader{s: s, subject: resultsSubject(id, attempt), done: make(chan struct{}), stop: make(chan struct{}), lastAt: time.Now()}
+	msgs, err := r.open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pool: reading the results of job %s: %w", id, err)
 	}
-	r := &resultReader{msgs: msgs, done: make(chan struct{})}
+	r.msgs = msgs
 	r.pr, r.pw = io.Pipe()
 	go func() {
 		defer close(r.done)
 		for {
 			m, err := msgs.Next()
 			if err != nil {
-				r.pw.CloseWithError(fmt.Errorf("pool: reading the results of job %s: %w", id, err))
-				return
+				if msgs, err = r.reopen(err); err != nil {
+					r.pw.CloseWithError(fmt.Errorf("pool: reading the results of job %s: %w", id, err))
+					return
+				}
+				continue
+			}
+			if meta, err := m.Metadata(); err == nil {
+				r.mu.Lock()
+				if meta.Sequence.Stream <= r.lastSeq {
+					r.mu.Unlock()
+					continue // read before a reopen
+				}
+				r.lastSeq, r.lastAt = meta.Sequence.Stream, time.Now()
+				r.mu.Unlock()
 			}
 			switch end := m.Headers().Get(hdrEnd); end {
 			case "":
@@ -212,6 +222,73 @@ func (s *store) openResults(ctx context.Context, id string, attempt int, cancele
 	return r, nil
 }
 
+// open starts an ordered consumer of the attempt's results after the last
+// message read.
+func (r *resultReader) open(ctx context.Context) (jetstream.MessagesContext, error) {
+	r.mu.Lock()
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{r.subject}}
+	if r.lastSeq > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, r.lastSeq+1
+	}
+	r.mu.Unlock()
+	var msgs jetstream.MessagesContext
+	err := retry(ctx, func(ctx context.Context) error {
+		cons, err := r.s.js.OrderedConsumer(ctx, ResultsStream, cfg)
+		if err != nil {
+			return err
+		}
+		// Short pulls: a consumer lost with its server (a cluster node
+		// gone) is noticed, and made again, within a few seconds.
+		msgs, err = cons.Messages(jetstream.PullExpiry(2 * time.Second))
+		return err
+	})
+	return msgs, err
+}
+
+// reopen starts reading again after err ended the reading: a stop (kick)
+// or a consumer that failed.
+func (r *resultReader) reopen(err error) (jetstream.MessagesContext, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-r.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	r.mu.Lock()
+	stopped := r.stopped
+	r.mu.Unlock()
+	if stopped {
+		return nil, err
+	}
+	msgs, oerr := r.open(ctx)
+	if oerr != nil {
+		return nil, errors.Join(err, oerr)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		msgs.Stop()
+		return nil, err
+	}
+	r.msgs, r.lastAt = msgs, time.Now()
+	return msgs, nil
+}
+
+// kick makes the reading start again after the last message read, when
+// nothing has come for quiet: an ordered consumer can stay stuck after its
+// server was killed (seen with nats-server 2.9.10).
+func (r *resultReader) kick(quiet time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.stopped && time.Since(r.lastAt) > quiet {
+		r.lastAt = time.Now()
+		r.msgs.Stop()
+	}
+}
+
 func (r *resultReader) Read(p []byte) (int, error) { return r.pr.Read(p) }
 
 // Close stops the reading at once.
@@ -231,7 +308,13 @@ func (r *resultReader) finish(wait time.Duration) {
 		case <-time.After(wait):
 		}
 	}
+	r.mu.Lock()
+	if !r.stopped {
+		r.stopped = true
+		close(r.stop)
+	}
 	r.msgs.Stop()
+	r.mu.Unlock()
 	<-r.done
 }
 

@@ -186,7 +186,13 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	switch {
 	case errors.Is(err, ErrUnknownJob):
-		m.Term()
+		// A job message without its record: released, or a submit that
+		// failed half-way. Dropped only when that is seen again.
+		if meta, merr := m.Metadata(); merr == nil && meta.NumDelivered >= 3 {
+			m.Term()
+		} else {
+			m.NakWithDelay(time.Second)
+		}
 		return
 	case err != nil:
 		w.opts.Logf("job %s: claiming it: %v", id, err)
