@@ -57,6 +57,9 @@ func gcPercent(env string) (int, bool) {
 // CLI does, or 1 (usage: 2) when arunner itself could not run it, or when
 // that rc is 0 but an artifact or stdout lost some of the output.
 func realMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "worker" && isPoolWorker(args[1:]) {
+		return poolWorkerMain(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "worker" {
 		return workerMain(args[1:], os.Stdin, stdout, stderr)
 	}

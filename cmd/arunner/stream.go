@@ -29,6 +29,7 @@ import (
 const workerUsage = `usage: arunner worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N]
        arunner worker --worker-info
        arunner worker cleanup [--file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]]
+       arunner worker --nats URL --queue NAME [--capacity N] ...   (a pool worker: see --nats URL --help)
 
 Reads a job from stdin (arunner or ansible-runner transmit), runs it and
 writes its stream (status lines, events, artifacts, eof) to stdout.
