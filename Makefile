@@ -50,7 +50,7 @@ deps-demo:
 	@./scripts/need.sh go ansible-core
 
 deps-test:
-	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc chromium postgresql redis-server
+	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc chromium postgresql redis-server nats-server
 
 deps-bench:
 	@./scripts/need.sh go ansible-core python3-ansible-runner

@@ -73,7 +73,7 @@ func TestPoolClusterNodeKilled(t *testing.T) {
 func TestPoolSystemClusterNodeKilled(t *testing.T) {
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
-		t.Skip("nats-server not on PATH")
+		needNATSServer(t)
 	}
 	ports := freePorts(t, 6)
 	routes := fmt.Sprintf("nats://127.0.0.1:%d,nats://127.0.0.1:%d,nats://127.0.0.1:%d", ports[3], ports[4], ports[5])
