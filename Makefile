@@ -9,7 +9,7 @@ GO ?= go
 # Packages whose tests start goroutines of their own run under -race; the
 # rest without it. One list, as import paths.
 MODULE := github.com/arunner/arunner
-RACE_PKGS := runner events internal/eventproto factcache prompt credentials/sshagent internal/lazyio stream runnertest
+RACE_PKGS := runner events internal/eventproto factcache prompt credentials/sshagent internal/lazyio stream runnertest pool
 empty :=
 space := $(empty) $(empty)
 RACE_RE := ^$(MODULE)/($(subst $(space),|,$(RACE_PKGS)))($$|/)
@@ -50,7 +50,7 @@ deps-demo:
 	@./scripts/need.sh go ansible-core
 
 deps-test:
-	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc chromium postgresql redis-server
+	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc chromium postgresql redis-server nats-server
 
 deps-bench:
 	@./scripts/need.sh go ansible-core python3-ansible-runner

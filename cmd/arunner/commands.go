@@ -20,6 +20,9 @@ type app struct {
 	// parsed, when set, receives a run-like command's checked options
 	// instead of running them (parseArgs).
 	parsed func(*options)
+	// parsedPool, when set, receives a pool worker's checked options
+	// instead of running it (parsePoolWorkerArgs).
+	parsedPool func(*poolWorkerOptions)
 }
 
 // usageTemplate is every command's help: argparse's "usage:" line, what

@@ -43,6 +43,7 @@ func TestCommandHelp(t *testing.T) {
 	realMain([]string{"worker", "--help"}, &stdout, &stderr)
 	assert.Contains(t, stdout.String(), "--keepalive-seconds")
 	assert.NotContains(t, stdout.String(), "--playbook", "worker's own flags, not run's")
+	assert.Contains(t, stdout.String(), "--nats URL", "the pool worker's")
 }
 
 // An unknown command or flag is a usage error: exit 2, the message and

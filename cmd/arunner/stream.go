@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,16 +81,39 @@ type workerOptions struct {
 // ansible-runner's flags.
 func (a *app) workerCommand() *cobra.Command {
 	o := &workerOptions{grace: 60}
+	po := &poolWorkerOptions{}
 	cmd := &cobra.Command{
-		Use:   "worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N] | worker --worker-info",
+		Use:   "worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N] | worker --worker-info | worker --nats URL --queue NAME [--capacity N]",
 		Short: "run a job read from stdin (arunner or ansible-runner transmit), streaming its results to stdout",
 		Long: `Reads a job from stdin (arunner or ansible-runner transmit), runs it and
 writes its stream (status lines, events, artifacts, eof) to stdout.
 Without --private-data-dir it runs in a temporary dir; one that a worker
-killed hard left is removed by the next worker and by cleanup.`,
+killed hard left is removed by the next worker and by cleanup.
+
+With --nats, it runs jobs of a worker pool on NATS JetStream (package pool)
+until SIGINT or SIGTERM: at most N at a time (default 1), only from the
+queues named, each in a temporary private data dir removed after it. On
+SIGINT or SIGTERM it takes no more jobs, cancels the running ones and exits
+once their results are published. URL may list several servers,
+comma-separated. The server must be nats-server 2.9 or later with
+JetStream (-js).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.code = a.workerMain(o)
+			fs := cmd.Flags()
+			if !fs.Changed("nats") && !slices.ContainsFunc(poolFlags, fs.Changed) {
+				a.code = a.workerMain(o)
+				return nil
+			}
+			if err := po.check(fs, []string{"private-data-dir", "delete", "worker-info", "keepalive-seconds"}); err != nil {
+				return err
+			}
+			if a.parsedPool != nil {
+				a.parsedPool(po)
+				return nil
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			a.code = runPoolWorker(ctx, po, a.stderr)
 			return nil
 		},
 	}
@@ -98,6 +122,7 @@ killed hard left is removed by the next worker and by cleanup.`,
 	fs.BoolVar(&o.delete, "delete", false, "empty --private-data-dir first, and remove it after the job")
 	fs.BoolVar(&o.info, "worker-info", false, "print this node's capacity and ansible-runner version, and exit")
 	fs.Var(wholeNumber{"--keepalive-seconds", maxSeconds, func(n int64) { o.keepalive = int(n) }}, "keepalive-seconds", "send a keepalive line every N seconds of silence")
+	addPoolFlags(fs, po)
 	addIgnoredLogFlags(fs)
 	cmd.SetFlagErrorFunc(flagError("argument"))
 	cmd.MarkFlagDirname("private-data-dir")
