@@ -106,10 +106,13 @@ func (a *app) runLike(opts *options) int {
 		// follows it.
 		cfg.Output = stdout
 	}
-	// The events are followed for the summary, and with -q for the
-	// progress line, which replaces ansible's text.
-	prog := newProgress(stderr, opts.quiet, opts.t.module != "", time.Now())
-	cfg.EventHandler = prog.event
+	// With -q the progress line replaces ansible's text. Otherwise no hook
+	// sees the events: the summary reads what it needs back afterwards.
+	var prog *progress
+	if opts.quiet {
+		prog = newProgress(stderr, time.Now())
+		cfg.EventHandler = prog.event
+	}
 
 	// The library installs no signal handlers; the CLI turns ^C and SIGTERM
 	// into a cancel, which ends ansible's whole process group.
@@ -122,7 +125,11 @@ func (a *app) runLike(opts *options) int {
 	} else {
 		res, err = runner.Run(ctx, cfg)
 	}
-	prog.stop()
+	var t *tally
+	if prog != nil {
+		prog.stop()
+		t = prog.tally
+	}
 	if res == nil {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
 		return 1
@@ -134,7 +141,10 @@ func (a *app) runLike(opts *options) int {
 	if res.OutputErr != nil && !opts.quiet {
 		fmt.Fprintf(stderr, "arunner: %v (the run went on; its artifacts are in %s)\n", res.OutputErr, res.ArtifactDir)
 	}
-	writeSummary(stderr, res, prog.tally, elapsedOf(res, prog.tally))
+	if t == nil {
+		t = readBack(res, opts.t.module != "")
+	}
+	writeSummary(stderr, res, t, elapsedOf(res, t))
 	if res.RC == 0 && (err != nil && exitErr == nil || res.OutputErr != nil) {
 		return 1
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/arunner/arunner/events"
 )
 
-// progress follows a run for its summary and, with -q, shows how it goes
-// on stderr: on a terminal one status line, redrawn in place (current
+// progress follows a run for its summary and shows how it goes (-q) on
+// stderr: on a terminal one status line, redrawn in place (current
 // play and task, host results so far, elapsed time); elsewhere a plain
 // line per play and task.
 type progress struct {
@@ -29,15 +29,9 @@ type progress struct {
 	wg      sync.WaitGroup
 }
 
-// newProgress follows a run started at started; show says whether to
-// print its progress on w, count whether to count host results without
-// showing them (see tally.counting).
-func newProgress(w io.Writer, show, count bool, started time.Time) *progress {
-	p := &progress{tally: newTally(show || count), started: started, done: make(chan struct{})}
-	if !show {
-		return p
-	}
-	p.w = w
+// newProgress shows the progress of a run started at started on w.
+func newProgress(w io.Writer, started time.Time) *progress {
+	p := &progress{tally: newTally(true), started: started, done: make(chan struct{}), w: w}
 	if f, ok := w.(*os.File); ok {
 		_, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
 		p.tty = err == nil

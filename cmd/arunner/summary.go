@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -24,8 +25,7 @@ type failedTask struct {
 type tally struct {
 	// counting says whether host results are counted: the progress line
 	// shows them, and a run without a recap (an ad hoc command) has only
-	// them. Reading a result's host and changed flag from its event_data
-	// costs, so a run that needs neither skips it.
+	// them; otherwise only failures are looked at.
 	counting                         bool
 	play, task                       string
 	ok, changed, failed, unreachable map[string]int
@@ -164,11 +164,42 @@ func writeSummary(w io.Writer, res *runner.Result, t *tally, elapsed time.Durati
 	io.WriteString(w, b.String())
 }
 
+// readBack is the tally of a finished run the summary needs, read from
+// its job_events after the run rather than by a hook on every event: the
+// failures, when the recap or the exit says there were some, and for an
+// ad hoc command (no recap) every result; nil when it needs nothing.
+func readBack(res *runner.Result, adHoc bool) *tally {
+	st := res.Stats()
+	failed := len(st.Processed) == 0 && adHoc
+	for _, m := range []map[string]int{st.Failures, st.Dark} {
+		for _, n := range m {
+			failed = failed || n > 0
+		}
+	}
+	var exitErr *runner.ExitError
+	if errors.As(res.Err, &exitErr) {
+		failed = failed || len(exitErr.Failed) > 0 || len(exitErr.Unreachable) > 0
+	}
+	if !failed {
+		return nil
+	}
+	t := newTally(adHoc && len(st.Processed) == 0)
+	for ev, err := range res.Events() {
+		if err == nil {
+			t.see(ev)
+		}
+	}
+	return t
+}
+
 // elapsedOf is how long the run took: from its Result, or for one read
 // back from artifacts, from its first event to its last.
 func elapsedOf(res *runner.Result, t *tally) time.Duration {
 	if !res.Started.IsZero() && !res.Ended.IsZero() {
 		return res.Ended.Sub(res.Started)
+	}
+	if t == nil {
+		return 0
 	}
 	const created = "2006-01-02T15:04:05.999999"
 	a, err1 := time.Parse(created, t.first)
