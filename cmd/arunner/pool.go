@@ -4,30 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"slices"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/spf13/pflag"
 
 	"github.com/arunner/arunner/pool"
 )
-
-const poolWorkerUsage = `usage: arunner worker --nats URL --queue NAME [--queue NAME ...] [--capacity N]
-                      [--name NAME] [--heartbeat DURATION] [--replicas N]
-                      [--nats-creds FILE] [--nats-nkey FILE]
-                      [--nats-tls-ca FILE] [--nats-tls-cert FILE --nats-tls-key FILE]
-
-Runs jobs of a worker pool on NATS JetStream (package pool) until SIGINT or
-SIGTERM: at most N at a time (default 1), only from the queues named, each
-in a temporary private data dir removed after it. On SIGINT or SIGTERM it
-takes no more jobs, cancels the running ones and exits once their results
-are published. URL may list several servers, comma-separated. The server
-must be nats-server 2.9 or later with JetStream (-js).
-`
 
 // poolWorkerOptions are `arunner worker --nats`'s flags.
 type poolWorkerOptions struct {
@@ -42,83 +26,82 @@ type poolWorkerOptions struct {
 	tlsCA     string
 	tlsCert   string
 	tlsKey    string
-	help      bool
 }
 
-// isPoolWorker says whether `arunner worker`'s args are a pool worker's.
-func isPoolWorker(args []string) bool {
-	return slices.ContainsFunc(args, func(a string) bool { n, _, _ := splitFlag(a); return n == "--nats" })
+// poolFlags are `arunner worker --nats`'s own flags: given without
+// --nats, they are an error; the stream worker's flags go without it.
+var poolFlags = []string{"queue", "capacity", "name", "heartbeat", "replicas",
+	"nats-creds", "nats-nkey", "nats-tls-ca", "nats-tls-cert", "nats-tls-key"}
+
+// addPoolFlags declares the pool worker's flags on worker's flag set fs.
+func addPoolFlags(fs *pflag.FlagSet, o *poolWorkerOptions) {
+	o.capacity = 1
+	fs.StringVar(&o.url, "nats", "", "run a pool's jobs from NATS JetStream at `URL` (comma-separated servers) instead of one from stdin")
+	fs.StringArrayVar(&o.queues, "queue", nil, "with --nats: a queue `NAME` to take jobs from; repeatable")
+	fs.Var(atLeast{"--capacity", 1, &o.capacity}, "capacity", "with --nats: run at most N jobs at a time (default 1)")
+	fs.StringVar(&o.name, "name", "", "with --nats: this worker's `NAME`")
+	fs.Var(positiveDuration{"--heartbeat", &o.heartbeat}, "heartbeat", "with --nats: how often to tell the pool a job's worker is alive")
+	fs.Var(atLeast{"--replicas", 1, &o.replicas}, "replicas", "with --nats: replicas of the pool's streams")
+	fs.StringVar(&o.creds, "nats-creds", "", "with --nats: a .creds `FILE` (JWT and nkey seed)")
+	fs.StringVar(&o.nkey, "nats-nkey", "", "with --nats: an nkey seed `FILE`")
+	fs.StringVar(&o.tlsCA, "nats-tls-ca", "", "with --nats: the CA `FILE` to verify the server with")
+	fs.StringVar(&o.tlsCert, "nats-tls-cert", "", "with --nats: a client certificate `FILE`")
+	fs.StringVar(&o.tlsKey, "nats-tls-key", "", "with --nats: the client certificate's key `FILE`")
 }
 
-func parsePoolWorkerArgs(args []string) (*poolWorkerOptions, error) {
-	o := &poolWorkerOptions{capacity: 1}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, value, hasValue := splitFlag(a)
-		next := func() (string, error) { return flagValue(args, &i, name, value, hasValue) }
-		number := func(min int) (int, error) {
-			s, err := next()
-			if err != nil {
-				return 0, err
-			}
-			n, err := strconv.Atoi(s)
-			if err != nil || n < min {
-				return 0, usagef(2, "%s needs a whole number of at least %d, got %q", name, min, s)
-			}
-			return n, nil
-		}
-		var err error
-		switch name {
-		case "-h", "--help":
-			o.help = true
-		case "--nats":
-			o.url, err = next()
-		case "--queue":
-			var q string
-			if q, err = next(); err == nil {
-				o.queues = append(o.queues, q)
-			}
-		case "--capacity":
-			o.capacity, err = number(1)
-		case "--name":
-			o.name, err = next()
-		case "--heartbeat":
-			var s string
-			if s, err = next(); err == nil {
-				if o.heartbeat, err = time.ParseDuration(s); err != nil || o.heartbeat <= 0 {
-					err = usagef(2, "--heartbeat needs a duration such as 1s, got %q", s)
-				}
-			}
-		case "--replicas":
-			o.replicas, err = number(1)
-		case "--nats-creds":
-			o.creds, err = next()
-		case "--nats-nkey":
-			o.nkey, err = next()
-		case "--nats-tls-ca":
-			o.tlsCA, err = next()
-		case "--nats-tls-cert":
-			o.tlsCert, err = next()
-		case "--nats-tls-key":
-			o.tlsKey, err = next()
-		default:
-			err = usagef(2, "unknown argument %s", a)
-		}
-		if err != nil {
-			return nil, err
+// check validates a pool worker's command line once cobra has read it:
+// fs is worker's flag set, streamFlags the stream worker's own flags.
+func (o *poolWorkerOptions) check(fs *pflag.FlagSet, streamFlags []string) error {
+	for _, name := range streamFlags {
+		if fs.Changed(name) {
+			return usagef(2, "--%s does not go with --nats (a pool worker's jobs come from NATS)", name)
 		}
 	}
 	switch {
-	case o.help:
 	case o.url == "":
-		return nil, usagef(2, "--nats needs a URL")
+		return usagef(2, "--nats needs a URL")
 	case len(o.queues) == 0:
-		return nil, usagef(2, "a pool worker needs at least one --queue")
+		return usagef(2, "a pool worker needs at least one --queue")
 	case (o.tlsCert == "") != (o.tlsKey == ""):
-		return nil, usagef(2, "--nats-tls-cert and --nats-tls-key go together")
+		return usagef(2, "--nats-tls-cert and --nats-tls-key go together")
 	}
-	return o, nil
+	return nil
 }
+
+// atLeast is a flag holding a whole number of at least min.
+type atLeast struct {
+	name string
+	min  int
+	dst  *int
+}
+
+func (v atLeast) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < v.min {
+		return usagef(2, "%s needs a whole number of at least %d, got %q", v.name, v.min, s)
+	}
+	*v.dst = n
+	return nil
+}
+func (v atLeast) String() string { return "" }
+func (v atLeast) Type() string   { return "N" }
+
+// positiveDuration is a flag holding a duration above zero.
+type positiveDuration struct {
+	name string
+	dst  *time.Duration
+}
+
+func (v positiveDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return usagef(2, "%s needs a duration such as 1s, got %q", v.name, s)
+	}
+	*v.dst = d
+	return nil
+}
+func (v positiveDuration) String() string { return "" }
+func (v positiveDuration) Type() string   { return "DURATION" }
 
 // natsOptions are the connection's options: credentials and TLS as the
 // NATS tools take them, and reconnects for ever (a worker outlives a
@@ -144,19 +127,20 @@ func (o *poolWorkerOptions) natsOptions() ([]nats.Option, error) {
 	return opts, nil
 }
 
-// poolWorkerMain is `arunner worker --nats`.
-func poolWorkerMain(args []string, stdout, stderr io.Writer) int {
-	o, err := parsePoolWorkerArgs(args)
-	if err != nil {
-		return usageExit(err, poolWorkerUsage, stderr)
+// parsePoolWorkerArgs reads `arunner worker --nats ...`'s arguments (after
+// "worker") as realMain does, and returns them without running anything.
+func parsePoolWorkerArgs(args []string) (*poolWorkerOptions, error) {
+	var got *poolWorkerOptions
+	a := &app{stdout: io.Discard, stderr: io.Discard, parsedPool: func(o *poolWorkerOptions) { got = o }}
+	root := a.rootCommand()
+	root.SetArgs(listArgs(append([]string{"worker"}, args...)))
+	if _, err := root.ExecuteC(); err != nil {
+		return nil, err
 	}
-	if o.help {
-		fmt.Fprint(stdout, poolWorkerUsage)
-		return 0
+	if got == nil {
+		return nil, usagef(2, "--nats needs a URL")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return runPoolWorker(ctx, o, stderr)
+	return got, nil
 }
 
 // runPoolWorker serves the pool with o until ctx ends; 1 when it cannot.

@@ -23,15 +23,14 @@ func TestPoolWorkerArgs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, &poolWorkerOptions{url: "nats://127.0.0.1:4222", queues: []string{"a", "b"}, capacity: 3, name: "w1",
 		heartbeat: 2 * time.Second, replicas: 3, creds: "/c", tlsCA: "/ca", tlsCert: "/crt", tlsKey: "/key"}, o)
-	assert.True(t, isPoolWorker([]string{"--nats=x"}))
-	assert.False(t, isPoolWorker([]string{"--delete"}))
 	for args, want := range map[string]string{
 		"--nats u":                             "at least one --queue",
 		"--queue q":                            "--nats needs a URL",
 		"--nats u --queue q --capacity 0":      "--capacity needs a whole number",
 		"--nats u --queue q --heartbeat x":     "--heartbeat needs a duration",
 		"--nats u --queue q --nats-tls-cert c": "go together",
-		"--nats u --queue q --delete":          "unknown argument --delete",
+		"--nats u --queue q --delete":          "--delete does not go with --nats",
+		"--nats u --queue q --bogus":           "unknown argument --bogus",
 	} {
 		_, err := parsePoolWorkerArgs(strings.Fields(args))
 		assert.ErrorContains(t, err, want, args)
