@@ -54,6 +54,9 @@ var ErrJobExists = errors.New("pool: a job with this ID exists")
 type Client struct {
 	s    *store
 	opts Options
+	// queueCheck is how long a waited-for job may stay queued before
+	// its controller checks that its message is on the queue (checkQueued).
+	queueCheck time.Duration
 }
 
 // NewClient checks that nc's server has JetStream (2.9 or later) and
@@ -64,7 +67,7 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error
 	if err != nil {
 		return nil, err
 	}
-	return &Client{s: s, opts: opts}, nil
+	return &Client{s: s, opts: opts, queueCheck: queueCheck}, nil
 }
 
 // Job is a job in the pool.
@@ -312,6 +315,7 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 		seen       = time.Now()
 		cancelSent bool
 		giveUp     time.Time
+		checked    time.Time
 	)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -352,6 +356,8 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 				publishEnd(s, j.id, attempt, endLost, cmpOr(rec.Explanation, "the worker was lost"))
 			case rec.State == stateCanceled:
 				publishEnd(s, j.id, attempt, endCanceled, "")
+			case rec.State == stateUnqueued && rec.Attempt == attempt:
+				publishEnd(s, j.id, attempt, endUnqueued, rec.Explanation)
 			}
 		case <-tick.C:
 		}
@@ -373,7 +379,7 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 		}
 		switch {
 		case !known:
-		case rec.State == stateDone || rec.Attempt > attempt || rec.State == stateLost || rec.State == stateCanceled:
+		case rec.State == stateDone || rec.Attempt > attempt || rec.State == stateLost || rec.State == stateCanceled || rec.State == stateUnqueued:
 			rr.kick(2 * time.Second) // its end is there to read
 		case rec.State == stateRunning || rec.State == stateCancel:
 			rr.kick(10 * time.Second)
@@ -381,6 +387,10 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 		if known && (rec.State == stateRunning || rec.State == stateCancel) && rec.Attempt == attempt && now.Sub(seen) > j.timeout(rec) {
 			j.declareLost(wctx, rec, rev, now.Sub(seen))
 			seen = now // the watch shows what came of it
+		}
+		if known && rec.State == stateQueued && rec.Attempt == attempt && now.Sub(seen) > j.c.queueCheck && now.Sub(checked) > j.c.queueCheck {
+			j.checkQueued(wctx)
+			checked = now
 		}
 	}
 }
@@ -432,6 +442,48 @@ func (j *Job) declareLost(ctx context.Context, rec record, rev uint64, silent ti
 		j.requeue(lost) // before the end: Wait then waits for the new attempt
 	}
 	publishEnd(j.c.s, j.id, rec.Attempt, end, lost.Explanation)
+}
+
+// ErrNotQueued ends a job whose message never reached its queue and whose
+// payload is not on the server: its controller stopped (or lost the
+// server) between creating the job's record and queueing its message.
+var ErrNotQueued = errors.New("pool: the job never reached its queue")
+
+// checkQueued makes sure that a job queued for long has its message on
+// its queue: a controller that stopped between creating a job's record
+// and publishing its message (in Submit), or between queueing a re-run
+// again and publishing the new attempt's, leaves a record no worker will
+// ever see. A payload in the object store is queued again (a duplicate of
+// a message that was there after all finds the job claimed); a payload
+// that was only in the message is gone: the job ends with ErrNotQueued.
+// The compare-and-set of the record makes a message that arrives late
+// (its Submit was slower than queueCheck, not dead) find the job ended.
+func (j *Job) checkQueued(ctx context.Context) {
+	s := j.c.s
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	rec, rev, err := s.getRecord(ctx, j.id)
+	if err != nil || rec.State != stateQueued {
+		return
+	}
+	if _, err := s.streams[JobsStream].GetLastMsgForSubject(ctx, jobSubject(rec.Queue, j.id)); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return // on its queue, or no telling now
+	}
+	if rec.Object {
+		if _, err := s.objects.GetInfo(ctx, j.id); err == nil {
+			j.requeue(rec)
+			return
+		}
+	}
+	ended := rec
+	ended.State = stateUnqueued
+	ended.Explanation = fmt.Sprintf("queued for more than %v, its message is not on queue %s and its payload is not on the server "+
+		"(its controller stopped while submitting it?)", j.c.queueCheck, rec.Queue)
+	if _, err := s.records.Update(ctx, j.id, ended.encode(), rev); err != nil {
+		return
+	}
+	j.c.dropPayload(ctx, j.id, ended)
+	publishEnd(s, j.id, rec.Attempt, endUnqueued, ended.Explanation)
 }
 
 // requeue publishes the job message of a new attempt; a duplicate of it

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/runnertest"
+	"github.com/arunner/arunner/stream"
 )
 
 // slowPlay runs until it is killed: an event, then a long sleep.
@@ -233,6 +235,75 @@ func TestPoolCanceledBeforeStart(t *testing.T) {
 	time.Sleep(time.Second + testAckWait) // a message left behind would be delivered by now
 	assertOnce(t, nil, doomed, other)
 	assert.NotContains(t, other.log.String(), job.ID())
+	assertEmpty(t, c)
+}
+
+// A controller that stopped between creating a job's record and queueing
+// its message: a controller waiting for the job finds its message missing
+// and queues it again when its payload is in the object store, or ends it
+// with ErrNotQueued when the payload was only in the message.
+func TestPoolNeverQueued(t *testing.T) {
+	ns := startServer(t)
+	quick := runnertest.New(t, quickPlay...)
+	want := localEventNames(t, jobConfig(t, quick, "local"))
+	c := newClient(t, connect(t, ns.ClientURL()), Options{})
+	c.queueCheck = 500 * time.Millisecond
+	wk := startWorker(t, ns.ClientURL(), "w", 1, "default")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Submit, up to the publish of the job's message.
+	halfSubmit := func(id string, object bool) {
+		var buf bytes.Buffer
+		require.NoError(t, stream.Transmit(&buf, jobConfig(t, quick, id)))
+		rec := record{State: stateQueued, Queue: "default", Attempt: 1, Object: object}
+		_, err := c.s.records.Create(ctx, id, rec.encode())
+		require.NoError(t, err)
+		if object {
+			_, err = c.s.objects.PutBytes(ctx, id, buf.Bytes())
+			require.NoError(t, err)
+		}
+	}
+
+	halfSubmit("inline", false)
+	cfg, statuses, _ := recordingConfig(t, quick, "inline")
+	job, err := c.Attach(ctx, "inline", cfg)
+	require.NoError(t, err)
+	res, err := job.Wait(ctx)
+	require.ErrorIs(t, err, ErrNotQueued)
+	assert.Contains(t, err.Error(), "its message is not on queue default")
+	assert.Equal(t, runner.StatusError, res.Status)
+	assert.Equal(t, []runner.Status{runner.StatusError}, *statuses)
+	assertEmpty(t, c)
+
+	halfSubmit("object", true)
+	cfg, _, names := recordingConfig(t, quick, "object")
+	job, err = c.Attach(ctx, "object", cfg)
+	require.NoError(t, err)
+	res, err = job.Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, runner.StatusSuccessful, res.Status)
+	assert.Equal(t, want, *names)
+	assertOnce(t, []string{"object"}, wk)
+	assertEmpty(t, c)
+
+	// A job on its queue for long, no worker taking it, is left there.
+	cfg, _, names = recordingConfig(t, quick, "waiting")
+	job, err = c.Submit(ctx, "idle", cfg, SubmitOptions{})
+	require.NoError(t, err)
+	waited := make(chan error, 1)
+	go func() { res, err = job.Wait(ctx); waited <- err }()
+	time.Sleep(5 * c.queueCheck)
+	waitState(t, c, job.ID(), stateQueued)
+	idle := startWorker(t, ns.ClientURL(), "idle", 1, "idle")
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		t.Fatal("Wait did not return")
+	}
+	require.NoError(t, err)
+	assert.Equal(t, runner.StatusSuccessful, res.Status)
+	assert.Equal(t, want, *names)
+	assertOnce(t, []string{job.ID()}, idle)
 	assertEmpty(t, c)
 }
 

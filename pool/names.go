@@ -35,6 +35,8 @@ const (
 	endLost        = "lost"
 	endCanceled    = "canceled"
 	endRequeued    = "requeued" // lost before ansible started: the next attempt is the run
+	endUnqueued    = "unqueued" // the job's message never reached its queue
+	queueCheck     = 10 * time.Minute
 	resultsMaxAge  = 7 * 24 * time.Hour
 	inlinePayload  = 256 << 10
 	minServerMajor = 2

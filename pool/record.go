@@ -13,7 +13,8 @@ import (
 // A job's states in its record. queued → running → done is the course of
 // a job; cancel asks its worker to stop; lost says its worker stopped
 // heartbeating after it started ansible; canceled is a job canceled before
-// a worker started it. A running job whose worker stops heartbeating
+// a worker started it; unqueued a job whose message never reached its
+// queue. A running job whose worker stops heartbeating
 // before it started ansible is queued again as a new attempt.
 const (
 	stateQueued   = "queued"
@@ -22,6 +23,7 @@ const (
 	stateDone     = "done"
 	stateLost     = "lost"
 	stateCanceled = "canceled"
+	stateUnqueued = "unqueued" // its message never reached the queue, and cannot (see checkQueued)
 )
 
 // record is a job's entry in the records bucket. Every change is a

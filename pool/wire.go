@@ -223,7 +223,7 @@ func (s *store) openResults(ctx context.Context, id string, attempt int, cancele
 			}
 			end := m.Headers().Get(hdrEnd)
 			switch end {
-			case endEOF, endLost, endRequeued, endCanceled:
+			case endEOF, endLost, endRequeued, endCanceled, endUnqueued:
 				r.mu.Lock()
 				r.ended = end
 				r.mu.Unlock()
@@ -244,6 +244,8 @@ func (s *store) openResults(ctx context.Context, id string, attempt int, cancele
 				r.pw.CloseWithError(&WorkerLostError{Job: id, Attempt: attempt, Explanation: string(m.Data())})
 			case endCanceled:
 				canceled() // Process then closes the reader
+			case endUnqueued:
+				r.pw.CloseWithError(fmt.Errorf("%w: job %s: %s", ErrNotQueued, id, m.Data()))
 			default:
 				r.pw.CloseWithError(fmt.Errorf("pool: job %s: unknown end marker %q", id, end))
 			}
