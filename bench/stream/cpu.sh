@@ -22,8 +22,8 @@
 # runner.Run, or ansible-runner's own code). The process side runs under
 # /usr/bin/time for its peak RSS, which is also taken at RSS_EVENTS events
 # from a worker's stream of bench/replay (no ansible) to show whether it
-# grows with the run. Every run's artifacts are
-# removed after it, once their job_events files are counted.
+# grows with the run. Every run's artifacts are removed after it, once
+# their job_events files are counted.
 #
 # Usage: bench/stream/cpu.sh, after `make build` (it uses bin/arunner).
 # Knobs: ITEMS (10000), PAIRS (10), TOOLS ("arunner ansible-runner"),
@@ -35,7 +35,7 @@ export PATH="$PATH:/usr/local/go/bin"
 ITEMS=${ITEMS:-10000}
 PAIRS=${PAIRS:-10}
 TOOLS=${TOOLS-arunner ansible-runner}
-RSS_EVENTS=${RSS_EVENTS:-1000 10000 100000}
+RSS_EVENTS=${RSS_EVENTS-1000 10000 100000}
 arunner=$PWD/bin/arunner
 [ -x "$arunner" ] || { echo "no $arunner: run make build" >&2; exit 1; }
 
