@@ -9,7 +9,7 @@ GO ?= go
 # Packages whose tests start goroutines of their own run under -race; the
 # rest without it. One list, as import paths.
 MODULE := github.com/arunner/arunner
-RACE_PKGS := runner events internal/eventproto factcache prompt credentials/sshagent internal/lazyio stream runnertest
+RACE_PKGS := runner events internal/eventproto factcache prompt credentials/sshagent internal/lazyio stream runnertest pool
 empty :=
 space := $(empty) $(empty)
 RACE_RE := ^$(MODULE)/($(subst $(space),|,$(RACE_PKGS)))($$|/)
@@ -32,6 +32,7 @@ demo: deps-demo build
 test: deps-test vet
 	$(GO) test -race -count=1 -timeout 12m $(addprefix $(MODULE)/,$(addsuffix /...,$(RACE_PKGS)))
 	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v -E '$(RACE_RE)')
+	cd examples/controller && $(GO) test -count=1 -timeout 12m ./...
 
 # The BSDs (macOS among them) build too: ansible controllers run there.
 CROSS_GOOS := darwin freebsd
@@ -39,6 +40,7 @@ CROSS_GOOS := darwin freebsd
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	cd examples/controller && $(GO) vet ./...
 	@for os in $(CROSS_GOOS); do echo "GOOS=$$os go build ./..."; GOOS=$$os $(GO) build ./... || exit 1; done
 
 bench: deps-bench
@@ -48,7 +50,7 @@ deps-demo:
 	@./scripts/need.sh go ansible-core
 
 deps-test:
-	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc chromium
+	@./scripts/need.sh go gcc libc6-dev ansible-core python3-ansible-runner openssh-server git sudo sshpass bubblewrap podman runc chromium postgresql redis-server nats-server
 
 deps-bench:
 	@./scripts/need.sh go ansible-core python3-ansible-runner

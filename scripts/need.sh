@@ -15,6 +15,8 @@ probe() {
 	# go test -race needs cgo: a C compiler and libc's headers.
 	libc6-dev) test -e /usr/include/stdio.h ;;
 	bubblewrap) command -v bwrap >/dev/null ;;
+	# The server binaries are off PATH, under the version's directory.
+	postgresql) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ;;
 	*) command -v "$1" >/dev/null ;;
 	esac
 }

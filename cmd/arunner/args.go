@@ -11,73 +11,32 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/arunner/arunner/isolation"
 	"github.com/arunner/arunner/runner"
+	"github.com/arunner/arunner/stream"
 )
 
-const usage = `usage: arunner run PRIVATE_DATA_DIR (-p PLAYBOOK | -m MODULE | -r ROLE) [options]
-       arunner run PRIVATE_DATA_DIR [options]     (runs PRIVATE_DATA_DIR/args)
-       arunner transmit PRIVATE_DATA_DIR (-p ... | -m ...) [options] | arunner worker | arunner process PRIVATE_DATA_DIR [-i IDENT]
-                                                  (a remote run over ansible-runner's stream; arunner worker --help)
-
-  -p, --playbook PLAYBOOK   playbook to run, relative to the project dir
-  -m, --module MODULE       run an ad hoc module instead of a playbook
-  -a, --args ARGS           module arguments (with -m)
-      --hosts PATTERN       host pattern (with -m or -r; default all)
-  -r, --role ROLE           run one role through a generated playbook
-      --roles-path DIR      where roles are found, before PDD/roles; repeatable
-      --role-vars 'K=V ...' variables for the role (values read as literals)
-      --role-skip-facts     do not gather facts before the role
-  -i, --ident IDENT         name of this run's artifacts dir (default: a UUID)
-      --inventory PATH      inventory file or dir; repeatable (default: PDD/inventory)
-      --limit PATTERN       --limit for ansible
-      --cmdline ARGS        extra ansible arguments, shell-quoted (replaces env/cmdline)
-      --forks N             --forks for ansible
-  -v, -vv ... -vvvvv        verbosity
-      --rotate-artifacts N  keep only the newest N artifact dirs (0: keep all)
-      --artifact-dir DIR    where artifact dirs go (default: PDD/artifacts)
-      --project-dir DIR     project dir (default: PDD/project)
-  -b, --binary PATH         ansible binary to run instead of ansible-playbook/ansible
-      --job-timeout SECS    end the run after SECS seconds
-      --idle-timeout SECS   end the run after SECS seconds without output
-      --omit-event-data     leave event_data out of every event
-      --only-failed-event-data  keep event_data only on failure events
-      --omit-env-files      accepted: arunner never writes env/ files
-  -q, --quiet               print nothing but errors
-  -j, --json                print one JSON event per line instead of ansible's text
-      --dry-run             print what would run (command, dir, env, files; secrets
-                            redacted) and exit, starting and writing nothing
-      --debug               print how the run is set up (command, dir, redacted env) on stderr
-      --logfile FILE        with --debug, append those lines to FILE too
-      --version             print arunner's version
-
-Process isolation, as ansible-runner's (env/settings wins over these):
-      --process-isolation   run ansible in a container or a bubblewrap sandbox
-      --process-isolation-executable EXE  podman (default) or docker run a
-                            container; any other name is bubblewrap's binary
-      --container-image IMAGE            the execution environment image
-      --container-volume-mount SRC:DST[:OPTS]  repeatable
-      --container-option=OPT             an engine argument; repeatable
-      --process-isolation-hide-paths P...  hidden in the sandbox
-      --process-isolation-ro-paths P...    read-only in the sandbox
-      --process-isolation-show-paths P...  writable in the sandbox
-      --process-isolation-path DIR         accepted (nothing is put there)
+// runLong is the part of run's help (and start's, transmit's, process's)
+// that the flag list cannot say.
+const runLong = `Runs ansible-playbook (-p), an ad hoc module (-m) or a role (-r) the way
+ansible-runner does: the same private data dir, artifacts and exit code.
 
 An args file in PRIVATE_DATA_DIR, when present, is what runs, whatever -p,
 -m, -r or -b say (as with ansible-runner). Not supported, and refused:
---directory-isolation-base-path.
+--directory-isolation-base-path. Process isolation flags fill what
+env/settings does not say.
+
+At the end, a summary goes to stderr (ident, artifact dir, status, rc,
+elapsed, the per-host recap and the failed tasks), also with -q and -j.
+With -q on a terminal, one status line shows the run's progress instead of
+ansible's text; when stderr is not a terminal, -q prints a plain line per
+play and task.
 
 The exit code is ansible's rc, as with ansible-runner; 2 for a malformed
-command line, 1 when arunner could not run ansible.
-`
-
-// notYet are the `ansible-runner run` flags arunner reads but does not
-// honour: a copy of the project per run. Each takes one value (1), none (0)
-// or any number (-1, argparse's nargs='*'). A command line that gives one
-// is refused rather than run without what it asked for.
-var notYet = map[string]int{
-	"--directory-isolation-base-path": 1,
-}
+command line, 1 when arunner could not run ansible.`
 
 // usageError is a command line arunner will not run, with the exit code
 // ansible-runner's CLI gives the same mistake: 2 for what its argument
@@ -90,37 +49,8 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.msg }
 
-// splitFlag splits a command line argument as argparse does: --name=value
-// into its name and value; anything else is a name alone.
-func splitFlag(a string) (name, value string, hasValue bool) {
-	name, value, hasValue = strings.Cut(a, "=")
-	if !strings.HasPrefix(a, "--") {
-		return a, "", false
-	}
-	return name, value, hasValue
-}
-
-// flagValue is the value of the flag name at args[*i]: the one after '='
-// when it had one, else the next argument, which it moves *i past.
-func flagValue(args []string, i *int, name, value string, hasValue bool) (string, error) {
-	if hasValue {
-		return value, nil
-	}
-	if *i+1 >= len(args) {
-		return "", usagef(2, "%s needs a value", name)
-	}
-	*i++
-	return args[*i], nil
-}
-
-// flagList takes the arguments after args[*i] up to the next flag, as
-// argparse's nargs='*' does, and moves *i past them.
-func flagList(args []string, i *int) []string {
-	start := *i + 1
-	for *i+1 < len(args) && !strings.HasPrefix(args[*i+1], "-") {
-		*i++
-	}
-	return args[start : *i+1]
+func usagef(code int, format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), code: code}
 }
 
 // usageExit prints a command line error on stderr and returns the exit
@@ -136,22 +66,153 @@ func usageExit(err error, usage string, stderr io.Writer) int {
 	return 2
 }
 
-func usagef(code int, format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...), code: code}
+// flagError turns pflag's errors into arunner's wording: the flag by the
+// name it was given, and a value's own complaint. unknown is what an
+// unknown flag is called ("flag", or "argument" as worker's argparse says).
+func flagError(unknown string) func(*cobra.Command, error) error {
+	return func(_ *cobra.Command, err error) error {
+		var notExist *pflag.NotExistError
+		var required *pflag.ValueRequiredError
+		var invalid *pflag.InvalidValueError
+		switch {
+		case errors.As(err, &notExist):
+			name := "--" + notExist.GetSpecifiedName()
+			if s := notExist.GetSpecifiedShortnames(); s != "" {
+				name = "-" + s
+			}
+			return usagef(2, "unknown %s %s", unknown, name)
+		case errors.As(err, &required):
+			name := "--" + required.GetSpecifiedName()
+			if s := required.GetSpecifiedShortnames(); s != "" {
+				name = "-" + s
+			}
+			return usagef(2, "%s needs a value", name)
+		case errors.As(err, &invalid):
+			if ue := (*usageError)(nil); errors.As(invalid.Unwrap(), &ue) {
+				return ue
+			}
+		}
+		return usagef(2, "%v", err)
+	}
 }
+
+// argparseLists are the flags that take nargs='*' in ansible-runner: the
+// arguments after one, up to the next flag, are its values. pflag knows
+// no such flag, so listArgs packs each occurrence into one --name=value
+// argument that a listValue unpacks.
+var argparseLists = map[string]bool{
+	"--process-isolation-hide-paths": true,
+	"--process-isolation-ro-paths":   true,
+	"--process-isolation-show-paths": true,
+	"--exclude-strings":              true,
+	"--remove-images":                true,
+}
+
+// listSep joins a list flag's values: no argument can hold a NUL.
+const listSep = "\x00"
+
+// listArgs packs each argparse list (--name [=v] a b ...) into
+// --name=\0v\0a\0b: what follows the flag up to the next flag, as argparse
+// takes it. An empty list is --name=.
+func listArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(args[i], "=")
+		if !argparseLists[name] {
+			out = append(out, args[i])
+			if args[i] == "--" {
+				return append(out, args[i+1:]...)
+			}
+			continue
+		}
+		var vals []string
+		if hasValue {
+			vals = append(vals, value)
+		}
+		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			vals = append(vals, args[i])
+		}
+		packed := ""
+		for _, v := range vals {
+			packed += listSep + v
+		}
+		out = append(out, name+"="+packed)
+	}
+	return out
+}
+
+// listValue is an argparse nargs='*' flag packed by listArgs: the last
+// occurrence wins, as with argparse, unless appends is set.
+type listValue struct {
+	dst     *[]string
+	appends bool
+}
+
+func (v listValue) Set(s string) error {
+	var vals []string
+	if s != "" {
+		vals = strings.Split(strings.TrimPrefix(s, listSep), listSep)
+	}
+	if v.appends {
+		*v.dst = append(*v.dst, vals...)
+	} else {
+		*v.dst = vals
+	}
+	return nil
+}
+func (v listValue) String() string { return strings.Join(*v.dst, " ") }
+func (v listValue) Type() string   { return "PATH..." }
+
+// wholeNumber is a flag holding a whole number in [0, max], as
+// env/settings' numbers are checked: a larger one would overflow.
+type wholeNumber struct {
+	name string
+	max  int64
+	set  func(int64)
+}
+
+func (v wholeNumber) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) || n < 0 {
+		return usagef(2, "%s needs a whole number, got %q", v.name, s)
+	}
+	if err != nil || n > v.max {
+		return usagef(2, "%s needs a whole number in [0, %d], got %q", v.name, v.max, s)
+	}
+	v.set(n)
+	return nil
+}
+func (v wholeNumber) String() string { return "" }
+func (v wholeNumber) Type() string   { return "N" }
+
+// roleVarsValue is --role-vars: space-separated KEY=VALUE pairs.
+type roleVarsValue struct{ dst *map[string]any }
+
+func (v roleVarsValue) Set(s string) (err error) {
+	*v.dst, err = parseRoleVars(s)
+	return err
+}
+func (v roleVarsValue) String() string { return "" }
+func (v roleVarsValue) Type() string   { return "'K=V ...'" }
 
 type options struct {
-	help, version, quiet, json bool
-	debug, dryRun              bool
-	logfile                    string
-	command                    string // run, transmit or process
-	pdd                        string
-	cfg                        runner.Config
-	t                          target
+	quiet, json   bool
+	debug, dryRun bool
+	logfile       string
+	command       string // run, start, transmit or process
+	pdd           string
+	cfg           runner.Config
+	t             target
+	iso           isolation.Options
+	dirIsolation  string
+	flags         *pflag.FlagSet
+	daemonChild   bool // start's background process
+	transmit      stream.TransmitOptions
 }
 
-// target holds the flags that say what runs, until parseArgs has checked
-// them and made them a runner.Target.
+// target holds the flags that say what runs, until check has checked them
+// and made them a runner.Target.
 type target struct {
 	playbook, module, args, role, hosts string
 	rolesPath                           []string
@@ -174,14 +235,6 @@ func (t *target) runnerTarget() runner.Target {
 	return nil
 }
 
-// iso is the run's isolation options, made on the first isolation flag.
-func (o *options) iso() *isolation.Options {
-	if o.cfg.Isolation == nil {
-		o.cfg.Isolation = &isolation.Options{}
-	}
-	return o.cfg.Isolation
-}
-
 func (o *options) config() runner.Config {
 	c := o.cfg
 	c.PrivateDataDir = o.pdd
@@ -190,194 +243,107 @@ func (o *options) config() runner.Config {
 	return c
 }
 
-// runLike are the commands whose command line is `run`'s: transmit sends
-// the run to a worker, process takes its stream back (see stream.go).
-var runLike = map[string]bool{"run": true, "transmit": true, "process": true}
+// isolationFlags are the flags that fill Config.Isolation: without one,
+// env/settings decides.
+var isolationFlags = []string{"process-isolation", "process-isolation-executable", "process-isolation-path",
+	"container-image", "container-volume-mount", "container-option",
+	"process-isolation-hide-paths", "process-isolation-ro-paths", "process-isolation-show-paths"}
 
-// parseArgs reads ansible-runner's `run` command line (or transmit's or
-// process's, which are the same). Flags and operands may
-// come in any order; -v may be repeated or stacked (-vvv).
-func parseArgs(args []string) (*options, error) {
-	o := &options{}
-	var operands []string
-	var unsupported string // the first notYet flag given
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, value, hasValue := splitFlag(a)
-		next := func() (string, error) { return flagValue(args, &i, name, value, hasValue) }
-		// nextInt reads a whole number in [0, max], as env/settings'
-		// timeouts are checked: a larger one would overflow.
-		nextInt := func(max int64) (int, error) {
-			s, err := next()
-			if err != nil {
-				return 0, err
-			}
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil && !errors.Is(err, strconv.ErrRange) || n < 0 {
-				return 0, usagef(2, "%s needs a whole number, got %q", name, s)
-			}
-			if err != nil || n > max {
-				return 0, usagef(2, "%s needs a whole number in [0, %d], got %q", name, max, s)
-			}
-			return int(n), nil
-		}
-		var err error
-		c, t := &o.cfg, &o.t
-		switch name {
-		case "-h", "--help":
-			o.help = true
-		case "--version":
-			o.version = true
-		case "-q", "--quiet":
-			o.quiet = true
-		case "-j", "--json":
-			o.json = true
-		case "-p", "--playbook":
-			t.playbook, err = next()
-		case "-m", "--module":
-			t.module, err = next()
-		case "-a", "--args":
-			t.args, err = next()
-		case "-r", "--role":
-			t.role, err = next()
-		case "--roles-path":
-			var p string
-			p, err = next()
-			t.rolesPath = append(t.rolesPath, p)
-		case "--role-vars":
-			var v string
-			if v, err = next(); err == nil {
-				t.roleVars, err = parseRoleVars(v)
-			}
-		case "--role-skip-facts":
-			t.roleSkipFacts = true
-		case "--hosts":
-			t.hosts, err = next()
-		case "-i", "--ident":
-			c.Ident, err = next()
-		case "--inventory":
-			var inv string
-			inv, err = next()
-			c.Inventory.Sources = append(c.Inventory.Sources, inv)
-		case "--limit":
-			t.sw.Limit, err = next()
-		case "--cmdline":
-			c.Cmdline, err = next()
-		case "--forks":
-			t.sw.Forks, err = nextInt(math.MaxInt)
-		case "--rotate-artifacts":
-			c.RotateArtifacts, err = nextInt(math.MaxInt)
-		case "--artifact-dir":
-			c.ArtifactDir, err = next()
-		case "--project-dir":
-			c.ProjectDir, err = next()
-		case "-b", "--binary":
-			c.Binary, err = next()
-		case "--job-timeout", "--idle-timeout":
-			var n int
-			n, err = nextInt(maxSeconds)
-			d := secs(n)
-			if name == "--job-timeout" {
-				c.JobTimeout = d
-			} else {
-				c.IdleTimeout = d
-			}
-		case "--omit-event-data":
-			c.OmitEventData = true
-		case "--only-failed-event-data":
-			c.OnlyFailedEventData = true
-		case "--verbose":
-			t.sw.Verbosity++
-		case "--debug":
-			o.debug = true
-		case "--dry-run":
-			o.dryRun = true
-		case "--logfile":
-			o.logfile, err = next()
-		case "--process-isolation":
-			o.iso().Enabled = true
-		case "--process-isolation-executable":
-			o.iso().Executable, err = next()
-		case "--process-isolation-path":
-			o.iso().Path, err = next()
-		case "--container-image":
-			o.iso().Image, err = next()
-		case "--container-volume-mount":
-			var v string
-			v, err = next()
-			o.iso().VolumeMounts = append(o.iso().VolumeMounts, v)
-		case "--container-option":
-			var v string
-			v, err = next()
-			o.iso().ContainerOptions = append(o.iso().ContainerOptions, v)
-		case "--process-isolation-hide-paths", "--process-isolation-ro-paths", "--process-isolation-show-paths":
-			// nargs='*': what follows up to the next flag; the last
-			// occurrence wins, as with argparse.
-			var paths []string
-			if hasValue {
-				paths = []string{value}
-			}
-			paths = append(paths, flagList(args, &i)...)
-			switch name {
-			case "--process-isolation-hide-paths":
-				o.iso().HidePaths = paths
-			case "--process-isolation-ro-paths":
-				o.iso().ROPaths = paths
-			default:
-				o.iso().ShowPaths = paths
-			}
-		case "--omit-env-files":
-			// ansible-runner's CLI writes --cmdline and role variables to
-			// env/ unless given this; arunner never writes them.
-		default:
-			switch n, ok := notYet[name]; {
-			case ok:
-				if unsupported == "" {
-					unsupported = name
-				}
-				switch {
-				case n == 1:
-					_, err = next()
-				case n < 0 && !hasValue:
-					flagList(args, &i)
-				}
-			case len(a) > 1 && a[0] == '-' && strings.Trim(a[1:], "v") == "":
-				t.sw.Verbosity += len(a) - 1
-			case strings.HasPrefix(a, "-") && a != "-":
-				return nil, usagef(2, "unknown flag %s", a)
-			default:
-				operands = append(operands, a)
-			}
-		}
-		if err != nil {
-			return nil, err
+// addRunFlags declares `ansible-runner run`'s flags on fs, read into o.
+func addRunFlags(fs *pflag.FlagSet, o *options) {
+	o.flags = fs
+	c, t := &o.cfg, &o.t
+	fs.StringVarP(&t.playbook, "playbook", "p", "", "`PLAYBOOK` to run, relative to the project dir")
+	fs.StringVarP(&t.module, "module", "m", "", "run an ad hoc `MODULE` instead of a playbook")
+	fs.StringVarP(&t.args, "args", "a", "", "module `ARGS` (with -m)")
+	fs.StringVar(&t.hosts, "hosts", "", "host `PATTERN` (with -m or -r; default all)")
+	fs.StringVarP(&t.role, "role", "r", "", "run one `ROLE` through a generated playbook")
+	fs.StringArrayVar(&t.rolesPath, "roles-path", nil, "`DIR` where roles are found, before PDD/roles; repeatable")
+	fs.Var(roleVarsValue{&t.roleVars}, "role-vars", "variables for the role (values read as literals)")
+	fs.BoolVar(&t.roleSkipFacts, "role-skip-facts", false, "do not gather facts before the role")
+	fs.StringVarP(&c.Ident, "ident", "i", "", "`IDENT`: the name of this run's artifacts dir (default: a UUID)")
+	fs.StringArrayVar(&c.Inventory.Sources, "inventory", nil, "inventory file or dir `PATH`; repeatable (default: PDD/inventory)")
+	fs.StringVar(&t.sw.Limit, "limit", "", "--limit `PATTERN` for ansible")
+	fs.StringVar(&c.Cmdline, "cmdline", "", "extra ansible `ARGS`, shell-quoted (replaces env/cmdline)")
+	fs.Var(wholeNumber{"--forks", math.MaxInt, func(n int64) { t.sw.Forks = int(n) }}, "forks", "--forks for ansible")
+	fs.CountVarP(&t.sw.Verbosity, "verbose", "v", "verbosity: -v ... -vvvvv")
+	fs.Var(wholeNumber{"--rotate-artifacts", math.MaxInt, func(n int64) { c.RotateArtifacts = int(n) }}, "rotate-artifacts", "keep only the newest N artifact dirs (0: keep all)")
+	fs.StringVar(&c.ArtifactDir, "artifact-dir", "", "`DIR` where artifact dirs go (default: PDD/artifacts)")
+	fs.StringVar(&c.ProjectDir, "project-dir", "", "project `DIR` (default: PDD/project)")
+	fs.StringVarP(&c.Binary, "binary", "b", "", "ansible binary `PATH` to run instead of ansible-playbook/ansible")
+	fs.Var(wholeNumber{"--job-timeout", maxSeconds, func(n int64) { c.JobTimeout = secs(n) }}, "job-timeout", "end the run after N seconds")
+	fs.Var(wholeNumber{"--idle-timeout", maxSeconds, func(n int64) { c.IdleTimeout = secs(n) }}, "idle-timeout", "end the run after N seconds without output")
+	fs.BoolVar(&c.OmitEventData, "omit-event-data", false, "leave event_data out of every event")
+	fs.BoolVar(&c.OnlyFailedEventData, "only-failed-event-data", false, "keep event_data only on failure events")
+	fs.Bool("omit-env-files", false, "accepted: arunner never writes env/ files")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no ansible text: a progress line (on a terminal) and the summary")
+	fs.BoolVarP(&o.json, "json", "j", false, "print one JSON event per line instead of ansible's text")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "print what would run (command, dir, env, files; secrets redacted) and exit, starting and writing nothing")
+	fs.BoolVar(&o.debug, "debug", false, "print how the run is set up (command, dir, redacted env) on stderr")
+	fs.StringVar(&o.logfile, "logfile", "", "with --debug, append those lines to `FILE` too")
+
+	iso := &o.iso
+	fs.BoolVar(&iso.Enabled, "process-isolation", false, "run ansible in a container or a bubblewrap sandbox")
+	fs.StringVar(&iso.Executable, "process-isolation-executable", "", "`EXE`: podman (default) or docker run a container; any other name is bubblewrap's binary")
+	fs.StringVar(&iso.Path, "process-isolation-path", "", "`DIR`: accepted (nothing is put there)")
+	fs.StringVar(&iso.Image, "container-image", "", "the execution environment `IMAGE`")
+	fs.StringArrayVar(&iso.VolumeMounts, "container-volume-mount", nil, "`SRC:DST[:OPTS]` mounted in the container; repeatable")
+	fs.StringArrayVar(&iso.ContainerOptions, "container-option", nil, "`OPT`, an engine argument; repeatable")
+	fs.Var(listValue{dst: &iso.HidePaths}, "process-isolation-hide-paths", "paths hidden in the sandbox")
+	fs.Var(listValue{dst: &iso.ROPaths}, "process-isolation-ro-paths", "paths read-only in the sandbox")
+	fs.Var(listValue{dst: &iso.ShowPaths}, "process-isolation-show-paths", "paths writable in the sandbox")
+	fs.StringVar(&o.dirIsolation, "directory-isolation-base-path", "", "`DIR`: not supported, and refused (arunner does not copy the project)")
+	fs.SortFlags = false
+}
+
+// check validates a run-like command line once cobra has read its flags:
+// operands are the arguments left. It fills o.command and o.pdd.
+func (o *options) check(command string, operands []string) error {
+	if len(operands) != 1 {
+		return usagef(2, "expected `%s PRIVATE_DATA_DIR`, got %q", command, append([]string{command}, operands...))
+	}
+	o.command, o.pdd = command, operands[0]
+	for _, name := range isolationFlags {
+		if o.flags.Changed(name) {
+			o.cfg.Isolation = &o.iso
+			break
 		}
 	}
-	if o.help || o.version {
-		return o, nil
-	}
-	if len(operands) != 2 || !runLike[operands[0]] {
-		return nil, usagef(2, "expected `run PRIVATE_DATA_DIR`, got %q", operands)
-	}
-	o.command, o.pdd = operands[0], operands[1]
 	t := &o.t
 	switch {
 	case t.sw.Verbosity > 5:
-		return nil, usagef(2, "verbosity is at most 5 (-vvvvv)")
+		return usagef(2, "verbosity is at most 5 (-vvvvv)")
 	case btoi(t.playbook != "")+btoi(t.module != "")+btoi(t.role != "") > 1:
-		return nil, usagef(2, "-p, -m and -r exclude each other")
+		return usagef(2, "-p, -m and -r exclude each other")
 	case t.module == "" && t.args != "":
-		return nil, usagef(2, "-a goes with -m")
+		return usagef(2, "-a goes with -m")
 	case t.role == "" && (t.rolesPath != nil || t.roleVars != nil || t.roleSkipFacts):
-		return nil, usagef(2, "--roles-path, --role-vars and --role-skip-facts go with -r")
+		return usagef(2, "--roles-path, --role-vars and --role-skip-facts go with -r")
 	case t.module == "" && t.role == "" && t.hosts != "":
-		return nil, usagef(1, "--hosts goes with -m or -r")
-	case unsupported != "":
-		return nil, usagef(1, "%s is not supported: arunner does not copy the project for a run", unsupported)
+		return usagef(1, "--hosts goes with -m or -r")
+	case o.flags.Changed("directory-isolation-base-path"):
+		return usagef(1, "--directory-isolation-base-path is not supported: arunner does not copy the project for a run")
 	case t.playbook == "" && t.module == "" && t.role == "" && o.command != "process" && !hasArgsFile(o.pdd):
-		return nil, usagef(1, "-p PLAYBOOK, -m MODULE or -r ROLE is required (or an args file in %s)", o.pdd)
+		return usagef(1, "-p PLAYBOOK, -m MODULE or -r ROLE is required (or an args file in %s)", o.pdd)
 	}
-	return o, nil
+	return nil
+}
+
+// parseArgs reads a run-like command line (run, start, transmit or
+// process) as realMain does, and returns its options without running
+// anything.
+func parseArgs(args []string) (*options, error) {
+	var got *options
+	a := &app{stdout: io.Discard, stderr: io.Discard, parsed: func(o *options) { got = o }}
+	root := a.rootCommand()
+	root.SetArgs(listArgs(args))
+	if _, err := root.ExecuteC(); err != nil {
+		return nil, err
+	}
+	if got == nil {
+		return nil, usagef(2, "expected `run PRIVATE_DATA_DIR`, got %q", args)
+	}
+	return got, nil
 }
 
 // maxSeconds is the largest number of seconds a time.Duration holds.
@@ -390,7 +356,7 @@ func hasArgsFile(pdd string) bool {
 	return err == nil
 }
 
-func secs(n int) time.Duration { return time.Duration(n) * time.Second }
+func secs[N int | int64](n N) time.Duration { return time.Duration(n) * time.Second }
 
 func btoi(b bool) int {
 	if b {

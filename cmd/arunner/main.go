@@ -14,9 +14,9 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/arunner/arunner/runner"
-	"github.com/arunner/arunner/stream"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -57,28 +57,16 @@ func gcPercent(env string) (int, bool) {
 // CLI does, or 1 (usage: 2) when arunner itself could not run it, or when
 // that rc is 0 but an artifact or stdout lost some of the output.
 func realMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "worker" {
-		return workerMain(args[1:], os.Stdin, stdout, stderr)
-	}
-	var topts stream.TransmitOptions
-	if len(args) > 0 && args[0] == "transmit" {
-		args, topts = transmitArgs(args)
-	}
-	opts, err := parseArgs(args)
-	if err != nil {
-		return usageExit(err, usage, stderr)
-	}
-	switch {
-	case opts.help:
-		fmt.Fprint(stdout, usage)
-		return 0
-	case opts.version:
-		fmt.Fprintln(stdout, "arunner", version)
-		return 0
-	}
+	a := &app{stdout: stdout, stderr: stderr, stdin: os.Stdin}
+	return a.execute(args)
+}
+
+// runLike runs a checked run-like command line and returns its exit code.
+func (a *app) runLike(opts *options) int {
+	stdout, stderr := a.stdout, a.stderr
 	cfg := opts.config()
 	if opts.command == "transmit" {
-		return transmitMain(cfg, topts, stdout, stderr)
+		return transmitMain(cfg, opts.transmit, stdout, stderr)
 	}
 	if opts.dryRun {
 		plan, err := runner.Prepare(context.Background(), cfg)
@@ -88,6 +76,20 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprint(stdout, plan)
 		return 0
+	}
+	if opts.command == "start" && !opts.daemonChild {
+		return a.startMain(opts)
+	}
+	if opts.daemonChild {
+		release, err := holdPidFile(opts.pdd)
+		if err != nil {
+			fmt.Fprintf(stderr, "arunner: %v\n", err)
+			return 1
+		}
+		defer release()
+		// Its stdout is /dev/null: daemon.log, its stderr, gets the
+		// progress lines and the summary.
+		opts.quiet = true
 	}
 	if opts.debug || opts.logfile != "" {
 		dl, err := newDebugLog(opts, stderr)
@@ -104,16 +106,29 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		// follows it.
 		cfg.Output = stdout
 	}
+	// With -q the progress line replaces ansible's text. Otherwise no hook
+	// sees the events: the summary reads what it needs back afterwards.
+	var prog *progress
+	if opts.quiet {
+		prog = newProgress(stderr, time.Now())
+		cfg.EventHandler = prog.event
+	}
 
 	// The library installs no signal handlers; the CLI turns ^C and SIGTERM
 	// into a cancel, which ends ansible's whole process group.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var res *runner.Result
+	var err error
 	if opts.command == "process" {
-		res, err = processMain(ctx, cfg, os.Stdin)
+		res, err = processMain(ctx, cfg, a.stdin)
 	} else {
 		res, err = runner.Run(ctx, cfg)
+	}
+	var t *tally
+	if prog != nil {
+		prog.stop()
+		t = prog.tally
 	}
 	if res == nil {
 		fmt.Fprintf(stderr, "arunner: %v\n", err)
@@ -126,6 +141,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if res.OutputErr != nil && !opts.quiet {
 		fmt.Fprintf(stderr, "arunner: %v (the run went on; its artifacts are in %s)\n", res.OutputErr, res.ArtifactDir)
 	}
+	if t == nil {
+		t = readBack(res, opts.t.module != "")
+	}
+	writeSummary(stderr, res, t, elapsedOf(res, t))
 	if res.RC == 0 && (err != nil && exitErr == nil || res.OutputErr != nil) {
 		return 1
 	}

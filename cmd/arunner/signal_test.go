@@ -50,7 +50,9 @@ func TestSignalWhileReadingPDD(t *testing.T) {
 				t.Fatalf("arunner did not end within 10s of %v", sig)
 			}
 			assert.Equal(t, 254, cmd.ProcessState.ExitCode())
-			assert.Equal(t, "arunner: privdata: "+fifo+": run canceled: context canceled\n", stderr.String())
+			before, summary := cutSummary(stderr.String())
+			assert.Equal(t, "arunner: privdata: "+fifo+": run canceled: context canceled\n", before)
+			assert.Contains(t, summary, "arunner: run sig canceled, rc 254")
 			assert.Empty(t, stdout.String())
 			art := filepath.Join(pdd, "artifacts", "sig")
 			for name, want := range map[string]string{"status": "canceled", "rc": "254"} {

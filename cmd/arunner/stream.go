@@ -12,12 +12,15 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/stream"
@@ -26,43 +29,9 @@ import (
 // The streaming commands: transmit and process take run's command line
 // (args.go); worker has its own, as ansible-runner's does.
 
-const workerUsage = `usage: arunner worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N]
-       arunner worker --worker-info
-       arunner worker cleanup [--file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]]
-
-Reads a job from stdin (arunner or ansible-runner transmit), runs it and
-writes its stream (status lines, events, artifacts, eof) to stdout.
-Without --private-data-dir it runs in a temporary dir; one that a worker
-killed hard left is removed by the next worker and by cleanup.
-`
-
 // runnerVersion is the ansible-runner version whose stream arunner speaks,
 // which --worker-info reports as AWX expects.
 const runnerVersion = "2.3.1"
-
-// onlyKwargsFlag is transmit's own flag: ansible-runner's run() argument
-// only_transmit_kwargs, which its CLI does not offer, spelt as its CLI
-// spells the others.
-const onlyKwargsFlag = "--only-transmit-kwargs"
-
-// transmitArgs takes transmit's own flags out of its command line (before
-// a "--"); the rest is run's.
-func transmitArgs(args []string) ([]string, stream.TransmitOptions) {
-	var opts stream.TransmitOptions
-	rest := make([]string, 0, len(args))
-	for i, a := range args {
-		if a == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		if a == onlyKwargsFlag {
-			opts.OnlyKwargs = true
-			continue
-		}
-		rest = append(rest, a)
-	}
-	return rest, opts
-}
 
 func transmitMain(cfg runner.Config, opts stream.TransmitOptions, stdout, stderr io.Writer) int {
 	w := bufio.NewWriterSize(stdout, 64<<10)
@@ -103,85 +72,107 @@ type workerOptions struct {
 	delete    bool
 	keepalive int
 	info      bool
-	cleanup   bool
 	pattern   string
 	excludes  []string
 	grace     int
-	help      bool
 }
 
-func parseWorkerArgs(args []string) (*workerOptions, error) {
+// workerCommand is `arunner worker` and `arunner worker cleanup`, with
+// ansible-runner's flags.
+func (a *app) workerCommand() *cobra.Command {
 	o := &workerOptions{grace: 60}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, value, hasValue := splitFlag(a)
-		next := func() (string, error) { return flagValue(args, &i, name, value, hasValue) }
-		var err error
-		switch name {
-		case "-h", "--help":
-			o.help = true
-		case "cleanup":
-			o.cleanup = true
-		case "--private-data-dir":
-			o.pdd, err = next()
-		case "--delete":
-			o.delete = true
-		case "--worker-info":
-			o.info = true
-		case "--keepalive-seconds":
-			var s string
-			if s, err = next(); err == nil {
-				o.keepalive, err = strconv.Atoi(s)
-				if err != nil || o.keepalive < 0 || int64(o.keepalive) > maxSeconds {
-					err = usagef(2, "--keepalive-seconds needs a whole number, got %q", s)
-				}
+	po := &poolWorkerOptions{}
+	cmd := &cobra.Command{
+		Use:   "worker [--private-data-dir DIR] [--delete] [--keepalive-seconds N] | worker --worker-info | worker --nats URL --queue NAME [--capacity N]",
+		Short: "run a job read from stdin (arunner or ansible-runner transmit), streaming its results to stdout",
+		Long: `Reads a job from stdin (arunner or ansible-runner transmit), runs it and
+writes its stream (status lines, events, artifacts, eof) to stdout.
+Without --private-data-dir it runs in a temporary dir; one that a worker
+killed hard left is removed by the next worker and by cleanup.
+
+With --nats, it runs jobs of a worker pool on NATS JetStream (package pool)
+until SIGINT or SIGTERM: at most N at a time (default 1), only from the
+queues named, each in a temporary private data dir removed after it. On
+SIGINT or SIGTERM it takes no more jobs, cancels the running ones and exits
+once their results are published. URL may list several servers,
+comma-separated. The server must be nats-server 2.9 or later with
+JetStream (-js).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fs := cmd.Flags()
+			if !fs.Changed("nats") && !slices.ContainsFunc(poolFlags, fs.Changed) {
+				a.code = a.workerMain(o)
+				return nil
 			}
-		case "--file-pattern":
-			o.pattern, err = next()
-		case "--exclude-strings":
-			o.excludes = append(o.excludes, flagList(args, &i)...)
-		case "--grace-period":
-			var s string
-			if s, err = next(); err == nil {
-				o.grace, err = strconv.Atoi(s)
-				if err != nil || o.grace < 0 || o.grace > math.MaxInt32 {
-					err = usagef(2, "--grace-period needs a whole number of minutes, got %q", s)
-				}
+			if err := po.check(fs, []string{"private-data-dir", "delete", "worker-info", "keepalive-seconds"}); err != nil {
+				return err
 			}
-		case "--remove-images", "--image-prune", "--process-isolation-executable":
-			err = usagef(1, "%s is not supported: arunner worker cleanup removes no container images", name)
-		case "--debug":
-		case "--logfile":
-			_, err = next()
-		default:
-			err = usagef(2, "unknown argument %s", a)
-		}
-		if err != nil {
-			return nil, err
-		}
+			if a.parsedPool != nil {
+				a.parsedPool(po)
+				return nil
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			a.code = runPoolWorker(ctx, po, a.stderr)
+			return nil
+		},
 	}
-	// --delete without --private-data-dir changes nothing: the temporary
-	// dir is removed anyway (as with ansible-runner).
-	return o, nil
+	fs := cmd.Flags()
+	fs.StringVar(&o.pdd, "private-data-dir", "", "`DIR` where the job is unpacked (default: a temporary dir, removed after)")
+	fs.BoolVar(&o.delete, "delete", false, "empty --private-data-dir first, and remove it after the job")
+	fs.BoolVar(&o.info, "worker-info", false, "print this node's capacity and ansible-runner version, and exit")
+	fs.Var(wholeNumber{"--keepalive-seconds", maxSeconds, func(n int64) { o.keepalive = int(n) }}, "keepalive-seconds", "send a keepalive line every N seconds of silence")
+	addPoolFlags(fs, po)
+	addIgnoredLogFlags(fs)
+	cmd.SetFlagErrorFunc(flagError("argument"))
+	cmd.MarkFlagDirname("private-data-dir")
+
+	cleanup := &cobra.Command{
+		Use:   "cleanup [--file-pattern GLOB [--exclude-strings S ...] [--grace-period MINUTES]]",
+		Short: "remove the private data dirs of finished jobs",
+		Long: `Removes the temporary private data dirs of workers killed hard, and the
+private data dirs that match --file-pattern, unless one of
+--exclude-strings is in the path, it was modified within --grace-period
+minutes, or its pid file names a live process.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, name := range []string{"remove-images", "image-prune", "process-isolation-executable"} {
+				if cmd.Flags().Changed(name) {
+					return usagef(1, "--%s is not supported: arunner worker cleanup removes no container images", name)
+				}
+			}
+			a.code = cleanupMain(o, a.stdout, a.stderr)
+			return nil
+		},
+	}
+	cfs := cleanup.Flags()
+	cfs.StringVar(&o.pattern, "file-pattern", "", "a `GLOB` of private data dirs to remove")
+	cfs.Var(listValue{dst: &o.excludes, appends: true}, "exclude-strings", "keep the paths holding one of these (comma-separated) words")
+	cfs.Var(wholeNumber{"--grace-period", math.MaxInt32, func(n int64) { o.grace = int(n) }}, "grace-period", "keep what was modified within this many minutes (default 60)")
+	cfs.Var(listValue{dst: new([]string)}, "remove-images", "not supported")
+	cfs.Bool("image-prune", false, "not supported")
+	cfs.String("process-isolation-executable", "", "not supported")
+	addIgnoredLogFlags(cfs)
+	cleanup.SetFlagErrorFunc(flagError("argument"))
+	cmd.AddCommand(cleanup)
+	return cmd
+}
+
+// addIgnoredLogFlags adds --debug and --logfile, which worker accepts as
+// ansible-runner's does; its stream is its output.
+func addIgnoredLogFlags(fs *pflag.FlagSet) {
+	fs.Bool("debug", false, "accepted")
+	fs.String("logfile", "", "`FILE`: accepted")
 }
 
 // workerMain is `arunner worker`: its exit code is ansible's rc, as
 // ansible-runner's, or 1 when the job could not be read or run (the stream
 // then says why, in an error status line).
-func workerMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
-	o, err := parseWorkerArgs(args)
-	if err != nil {
-		return usageExit(err, workerUsage, stderr)
-	}
-	switch {
-	case o.help:
-		fmt.Fprint(stdout, workerUsage)
-		return 0
-	case o.info:
+func (a *app) workerMain(o *workerOptions) int {
+	stdout, stderr := a.stdout, a.stderr
+	if o.info {
 		fmt.Fprintln(stdout, workerInfo())
 		return 0
-	case o.cleanup:
-		return cleanupMain(o, stdout, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -189,7 +180,7 @@ func workerMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); ok {
 		out = pollable(f) // so that a stalled reader can be given up on
 	}
-	res, err := stream.Worker(ctx, pollable(stdin), out, stream.WorkerOptions{
+	res, err := stream.Worker(ctx, pollable(a.stdin), out, stream.WorkerOptions{
 		PrivateDataDir: o.pdd,
 		Delete:         o.delete,
 		Keepalive:      secs(o.keepalive),
@@ -301,7 +292,7 @@ func cleanupMain(o *workerOptions, stdout, stderr io.Writer) int {
 			if err != nil || o.grace > 0 && time.Since(st.ModTime()) < time.Duration(o.grace)*time.Minute {
 				continue
 			}
-			if alive(m) {
+			if pid, err := readPid(m); err == nil && alive(pid) {
 				fmt.Fprintf(stdout, "Excluding running project %s from cleanup\n", m)
 				continue
 			}
@@ -343,16 +334,4 @@ func protected(p string) bool {
 		return true
 	}
 	return false
-}
-
-func alive(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, "pid"))
-	if err != nil {
-		return false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return false
-	}
-	return syscall.Kill(pid, 0) == nil
 }

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/runner"
+)
+
+// failedTask is one failed or unreachable task result the summary names.
+type failedTask struct {
+	host, task, msg string
+	unreachable     bool
+}
+
+// tally follows a run's events for the summary and the progress line: the
+// current play and task, each host's results so far, and the failed tasks.
+type tally struct {
+	// counting says whether host results are counted: the progress line
+	// shows them, and a run without a recap (an ad hoc command) has only
+	// them; otherwise only failures are looked at.
+	counting                         bool
+	play, task                       string
+	ok, changed, failed, unreachable map[string]int
+	failures                         []failedTask
+	first, last                      string // created of the first and last event
+}
+
+func newTally(counting bool) *tally {
+	return &tally{counting: counting, ok: map[string]int{}, changed: map[string]int{}, failed: map[string]int{}, unreachable: map[string]int{}}
+}
+
+// see counts ev; it reports whether ev changed what the progress line shows.
+func (t *tally) see(ev *events.Event) bool {
+	if t.first == "" {
+		t.first = ev.Created
+	}
+	t.last = ev.Created
+	switch ev.Event {
+	case events.PlaybookOnPlayStart:
+		t.play, t.task = ev.Play(), ""
+	case events.PlaybookOnTaskStart:
+		t.task = ev.Task()
+	case events.RunnerOnOK:
+		if !t.counting {
+			return false
+		}
+		if ev.Changed() {
+			t.changed[ev.Host()]++
+		} else {
+			t.ok[ev.Host()]++
+		}
+	case events.RunnerOnFailed, events.RunnerOnUnreachable:
+		if ev.IgnoreErrors() {
+			if t.counting {
+				t.ok[ev.Host()]++
+			}
+			break
+		}
+		unreachable := ev.Event == events.RunnerOnUnreachable
+		if unreachable {
+			t.unreachable[ev.Host()]++
+		} else {
+			t.failed[ev.Host()]++
+		}
+		task := ev.Task()
+		if task == "" {
+			task = ev.TaskAction()
+		}
+		t.failures = append(t.failures, failedTask{host: ev.Host(), task: task, msg: resultMsg(ev.Res()), unreachable: unreachable})
+	default:
+		return false
+	}
+	return true
+}
+
+// counts is the progress line's "ok=N changed=N failed=N unreachable=N":
+// host results so far.
+func (t *tally) counts() string {
+	sum := func(m map[string]int) (n int) {
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	return fmt.Sprintf("ok=%d changed=%d failed=%d unreachable=%d", sum(t.ok), sum(t.changed), sum(t.failed), sum(t.unreachable))
+}
+
+// maxMsg is how much of a failure's message the summary prints.
+const maxMsg = 300
+
+// resultMsg is what a failed result says: its msg, then the first line of
+// its stderr when msg does not hold it, on one line and cut to maxMsg.
+func resultMsg(res json.RawMessage) string {
+	var r struct {
+		Msg    json.RawMessage `json:"msg"`
+		Stderr string          `json:"stderr"`
+	}
+	if json.Unmarshal(res, &r) != nil {
+		return ""
+	}
+	var msg string
+	if json.Unmarshal(r.Msg, &msg) != nil {
+		msg = string(r.Msg) // a list or a mapping: its JSON
+	}
+	if line, _, _ := strings.Cut(strings.TrimSpace(r.Stderr), "\n"); line != "" && !strings.Contains(msg, line) {
+		msg = strings.TrimPrefix(msg+": "+line, ": ")
+	}
+	msg = strings.Join(strings.Fields(msg), " ")
+	if r := []rune(msg); len(r) > maxMsg {
+		msg = string(r[:maxMsg]) + "…"
+	}
+	return msg
+}
+
+// writeSummary prints the end of a run on w: ident, artifact dir, status,
+// rc and elapsed time, the per-host recap (ansible's PLAY RECAP counters,
+// from playbook_on_stats, else the results counted in t), and each failed
+// task with its message, secrets the run knew of redacted.
+func writeSummary(w io.Writer, res *runner.Result, t *tally, elapsed time.Duration) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "arunner: run %s %s, rc %d, in %s\n", res.Ident, res.Status, res.RC, elapsed.Round(10*time.Millisecond))
+	fmt.Fprintf(&b, "  artifacts: %s\n", res.ArtifactDir)
+	st := res.Stats()
+	hosts := slices.Sorted(maps.Keys(st.Processed))
+	if len(hosts) == 0 && t != nil && t.counting {
+		seen := map[string]bool{}
+		for _, m := range []map[string]int{t.ok, t.changed, t.failed, t.unreachable} {
+			for h := range m {
+				seen[h] = true
+			}
+		}
+		hosts = slices.Sorted(maps.Keys(seen))
+		st = &events.Stats{OK: t.ok, Changed: t.changed, Failures: t.failed, Dark: t.unreachable}
+	}
+	width := 0
+	for _, h := range hosts {
+		width = max(width, len(h))
+	}
+	for _, h := range hosts {
+		ok := st.OK[h]
+		if len(st.Processed) == 0 {
+			ok += st.Changed[h] // the recap counts a changed result as ok too
+		}
+		fmt.Fprintf(&b, "  %-*s : ok=%d changed=%d unreachable=%d failed=%d skipped=%d rescued=%d ignored=%d\n",
+			width, h, ok, st.Changed[h], st.Dark[h], st.Failures[h], st.Skipped[h], st.Rescued[h], st.Ignored[h])
+	}
+	if t != nil {
+		for _, f := range t.failures {
+			what := "failed"
+			if f.unreachable {
+				what = "unreachable"
+			}
+			fmt.Fprintf(&b, "  %s: %s, task %q: %s\n", what, f.host, f.task, res.Redact(f.msg))
+		}
+	}
+	io.WriteString(w, b.String())
+}
+
+// readBack is the tally of a finished run the summary needs, read from
+// its job_events after the run rather than by a hook on every event: the
+// failures, when the recap or the exit says there were some, and for an
+// ad hoc command (no recap) every result; nil when it needs nothing.
+func readBack(res *runner.Result, adHoc bool) *tally {
+	st := res.Stats()
+	failed := len(st.Processed) == 0 && adHoc
+	for _, m := range []map[string]int{st.Failures, st.Dark} {
+		for _, n := range m {
+			failed = failed || n > 0
+		}
+	}
+	var exitErr *runner.ExitError
+	if errors.As(res.Err, &exitErr) {
+		failed = failed || len(exitErr.Failed) > 0 || len(exitErr.Unreachable) > 0
+	}
+	if !failed {
+		return nil
+	}
+	t := newTally(adHoc && len(st.Processed) == 0)
+	for ev, err := range res.Events() {
+		if err == nil {
+			t.see(ev)
+		}
+	}
+	return t
+}
+
+// elapsedOf is how long the run took: from its Result, or for one read
+// back from artifacts, from its first event to its last.
+func elapsedOf(res *runner.Result, t *tally) time.Duration {
+	if !res.Started.IsZero() && !res.Ended.IsZero() {
+		return res.Ended.Sub(res.Started)
+	}
+	if t == nil {
+		return 0
+	}
+	const created = "2006-01-02T15:04:05.999999"
+	a, err1 := time.Parse(created, t.first)
+	b, err2 := time.Parse(created, t.last)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return b.Sub(a)
+}
