@@ -146,7 +146,8 @@ for n in $RSS_EVENTS; do
 	for tool in $TOOLS; do
 		cmd=$tool
 		[ "$tool" = arunner ] && cmd=$arunner
-		/usr/bin/time -f %M -o "$work/rss" "$cmd" process "$work/ctrl" --ident rss <"$work/stream" >/dev/null
+		/usr/bin/time -f %M -o "$work/rss" "$cmd" process "$work/ctrl" --ident rss <"$work/stream" >"$work/out" 2>&1 ||
+			{ echo "$tool process failed:"; tail -5 "$work/out"; exit 1; }
 		rss=$(cat "$work/rss")
 		echo "   replayed stream: $tool process events=$(find "$work/ctrl/artifacts/rss/job_events" -name '*.json' | wc -l) maxrss_kib=$rss"
 		rsss[$tool.$n]=$rss
