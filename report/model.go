@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -230,7 +229,7 @@ func (m *model) end(ev *events.Event, d *eventData, key string, created time.Tim
 	if outcome == outcomeFailed || outcome == outcomeUnreachable {
 		m.FailuresN++
 		if len(m.Failures) < maxFailures {
-			msg := resultMsg(d.Res)
+			msg := events.ResultMessage(d.Res)
 			for _, im := range itemMsgs {
 				msg += "\n" + im
 			}
@@ -329,29 +328,6 @@ func itemOutcome(ev *events.Event) string {
 	return outcomeOK
 }
 
-// resultMsg is what a failed result says: its msg (a string, or the JSON
-// of a list or mapping), then its stderr when msg does not hold it.
-func resultMsg(res json.RawMessage) string {
-	var r struct {
-		Msg    json.RawMessage `json:"msg"`
-		Stderr string          `json:"stderr"`
-	}
-	if json.Unmarshal(res, &r) != nil {
-		return ""
-	}
-	var msg string
-	if json.Unmarshal(r.Msg, &msg) != nil && len(r.Msg) > 0 {
-		var b bytes.Buffer
-		if json.Compact(&b, r.Msg) == nil {
-			msg = b.String()
-		}
-	}
-	if stderr := strings.TrimSpace(r.Stderr); stderr != "" && !strings.Contains(msg, stderr) {
-		msg = strings.TrimSpace(msg + "\n" + stderr)
-	}
-	return msg
-}
-
 // itemMsg is a failed loop item's message, after the item's label.
 func itemMsg(res json.RawMessage) string {
 	var r struct {
@@ -363,7 +339,7 @@ func itemMsg(res json.RawMessage) string {
 	if json.Unmarshal(r.Item, &s) == nil {
 		item = s
 	}
-	return "item " + clip(item, 200) + ": " + resultMsg(res)
+	return "item " + clip(item, 200) + ": " + events.ResultMessage(res)
 }
 
 // clip cuts s to at most n bytes, on a rune boundary, marking the cut.

@@ -1,14 +1,10 @@
 package runner
 
 import (
-	"bytes"
-	"encoding/json"
 	"maps"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
-	"unicode/utf8"
 
 	"github.com/arunner/arunner/credentials"
 	"github.com/arunner/arunner/events"
@@ -133,7 +129,7 @@ func (f *failures) exitError(rc int, sig syscall.Signal, ansible bool, red *cred
 			Host:        red.String(last.Host()),
 			Task:        red.String(last.Task()),
 			Unreachable: last.Event == "runner_on_unreachable",
-			Msg:         red.String(failureMsg(last.Res())),
+			Msg:         red.String(events.ShortResultMessage(last.Res(), maxFailureMsg)),
 		}
 	}
 	return e
@@ -158,40 +154,3 @@ func sortedHosts(m map[string]struct{}) []string {
 
 // maxFailureMsg bounds Failure.Msg, in bytes.
 const maxFailureMsg = 300
-
-// failureMsg is what a failed result says: its msg (ansible's text for
-// the failure), then the first line of stderr, which holds the cause when
-// msg is only "non-zero return code"; on one line, cut to maxFailureMsg.
-func failureMsg(res json.RawMessage) string {
-	var r struct {
-		Msg    json.RawMessage `json:"msg"`
-		Stderr string          `json:"stderr"`
-	}
-	if json.Unmarshal(res, &r) != nil {
-		return ""
-	}
-	var msg string
-	if json.Unmarshal(r.Msg, &msg) != nil && len(r.Msg) > 0 {
-		// A list or a mapping, as some modules give: its JSON.
-		var b bytes.Buffer
-		if json.Compact(&b, r.Msg) == nil {
-			msg = b.String()
-		}
-	}
-	msg = strings.TrimSpace(msg)
-	if line, _, _ := strings.Cut(strings.TrimSpace(r.Stderr), "\n"); line != "" && !strings.Contains(msg, line) {
-		if msg != "" {
-			msg += ": "
-		}
-		msg += line
-	}
-	msg = strings.Join(strings.Fields(msg), " ")
-	if len(msg) > maxFailureMsg {
-		cut := maxFailureMsg
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "…"
-	}
-	return msg
-}

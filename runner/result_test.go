@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arunner/arunner/events"
 )
 
 // A run without a playbook_on_stats event (an ad hoc command, a canceled
@@ -115,7 +117,7 @@ func TestExitErrorFailureMessage(t *testing.T) {
 		{`{"msg": "` + strings.Repeat("é", 200) + `"}`, strings.Repeat("é", 150) + "…"},
 	}
 	for _, c := range cases {
-		assert.Equal(t, c.want, failureMsg(json.RawMessage(c.res)), c.res)
+		assert.Equal(t, c.want, events.ShortResultMessage(json.RawMessage(c.res), maxFailureMsg), c.res)
 	}
 
 	cfg := fakeConfig(t, "failhosts")

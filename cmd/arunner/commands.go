@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -81,6 +82,16 @@ flags, artifacts and exit code.
 	root.SetErr(a.stderr)
 	root.SetUsageTemplate(usageTemplate)
 	root.SetHelpTemplate(helpTemplate)
+	// Help goes to stdout in one write whose error is not reported: a
+	// reader that stopped early (arunner run --help | head) is no fault.
+	defaultHelp := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		var b bytes.Buffer
+		c.SetOut(&b)
+		defaultHelp(c, args)
+		c.SetOut(a.stdout)
+		a.stdout.Write(b.Bytes())
+	})
 	root.SetFlagErrorFunc(flagError("flag"))
 	root.CompletionOptions.HiddenDefaultCmd = false
 

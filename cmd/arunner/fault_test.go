@@ -122,3 +122,18 @@ func TestLostArtifactExitCode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "error", string(status))
 }
+
+// Help read by a reader that stops early (arunner run --help | head): the
+// failed write is not reported, and the exit code is help's.
+func TestHelpToClosedPipe(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"worker", "--help"}} {
+		var stderr strings.Builder
+		code := realMain(args, failingWriter{syscall.EPIPE}, &stderr)
+		assert.Equal(t, 0, code, "%v", args)
+		assert.Empty(t, stderr.String(), "%v", args)
+	}
+}
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }

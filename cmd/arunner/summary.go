@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -74,7 +73,7 @@ func (t *tally) see(ev *events.Event) bool {
 		if task == "" {
 			task = ev.TaskAction()
 		}
-		t.failures = append(t.failures, failedTask{host: ev.Host(), task: task, msg: resultMsg(ev.Res()), unreachable: unreachable})
+		t.failures = append(t.failures, failedTask{host: ev.Host(), task: task, msg: events.ShortResultMessage(ev.Res(), maxMsg), unreachable: unreachable})
 	default:
 		return false
 	}
@@ -93,32 +92,8 @@ func (t *tally) counts() string {
 	return fmt.Sprintf("ok=%d changed=%d failed=%d unreachable=%d", sum(t.ok), sum(t.changed), sum(t.failed), sum(t.unreachable))
 }
 
-// maxMsg is how much of a failure's message the summary prints.
+// maxMsg is how much of a failure's message the summary prints, in bytes.
 const maxMsg = 300
-
-// resultMsg is what a failed result says: its msg, then the first line of
-// its stderr when msg does not hold it, on one line and cut to maxMsg.
-func resultMsg(res json.RawMessage) string {
-	var r struct {
-		Msg    json.RawMessage `json:"msg"`
-		Stderr string          `json:"stderr"`
-	}
-	if json.Unmarshal(res, &r) != nil {
-		return ""
-	}
-	var msg string
-	if json.Unmarshal(r.Msg, &msg) != nil {
-		msg = string(r.Msg) // a list or a mapping: its JSON
-	}
-	if line, _, _ := strings.Cut(strings.TrimSpace(r.Stderr), "\n"); line != "" && !strings.Contains(msg, line) {
-		msg = strings.TrimPrefix(msg+": "+line, ": ")
-	}
-	msg = strings.Join(strings.Fields(msg), " ")
-	if r := []rune(msg); len(r) > maxMsg {
-		msg = string(r[:maxMsg]) + "…"
-	}
-	return msg
-}
 
 // writeSummary prints the end of a run on w: ident, artifact dir, status,
 // rc and elapsed time, the per-host recap (ansible's PLAY RECAP counters,
