@@ -261,7 +261,7 @@ func addRunFlags(fs *pflag.FlagSet, o *options) {
 	fs.StringArrayVar(&t.rolesPath, "roles-path", nil, "`DIR` where roles are found, before PDD/roles; repeatable")
 	fs.Var(roleVarsValue{&t.roleVars}, "role-vars", "variables for the role (values read as literals)")
 	fs.BoolVar(&t.roleSkipFacts, "role-skip-facts", false, "do not gather facts before the role")
-	fs.StringVarP(&c.Ident, "ident", "i", "", "`IDENT`: the name of this run's artifacts dir (default: a UUID)")
+	fs.StringVarP(&c.Ident, "ident", "i", "", "the `IDENT` naming this run's artifacts dir (default: a UUID)")
 	fs.StringArrayVar(&c.Inventory.Sources, "inventory", nil, "inventory file or dir `PATH`; repeatable (default: PDD/inventory)")
 	fs.StringVar(&t.sw.Limit, "limit", "", "--limit `PATTERN` for ansible")
 	fs.StringVar(&c.Cmdline, "cmdline", "", "extra ansible `ARGS`, shell-quoted (replaces env/cmdline)")
@@ -285,14 +285,14 @@ func addRunFlags(fs *pflag.FlagSet, o *options) {
 	iso := &o.iso
 	fs.BoolVar(&iso.Enabled, "process-isolation", false, "run ansible in a container or a bubblewrap sandbox")
 	fs.StringVar(&iso.Executable, "process-isolation-executable", "", "`EXE`: podman (default) or docker run a container; any other name is bubblewrap's binary")
-	fs.StringVar(&iso.Path, "process-isolation-path", "", "`DIR`: accepted (nothing is put there)")
+	fs.StringVar(&iso.Path, "process-isolation-path", "", "accepted, and nothing is put in `DIR`")
 	fs.StringVar(&iso.Image, "container-image", "", "the execution environment `IMAGE`")
 	fs.StringArrayVar(&iso.VolumeMounts, "container-volume-mount", nil, "`SRC:DST[:OPTS]` mounted in the container; repeatable")
 	fs.StringArrayVar(&iso.ContainerOptions, "container-option", nil, "`OPT`, an engine argument; repeatable")
 	fs.Var(listValue{dst: &iso.HidePaths}, "process-isolation-hide-paths", "paths hidden in the sandbox")
 	fs.Var(listValue{dst: &iso.ROPaths}, "process-isolation-ro-paths", "paths read-only in the sandbox")
 	fs.Var(listValue{dst: &iso.ShowPaths}, "process-isolation-show-paths", "paths writable in the sandbox")
-	fs.StringVar(&o.dirIsolation, "directory-isolation-base-path", "", "`DIR`: not supported, and refused (arunner does not copy the project)")
+	fs.StringVar(&o.dirIsolation, "directory-isolation-base-path", "", "a `DIR` for copies of the project: not supported, and refused (arunner does not copy the project)")
 	fs.SortFlags = false
 }
 

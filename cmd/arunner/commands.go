@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -163,6 +164,11 @@ func (a *app) execute(args []string) int {
 	root.SetArgs(listArgs(args))
 	cmd, err := root.ExecuteC()
 	if err == errVersionShown {
+		return 0
+	}
+	// A reader that stopped early (arunner completion bash | head) is no
+	// fault, as for help, and no cause for the usage.
+	if errors.Is(err, syscall.EPIPE) {
 		return 0
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,3 +138,24 @@ func TestHelpToClosedPipe(t *testing.T) {
 type failingWriter struct{ err error }
 
 func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// The same for what show, report and completion write to stdout: no
+// message, and the exit code is the command's (show's: the run's rc).
+func TestOutputToClosedPipe(t *testing.T) {
+	pdd, fake := fakeRun(t, "echo fake says hello\nexit 3\n")
+	require.Equal(t, 3, realMain([]string{"run", pdd, "-p", "site.yml", "-b", fake, "--ident", "own"}, io.Discard, io.Discard))
+	art := filepath.Join(pdd, "artifacts", "own")
+	for _, c := range []struct {
+		args []string
+		rc   int
+	}{
+		{[]string{"show", art}, 3},
+		{[]string{"report", art}, 0},
+		{[]string{"completion", "bash"}, 0},
+	} {
+		var stderr strings.Builder
+		assert.Equal(t, c.rc, realMain(c.args, failingWriter{syscall.EPIPE}, &stderr), "%v", c.args)
+		assert.NotContains(t, stderr.String(), "broken pipe", "%v", c.args)
+		assert.NotContains(t, stderr.String(), "usage", "%v", c.args)
+	}
+}

@@ -144,7 +144,11 @@ func (a *app) runLike(opts *options) int {
 	if t == nil {
 		t = readBack(res, opts.t.module != "")
 	}
-	writeSummary(stderr, res, t, elapsedOf(res, t))
+	elapsed := elapsedOf(res, t)
+	if t == nil && opts.command == "process" {
+		elapsed = elapsedOf(res, spanTally(res))
+	}
+	writeSummary(stderr, res, t, elapsed)
 	if res.RC == 0 && (err != nil && exitErr == nil || res.OutputErr != nil) {
 		return 1
 	}

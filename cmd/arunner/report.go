@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -43,7 +45,9 @@ failures with their messages, the recap and the coloured stdout. Without
 // goes to a temporary file beside it, renamed into place.
 func (a *app) reportMain(dir, out string) int {
 	if out == "" || out == "-" {
-		if err := report.WriteDir(a.stdout, dir); err != nil {
+		// A reader that stopped early (arunner report DIR | head) is no
+		// fault.
+		if err := report.WriteDir(a.stdout, dir); err != nil && !errors.Is(err, syscall.EPIPE) {
 			fmt.Fprintf(a.stderr, "arunner: %v\n", err)
 			return 1
 		}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -52,7 +54,9 @@ func (a *app) showMain(dir string) int {
 		return 1
 	}
 	defer f.Close()
-	if _, err := io.Copy(a.stdout, f); err != nil {
+	// A reader that stopped early (arunner show DIR | head) is no fault:
+	// the summary still says how the run went.
+	if _, err := io.Copy(a.stdout, f); err != nil && !errors.Is(err, syscall.EPIPE) {
 		fmt.Fprintf(a.stderr, "arunner: %v\n", err)
 		return 1
 	}

@@ -162,7 +162,7 @@ minutes, or its pid file names a live process.`,
 // ansible-runner's does; its stream is its output.
 func addIgnoredLogFlags(fs *pflag.FlagSet) {
 	fs.Bool("debug", false, "accepted")
-	fs.String("logfile", "", "`FILE`: accepted")
+	fs.String("logfile", "", "accepted; arunner worker logs to stderr, not to `FILE`")
 }
 
 // workerMain is `arunner worker`: its exit code is ansible's rc, as

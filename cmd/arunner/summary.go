@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -167,20 +170,51 @@ func readBack(res *runner.Result, adHoc bool) *tally {
 	return t
 }
 
-// elapsedOf is how long the run took: from its Result, or for one read
-// back from artifacts, from its first event to its last.
+// elapsedOf is how long the run took: the longer of its Result's wall time
+// and the span of its events, from the first to the last. A live run takes
+// at least as long as its events; one read back from artifacts has no wall
+// time, and a saved stream (arunner process < stream) is read in no time.
 func elapsedOf(res *runner.Result, t *tally) time.Duration {
+	var d time.Duration
 	if !res.Started.IsZero() && !res.Ended.IsZero() {
-		return res.Ended.Sub(res.Started)
+		d = res.Ended.Sub(res.Started)
 	}
 	if t == nil {
-		return 0
+		return d
 	}
 	const created = "2006-01-02T15:04:05.999999"
 	a, err1 := time.Parse(created, t.first)
 	b, err2 := time.Parse(created, t.last)
-	if err1 != nil || err2 != nil {
-		return 0
+	if err1 == nil && err2 == nil && b.Sub(a) > d {
+		d = b.Sub(a)
 	}
-	return b.Sub(a)
+	return d
+}
+
+// spanTally is a tally of only the created times of a run's first and last
+// events, read from their two job_events files, for elapsedOf when nothing
+// else read the events: `arunner process` of a saved stream reads it in no
+// time, but its run took what its events say. Nil when either is missing.
+func spanTally(res *runner.Result) *tally {
+	created := func(counter int) string {
+		names, _ := filepath.Glob(filepath.Join(res.ArtifactDir, "job_events", fmt.Sprintf("%d-*.json", counter)))
+		if len(names) != 1 {
+			return ""
+		}
+		b, err := os.ReadFile(names[0])
+		if err != nil {
+			return ""
+		}
+		var ev struct{ Created string }
+		if json.Unmarshal(b, &ev) != nil {
+			return ""
+		}
+		return ev.Created
+	}
+	t := newTally(false)
+	t.first, t.last = created(1), created(res.FinalCounter)
+	if t.first == "" || t.last == "" {
+		return nil
+	}
+	return t
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/runnertest"
 )
 
@@ -202,4 +203,32 @@ func TestSummaryAdHoc(t *testing.T) {
 	_, summary := cutSummary(stderr.String())
 	assert.Contains(t, summary, "arunner: run adhoc successful, rc 0, in ")
 	assert.Contains(t, summary, "\n  localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0\n")
+}
+
+// How long a run took is the longer of the Result's wall time and the span
+// of its events: a saved stream (arunner process < stream) is read in no
+// time, but its run took what its events say, not "0s".
+func TestElapsedOf(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
+	tl := newTally(false)
+	tl.first, tl.last = "2026-12-07T19:00:00.000000", "2026-12-07T19:00:03.500000"
+	assert.Equal(t, 3500*time.Millisecond, elapsedOf(&runner.Result{Started: t0, Ended: t0.Add(time.Millisecond)}, tl), "a saved stream")
+	assert.Equal(t, 4*time.Second, elapsedOf(&runner.Result{Started: t0, Ended: t0.Add(4 * time.Second)}, tl), "a live run")
+	assert.Equal(t, 3500*time.Millisecond, elapsedOf(&runner.Result{}, tl), "artifacts read back")
+	assert.Equal(t, 2*time.Second, elapsedOf(&runner.Result{Started: t0, Ended: t0.Add(2 * time.Second)}, nil), "no events")
+}
+
+// spanTally reads only the first and the last event's files.
+func TestSpanTally(t *testing.T) {
+	dir := t.TempDir()
+	evs := filepath.Join(dir, "job_events")
+	require.NoError(t, os.MkdirAll(evs, 0o700))
+	for name, created := range map[string]string{"1-a": "2026-12-07T19:00:00.000000", "2-b": "2026-12-07T19:00:09.000000", "3-c": "2026-12-07T19:00:02.250000"} {
+		require.NoError(t, os.WriteFile(filepath.Join(evs, name+".json"), []byte(`{"event": "x", "created": "`+created+`"}`), 0o600))
+	}
+	t0 := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
+	res := &runner.Result{ArtifactDir: dir, FinalCounter: 3, Started: t0, Ended: t0}
+	assert.Equal(t, 2250*time.Millisecond, elapsedOf(res, spanTally(res)))
+	res.FinalCounter = 4 // no such file
+	assert.Nil(t, spanTally(res))
 }

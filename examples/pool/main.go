@@ -2,9 +2,11 @@
 // embedded nats-server on a loopback port, two workers (pool.Serve) and a
 // controller that submits a few playbook runs (pool.Client.Submit) and
 // prints each one's events and result as its Wait collects them. Across
-// machines the workers are `arunner worker --nats URL --queue default`.
+// machines the workers are `arunner worker --nats URL --queue default`;
+// with -server URL the program is only the controller, submitting to the
+// queue "default" of that server, for workers started by hand.
 //
-//	go run ./examples/pool [-jobs N]
+//	go run ./examples/pool [-jobs N] [-server nats://127.0.0.1:4222]
 package main
 
 import (
@@ -41,42 +43,63 @@ const (
 
 func main() {
 	jobs := flag.Int("jobs", 3, "jobs to submit")
+	url := flag.String("server", "", "a NATS server with JetStream whose workers take the queue \"default\"; empty: an embedded server and two workers of its own")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := run(ctx, os.Stdout, *jobs); err != nil {
+	if err := run(ctx, os.Stdout, *jobs, *url); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, jobs int) error {
+// run submits jobs to the server at url, or to a server and workers of its
+// own when url is empty, and prints what comes back.
+func run(ctx context.Context, w io.Writer, jobs int, url string) error {
 	dir, err := os.MkdirTemp("", "pool-example-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if url == "" {
+		var stop func()
+		url, stop, err = startPool(ctx, dir)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	return submit(ctx, w, dir, jobs, url)
+}
 
+// startPool starts an embedded server and two workers; stop ends them.
+func startPool(ctx context.Context, dir string) (url string, stop func(), err error) {
 	// The server: what `nats-server -js -a 127.0.0.1 -sd DIR` runs.
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
 		StoreDir: filepath.Join(dir, "nats"), NoLog: true, NoSigs: true})
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	go ns.Start()
-	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
 	if !ns.ReadyForConnections(10 * time.Second) {
-		return fmt.Errorf("nats-server did not start")
+		ns.Shutdown()
+		return "", nil, fmt.Errorf("nats-server did not start")
 	}
 
 	// Two workers, one job at a time each; in production, each on its
 	// machine with a connection of its own (credentials, TLS).
 	wctx, stopWorkers := context.WithCancel(ctx)
 	var workers sync.WaitGroup
-	defer func() { stopWorkers(); workers.Wait() }()
+	stop = func() {
+		stopWorkers()
+		workers.Wait()
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	}
 	for _, name := range []string{"worker-a", "worker-b"} {
 		nc, err := nats.Connect(ns.ClientURL())
 		if err != nil {
-			return err
+			stop()
+			return "", nil, err
 		}
 		workers.Go(func() {
 			defer nc.Close()
@@ -85,9 +108,13 @@ func run(ctx context.Context, w io.Writer, jobs int) error {
 			}
 		})
 	}
+	return ns.ClientURL(), stop, nil
+}
 
-	// The controller.
-	nc, err := nats.Connect(ns.ClientURL())
+// submit is the controller: it submits jobs to the queue "default" of the
+// server at url and waits for each.
+func submit(ctx context.Context, w io.Writer, dir string, jobs int, url string) error {
+	nc, err := nats.Connect(url)
 	if err != nil {
 		return err
 	}
