@@ -38,8 +38,10 @@ type SubmitOptions struct {
 	// ID names the job: 1-64 letters, digits, '_' or '-'. Default: a
 	// unique one. A job whose ID exists is refused with ErrJobExists.
 	ID string
-	// Rerun lets a job whose worker was lost run again, as a new attempt,
-	// on another worker: only for a playbook that can safely run twice.
+	// Rerun lets a job whose worker was lost after it started ansible run
+	// again, as a new attempt, on another worker: only for a playbook that
+	// can safely run twice. (A job whose worker was lost before is queued
+	// again without it.)
 	// The lost attempt's run ends with StatusError in the hooks, then the
 	// new one starts from the beginning.
 	Rerun bool
@@ -52,6 +54,9 @@ var ErrJobExists = errors.New("pool: a job with this ID exists")
 type Client struct {
 	s    *store
 	opts Options
+	// queueCheck is how long a waited-for job may stay queued before
+	// its controller checks that its message is on the queue (checkQueued).
+	queueCheck time.Duration
 }
 
 // NewClient checks that nc's server has JetStream (2.9 or later) and
@@ -62,7 +67,7 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error
 	if err != nil {
 		return nil, err
 	}
-	return &Client{s: s, opts: opts}, nil
+	return &Client{s: s, opts: opts, queueCheck: queueCheck}, nil
 }
 
 // Job is a job in the pool.
@@ -202,20 +207,27 @@ func (c *Client) release(ctx context.Context, id string) error {
 // Wait reads the job's results through stream.ProcessWith, from the first
 // event, and returns when the run has ended: the same hooks, Result,
 // artifacts and errors as a local run, and a *WorkerLostError (with
-// StatusError) when the worker was lost. A job not yet claimed is waited
+// StatusError) when the worker was lost after it started ansible; an
+// attempt whose worker was lost before is passed over, without a word to
+// the hooks, for the next one. A job not yet started is waited
 // for as long as it takes. Canceling ctx, or the Config's CancelCallback
 // returning true, cancels the job (Cancel) and waits for the worker's
 // canceled run, for the Config's CancelGrace plus the heartbeat timeout at
 // most.
 func (j *Job) Wait(ctx context.Context) (*runner.Result, error) {
-	for {
-		rec, _, err := j.c.s.getRecord(ctx, j.id)
-		if err != nil {
-			return nil, err
-		}
-		res, ended, err := j.waitAttempt(ctx, rec.Attempt)
-		if ended == endLost {
-			if next, _, gerr := j.c.s.getRecord(ctx, j.id); gerr == nil && next.Attempt > rec.Attempt && ctx.Err() == nil {
+	rec, _, err := j.c.s.getRecord(ctx, j.id)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := rec.Attempt; ; attempt++ {
+		res, ended, err := j.waitAttempt(ctx, attempt)
+		switch ended {
+		case endRequeued:
+			// Queued again before it started: the next attempt is the
+			// job's run, also when ctx is canceled (its watch cancels it).
+			continue
+		case endLost:
+			if next, _, gerr := j.c.s.getRecord(ctx, j.id); gerr == nil && next.Attempt > attempt && ctx.Err() == nil {
 				continue // re-run: the hooks see the new attempt from its start
 			}
 		}
@@ -231,17 +243,37 @@ func (j *Job) Wait(ctx context.Context) (*runner.Result, error) {
 }
 
 // waitAttempt processes one attempt's results; ended is its end marker,
-// empty when the results could not be read to their end.
+// empty when the results could not be read to their end. An attempt whose
+// results end with endRequeued before anything else is not processed: the
+// hooks see nothing of it.
 func (j *Job) waitAttempt(ctx context.Context, attempt int) (*runner.Result, string, error) {
 	pctx, pcancel := context.WithCancelCause(context.Background())
 	defer pcancel(nil)
-	rr, err := j.c.s.openResults(ctx, j.id, attempt, func() { pcancel(runner.ErrCanceled) })
+	octx := ctx
+	if ctx.Err() != nil {
+		// Canceled, after an attempt queued again: this one's watch
+		// cancels the job, and its results say how that ended.
+		var ocancel context.CancelFunc
+		octx, ocancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer ocancel()
+	}
+	rr, err := j.c.s.openResults(octx, j.id, attempt, func() { pcancel(runner.ErrCanceled) })
 	if err != nil {
 		return nil, "", err
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { j.watch(ctx, attempt, rr, pcancel, stop) })
+	select {
+	case <-rr.first:
+	case <-pctx.Done():
+	}
+	if rr.requeued() {
+		close(stop)
+		wg.Wait()
+		rr.finish(0)
+		return nil, endRequeued, nil
+	}
 	inner := j.cfg
 	inner.CancelCallback = nil
 	res, err := stream.ProcessWith(pctx, rr, inner, j.c.opts.Process)
@@ -283,6 +315,7 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 		seen       = time.Now()
 		cancelSent bool
 		giveUp     time.Time
+		checked    time.Time
 	)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -309,15 +342,22 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 			}
 			rec, rev, known, seen = r, e.Revision(), true, time.Now()
 			switch {
+			case rec.Attempt == attempt+1 && rec.Requeued:
+				// Queued again before it started (by another controller,
+				// or before a restart): the marker may not have been
+				// written. Its message is still on the queue.
+				publishEnd(s, j.id, attempt, endRequeued, rec.Explanation)
 			case rec.Attempt > attempt, rec.State == stateLost && rec.Attempt == attempt:
 				// Lost (by another controller, or before a restart): the
 				// marker may not have been written.
-				if rec.State == stateQueued {
+				if rec.State == stateQueued && !rec.Requeued {
 					j.requeue(rec)
 				}
 				publishEnd(s, j.id, attempt, endLost, cmpOr(rec.Explanation, "the worker was lost"))
 			case rec.State == stateCanceled:
 				publishEnd(s, j.id, attempt, endCanceled, "")
+			case rec.State == stateUnqueued && rec.Attempt == attempt:
+				publishEnd(s, j.id, attempt, endUnqueued, rec.Explanation)
 			}
 		case <-tick.C:
 		}
@@ -339,7 +379,7 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 		}
 		switch {
 		case !known:
-		case rec.State == stateDone || rec.Attempt > attempt || rec.State == stateLost || rec.State == stateCanceled:
+		case rec.State == stateDone || rec.Attempt > attempt || rec.State == stateLost || rec.State == stateCanceled || rec.State == stateUnqueued:
 			rr.kick(2 * time.Second) // its end is there to read
 		case rec.State == stateRunning || rec.State == stateCancel:
 			rr.kick(10 * time.Second)
@@ -347,6 +387,10 @@ func (j *Job) watch(ctx context.Context, attempt int, rr *resultReader, pcancel 
 		if known && (rec.State == stateRunning || rec.State == stateCancel) && rec.Attempt == attempt && now.Sub(seen) > j.timeout(rec) {
 			j.declareLost(wctx, rec, rev, now.Sub(seen))
 			seen = now // the watch shows what came of it
+		}
+		if known && rec.State == stateQueued && rec.Attempt == attempt && now.Sub(seen) > j.c.queueCheck && now.Sub(checked) > j.c.queueCheck {
+			j.checkQueued(wctx)
+			checked = now
 		}
 	}
 }
@@ -362,23 +406,84 @@ func (j *Job) timeout(rec record) time.Duration {
 	return 5 * time.Second
 }
 
-// declareLost sets a silent worker's job lost (or queued again, with
-// Rerun) if its record is still rev, and ends the attempt's results.
+// declareLost ends the attempt of a silent worker if its record is still
+// rev. A job it had not started goes back to its queue as a new attempt
+// (its message is still on the queue, unacknowledged, and is delivered
+// again once the consumer's ack wait has passed), or ends canceled if a
+// cancel was asked for; the attempt's results end with endRequeued, which
+// Wait passes over without a word to the hooks. A started job is lost (or,
+// with Rerun, queued again as a new attempt).
 func (j *Job) declareLost(ctx context.Context, rec record, rev uint64, silent time.Duration) {
 	lost := rec
 	lost.Explanation = fmt.Sprintf("worker %s lost: no heartbeat for %v", rec.Worker, silent.Round(time.Millisecond))
-	lost.State = stateLost
-	if rec.Rerun {
+	lost.State, lost.Requeued = stateLost, false
+	end := endLost
+	switch {
+	case !rec.Started && rec.State == stateCancel:
+		lost.State, end = stateCanceled, endCanceled
+	case !rec.Started:
+		lost.State, lost.Attempt, lost.Worker, lost.Beat, lost.Requeued = stateQueued, rec.Attempt+1, "", 0, true
+		lost.Explanation = fmt.Sprintf("worker %s lost before it started ansible: no heartbeat for %v; queued again as attempt %d",
+			rec.Worker, silent.Round(time.Millisecond), lost.Attempt)
+		end = endRequeued
+	case rec.Rerun:
 		lost.State, lost.Attempt, lost.Worker, lost.Beat = stateQueued, rec.Attempt+1, "", 0
 		lost.Explanation += fmt.Sprintf("; re-run as attempt %d", lost.Attempt)
 	}
+	lost.Started = false
 	if _, err := j.c.s.records.Update(ctx, j.id, lost.encode(), rev); err != nil {
 		return // the worker spoke after all, or someone else decided
 	}
-	if rec.Rerun {
+	switch {
+	case end == endCanceled:
+		j.c.dropPayload(ctx, j.id, lost)
+		lost.Explanation = ""
+	case lost.State == stateQueued && !lost.Requeued:
 		j.requeue(lost) // before the end: Wait then waits for the new attempt
 	}
-	publishEnd(j.c.s, j.id, rec.Attempt, endLost, lost.Explanation)
+	publishEnd(j.c.s, j.id, rec.Attempt, end, lost.Explanation)
+}
+
+// ErrNotQueued ends a job whose message never reached its queue and whose
+// payload is not on the server: its controller stopped (or lost the
+// server) between creating the job's record and queueing its message.
+var ErrNotQueued = errors.New("pool: the job never reached its queue")
+
+// checkQueued makes sure that a job queued for long has its message on
+// its queue: a controller that stopped between creating a job's record
+// and publishing its message (in Submit), or between queueing a re-run
+// again and publishing the new attempt's, leaves a record no worker will
+// ever see. A payload in the object store is queued again (a duplicate of
+// a message that was there after all finds the job claimed); a payload
+// that was only in the message is gone: the job ends with ErrNotQueued.
+// The compare-and-set of the record makes a message that arrives late
+// (its Submit was slower than queueCheck, not dead) find the job ended.
+func (j *Job) checkQueued(ctx context.Context) {
+	s := j.c.s
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	rec, rev, err := s.getRecord(ctx, j.id)
+	if err != nil || rec.State != stateQueued {
+		return
+	}
+	if _, err := s.streams[JobsStream].GetLastMsgForSubject(ctx, jobSubject(rec.Queue, j.id)); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return // on its queue, or no telling now
+	}
+	if rec.Object {
+		if _, err := s.objects.GetInfo(ctx, j.id); err == nil {
+			j.requeue(rec)
+			return
+		}
+	}
+	ended := rec
+	ended.State = stateUnqueued
+	ended.Explanation = fmt.Sprintf("queued for more than %v, its message is not on queue %s and its payload is not on the server "+
+		"(its controller stopped while submitting it?)", j.c.queueCheck, rec.Queue)
+	if _, err := s.records.Update(ctx, j.id, ended.encode(), rev); err != nil {
+		return
+	}
+	j.c.dropPayload(ctx, j.id, ended)
+	publishEnd(s, j.id, rec.Attempt, endUnqueued, ended.Explanation)
 }
 
 // requeue publishes the job message of a new attempt; a duplicate of it

@@ -77,6 +77,9 @@ func TestPoolSystemServer(t *testing.T) {
 	job, err := c.Submit(ctx, "default", jobConfig(t, slow, "lost"), SubmitOptions{})
 	require.NoError(t, err)
 	waitState(t, c, job.ID(), stateRunning)
+	// Killed once ansible runs: killed before, the job would be queued
+	// again, and wait for a worker.
+	eventually(t, 30*time.Second, "ansible started", func() bool { return len(procsOf(slow.Env[runnertest.ScriptEnv])) > 0 })
 	require.NoError(t, a.cmd.Process.Kill())
 	res, err := job.Wait(ctx)
 	var lost *WorkerLostError

@@ -14,10 +14,14 @@
 //	// on each worker machine
 //	err := pool.Serve(ctx, nc, pool.WorkerOptions{Queues: []string{"default"}, Capacity: 4})
 //
-// Delivery: a job no worker has claimed is delivered again until one does;
-// a job whose worker dies after claiming it is not run again silently: it
-// ends with StatusError and a *WorkerLostError once its heartbeats stop
-// for Options.HeartbeatTimeout, unless it was submitted with
+// Delivery: a job no worker has started is delivered again until one
+// does: a worker that dies after claiming a job and before starting
+// ansible for it (while it unpacks the private data dir) has its job
+// queued again as a new attempt once its heartbeats stop, and the
+// caller's hooks see only the attempt that runs. A job whose worker dies
+// after it started ansible is not run again silently: it ends with
+// StatusError and a *WorkerLostError once its heartbeats stop for
+// Options.HeartbeatTimeout, unless it was submitted with
 // SubmitOptions.Rerun. A job runs at most once unless Rerun is set, and
 // none is lost while the server keeps its streams.
 package pool

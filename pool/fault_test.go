@@ -1,12 +1,14 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/arunner/arunner/events"
 	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/runnertest"
+	"github.com/arunner/arunner/stream"
 )
 
 // slowPlay runs until it is killed: an event, then a long sleep.
@@ -101,6 +104,206 @@ func TestPoolWorkerKilled(t *testing.T) {
 		t.Fatal("the queued jobs did not run")
 	}
 	assertOnce(t, append(ids, job.ID()), doomed, rescuer)
+	assertEmpty(t, c)
+}
+
+// holdingWorker starts a worker that stops between its claim of a job and
+// the start of ansible, for as long as the returned file exists.
+func holdingWorker(t *testing.T, url, name string) (*workerProc, string) {
+	hold := filepath.Join(t.TempDir(), "hold")
+	require.NoError(t, os.WriteFile(hold, nil, 0o600))
+	return startWorkerEnv(t, url, name, 1, []string{workerHold + "=" + hold}, "default"), hold
+}
+
+// recordingConfig is a job of fake whose statuses and event names are
+// recorded; an event seen twice fails the test.
+func recordingConfig(t *testing.T, fake *runnertest.Fake, ident string) (runner.Config, *[]runner.Status, *[]string) {
+	cfg := jobConfig(t, fake, ident)
+	var statuses []runner.Status
+	var names []string
+	uuids := map[string]bool{}
+	cfg.StatusHandler = func(u runner.StatusUpdate) { statuses = append(statuses, u.Status) }
+	cfg.EventHandler = func(ev *events.Event) bool {
+		names = append(names, ev.Event)
+		assert.False(t, uuids[ev.UUID], "event %s twice", ev.UUID)
+		uuids[ev.UUID] = true
+		return true
+	}
+	return cfg, &statuses, &names
+}
+
+// A worker killed -9 after it claimed a job and before ansible started:
+// the job is not lost but queued again, runs once on another worker, and
+// Wait returns that run; the hooks see nothing of the lost attempt.
+func TestPoolWorkerKilledBeforeStart(t *testing.T) {
+	ns := startServer(t)
+	quick := runnertest.New(t, quickPlay...)
+	want := localEventNames(t, jobConfig(t, quick, "local"))
+	c := newClient(t, connect(t, ns.ClientURL()), Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	doomed, hold := holdingWorker(t, ns.ClientURL(), "doomed")
+	cfg, statuses, names := recordingConfig(t, quick, "requeued")
+	job, err := c.Submit(ctx, "default", cfg, SubmitOptions{})
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, "the worker holding the job", func() bool { _, err := os.Stat(hold + ".held"); return err == nil })
+	rec := waitState(t, c, job.ID(), stateRunning)
+	assert.Equal(t, "doomed", rec.Worker)
+	assert.False(t, rec.Started)
+	require.NoError(t, doomed.cmd.Process.Kill())
+	killed := time.Now()
+	rescuer := startWorker(t, ns.ClientURL(), "rescuer", 1, "default")
+
+	res, err := job.Wait(ctx)
+	require.NoError(t, err)
+	took := time.Since(killed)
+	assert.Equal(t, runner.StatusSuccessful, res.Status)
+	assert.Equal(t, want, *names)
+	assert.NotContains(t, *statuses, runner.StatusError, "the hooks saw the lost attempt")
+	assert.Equal(t, runner.StatusStarting, (*statuses)[0])
+	// Lost after the heartbeat timeout, delivered again after the ack
+	// wait, taken at the next delivery a worker does not put off.
+	assert.Less(t, took, testTimeout+testAckWait+5*time.Second, "the job ran %v after the kill", took)
+	assertOnce(t, []string{job.ID()}, doomed, rescuer)
+	assert.Contains(t, doomed.log.String(), "job "+job.ID()+" (queue default, attempt 1): claimed")
+	assert.Contains(t, rescuer.log.String(), "job "+job.ID()+" (queue default, attempt 2): claimed")
+	assertEmpty(t, c)
+}
+
+// A worker paused after it claimed a job and before ansible started: the
+// job runs on another worker; when the first one wakes up its record
+// compare-and-set fails and it does not start ansible.
+func TestPoolWorkerPausedBeforeStart(t *testing.T) {
+	ns := startServer(t)
+	quick := runnertest.New(t, quickPlay...)
+	want := localEventNames(t, jobConfig(t, quick, "local"))
+	c := newClient(t, connect(t, ns.ClientURL()), Options{Keep: true})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	paused, hold := holdingWorker(t, ns.ClientURL(), "paused")
+	t.Cleanup(func() { paused.cmd.Process.Signal(syscall.SIGCONT) })
+	cfg, _, names := recordingConfig(t, quick, "requeued")
+	job, err := c.Submit(ctx, "default", cfg, SubmitOptions{})
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, "the worker holding the job", func() bool { _, err := os.Stat(hold + ".held"); return err == nil })
+	require.NoError(t, paused.cmd.Process.Signal(syscall.SIGSTOP))
+	rescuer := startWorker(t, ns.ClientURL(), "rescuer", 1, "default")
+	res, err := job.Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, runner.StatusSuccessful, res.Status)
+	assert.Equal(t, want, *names)
+
+	// Awake, and let go on to the start of ansible.
+	require.NoError(t, paused.cmd.Process.Signal(syscall.SIGCONT))
+	require.NoError(t, os.Remove(hold))
+	eventually(t, 30*time.Second, "the paused worker ending the job", func() bool {
+		return strings.Contains(paused.log.String(), "job "+job.ID()+" (attempt 1): ")
+	})
+	assertOnce(t, []string{job.ID()}, paused, rescuer)
+	rec, _, err := c.s.getRecord(ctx, job.ID())
+	require.NoError(t, err)
+	assert.Equal(t, record{State: stateDone, Worker: "rescuer", Attempt: 2, Started: true, Requeued: true},
+		record{State: rec.State, Worker: rec.Worker, Attempt: rec.Attempt, Started: rec.Started, Requeued: rec.Requeued})
+	require.NoError(t, job.Release(ctx))
+	assertEmpty(t, c)
+	assertNoJobDirs(t, paused, rescuer)
+}
+
+// A job canceled while its worker holds it before ansible started, the
+// worker then killed: the job ends canceled, not queued again.
+func TestPoolCanceledBeforeStart(t *testing.T) {
+	ns := startServer(t)
+	quick := runnertest.New(t, quickPlay...)
+	c := newClient(t, connect(t, ns.ClientURL()), Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	doomed, hold := holdingWorker(t, ns.ClientURL(), "doomed")
+	cfg, _, names := recordingConfig(t, quick, "canceled")
+	job, err := c.Submit(ctx, "default", cfg, SubmitOptions{})
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, "the worker holding the job", func() bool { _, err := os.Stat(hold + ".held"); return err == nil })
+	require.NoError(t, job.Cancel(ctx))
+	waitState(t, c, job.ID(), stateCancel)
+	require.NoError(t, doomed.cmd.Process.Kill())
+	other := startWorker(t, ns.ClientURL(), "other", 1, "default")
+	res, err := job.Wait(ctx)
+	require.ErrorIs(t, err, runner.ErrCanceled)
+	assert.Equal(t, runner.StatusCanceled, res.Status)
+	assert.Empty(t, *names)
+	time.Sleep(time.Second + testAckWait) // a message left behind would be delivered by now
+	assertOnce(t, nil, doomed, other)
+	assert.NotContains(t, other.log.String(), job.ID())
+	assertEmpty(t, c)
+}
+
+// A controller that stopped between creating a job's record and queueing
+// its message: a controller waiting for the job finds its message missing
+// and queues it again when its payload is in the object store, or ends it
+// with ErrNotQueued when the payload was only in the message.
+func TestPoolNeverQueued(t *testing.T) {
+	ns := startServer(t)
+	quick := runnertest.New(t, quickPlay...)
+	want := localEventNames(t, jobConfig(t, quick, "local"))
+	c := newClient(t, connect(t, ns.ClientURL()), Options{})
+	c.queueCheck = 500 * time.Millisecond
+	wk := startWorker(t, ns.ClientURL(), "w", 1, "default")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Submit, up to the publish of the job's message.
+	halfSubmit := func(id string, object bool) {
+		var buf bytes.Buffer
+		require.NoError(t, stream.Transmit(&buf, jobConfig(t, quick, id)))
+		rec := record{State: stateQueued, Queue: "default", Attempt: 1, Object: object}
+		_, err := c.s.records.Create(ctx, id, rec.encode())
+		require.NoError(t, err)
+		if object {
+			_, err = c.s.objects.PutBytes(ctx, id, buf.Bytes())
+			require.NoError(t, err)
+		}
+	}
+
+	halfSubmit("inline", false)
+	cfg, statuses, _ := recordingConfig(t, quick, "inline")
+	job, err := c.Attach(ctx, "inline", cfg)
+	require.NoError(t, err)
+	res, err := job.Wait(ctx)
+	require.ErrorIs(t, err, ErrNotQueued)
+	assert.Contains(t, err.Error(), "its message is not on queue default")
+	assert.Equal(t, runner.StatusError, res.Status)
+	assert.Equal(t, []runner.Status{runner.StatusError}, *statuses)
+	assertEmpty(t, c)
+
+	halfSubmit("object", true)
+	cfg, _, names := recordingConfig(t, quick, "object")
+	job, err = c.Attach(ctx, "object", cfg)
+	require.NoError(t, err)
+	res, err = job.Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, runner.StatusSuccessful, res.Status)
+	assert.Equal(t, want, *names)
+	assertOnce(t, []string{"object"}, wk)
+	assertEmpty(t, c)
+
+	// A job on its queue for long, no worker taking it, is left there.
+	cfg, _, names = recordingConfig(t, quick, "waiting")
+	job, err = c.Submit(ctx, "idle", cfg, SubmitOptions{})
+	require.NoError(t, err)
+	waited := make(chan error, 1)
+	go func() { res, err = job.Wait(ctx); waited <- err }()
+	time.Sleep(5 * c.queueCheck)
+	waitState(t, c, job.ID(), stateQueued)
+	idle := startWorker(t, ns.ClientURL(), "idle", 1, "idle")
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		t.Fatal("Wait did not return")
+	}
+	require.NoError(t, err)
+	assert.Equal(t, runner.StatusSuccessful, res.Status)
+	assert.Equal(t, want, *names)
+	assertOnce(t, []string{job.ID()}, idle)
 	assertEmpty(t, c)
 }
 

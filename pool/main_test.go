@@ -21,7 +21,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/runnertest"
+	"github.com/arunner/arunner/stream"
 )
 
 // The test binary is also the fake ansible (runnertest) and, with
@@ -31,6 +33,7 @@ const (
 	workerQueues  = "POOL_TEST_QUEUES"
 	workerCap     = "POOL_TEST_CAPACITY"
 	workerName    = "POOL_TEST_NAME"
+	workerHold    = "POOL_TEST_HOLD" // a file: see holdWhile
 	testHeartbeat = 100 * time.Millisecond
 	testAckWait   = time.Second
 	testTimeout   = time.Second // HeartbeatTimeout of the tests' clients
@@ -62,6 +65,7 @@ func workerProcess(url string) int {
 	err = Serve(ctx, nc, WorkerOptions{
 		Queues: strings.Split(os.Getenv(workerQueues), ","), Capacity: capacity, Name: os.Getenv(workerName),
 		Heartbeat: testHeartbeat, AckWait: testAckWait,
+		Worker: stream.WorkerOptions{Configure: holdWhile(os.Getenv(workerHold))},
 		Logf: func(format string, args ...any) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -73,6 +77,27 @@ func workerProcess(url string) int {
 		return 1
 	}
 	return 0
+}
+
+// holdWhile is, when path is set, a Configure that keeps the worker
+// between its claim of a job and the start of ansible (the private data
+// dir unpacked) for as long as path exists; it creates path.held when it
+// starts holding.
+func holdWhile(path string) func(*runner.Config) error {
+	if path == "" {
+		return nil
+	}
+	return func(*runner.Config) error {
+		if err := os.WriteFile(path+".held", nil, 0o600); err != nil {
+			return err
+		}
+		for {
+			if _, err := os.Stat(path); err != nil {
+				return nil
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // startServer starts a JetStream server on a random loopback port.
@@ -139,9 +164,15 @@ func (s *syncBuffer) String() string {
 // then SIGKILL) when the test ends.
 func startWorker(t testing.TB, url, name string, capacity int, queues ...string) *workerProc {
 	t.Helper()
+	return startWorkerEnv(t, url, name, capacity, nil, queues...)
+}
+
+// startWorkerEnv is startWorker with env added to the worker's environment.
+func startWorkerEnv(t testing.TB, url, name string, capacity int, env []string, queues ...string) *workerProc {
+	t.Helper()
 	tmp := t.TempDir()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, workerEnv+"="+url, workerQueues+"="+strings.Join(queues, ","),
+	cmd.Env = append(append(os.Environ(), env...), "TMPDIR="+tmp, workerEnv+"="+url, workerQueues+"="+strings.Join(queues, ","),
 		workerCap+"="+strconv.Itoa(capacity), workerName+"="+name)
 	w := &workerProc{name: name, tmp: tmp, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w.log, w.log

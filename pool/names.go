@@ -29,11 +29,14 @@ const (
 // Headers of the results stream's control messages; a message without
 // them is a piece of the worker's stream.
 const (
-	hdrEnd         = "Arunner-End"    // eof, lost or canceled: the attempt's stream ends here
+	hdrEnd         = "Arunner-End"    // eof, lost, requeued or canceled: the attempt's stream ends here
 	hdrPayloadObj  = "Arunner-Object" // the job's payload is in the object store
 	endEOF         = "eof"
 	endLost        = "lost"
 	endCanceled    = "canceled"
+	endRequeued    = "requeued" // lost before ansible started: the next attempt is the run
+	endUnqueued    = "unqueued" // the job's message never reached its queue
+	queueCheck     = 10 * time.Minute
 	resultsMaxAge  = 7 * 24 * time.Hour
 	inlinePayload  = 256 << 10
 	minServerMajor = 2

@@ -12,7 +12,10 @@ import (
 
 // A job's states in its record. queued → running → done is the course of
 // a job; cancel asks its worker to stop; lost says its worker stopped
-// heartbeating; canceled is a job canceled before a worker claimed it.
+// heartbeating after it started ansible; canceled is a job canceled before
+// a worker started it; unqueued a job whose message never reached its
+// queue. A running job whose worker stops heartbeating
+// before it started ansible is queued again as a new attempt.
 const (
 	stateQueued   = "queued"
 	stateRunning  = "running"
@@ -20,6 +23,7 @@ const (
 	stateDone     = "done"
 	stateLost     = "lost"
 	stateCanceled = "canceled"
+	stateUnqueued = "unqueued" // its message never reached the queue, and cannot (see checkQueued)
 )
 
 // record is a job's entry in the records bucket. Every change is a
@@ -35,6 +39,13 @@ type record struct {
 	// Rerun: a new attempt needs it after the job message is gone).
 	Object bool   `json:"object,omitempty"`
 	Worker string `json:"worker,omitempty"`
+	// Started says the worker is about to start ansible, or has: from
+	// then on a lost worker's job is not run again behind the caller's
+	// back. Before, it is queued again.
+	Started bool `json:"started,omitempty"`
+	// Requeued says the attempt before this one was lost before it
+	// started: its results end with endRequeued, not endLost.
+	Requeued bool `json:"requeued,omitempty"`
 	// HeartbeatMS is the worker's heartbeat interval; Beat counts its
 	// heartbeats, so that each one changes the entry.
 	HeartbeatMS int64 `json:"heartbeat_ms,omitempty"`

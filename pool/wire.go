@@ -166,12 +166,34 @@ type resultReader struct {
 	stopped bool
 	// ended is the end marker met, if any.
 	ended string
+	// first is closed when the first message has come (or the reading
+	// ended); onlyEnd says it was an end marker.
+	first     chan struct{}
+	firstOnce sync.Once
+	onlyEnd   bool
+}
+
+// requeued says the attempt ended with endRequeued before anything else
+// came: its worker was lost before it started ansible, and wrote nothing.
+func (r *resultReader) requeued() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.onlyEnd && r.ended == endRequeued
 }
 
 // openResults starts reading the results of attempt; canceled is called
 // when the stream ends with a job canceled before it started.
 func (s *store) openResults(ctx context.Context, id string, attempt int, canceled func()) (*resultReader, error) {
-	r := &resultReader{s: s, subject: resultsSubject(id, attempt), done: make(chan struct{}), stop: make(chan struct{}), lastAt: time.Now()}
+	r := &resultReader{s: s, subject: resultsSubject(id, attempt), done: make(chan struct{}), stop: make(chan struct{}),
+		first: make(chan struct{}), lastAt: time.Now()}
+	firstCame := func(end string) {
+		r.firstOnce.Do(func() {
+			r.mu.Lock()
+			r.onlyEnd = end != ""
+			r.mu.Unlock()
+			close(r.first)
+		})
+	}
 	msgs, err := r.open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pool: reading the results of job %s: %w", id, err)
@@ -180,6 +202,7 @@ func (s *store) openResults(ctx context.Context, id string, attempt int, cancele
 	r.pr, r.pw = io.Pipe()
 	go func() {
 		defer close(r.done)
+		defer firstCame("")
 		for {
 			m, err := msgs.Next()
 			if err != nil {
@@ -198,21 +221,31 @@ func (s *store) openResults(ctx context.Context, id string, attempt int, cancele
 				r.lastSeq, r.lastAt = meta.Sequence.Stream, time.Now()
 				r.mu.Unlock()
 			}
-			switch end := m.Headers().Get(hdrEnd); end {
+			end := m.Headers().Get(hdrEnd)
+			switch end {
+			case endEOF, endLost, endRequeued, endCanceled, endUnqueued:
+				r.mu.Lock()
+				r.ended = end
+				r.mu.Unlock()
+			}
+			firstCame(end)
+			switch end {
 			case "":
 				// After Process stopped reading (it has its eof line), what
 				// comes is dropped until the end marker.
 				r.pw.Write(m.Data())
 				continue
 			case endEOF:
-				r.ended = end
 				r.pw.Close()
-			case endLost:
-				r.ended = end
+			case endLost, endRequeued:
+				// endRequeued here is an attempt queued again after its
+				// stream had begun (a keepalive came first): Process ends
+				// as for a lost worker, then Wait reads the new attempt.
 				r.pw.CloseWithError(&WorkerLostError{Job: id, Attempt: attempt, Explanation: string(m.Data())})
 			case endCanceled:
-				r.ended = end
 				canceled() // Process then closes the reader
+			case endUnqueued:
+				r.pw.CloseWithError(fmt.Errorf("%w: job %s: %s", ErrNotQueued, id, m.Data()))
 			default:
 				r.pw.CloseWithError(fmt.Errorf("pool: job %s: unknown end marker %q", id, end))
 			}
@@ -322,7 +355,7 @@ func (r *resultReader) finish(wait time.Duration) {
 func (r *resultReader) fail(err error) { r.pw.CloseWithError(err) }
 
 // WorkerLostError ends a job whose worker stopped heartbeating after it
-// claimed the job: the job may have run in part.
+// started ansible for the job: the job may have run in part.
 type WorkerLostError struct {
 	Job         string
 	Attempt     int

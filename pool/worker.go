@@ -32,7 +32,8 @@ type WorkerOptions struct {
 	// (default 1 s); the controller declares it lost after five missed.
 	Heartbeat time.Duration
 	// AckWait is how long a job fetched by a worker that died before it
-	// claimed the job waits before it is delivered again (default 30 s).
+	// started ansible for it waits before it is delivered again (default
+	// 30 s); until then the worker keeps it with each heartbeat.
 	AckWait time.Duration
 	// Replicas: as Options.Replicas.
 	Replicas int
@@ -165,11 +166,14 @@ func (w *worker) pull(ctx context.Context, queue string, cons jetstream.Consumer
 }
 
 // handle claims the job of m and runs it. The claim is a compare-and-set
-// of its record from queued to running by this worker; only then is the
-// message acknowledged. A worker that dies before it has claimed the job
-// leaves the message to be delivered again; one that finds the job claimed
-// (a delivery again after a lost acknowledgement), canceled or released
-// drops the message without running it.
+// of its record from queued to running by this worker. The message stays
+// unacknowledged (kept from redelivery by in-progress calls with the
+// heartbeats) until the worker has recorded that it starts ansible: a
+// worker that dies before that leaves the message, and the payload it may
+// carry, for the attempt that the controller queues again. A worker that
+// finds the job claimed and not started by another leaves the message too
+// (delivered again later); one that finds it started, ended, canceled or
+// released drops the message without running it.
 func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 	subj := m.Subject()
 	id := subj[strings.LastIndexByte(subj, '.')+1:]
@@ -179,6 +183,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 			return false
 		}
 		r.State, r.Worker, r.HeartbeatMS, r.Beat, r.Explanation, r.Token = stateRunning, w.opts.Name, w.opts.Heartbeat.Milliseconds(), 0, "", token
+		r.Started = false
 		return true
 	})
 	if err == nil && !claimed && rec.State == stateRunning && rec.Token == token {
@@ -198,18 +203,16 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 		w.opts.Logf("job %s: claiming it: %v", id, err)
 		m.NakWithDelay(time.Second)
 		return
+	case !claimed && (rec.State == stateRunning || rec.State == stateCancel) && !rec.Started:
+		// Its worker unpacks it, or died doing so: the message is the
+		// payload of the attempt its controller will queue again.
+		m.NakWithDelay(min(max(5*rec.heartbeat(), time.Second), 30*time.Second))
+		return
 	case !claimed:
 		m.Ack()
 		return
 	}
-	actx, acancel := context.WithTimeout(ctx, 2*time.Second)
-	err = m.DoubleAck(actx)
-	acancel()
-	if err != nil {
-		// Claimed all the same: a delivery again finds it running.
-		w.opts.Logf("job %s: acknowledging it: %v", id, err)
-	}
-	w.opts.Logf("job %s (queue %s, attempt %d): started", id, rec.Queue, rec.Attempt)
+	w.opts.Logf("job %s (queue %s, attempt %d): claimed", id, rec.Queue, rec.Attempt)
 	var payload io.Reader = bytes.NewReader(m.Data())
 	if m.Headers().Get(hdrPayloadObj) != "" {
 		obj, err := w.s.objects.Get(ctx, id)
@@ -220,7 +223,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 			payload = obj
 		}
 	}
-	res, err := w.run(ctx, id, rec, rev, payload)
+	res, err := w.run(ctx, id, rec, rev, &claim{m: m}, payload)
 	status := "no result"
 	if res != nil {
 		status = string(res.Status)
@@ -231,28 +234,83 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 	w.opts.Logf("job %s (attempt %d): %s", id, rec.Attempt, status)
 }
 
+// claim is a claimed job's message, acknowledged once.
+type claim struct {
+	m     jetstream.Msg
+	mu    sync.Mutex
+	acked bool
+}
+
+// inProgress keeps the message from being delivered again.
+func (c *claim) inProgress() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.acked {
+		c.m.InProgress()
+	}
+}
+
+func (c *claim) ack(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.acked {
+		return nil
+	}
+	c.acked = true
+	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return c.m.DoubleAck(actx)
+}
+
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // run runs a claimed job and publishes its stream, heartbeating all along.
-func (w *worker) run(ctx context.Context, id string, rec record, rev uint64, payload io.Reader) (*runner.Result, error) {
+// Just before ansible starts it records the start (markStarted).
+func (w *worker) run(ctx context.Context, id string, rec record, rev uint64, cl *claim, payload io.Reader) (*runner.Result, error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	out := newResultWriter(w.s, id, rec.Attempt)
 	hbStop := make(chan struct{})
 	var hb sync.WaitGroup
-	var fenced bool
-	hb.Go(func() { fenced = w.heartbeat(id, rec, rev, out, cancel, hbStop) })
+	hb.Go(func() { w.heartbeat(id, rec, rev, cl, out, cancel, hbStop) })
 
-	res, err := stream.Worker(rctx, payload, out, w.opts.Worker)
+	wopts := w.opts.Worker
+	configure := wopts.Configure
+	wopts.Configure = func(cfg *runner.Config) error {
+		if configure != nil {
+			if err := configure(cfg); err != nil {
+				return err
+			}
+		}
+		// Wrap is the last thing the runner calls before it starts the
+		// ansible process (after the private data dir, the isolation and
+		// the caller's own Wrap): what comes before can be done again
+		// elsewhere, what comes after cannot. Configure is too early (the
+		// runner still prepares), the first status line too late (it is
+		// written from the runner once the process may exist).
+		wrap := cfg.Wrap
+		cfg.Wrap = func(c *runner.Command) error {
+			if wrap != nil {
+				if err := wrap(c); err != nil {
+					return err
+				}
+			}
+			return w.markStarted(rctx, id, rec.Attempt, cl, out, cancel)
+		}
+		return nil
+	}
+	res, err := stream.Worker(rctx, payload, out, wopts)
 	var endErr error
 	if !out.isFenced() {
 		endErr = out.end(endEOF)
 	}
 	close(hbStop)
 	hb.Wait()
-	if fenced {
+	if out.isFenced() {
+		// Not this worker's any more: its message, if it has it still, is
+		// the payload of the attempt queued again.
 		return res, errors.Join(err, context.Cause(rctx))
 	}
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -267,11 +325,58 @@ func (w *worker) run(ctx context.Context, id string, rec record, rev uint64, pay
 	if errors.Is(cerr, ErrUnknownJob) {
 		cerr = nil // the controller has collected and released it already
 	}
+	// A run that ended before ansible started (a payload it could not
+	// unpack, a cancel) still holds its message: after the record is
+	// done, so that a delivery again finds it ended.
+	if aerr := cl.ack(dctx); aerr != nil {
+		w.opts.Logf("job %s: acknowledging it: %v", id, aerr)
+	}
 	if cerr == nil && final.Object {
 		// The payload's secrets leave the server with the run.
 		w.s.deletePayload(dctx, id)
 	}
 	return res, errors.Join(err, endErr, cerr)
+}
+
+// markStarted records in the job's record that ansible starts, by a
+// compare-and-set that fails when the job is no longer this worker's (its
+// controller queued it again while this worker was silent): then ansible
+// does not start and the stream is dropped. Only then is the job's message
+// acknowledged. A job canceled meanwhile is not started either.
+func (w *worker) markStarted(ctx context.Context, id string, attempt int, cl *claim, out *resultWriter, cancel context.CancelCauseFunc) error {
+	mine := func(r *record) bool { return r.Worker == w.opts.Name && r.Attempt == attempt }
+	rec, _, _, err := w.s.change(ctx, id, func(r *record) bool {
+		if !mine(r) || r.State != stateRunning || r.Started {
+			return false
+		}
+		r.Started = true
+		return true
+	})
+	switch {
+	case err == nil && mine(&rec) && rec.State == stateRunning && rec.Started:
+		// Started by this call, or by one whose answer was lost.
+	case err == nil && mine(&rec) && rec.State == stateCancel:
+		cancel(ErrCanceledByController) // the runner stops before ansible starts
+		return nil
+	case ctx.Err() != nil:
+		return nil // canceled: the runner stops before ansible starts
+	case err != nil && !errors.Is(err, ErrUnknownJob):
+		return fmt.Errorf("pool: job %s: recording its start: %w", id, err)
+	default:
+		out.fence()
+		ferr := fmt.Errorf("%w: job %s is %s (%s)", errFenced, id, rec.State, rec.Explanation)
+		if err != nil {
+			ferr = fmt.Errorf("%w: job %s was released", errFenced, id)
+		}
+		cancel(ferr)
+		return ferr
+	}
+	if err := cl.ack(ctx); err != nil {
+		// Started all the same: a delivery again finds it started.
+		w.opts.Logf("job %s: acknowledging it: %v", id, err)
+	}
+	w.opts.Logf("job %s (attempt %d): started", id, attempt)
+	return nil
 }
 
 func (o *resultWriter) isFenced() bool {
@@ -286,18 +391,20 @@ var ErrCanceledByController = errors.New("pool: the controller canceled the job"
 // heartbeat bumps the job's record every interval. A compare-and-set that
 // fails means someone else changed it: a cancel request cancels the run;
 // a record that is no longer this worker's (declared lost, released)
-// fences the worker: its run is canceled and its stream dropped. It
-// returns whether that happened.
-func (w *worker) heartbeat(id string, rec record, rev uint64, out *resultWriter, cancel context.CancelCauseFunc, stop <-chan struct{}) bool {
+// fences the worker: its run is canceled and its stream dropped. Until
+// the job is started, each beat also keeps its message from being
+// delivered again.
+func (w *worker) heartbeat(id string, rec record, rev uint64, cl *claim, out *resultWriter, cancel context.CancelCauseFunc, stop <-chan struct{}) {
 	t := time.NewTicker(w.opts.Heartbeat)
 	defer t.Stop()
 	canceled := false
 	for {
 		select {
 		case <-stop:
-			return false
+			return
 		case <-t.C:
 		}
+		cl.inProgress()
 		ctx, c := context.WithTimeout(context.Background(), max(w.opts.Heartbeat, time.Second))
 		rec.Beat++
 		nrev, err := w.s.records.Update(ctx, id, rec.encode(), rev)
@@ -311,7 +418,7 @@ func (w *worker) heartbeat(id string, rec record, rev uint64, out *resultWriter,
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted) {
 			out.fence()
 			cancel(fmt.Errorf("%w: job %s was released", errFenced, id))
-			return true
+			return
 		}
 		if gerr != nil {
 			continue // the server is away for now; the controller's timeout is the judge
@@ -323,7 +430,7 @@ func (w *worker) heartbeat(id string, rec record, rev uint64, out *resultWriter,
 		if cur.Worker != w.opts.Name || cur.Attempt != rec.Attempt || (cur.State != stateRunning && cur.State != stateCancel) {
 			out.fence()
 			cancel(fmt.Errorf("%w: job %s is %s (%s)", errFenced, id, cur.State, cur.Explanation))
-			return true
+			return
 		}
 		if cur.State == stateCancel && !canceled {
 			canceled = true
