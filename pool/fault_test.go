@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -567,4 +568,25 @@ func TestPoolNeedsJetStream(t *testing.T) {
 	err = Serve(ctx, connect(t, plain), WorkerOptions{Queues: []string{"q"}})
 	assert.Contains(t, fmt.Sprint(err), "JetStream is not enabled")
 	assert.False(t, errors.Is(err, context.DeadlineExceeded))
+}
+
+// Controllers and workers that start together on a new server all set the
+// pool up: one of them makes each bucket, the others use it (a bucket's
+// config changed by its maker after creation once made the others fail).
+func TestPoolConcurrentSetup(t *testing.T) {
+	for range 5 {
+		url := startServer(t).ClientURL()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var wg sync.WaitGroup
+		errs := make([]error, 6)
+		for i := range errs {
+			nc := connect(t, url)
+			wg.Go(func() { _, errs[i] = NewClient(ctx, nc, Options{}) })
+		}
+		wg.Wait()
+		cancel()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+	}
 }

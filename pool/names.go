@@ -138,6 +138,11 @@ func open(ctx context.Context, nc *nats.Conn, replicas int) (*store, error) {
 		kv, err := js.KeyValue(ctx, RecordsBucket)
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
 			kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: RecordsBucket, History: 1, Storage: jetstream.FileStorage, Replicas: replicas})
+			if alreadyMade(err) {
+				// Another client made it first (and may have changed
+				// its config since, below).
+				kv, err = js.KeyValue(ctx, RecordsBucket)
+			}
 		}
 		s.records = kv
 		return err
@@ -167,6 +172,9 @@ func open(ctx context.Context, nc *nats.Conn, replicas int) (*store, error) {
 		obs, err := js.ObjectStore(ctx, PayloadBucket)
 		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 			obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: PayloadBucket, Storage: jetstream.FileStorage, Replicas: replicas})
+			if alreadyMade(err) {
+				obs, err = js.ObjectStore(ctx, PayloadBucket)
+			}
 		}
 		s.objects = obs
 		return err
@@ -182,6 +190,13 @@ func open(ctx context.Context, nc *nats.Conn, replicas int) (*store, error) {
 		}
 	}
 	return s, nil
+}
+
+// alreadyMade reports whether a bucket's creation failed because another
+// client (a worker or controller starting at the same time on a new server)
+// made it first.
+func alreadyMade(err error) bool {
+	return errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse)
 }
 
 // retry calls f with a short deadline (2 s) until it succeeds, ctx ends or it
