@@ -158,6 +158,17 @@ func (r *run) ansibleDir() string {
 	return r.scratch
 }
 
+// CleanAbandoned removes what runs killed hard (SIGKILL, a crash) left
+// under the artifacts root artifactsRoot (PrivateDataDir/artifacts unless
+// Config.ArtifactDir said otherwise): their runtime dirs, with credential
+// files, extra vars and the callback plugin; their scratch dirs in the temp
+// dir, after stopping the ssh control masters left there; their generated
+// playbooks. A live run's are left alone. Every run does this in its own
+// artifacts root when it starts; a program that deletes a private data dir
+// whose runs may have been killed calls it first, since the scratch dirs
+// are elsewhere.
+func CleanAbandoned(artifactsRoot string) { cleanAbandoned(artifactsRoot) }
+
 // cleanAbandoned removes the runtime dirs under the artifacts root that no
 // live run holds, with their scratch dirs. It runs before artifacts are
 // rotated, which would remove a runtime dir but not its scratch dir. It

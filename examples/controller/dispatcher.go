@@ -80,8 +80,16 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if n > 0 {
 		d.Log.Warn("marked jobs left running by a previous controller as failed", "jobs", n)
 	}
-	// Their private data dirs, with the secrets of their runs, go too.
-	if err := os.RemoveAll(filepath.Join(d.DataDir, "jobs")); err != nil {
+	// Their private data dirs, with the secrets of their runs, go too,
+	// and what those runs kept outside them (their scratch dirs in the
+	// temp dir, ssh control masters).
+	jobs := filepath.Join(d.DataDir, "jobs")
+	if dirs, err := os.ReadDir(jobs); err == nil {
+		for _, e := range dirs {
+			runner.CleanAbandoned(filepath.Join(jobs, e.Name(), "artifacts"))
+		}
+	}
+	if err := os.RemoveAll(jobs); err != nil {
 		return fmt.Errorf("remove the private data dirs of dead jobs: %w", err)
 	}
 	go d.loop(ctx)

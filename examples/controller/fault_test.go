@@ -100,7 +100,8 @@ func TestControllerKilledMidJob(t *testing.T) {
 		s.Close()
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	tmp := t.TempDir() // the killed controller's runs' scratch dirs go here
+	cmd.Env = append(os.Environ(), childEnv+"="+dir, "TMPDIR="+tmp)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -139,6 +140,11 @@ func TestControllerKilledMidJob(t *testing.T) {
 		t.Fatalf("the killed controller's job left no private data dir: %v", err)
 	}
 
+	scratch, _ := filepath.Glob(filepath.Join(tmp, "arunner-run-*"))
+	if len(scratch) == 0 {
+		t.Fatal("the killed controller's run left no scratch dir to clean")
+	}
+
 	// The next controller on the same data marks the job failed.
 	a := openApp(t, Options{DataDir: dir})
 	j := a.job(id)
@@ -147,6 +153,9 @@ func TestControllerKilledMidJob(t *testing.T) {
 	}
 	if _, err := os.Stat(pdd); !os.IsNotExist(err) {
 		t.Fatalf("the dead job's private data dir is still there: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "arunner-run-*")); len(left) > 0 {
+		t.Fatalf("the dead job's scratch dir is still there: %v", left)
 	}
 }
 
