@@ -15,7 +15,7 @@ go run ./examples/report -o "$tmp/run.html"
 # Chromium as root needs --no-sandbox; the rest keeps it off the network,
 # and HOME and XDG_* keep its profile, caches and crash handler's database
 # in $tmp. --screenshot takes the window, so its height is the picture's.
-HOME="$tmp" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+HOME="$tmp" TMPDIR="$tmp" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync \
 	--user-data-dir="$tmp/profile" --hide-scrollbars --force-device-scale-factor=1 \
 	--window-size=1280,1180 --screenshot="$(realpath -m "$out")" "file://$tmp/run.html" 2>"$tmp/chromium.log" ||

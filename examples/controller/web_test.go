@@ -32,8 +32,13 @@ func TestWebPage(t *testing.T) {
 	a.create("job_templates", Template{Name: "site", ProjectID: project, InventoryID: inv, Playbook: "site.yml"})
 	a.create("job_templates", Template{Name: "sleep", ProjectID: project, InventoryID: inv, Playbook: "sleep.yml"})
 
+	// Chromium's profile, its crash handler's database and caches (under
+	// HOME and XDG_*) and its singleton socket (under TMPDIR) stay in the
+	// test's temp dir.
+	home := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-		chromedp.WindowSize(1100, 700), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1100, 700), chromedp.UserDataDir(filepath.Join(home, "profile")),
+		chromedp.Env("HOME="+home, "TMPDIR="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_CACHE_HOME="+filepath.Join(home, "cache")))
 	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	ctx, cancel = chromedp.NewContext(ctx)
