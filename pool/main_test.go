@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arunner/arunner/internal/proctest"
 	"github.com/arunner/arunner/runner"
 	"github.com/arunner/arunner/runnertest"
 	"github.com/arunner/arunner/stream"
@@ -139,25 +140,8 @@ type workerProc struct {
 	name string
 	tmp  string // its TMPDIR, where stream.Worker makes each job's private data dir
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *proctest.Buffer
 	done chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startWorker starts a worker process on url; it is stopped (SIGTERM,
@@ -174,7 +158,7 @@ func startWorkerEnv(t testing.TB, url, name string, capacity int, env []string, 
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(append(os.Environ(), env...), "TMPDIR="+tmp, workerEnv+"="+url, workerQueues+"="+strings.Join(queues, ","),
 		workerCap+"="+strconv.Itoa(capacity), workerName+"="+name)
-	w := &workerProc{name: name, tmp: tmp, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	w := &workerProc{name: name, tmp: tmp, cmd: cmd, log: &proctest.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w.log, w.log
 	require.NoError(t, cmd.Start())
 	go func() { cmd.Wait(); close(w.done) }()

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arunner/arunner/events"
+	"github.com/arunner/arunner/internal/proctest"
 )
 
 // Faults in what the run writes to: a full disk under the artifacts, an
@@ -95,24 +96,6 @@ func (l *eventLog) assertAllEvents(t *testing.T, n int) {
 	assert.Equal(t, want, l.counters, "every event reaches EventHandler")
 }
 
-// lockedBuffer is an Output that may be read while the run writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // The artifacts dir is a tmpfs far smaller than the run's output. The run
 // ends with StatusError and an *ArtifactError naming the file and ENOSPC;
 // rc and status are still written; EventHandler and Output get every
@@ -136,7 +119,7 @@ func testDiskFull(t *testing.T, withOutput, jsonMode bool) {
 	var log eventLog
 	cfg.EventHandler = log.handle
 	cfg.JSONOutput = jsonMode
-	var out lockedBuffer
+	var out proctest.Buffer
 	if withOutput {
 		cfg.Output = &out
 	}
@@ -321,13 +304,13 @@ func TestBlockingOutput(t *testing.T) {
 
 // slowWriter takes everything, a while after each call.
 type slowWriter struct {
-	lockedBuffer
+	proctest.Buffer
 	delay time.Duration
 }
 
 func (w *slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(w.delay)
-	return w.lockedBuffer.Write(p)
+	return w.Buffer.Write(p)
 }
 
 // A slow Output that keeps taking is waited for at the end, longer than

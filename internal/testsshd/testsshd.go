@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/arunner/arunner/internal/osdep"
+	"github.com/arunner/arunner/internal/proctest"
 )
 
 // SSHD is the server binary; tests are skipped when it is missing.
@@ -40,7 +40,7 @@ type Server struct {
 	// Dir holds the configuration, host key and authorized keys.
 	Dir string
 
-	log       *syncBuffer
+	log       *proctest.Buffer
 	passwords bool
 }
 
@@ -147,7 +147,7 @@ func (s *Server) launch(t testing.TB, port int, hostKey string) error {
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		return err
 	}
-	s.log = &syncBuffer{}
+	s.log = &proctest.Buffer{}
 	cmd := exec.Command(SSHD, "-D", "-e", "-f", cfg)
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
@@ -236,25 +236,6 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer collects sshd's output, written by exec's copying goroutine and
-// read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func yesNo(b bool) string {
