@@ -23,7 +23,7 @@ func needAnsible(t *testing.T) {
 	t.Helper()
 	for _, bin := range []string{"ansible-playbook", "ansible-inventory", "git"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed", bin)
+			missing(t, bin+" is not installed")
 		}
 	}
 }

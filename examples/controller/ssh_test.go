@@ -22,7 +22,7 @@ func startSSHD(t *testing.T, authorizedKey []byte) (port int) {
 	t.Helper()
 	const sshd = "/usr/sbin/sshd"
 	if _, err := os.Stat(sshd); err != nil {
-		t.Skipf("%s is not installed", sshd)
+		missing(t, sshd+" is not installed")
 	}
 	if os.Geteuid() == 0 {
 		_ = os.MkdirAll("/run/sshd", 0o755) // sshd's privilege-separation dir

@@ -20,7 +20,7 @@ func TestWebPage(t *testing.T) {
 	needAnsible(t)
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium is not installed")
+		missing(t, "chromium is not installed")
 	}
 	a := openApp(t, backends()[0].opts(t))
 	inv, project := setup(t, a, map[string]string{"site.yml": sitePlaybook, "sleep.yml": `- hosts: web1
